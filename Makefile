@@ -1,0 +1,44 @@
+# imqtt: developer entry points. `make run` and `make test` are the README's two commands.
+GO        ?= go
+BIN       ?= bin/imqttd
+PKGS      ?= ./...
+TESTFLAGS ?= -race -count=1 -timeout 30m
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+
+.PHONY: all build run test lint bench fuzz conformance clean
+
+all: lint build test
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/imqttd
+
+# Runs the broker on its embedded default: one node, data under ./data, loopback listeners.
+run: build
+	./$(BIN) serve
+
+test:
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Short fuzzing pass over every fuzz target (FUZZTIME per target).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# Eclipse Paho interoperability suite (needs PAHO_TESTING_GITDIR: a git mirror of eclipse/paho.mqtt.testing).
+conformance: build
+	tools/conformance.sh
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,27 @@
+package listen
+
+// Observer is told about listener-level events, for metrics. Implementations must be
+// safe for concurrent use and must not block. The broker wires the Prometheus
+// collector (broker/admin) in; tests may pass nil, which New replaces with a no-op.
+type Observer interface {
+	// Accepted counts a connection that passed the accept-time limits.
+	Accepted(listener string)
+	// AcceptError counts a failed Accept (EMFILE, ENFILE, ...) that the loop retries.
+	AcceptError(listener string, err error)
+	// Rejected counts a connection closed by a limit; reason is one of the
+	// Reason* constants.
+	Rejected(listener, reason string)
+	// Panic counts a panic recovered while serving one client.
+	Panic(listener string)
+}
+
+// Reasons a connection is refused or closed by the listener guard.
+const (
+	ReasonMaxConnections   = "max_connections"
+	ReasonPerIPConnections = "per_ip_connections"
+	ReasonPerIPRate        = "per_ip_rate"
+	ReasonConnectTimeout   = "connect_timeout"
+	ReasonFirstPacketSize  = "first_packet_too_large"
+	ReasonFirstPacketType  = "first_packet_not_connect"
+	ReasonTLSHandshake     = "tls_handshake"
+)

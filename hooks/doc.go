@@ -1,0 +1,11 @@
+// Package hooks holds imqtt's mochi hooks: thin adapters from mochi events to the
+// packages below (im, cluster, persist). Each hook lives in its own sub-package,
+// embeds mqtt.HookBase, has one concern, Provides exactly its events, checks its
+// config in Init and frees everything in Stop.
+//
+// Security invariant: mochi allows a connection if *any* hook returns true from
+// OnConnectAuthenticate, and a topic if *any* hook returns true from OnACLCheck. So
+// exactly one hook provides each: hooks/auth decides authentication (and checks the
+// will topic through the ACL before the CONNACK), hooks/acl decides every ACL check.
+// No other hook may provide OnConnectAuthenticate or OnACLCheck; broker tests assert it.
+package hooks
