@@ -2,7 +2,7 @@ package listen
 
 // Observer is told about listener-level events, for metrics. Implementations must be
 // safe for concurrent use and must not block. The broker wires the Prometheus
-// collector (broker/admin) in; tests may pass nil, which New replaces with a no-op.
+// collector (broker/admin) in; tests may pass nil, which NewGuard replaces with a no-op.
 type Observer interface {
 	// Accepted counts a connection that passed the accept-time limits.
 	Accepted(listener string)
@@ -23,5 +23,16 @@ const (
 	ReasonConnectTimeout   = "connect_timeout"
 	ReasonFirstPacketSize  = "first_packet_too_large"
 	ReasonFirstPacketType  = "first_packet_not_connect"
-	ReasonTLSHandshake     = "tls_handshake"
+	// ReasonFirstPacketMalformed is used when the first packet's remaining length
+	// is not a valid variable byte integer (more than 4 bytes).
+	ReasonFirstPacketMalformed = "first_packet_malformed"
+	ReasonTLSHandshake         = "tls_handshake"
 )
+
+// nopObserver is the Observer used when none is given.
+type nopObserver struct{}
+
+func (nopObserver) Accepted(string)           {}
+func (nopObserver) AcceptError(string, error) {}
+func (nopObserver) Rejected(string, string)   {}
+func (nopObserver) Panic(string)              {}

@@ -1,0 +1,112 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"time"
+)
+
+// ServeHTTP is the single entry point: it checks the bearer token (all routes
+// except public ones), routes through the mux with JSON errors for unknown paths
+// and methods, and logs the request at debug level. It never logs the token.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	principal := principalAnonymous
+	defer func() {
+		s.log.Debug().
+			Str(fieldMethod, r.Method).
+			Str(fieldPath, r.URL.Path).
+			Int(fieldStatus, rec.statusCode()).
+			Str(fieldRemote, r.RemoteAddr).
+			Str(fieldPrincipal, principal).
+			Dur(fieldDuration, time.Since(start)).
+			Msg("admin request")
+	}()
+	rec.Header().Set("Cache-Control", "no-store")
+
+	// pattern is "" when no route matches (404, 405 or a redirect): such requests
+	// need the token too, so that probing does not reveal which routes exist.
+	_, pattern := s.mux.Handler(r)
+	if s.hasToken && !s.public[pattern] {
+		if !s.authorized(r) {
+			rec.Header().Set("WWW-Authenticate", `Bearer realm="imqtt-admin"`)
+			writeError(rec, http.StatusUnauthorized, codeUnauthorized, "missing or invalid bearer token")
+			return
+		}
+		principal = principalToken
+	}
+	var out http.ResponseWriter = rec
+	if pattern == "" {
+		out = &jsonErrorWriter{ResponseWriter: rec}
+	}
+	s.mux.ServeHTTP(out, r)
+}
+
+// authorized reports whether r carries the configured bearer token. The digests
+// are compared in constant time.
+func (s *Server) authorized(r *http.Request) bool {
+	tok, ok := parseBearer(r.Header.Get("Authorization"))
+	if !ok {
+		return false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
+}
+
+// statusRecorder remembers the status code for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter {
+	return r.ResponseWriter
+}
+
+func (r *statusRecorder) statusCode() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// jsonErrorWriter replaces the plain-text bodies of the mux's own 404 and 405
+// answers with the JSON error body. Redirects pass through.
+type jsonErrorWriter struct {
+	http.ResponseWriter
+	replaced bool
+}
+
+func (w *jsonErrorWriter) WriteHeader(code int) {
+	if code < http.StatusBadRequest {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.replaced = true
+	w.Header().Del("Content-Length")
+	writeError(w.ResponseWriter, code, codeForStatus(code), http.StatusText(code))
+}
+
+func (w *jsonErrorWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil // the mux's text body; the JSON body is already written
+	}
+	return w.ResponseWriter.Write(b)
+}

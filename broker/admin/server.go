@@ -1,0 +1,239 @@
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// Version describes the running build for GET /api/v1/version.
+type Version struct {
+	// Version is the release version, e.g. "v0.3.0" or "dev".
+	Version string
+	// Commit is the VCS revision the binary was built from.
+	Commit string
+	// BuildDate is when the binary was built (RFC 3339).
+	BuildDate string
+}
+
+// Deps are what the routes read. Every field is optional.
+type Deps struct {
+	// Metrics is served on GET /metrics; *metrics.Metrics (hooks/metrics) is a
+	// prometheus.Gatherer. Nil: no /metrics route.
+	Metrics prometheus.Gatherer
+	// Ready is called by GET /readyz: nil error means ready. It must be fast and
+	// safe for concurrent use. Nil: always ready.
+	Ready func() error
+	// Version is reported by GET /api/v1/version.
+	Version Version
+}
+
+// Server lifecycle states.
+const (
+	stateNew = iota
+	stateStarted
+	stateClosed
+)
+
+// Server is the admin HTTP listener. Build it with New, add routes with Handle or
+// HandlePublic, then Start; Close stops it. Safe for concurrent use.
+type Server struct {
+	cfg  Config
+	deps Deps
+	log  zerolog.Logger
+	mux  *http.ServeMux
+
+	// tokenSum is the SHA-256 of the bearer token; hasToken says whether one is
+	// configured. Comparing digests keeps the comparison constant-time whatever the
+	// presented length.
+	tokenSum [sha256.Size]byte
+	hasToken bool
+
+	mu     sync.Mutex
+	state  int
+	public map[string]bool // mux patterns served without a token
+	srv    *http.Server
+	addr   string
+
+	wg        sync.WaitGroup // the Serve goroutine
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates cfg, reads cfg.TokenFile if set, and builds the routes. It does
+// not listen: call Start.
+func New(cfg Config, deps Deps, logger zerolog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:    cfg,
+		deps:   deps,
+		log:    logger.With().Str(fieldComponent, component).Logger(),
+		mux:    http.NewServeMux(),
+		public: make(map[string]bool),
+	}
+	token := cfg.Token
+	if cfg.TokenFile != "" {
+		t, err := s.readTokenFile(cfg.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		token = t
+	}
+	if token != "" {
+		s.tokenSum = sha256.Sum256([]byte(token))
+		s.hasToken = true
+	}
+
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.public["GET /healthz"] = true
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.mux.HandleFunc("GET /api/v1/version", s.handleVersion)
+	if deps.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.metricsHandler())
+	}
+	return s, nil
+}
+
+// readTokenFile reads and checks the token file. A file readable by group or
+// others is accepted with a warning.
+func (s *Server) readTokenFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("token_file: %q: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		s.log.Warn().Str(fieldPath, path).Str(fieldReason, "mode "+fi.Mode().Perm().String()).
+			Msg("admin token file is readable by group or others")
+	}
+	t := strings.TrimSpace(string(b))
+	if err := checkToken(t); err != nil {
+		return "", fmt.Errorf("token_file: %q: %w", path, err)
+	}
+	return t, nil
+}
+
+// Handle adds a route that requires the bearer token when one is configured.
+// pattern is a net/http.ServeMux pattern ("GET /api/v1/clients/{id}"). Call it
+// before Start: afterwards it returns ErrAlreadyStarted. A pattern the mux refuses
+// returns ErrInvalidPattern.
+func (s *Server) Handle(pattern string, h http.Handler) error {
+	return s.handle(pattern, h, false)
+}
+
+// HandlePublic adds a route served WITHOUT the bearer token check, for handlers
+// that authenticate on their own (for example a web client that logs in over
+// MQTT). Same rules as Handle otherwise.
+func (s *Server) HandlePublic(pattern string, h http.Handler) error {
+	return s.handle(pattern, h, true)
+}
+
+func (s *Server) handle(pattern string, h http.Handler, public bool) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateNew {
+		return ErrAlreadyStarted
+	}
+	if h == nil {
+		return fmt.Errorf("%w: %q: nil handler", ErrInvalidPattern, pattern)
+	}
+	defer func() {
+		// ServeMux.Handle panics on malformed or conflicting patterns.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %q: %v", ErrInvalidPattern, pattern, r)
+		}
+	}()
+	s.mux.Handle(pattern, h)
+	if public {
+		s.public[pattern] = true
+	}
+	return nil
+}
+
+// Start binds cfg.Address and serves in a goroutine owned by s until Close. It
+// returns ErrAlreadyStarted on a second call and ErrClosed after Close.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case stateStarted:
+		return ErrAlreadyStarted
+	case stateClosed:
+		return ErrClosed
+	}
+	ln, err := net.Listen("tcp", s.cfg.Address)
+	if err != nil {
+		return fmt.Errorf("admin: listen %q: %w", s.cfg.Address, err)
+	}
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          log.New(errorLogWriter{s.log}, "", 0),
+	}
+	s.addr = ln.Addr().String()
+	s.state = stateStarted
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error().Err(err).Str(fieldListener, s.addr).Msg("admin server stopped")
+		}
+	}()
+	s.log.Info().Str(fieldListener, s.addr).Bool("token_required", s.hasToken).Msg("admin server listening")
+	return nil
+}
+
+// Addr returns the bound address ("127.0.0.1:41234") once started, else "".
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Close stops accepting, waits for in-flight requests until ctx is done (then
+// closes their connections), and waits for the serving goroutine. It is
+// idempotent: later and concurrent calls wait for the first and return its result.
+// Closing a Server that never started only marks it closed.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		started := s.state == stateStarted
+		s.state = stateClosed
+		srv := s.srv
+		s.mu.Unlock()
+		if !started {
+			return
+		}
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+			s.closeErr = fmt.Errorf("admin: shutdown: %w", err)
+		}
+		s.wg.Wait()
+		s.log.Info().Str(fieldListener, s.addr).Msg("admin server stopped")
+	})
+	return s.closeErr
+}
+
+// errorLogWriter sends net/http's own error lines (TLS errors, malformed requests,
+// handler panics) to zerolog. The line text is the reason; it never holds headers.
+type errorLogWriter struct{ log zerolog.Logger }
+
+func (w errorLogWriter) Write(p []byte) (int, error) {
+	w.log.Warn().Str(fieldReason, strings.TrimSpace(string(p))).Msg("admin http error")
+	return len(p), nil
+}

@@ -1,0 +1,212 @@
+package listen
+
+import (
+	"errors"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tlsOK := TLSConfig{CertFile: "c.pem", KeyFile: "k.pem"}
+	tests := []struct {
+		name string
+		cfg  Config
+		err  string // substring of the error; "" = valid
+	}{
+		{"default", DefaultConfig(), ""},
+		{"tcp any interface", Config{Kind: KindTCP, Address: ":1883"}, ""},
+		{"tcp ipv6", Config{Kind: KindTCP, Address: "[::1]:0"}, ""},
+		{"tcp host name", Config{Kind: KindTCP, Address: "localhost:1883"}, ""},
+		{"ws default path", Config{Kind: KindWS, Address: "127.0.0.1:8083"}, ""},
+		{"ws path", Config{Kind: KindWS, Address: "127.0.0.1:8083", Path: "/mqtt/v1"}, ""},
+		{"tls", Config{Kind: KindTLS, Address: ":8883", TLS: tlsOK}, ""},
+		{"wss require", Config{Kind: KindWSS, Address: ":8084", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca", ClientAuth: "require"}}, ""},
+		{"tls ca implies request", Config{Kind: KindTLS, Address: ":8883", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca"}}, ""},
+		{"bad kind", Config{Kind: "quic", Address: ":1"}, `kind: "quic"`},
+		{"empty kind", Config{Address: ":1"}, `kind: ""`},
+		{"upper kind", Config{Kind: "TCP", Address: ":1"}, `kind: "TCP"`},
+		{"no port", Config{Kind: KindTCP, Address: "127.0.0.1"}, `address: "127.0.0.1"`},
+		{"port too big", Config{Kind: KindTCP, Address: "127.0.0.1:65536"}, "address"},
+		{"port not a number", Config{Kind: KindTCP, Address: "127.0.0.1:mqtt"}, "address"},
+		{"empty address", Config{Kind: KindTCP}, `address: ""`},
+		{"name with slash", Config{Name: "a/b", Kind: KindTCP, Address: ":1"}, "name"},
+		{"path on tcp", Config{Kind: KindTCP, Address: ":1", Path: "/mqtt"}, "path"},
+		{"relative ws path", Config{Kind: KindWS, Address: ":1", Path: "mqtt"}, `path: "mqtt"`},
+		{"tls on tcp", Config{Kind: KindTCP, Address: ":1", TLS: tlsOK}, "tls: tcp"},
+		{"tls no cert", Config{Kind: KindTLS, Address: ":1", TLS: TLSConfig{KeyFile: "k"}}, "tls.cert_file"},
+		{"tls no key", Config{Kind: KindTLS, Address: ":1", TLS: TLSConfig{CertFile: "c"}}, "tls.key_file"},
+		{"require without ca", Config{Kind: KindTLS, Address: ":1", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientAuth: "require"}}, "tls.client_ca_file"},
+		{"request without ca", Config{Kind: KindWSS, Address: ":1", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientAuth: "request"}}, "tls.client_ca_file"},
+		{"none with ca", Config{Kind: KindTLS, Address: ":1", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca", ClientAuth: "none"}}, "tls.client_auth"},
+		{"bad client auth", Config{Kind: KindTLS, Address: ":1", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca", ClientAuth: "optional"}}, `tls.client_auth: "optional"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalidConfig) || !strings.HasPrefix(err.Error(), strings.SplitN(tc.err, ":", 2)[0]) || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("got %v, want an ErrInvalidConfig starting with the field and containing %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestLimitsValidate(t *testing.T) {
+	mod := func(f func(*Limits)) Limits { l := DefaultLimits(); f(&l); return l }
+	tests := []struct {
+		name string
+		lim  Limits
+		err  string
+	}{
+		{"default", DefaultLimits(), ""},
+		{"per ip off", mod(func(l *Limits) { l.PerIPConnections, l.PerIPRate, l.PerIPBurst = 0, 0, 0 }), ""},
+		{"fractional rate", mod(func(l *Limits) { l.PerIPRate = 0.5; l.PerIPBurst = 1 }), ""},
+		{"zero connect timeout", mod(func(l *Limits) { l.ConnectTimeout = 0 }), "connect_timeout: 0s"},
+		{"huge connect timeout", mod(func(l *Limits) { l.ConnectTimeout = time.Hour }), "connect_timeout: 1h0m0s"},
+		{"tiny first packet", mod(func(l *Limits) { l.MaxFirstPacket = 10 }), "max_first_packet: 10"},
+		{"first packet beyond mqtt", mod(func(l *Limits) { l.MaxFirstPacket = 1 << 28 }), "max_first_packet"},
+		{"zero max connections", mod(func(l *Limits) { l.MaxConnections = 0 }), "max_connections: 0"},
+		{"negative per ip", mod(func(l *Limits) { l.PerIPConnections = -1 }), "per_ip_connections: -1"},
+		{"negative rate", mod(func(l *Limits) { l.PerIPRate = -1 }), "per_ip_rate: -1"},
+		{"nan rate", mod(func(l *Limits) { l.PerIPRate = math.NaN() }), "per_ip_rate: NaN"},
+		{"inf rate", mod(func(l *Limits) { l.PerIPRate = math.Inf(1) }), "per_ip_rate"},
+		{"rate without burst", mod(func(l *Limits) { l.PerIPBurst = 0 }), "per_ip_burst: 0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.lim.Validate()
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalidConfig) || !strings.HasPrefix(err.Error(), tc.err) {
+				t.Fatalf("got %v, want an ErrInvalidConfig starting with %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestLimitsYAML(t *testing.T) {
+	var l Limits
+	in := "connect_timeout: 5s\nmax_first_packet: 4096\nmax_connections: 500\nper_ip_connections: 7\nper_ip_rate: 2.5\nper_ip_burst: 9\n"
+	if err := yaml.Unmarshal([]byte(in), &l); err != nil {
+		t.Fatal(err)
+	}
+	want := Limits{ConnectTimeout: 5 * time.Second, MaxFirstPacket: 4096, MaxConnections: 500, PerIPConnections: 7, PerIPRate: 2.5, PerIPBurst: 9}
+	if l != want {
+		t.Fatalf("decoded %+v, want %+v", l, want)
+	}
+	var c Config
+	in = "kind: wss\naddress: 0.0.0.0:8084\npath: /ws\ntls:\n  cert_file: a.pem\n  key_file: a.key\n  client_ca_file: ca.pem\n  client_auth: require\n"
+	if err := yaml.Unmarshal([]byte(in), &c); err != nil {
+		t.Fatal(err)
+	}
+	wantC := Config{Kind: KindWSS, Address: "0.0.0.0:8084", Path: "/ws", TLS: TLSConfig{CertFile: "a.pem", KeyFile: "a.key", ClientCAFile: "ca.pem", ClientAuth: "require"}}
+	if c != wantC {
+		t.Fatalf("decoded %+v, want %+v", c, wantC)
+	}
+}
+
+// TestNewReportsTLSFiles checks that unreadable or invalid PEM files fail New with
+// the field and the file named.
+func TestNewReportsTLSFiles(t *testing.T) {
+	files := newTLSFiles(t)
+	dir := t.TempDir()
+	garbage := writeFile(t, dir, "garbage.pem", []byte("hello, not a pem file\n"))
+	badB64 := writeFile(t, dir, "bad.pem", []byte("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"))
+	_, otherKey := files.serverCA.issue(t, "localhost", 99, true)
+	otherKeyFile := writeFile(t, dir, "other.key", otherKey)
+	missing := filepath.Join(dir, "missing.pem")
+	unreadable := writeFile(t, dir, "unreadable.pem", []byte("x"))
+	if err := os.Chmod(unreadable, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	g := NewGuard(DefaultLimits(), nil, testLogger(t))
+	defer g.Close()
+	tests := []struct {
+		name          string
+		cert, key, ca string
+		field, file   string
+	}{
+		{"missing cert", missing, files.keyFile, "", "tls.cert_file", "missing.pem"},
+		{"missing key", files.certFile, missing, "", "tls.key_file", "missing.pem"},
+		{"garbage cert", garbage, files.keyFile, "", "tls.cert_file", "garbage.pem"},
+		{"garbage key", files.certFile, garbage, "", "tls.key_file", "garbage.pem"},
+		{"bad base64 cert", badB64, files.keyFile, "", "tls.cert_file", "bad.pem"},
+		{"key does not match", files.certFile, otherKeyFile, "", "tls.cert_file", "other.key"},
+		{"missing ca", files.certFile, files.keyFile, missing, "tls.client_ca_file", "missing.pem"},
+		{"garbage ca", files.certFile, files.keyFile, garbage, "tls.client_ca_file", "garbage.pem"},
+	}
+	if os.Geteuid() != 0 { // root reads a 0000 file anyway
+		tests = append(tests, struct {
+			name          string
+			cert, key, ca string
+			field, file   string
+		}{"unreadable cert", unreadable, files.keyFile, "", "tls.cert_file", "unreadable.pem"})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Kind: KindTLS, Address: "127.0.0.1:0", TLS: TLSConfig{CertFile: tc.cert, KeyFile: tc.key, ClientCAFile: tc.ca}}
+			_, err := New(cfg, g, testLogger(t))
+			if !errors.Is(err, ErrTLSMaterial) || !strings.HasPrefix(err.Error(), tc.field) || !strings.Contains(err.Error(), tc.file) {
+				t.Fatalf("New = %v, want ErrTLSMaterial starting with %s and naming %s", err, tc.field, tc.file)
+			}
+		})
+	}
+	if _, err := New(tcpConfig(), nil, testLogger(t)); !errors.Is(err, ErrNilGuard) {
+		t.Fatalf("New without guard = %v", err)
+	}
+	if _, err := New(Config{Kind: "udp", Address: ":1"}, g, testLogger(t)); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("New with a bad config = %v", err)
+	}
+}
+
+func TestListenerLifecycleErrors(t *testing.T) {
+	g := NewGuard(DefaultLimits(), nil, testLogger(t))
+	defer g.Close()
+
+	// Close without Init or Serve.
+	l, err := New(tcpConfig(), g, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Address() != "127.0.0.1:0" {
+		t.Fatalf("Address before Init = %q", l.Address())
+	}
+	l.Close(func(string) {})
+	if err := l.Init(nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Init after Close = %v", err)
+	}
+	l.Serve(func(string, net.Conn) error { t.Error("served after close"); return nil })
+
+	// Init twice; a port in use.
+	l1, _ := New(tcpConfig(), g, testLogger(t))
+	if err := l1.Init(nil); err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close(func(string) {})
+	if err := l1.Init(nil); !errors.Is(err, ErrAlreadyOpen) {
+		t.Fatalf("second Init = %v", err)
+	}
+	busy := Config{Name: "busy", Kind: KindTCP, Address: l1.Address()}
+	l2, _ := New(busy, g, testLogger(t))
+	if err := l2.Init(nil); err == nil || !strings.Contains(err.Error(), l1.Address()) {
+		t.Fatalf("Init on a port in use = %v", err)
+	}
+	l2.Close(func(string) {})
+}

@@ -1,0 +1,77 @@
+package listen
+
+import (
+	"math"
+	"time"
+)
+
+// Limits are the connection limits a Guard enforces for every listener of a broker.
+// They bite before mochi sees a connection: at accept time (counts and rates) and
+// on the first bytes of the stream (timeout, first packet).
+type Limits struct {
+	// ConnectTimeout bounds the time from accept to a complete CONNECT packet,
+	// including the TLS handshake and the WebSocket upgrade. A socket that has not
+	// delivered its CONNECT by then is closed (reason connect_timeout).
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// MaxFirstPacket is the largest remaining length the first packet (CONNECT)
+	// may announce, in bytes; more closes the socket before mochi allocates.
+	MaxFirstPacket int `yaml:"max_first_packet"`
+	// MaxConnections caps open sockets across all listeners of the broker. Keep it
+	// well below the process file descriptor limit (RLIMIT_NOFILE).
+	MaxConnections int `yaml:"max_connections"`
+	// PerIPConnections caps open sockets from one IP address; 0 turns it off.
+	PerIPConnections int `yaml:"per_ip_connections"`
+	// PerIPRate is the sustained rate of new connections per second from one IP
+	// address (token bucket); 0 turns it off.
+	PerIPRate float64 `yaml:"per_ip_rate"`
+	// PerIPBurst is the token bucket size: connections one IP may open at once.
+	PerIPBurst int `yaml:"per_ip_burst"`
+}
+
+// Bounds checked by Limits.Validate.
+const (
+	minConnectTimeout = 50 * time.Millisecond
+	maxConnectTimeout = 10 * time.Minute
+	minFirstPacket    = 64
+	maxRemainingLen   = 268435455 // largest MQTT variable byte integer (256 MiB - 1)
+	maxMaxConnections = 1 << 20
+	maxPerIPRate      = 1e6
+)
+
+// DefaultLimits returns the limits that are on by default: 10 s to CONNECT, a
+// 64 KiB first packet, 10000 sockets (below the 20000 descriptors a process gets
+// here), 100 sockets and 20 new connections per second (burst 40) per IP.
+func DefaultLimits() Limits {
+	return Limits{
+		ConnectTimeout:   10 * time.Second,
+		MaxFirstPacket:   64 << 10,
+		MaxConnections:   10000,
+		PerIPConnections: 100,
+		PerIPRate:        20,
+		PerIPBurst:       40,
+	}
+}
+
+// Validate checks every field. Error messages start with the yaml key
+// (connect_timeout, max_first_packet, ...); the broker prefixes limits.
+func (l Limits) Validate() error {
+	if l.ConnectTimeout < minConnectTimeout || l.ConnectTimeout > maxConnectTimeout {
+		return invalid("connect_timeout", l.ConnectTimeout, "must be between 50ms and 10m")
+	}
+	if l.MaxFirstPacket < minFirstPacket || l.MaxFirstPacket > maxRemainingLen {
+		return invalid("max_first_packet", l.MaxFirstPacket, "must be between 64 and 268435455 bytes")
+	}
+	if l.MaxConnections < 1 || l.MaxConnections > maxMaxConnections {
+		return invalid("max_connections", l.MaxConnections, "must be between 1 and 1048576")
+	}
+	if l.PerIPConnections < 0 {
+		return invalid("per_ip_connections", l.PerIPConnections, "must be 0 (off) or positive")
+	}
+	if math.IsNaN(l.PerIPRate) || l.PerIPRate < 0 || l.PerIPRate > maxPerIPRate {
+		return invalid("per_ip_rate", l.PerIPRate, "must be 0 (off) or a positive rate up to 1e6 per second")
+	}
+	if l.PerIPBurst < 0 || (l.PerIPRate > 0 && l.PerIPBurst < 1) {
+		return invalid("per_ip_burst", l.PerIPBurst, "must be at least 1 when per_ip_rate is on")
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package auth
+
+import (
+	"errors"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Authentication methods, logged on success.
+const (
+	methodAnonymous = "anonymous"
+	methodPassword  = "password"
+	methodJWT       = "jwt"
+)
+
+// credentials is what a CONNECT offers.
+type credentials struct {
+	listener     string
+	usernameFlag bool
+	username     string
+	passwordFlag bool
+	password     string
+}
+
+// decision is the outcome of decide. reason == "" means accepted.
+type decision struct {
+	identity string       // the authenticated user; "" for anonymous
+	method   string       // methodX on success
+	reason   string       // ReasonX on refusal
+	code     packets.Code // v5 CONNACK code on refusal
+	err      error        // detail for the log; never holds a secret
+}
+
+func refuse(reason string, code packets.Code, err error) decision {
+	return decision{reason: reason, code: code, err: err}
+}
+
+// keys is one immutable generation of loaded credentials. Reload builds a new
+// one and swaps it in whole.
+type keys struct {
+	passwords *PasswordFile // nil when no password file is configured
+	jwt       *jwtVerifier  // nil when JWT is disabled
+}
+
+// decide applies the decision table of doc.go. allowAnonymous and loopback
+// come from the hook (they are not reloaded).
+func (k *keys) decide(c credentials, allowAnonymous bool, loopback func(string) bool) decision {
+	// An empty username is the same as none: MQTT 5 lets a client send a
+	// token with the username flag set and a zero-length username.
+	hasUser := c.usernameFlag && c.username != ""
+	hasPass := c.passwordFlag
+	switch {
+	case !hasUser && !hasPass:
+		if !allowAnonymous {
+			return refuse(ReasonAnonymousDenied, packets.ErrNotAuthorized, errors.New("anonymous access is disabled"))
+		}
+		if loopback == nil || !loopback(c.listener) {
+			return refuse(ReasonAnonymousDenied, packets.ErrNotAuthorized, errors.New("listener is not bound to loopback only"))
+		}
+		return decision{method: methodAnonymous}
+	case !hasPass:
+		return refuse(ReasonMissingPassword, packets.ErrBadUsernameOrPassword, errors.New("username without password"))
+	case c.password == "":
+		// mochi already refuses this with 0x82 [MQTT-3.1.2-19]; kept so the
+		// table is complete on its own.
+		return refuse(ReasonEmptyPassword, packets.ErrBadUsernameOrPassword, errors.New("empty password"))
+	case !hasUser:
+		if k.jwt == nil {
+			return refuse(ReasonMissingUsername, packets.ErrBadUsernameOrPassword, errors.New("password without username and jwt is disabled"))
+		}
+		return k.decideJWT(c.password, "")
+	}
+	if err := ValidateUsername(c.username); err != nil {
+		return refuse(ReasonInvalidUsername, packets.ErrBadUsernameOrPassword, err)
+	}
+	if k.jwt != nil && looksLikeJWT(c.password) {
+		return k.decideJWT(c.password, c.username)
+	}
+	if k.passwords == nil {
+		return refuse(ReasonNoPasswordFile, packets.ErrBadUsernameOrPassword, errors.New("no password file configured"))
+	}
+	switch ok, known := k.passwords.verify(c.username, c.password); {
+	case ok:
+		return decision{identity: c.username, method: methodPassword}
+	case !known:
+		return refuse(ReasonUnknownUser, packets.ErrBadUsernameOrPassword, errors.New("user not in password file"))
+	default:
+		return refuse(ReasonBadPassword, packets.ErrBadUsernameOrPassword, errors.New("password does not match"))
+	}
+}
+
+// decideJWT verifies token; username, if not empty, must equal its sub.
+func (k *keys) decideJWT(token, username string) decision {
+	sub, reason, err := k.jwt.verify(token)
+	if err != nil {
+		return refuse(reason, packets.ErrBadUsernameOrPassword, err)
+	}
+	if username != "" && username != sub {
+		return refuse(ReasonTokenUserMismatch, packets.ErrBadUsernameOrPassword, errors.New("token sub differs from mqtt username"))
+	}
+	return decision{identity: sub, method: methodJWT}
+}
+
+// connackCode returns the code to put in the CONNACK for a client of the given
+// protocol version. mochi's SendConnack maps 0x86 to the v3 return code 5 and
+// does not map 0x87 at all, so for MQTT 3.1.1 the v3 codes are chosen here:
+// bad credentials => 4 ("bad user name or password"), not authorized => 5.
+func connackCode(version byte, c packets.Code) packets.Code {
+	if version >= 5 {
+		return c
+	}
+	switch c.Code {
+	case packets.ErrBadUsernameOrPassword.Code:
+		return packets.ErrMalformedUsernameOrPassword // 0x04 in 3.1.1
+	case packets.ErrNotAuthorized.Code:
+		return packets.Err3NotAuthorized // 0x05 in 3.1.1
+	default:
+		return c
+	}
+}

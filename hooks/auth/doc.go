@@ -1,0 +1,103 @@
+// Package auth is the one mochi hook that decides authentication for imqtt:
+// password file (bcrypt), JWT access tokens (HS256, RS256, ES256) and
+// loopback-only anonymous access. It also checks the will topic, through the
+// ACL, before the CONNACK is sent.
+//
+// # What it owns
+//
+//   - The password file format and its editor, PasswordFile (used by the
+//     `imqttd user` subcommand): LoadPasswordFile, OpenOrCreatePasswordFile,
+//     Set, Remove, Users, Verify, Save.
+//   - The username rules, ValidateUsername, shared by password users and JWT
+//     subjects: 1..256 bytes of UTF-8, no '+', '#', ':', no control
+//     characters, no leading/trailing white space ('/' is allowed). Usernames
+//     are substituted into ACL patterns, hence the rules.
+//   - The Hook: New, Reload, and the mochi events OnConnect,
+//     OnConnectAuthenticate and OnDisconnect. It provides nothing else, and it
+//     must be the only hook that provides OnConnectAuthenticate (mochi accepts
+//     a client if any hook says yes).
+//
+// It does not own ACLs: the broker passes Options.WillCheck (the ACL's
+// publish check) and this package never imports hooks/acl.
+//
+// # Decision table
+//
+// "User" means the username flag is set and the username is not empty (an
+// empty username counts as none); "password" means the password flag is set.
+//
+//	username  password  JWT on  password looks like JWT  ->  check
+//	no        no        any     -                        ->  anonymous: allowed only if
+//	                                                        allow_anonymous AND the listener
+//	                                                        is loopback-only; else 0x87
+//	yes       no        any     -                        ->  refused 0x86 (missing_password)
+//	yes       yes       yes     yes                      ->  JWT; sub must equal the username
+//	yes       yes       yes     no                       ->  password file
+//	yes       yes       no      -                        ->  password file
+//	no        yes       yes     -                        ->  JWT; identity = sub
+//	no        yes       no      -                        ->  refused 0x86 (missing_username)
+//
+// "Looks like a JWT" is three dot-separated base64url parts whose first part
+// decodes to a JSON object; such a password is never tried against the
+// password file, so password-file users must not pick one (they cannot by
+// accident). A username is checked against ValidateUsername before either
+// check. With no password file configured, a username+password that is not a
+// token is refused (no_password_file).
+//
+// JWT checks: alg must be in auth.jwt.algorithms (so "none" and every other
+// alg are refused; the key is chosen by alg and only from the key configured
+// for it, so an HS256 token is never checked against the RSA/EC public key);
+// signature; exp required; nbf and iat honoured; leeway applies to all three;
+// iss and aud when configured; sub must pass ValidateUsername. The identity is
+// the sub. The token is not re-checked after the CONNACK: a connection
+// outlives its token's exp.
+//
+// # CONNACK codes
+//
+//	refusal                                     MQTT 5   MQTT 3.1.1
+//	bad credentials, any token problem           0x86     4 (bad user name or password)
+//	anonymous refused, will topic refused        0x87     5 (not authorized)
+//
+// mochi's SendConnack maps 0x86 to the 3.1.1 code 5 and leaves 0x87 unmapped
+// (an invalid 3.1.1 code), so the hook picks the 3.1.1 codes itself.
+//
+// # Call order: everything happens in OnConnect, before the CONNACK
+//
+// mochi's connect flow is ParseConnect, validateConnect, hooks.OnConnect,
+// hooks.OnConnectAuthenticate, session, CONNACK. Because a JWT's identity may
+// differ from the MQTT username and the will topic must be checked with that
+// identity before the CONNACK, the hook does all its work in OnConnect:
+//
+//  1. authenticate per the table;
+//  2. if the CONNECT has a will, call WillCheck(identity, clientID, willTopic);
+//  3. on success set cl.Properties.Username to the identity (nil for
+//     anonymous) and mark cl;
+//  4. on refusal log one warn line (client_id, remote, listener, user,
+//     reason; never the password or token), call Observer.AuthFailed(reason),
+//     send the CONNACK with server.SendConnack and return the v5 code as the
+//     error, which makes mochi close the connection without a second CONNACK.
+//
+// OnConnectAuthenticate then returns true only for a marked client and
+// removes the mark. OnDisconnect removes any mark, and each OnConnect sweeps
+// marks of closed connections (a later hook failing its OnConnect leaves one
+// behind, as mochi then calls neither method), so marks do not leak.
+//
+// Hooks run in the order they were added. Add this hook before any other hook
+// that provides OnConnect, so that they see the authenticated username and
+// do no work for refused clients.
+//
+// # Lifecycle and concurrency
+//
+// New validates the Config, loads the files and returns a ready hook; the
+// broker adds it with server.AddHook(h, nil). Reload (on SIGHUP) re-reads the
+// password file and key files all or nothing: on any error the previous
+// credentials stay and the error names the file and line. Stop forgets the
+// marks and is idempotent. The hook starts no goroutine. OnConnect runs on
+// each client's connection goroutine, concurrently; a bcrypt comparison
+// (cost 10: tens of milliseconds) runs there without holding a lock.
+//
+// Verify always runs one bcrypt comparison, against a dummy hash when the user
+// does not exist, so response time does not reveal which users exist.
+//
+// Secrets: the HMAC key is held in a type that prints and logs as
+// "[REDACTED]"; passwords and tokens are never logged or echoed.
+package auth

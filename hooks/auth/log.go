@@ -1,0 +1,37 @@
+package auth
+
+// Log field names and messages. Messages are fixed lowercase strings; the
+// variable parts go in fields. Passwords and tokens are never logged.
+const (
+	component = "auth"
+
+	fieldComponent = "component"
+	fieldClientID  = "client_id"
+	fieldUser      = "user"
+	fieldListener  = "listener"
+	fieldRemote    = "remote"
+	fieldReason    = "reason"
+	fieldMethod    = "method"
+	fieldFile      = "file"
+	fieldUsers     = "users"
+	fieldJWT       = "jwt"
+	fieldAnonymous = "allow_anonymous"
+
+	msgRefused      = "connect refused"
+	msgAccepted     = "client authenticated"
+	msgNoAuthMethod = "no authentication method configured: every client will be refused"
+	msgLoaded       = "credentials loaded"
+	msgReloadFailed = "credentials reload failed, keeping previous"
+	msgConnackFail  = "send refusal connack failed"
+)
+
+// maxLoggedUserLen bounds the username copied into a log line; CONNECT allows
+// 65535 bytes.
+const maxLoggedUserLen = MaxUsernameLen
+
+func logUser(u string) string {
+	if len(u) > maxLoggedUserLen {
+		return u[:maxLoggedUserLen] + "..."
+	}
+	return u
+}

@@ -1,0 +1,293 @@
+package persist
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// OpKind names a state change. The numeric values travel in the raft log (see
+// EncodeOps): never renumber, only append.
+type OpKind uint8
+
+// Op kinds.
+const (
+	// OpPutSession creates or replaces Session (keyed by Session.ClientID).
+	OpPutSession OpKind = 1 + iota
+	// OpDeleteSession removes Client's session with all its subscriptions, queued
+	// and in-flight messages. The queue seq counter is kept (see DESIGN.md).
+	OpDeleteSession
+	// OpPutSubscription creates or replaces Subscription of Client.
+	OpPutSubscription
+	// OpDeleteSubscription removes Client's subscription to Filter.
+	OpDeleteSubscription
+	// OpEnqueue appends Message to Client's queue; the store assigns the seq (last
+	// seq + 1) and reports it in Result.Seq.
+	OpEnqueue
+	// OpDequeueThrough removes every queued message of Client with seq <= Seq.
+	OpDequeueThrough
+	// OpPutInflight creates or replaces Inflight of Client.
+	OpPutInflight
+	// OpDeleteInflight removes Client's in-flight message Dir/PacketID.
+	OpDeleteInflight
+	// OpPutRetained stores Message as the retained message of Message.Topic; an
+	// empty payload deletes it (MQTT 3.3.1.3).
+	OpPutRetained
+	// OpDeleteRetained removes the retained message of Topic.
+	OpDeleteRetained
+	// OpPutRaw stores Value under Key (a raw IM key, see IsRawKey), with an absolute
+	// expiry ExpiresAt (unix ms, 0 = never). With IfAbsent an existing key is left
+	// alone and Result.Found is set.
+	OpPutRaw
+	// OpDeleteRaw removes raw Key.
+	OpDeleteRaw
+	// OpIncrRaw adds Delta to the 8-byte big-endian counter under raw Key (absent =
+	// 0, wraps at 2^64) and reports the new value in Result.Seq.
+	OpIncrRaw
+
+	opKindEnd // first unused value
+)
+
+var opKindNames = [...]string{
+	OpPutSession: "put_session", OpDeleteSession: "delete_session",
+	OpPutSubscription: "put_subscription", OpDeleteSubscription: "delete_subscription",
+	OpEnqueue: "enqueue", OpDequeueThrough: "dequeue_through",
+	OpPutInflight: "put_inflight", OpDeleteInflight: "delete_inflight",
+	OpPutRetained: "put_retained", OpDeleteRetained: "delete_retained",
+	OpPutRaw: "put_raw", OpDeleteRaw: "delete_raw", OpIncrRaw: "incr_raw",
+}
+
+// String returns the snake_case name of k.
+func (k OpKind) String() string {
+	if k > 0 && k < opKindEnd {
+		return opKindNames[k]
+	}
+	return "op_kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Op is one state change. Only the fields its Kind documents are used (and
+// encoded); build ops with the constructors below.
+type Op struct {
+	Kind         OpKind
+	Client       string
+	Session      *Session
+	Subscription *Subscription
+	Filter       string
+	Message      *Message
+	Inflight     *Inflight
+	Seq          uint64
+	Dir          InflightDir
+	PacketID     uint16
+	Topic        string
+	Key          []byte
+	Value        []byte
+	ExpiresAt    int64 // unix ms, 0 = never
+	IfAbsent     bool
+	Delta        uint64
+}
+
+// PutSessionOp returns an OpPutSession.
+func PutSessionOp(s Session) Op { return Op{Kind: OpPutSession, Session: &s} }
+
+// DeleteSessionOp returns an OpDeleteSession.
+func DeleteSessionOp(client string) Op { return Op{Kind: OpDeleteSession, Client: client} }
+
+// PutSubscriptionOp returns an OpPutSubscription.
+func PutSubscriptionOp(client string, sub Subscription) Op {
+	return Op{Kind: OpPutSubscription, Client: client, Subscription: &sub}
+}
+
+// DeleteSubscriptionOp returns an OpDeleteSubscription.
+func DeleteSubscriptionOp(client, filter string) Op {
+	return Op{Kind: OpDeleteSubscription, Client: client, Filter: filter}
+}
+
+// EnqueueOp returns an OpEnqueue.
+func EnqueueOp(client string, m Message) Op { return Op{Kind: OpEnqueue, Client: client, Message: &m} }
+
+// DequeueThroughOp returns an OpDequeueThrough.
+func DequeueThroughOp(client string, seq uint64) Op {
+	return Op{Kind: OpDequeueThrough, Client: client, Seq: seq}
+}
+
+// PutInflightOp returns an OpPutInflight.
+func PutInflightOp(client string, f Inflight) Op {
+	return Op{Kind: OpPutInflight, Client: client, Inflight: &f}
+}
+
+// DeleteInflightOp returns an OpDeleteInflight.
+func DeleteInflightOp(client string, dir InflightDir, packetID uint16) Op {
+	return Op{Kind: OpDeleteInflight, Client: client, Dir: dir, PacketID: packetID}
+}
+
+// PutRetainedOp returns an OpPutRetained.
+func PutRetainedOp(m Message) Op { return Op{Kind: OpPutRetained, Message: &m} }
+
+// DeleteRetainedOp returns an OpDeleteRetained.
+func DeleteRetainedOp(topic string) Op { return Op{Kind: OpDeleteRetained, Topic: topic} }
+
+// PutRawOp returns an OpPutRaw. expiresAt is an absolute unix-ms deadline decided by
+// the proposer (now + ttl), 0 for none: Apply never reads the clock.
+func PutRawOp(key, value []byte, expiresAt int64) Op {
+	return Op{Kind: OpPutRaw, Key: key, Value: value, ExpiresAt: expiresAt}
+}
+
+// PutRawIfAbsentOp returns an OpPutRaw that leaves an existing key alone.
+func PutRawIfAbsentOp(key, value []byte, expiresAt int64) Op {
+	return Op{Kind: OpPutRaw, Key: key, Value: value, ExpiresAt: expiresAt, IfAbsent: true}
+}
+
+// DeleteRawOp returns an OpDeleteRaw.
+func DeleteRawOp(key []byte) Op { return Op{Kind: OpDeleteRaw, Key: key} }
+
+// IncrRawOp returns an OpIncrRaw.
+func IncrRawOp(key []byte, delta uint64) Op { return Op{Kind: OpIncrRaw, Key: key, Delta: delta} }
+
+// Result is what one op produced.
+type Result struct {
+	// Seq is the queue seq assigned by OpEnqueue, or the new counter of OpIncrRaw.
+	Seq uint64
+	// Found is set when the key existed before: for deletes (and OpPutRetained with
+	// an empty payload), for OpPutRaw with IfAbsent, and for OpPutSession (replace).
+	Found bool
+	// Count is the number of records this call removed (OpDequeueThrough,
+	// OpDeleteSession: subscriptions + queued + in-flight).
+	Count int
+	// Resumed is set for an op that an earlier, interrupted Apply of the same index
+	// had already committed; the other fields are then zero.
+	Resumed bool
+	// Err is non-nil when the op was not applied: ErrInvalidOp for every op of a
+	// batch that failed validation, or for OpIncrRaw on a value that is not a
+	// counter. Deterministic: every replica sets the same Err.
+	Err error
+}
+
+// validateOp checks op and returns an error wrapping ErrInvalidOp. It depends on
+// nothing but op, so it is deterministic.
+func validateOp(op *Op) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidOp, op.Kind, fmt.Sprintf(format, args...))
+	}
+	rec := func(err error) error {
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrInvalidOp, op.Kind, err)
+		}
+		return nil
+	}
+	switch op.Kind {
+	case OpPutSession:
+		if op.Session == nil {
+			return bad("no session")
+		}
+		if err := rec(op.Session.validate()); err != nil {
+			return err
+		}
+		if err := checkClient(op.Session.ClientID); err != nil {
+			return err
+		}
+		return keyTooLong(sessionKey(op.Session.ClientID), "session")
+	case OpDeleteSession:
+		if err := checkClient(op.Client); err != nil {
+			return err
+		}
+		return keyTooLong(sessionKey(op.Client), "session")
+	case OpPutSubscription:
+		if op.Subscription == nil {
+			return bad("no subscription")
+		}
+		if err := checkClient(op.Client); err != nil {
+			return err
+		}
+		if err := rec(op.Subscription.validate()); err != nil {
+			return err
+		}
+		return keyTooLong(subscriptionKey(op.Client, op.Subscription.Filter), "subscription")
+	case OpDeleteSubscription:
+		if err := checkClient(op.Client); err != nil {
+			return err
+		}
+		if op.Filter == "" {
+			return bad("empty filter")
+		}
+		return keyTooLong(subscriptionKey(op.Client, op.Filter), "subscription")
+	case OpEnqueue:
+		if op.Message == nil {
+			return bad("no message")
+		}
+		if err := checkClient(op.Client); err != nil {
+			return err
+		}
+		if err := keyTooLong(queueSeqKey(op.Client), "queue"); err != nil {
+			return err
+		}
+		return rec(op.Message.validate())
+	case OpDequeueThrough:
+		return checkClient(op.Client)
+	case OpPutInflight:
+		if op.Inflight == nil {
+			return bad("no inflight")
+		}
+		if err := checkClient(op.Client); err != nil {
+			return err
+		}
+		return rec(op.Inflight.validate())
+	case OpDeleteInflight:
+		if err := checkClient(op.Client); err != nil {
+			return err
+		}
+		if !op.Dir.Valid() {
+			return bad("direction %q", byte(op.Dir))
+		}
+		if op.PacketID == 0 {
+			return bad("packet id 0")
+		}
+		return nil
+	case OpPutRetained:
+		if op.Message == nil {
+			return bad("no message")
+		}
+		if op.Message.Topic == "" {
+			return bad("empty topic")
+		}
+		if err := keyTooLong(retainedKey(op.Message.Topic), "retained"); err != nil {
+			return err
+		}
+		return rec(op.Message.validate())
+	case OpDeleteRetained:
+		if op.Topic == "" {
+			return bad("empty topic")
+		}
+		return keyTooLong(retainedKey(op.Topic), "retained")
+	case OpPutRaw, OpDeleteRaw, OpIncrRaw:
+		if !IsRawKey(op.Key) {
+			return bad("key %q outside the raw prefixes %q", truncKey(op.Key), rawPrefixLetters)
+		}
+		if op.Kind == OpPutRaw {
+			if len(op.Value) > MaxRecordSize {
+				return bad("value of %d bytes above %d", len(op.Value), MaxRecordSize)
+			}
+			if op.ExpiresAt < 0 {
+				return bad("expires at %d < 0", op.ExpiresAt)
+			}
+		}
+		return nil
+	}
+	return bad("unknown kind")
+}
+
+// validateBatch validates every op of a batch; the first failure rejects the batch.
+func validateBatch(batch []Op) error {
+	for i := range batch {
+		if err := validateOp(&batch[i]); err != nil {
+			return fmt.Errorf("op %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// truncKey shortens a key for error messages.
+func truncKey(k []byte) []byte {
+	if len(k) > 64 {
+		return k[:64]
+	}
+	return k
+}
