@@ -1,0 +1,364 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/broker/listen"
+	"github.com/imqtt/imqtt/hooks/acl"
+	"github.com/imqtt/imqtt/hooks/auth"
+	"github.com/imqtt/imqtt/hooks/limits"
+	"github.com/imqtt/imqtt/hooks/metrics"
+)
+
+// Version is the imqttd version, set by cmd/imqttd from its build flags.
+type Version struct {
+	Version string
+	Commit  string
+}
+
+// Broker is one running imqtt node.
+type Broker struct {
+	cfg Config
+	log zerolog.Logger
+
+	dataDir   *dataDir
+	srv       *mqtt.Server
+	guard     *listen.Guard
+	listeners map[string]*listen.Listener
+	metrics   *metrics.Metrics
+	admin     *admin.Server
+	authHook  *auth.Hook
+	aclHook   *acl.Hook
+	hooks     []mqtt.Hook // every hook we added, in order
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+}
+
+// New builds a node from a validated config. It binds the listener sockets (so a
+// port in use fails here) but accepts no connection before Start.
+func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := &Broker{
+		cfg:       cfg,
+		log:       log.With().Str(fieldComponent, "broker").Str(fieldNodeID, cfg.Node.ID).Logger(),
+		listeners: map[string]*listen.Listener{},
+	}
+	defer func() {
+		if err != nil {
+			_ = b.Close(context.Background())
+		}
+	}()
+
+	if b.dataDir, err = openDataDir(cfg.Node.DataDir); err != nil {
+		return nil, err
+	}
+	b.srv = mqtt.New(&mqtt.Options{
+		Capabilities:           b.capabilities(),
+		Logger:                 newMochiLogger(log),
+		SysTopicResendInterval: int64(cfg.MQTT.SysInterval / time.Second),
+		InlineClient:           true,
+	})
+	if b.metrics, err = metrics.New(metrics.Options{Server: b.srv}); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	b.guard = listen.NewGuard(cfg.Limits.Limits, b.metrics, log)
+
+	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics); err != nil {
+		return nil, fmt.Errorf("acl: %w", err)
+	}
+	loopback := map[string]bool{}
+	all := cfg.Listeners.All()
+	for name, l := range all {
+		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address)
+	}
+	b.authHook, err = auth.New(cfg.Auth, auth.Options{
+		Server:           b.srv,
+		Log:              log,
+		WillCheck:        b.aclHook.CanWriteWill,
+		LoopbackListener: func(id string) bool { return loopback[id] },
+		Observer:         b.metrics,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	lcfg := cfg.Limits.Config
+	lcfg.MaxPacketSize = cfg.Limits.MaxPacketSize
+	limitsHook, err := limits.New(lcfg)
+	if err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	// Order matters: limits bounds the keepalive before auth may refuse; auth is the
+	// only OnConnectAuthenticate provider, acl the only OnACLCheck provider.
+	for _, h := range []mqtt.Hook{limitsHook, b.authHook, b.aclHook, metrics.NewHook(b.metrics)} {
+		if err := b.srv.AddHook(h, nil); err != nil {
+			return nil, fmt.Errorf("add hook %s: %w", h.ID(), err)
+		}
+		b.hooks = append(b.hooks, h)
+	}
+
+	for _, name := range cfg.ListenerNames() {
+		lc := all[name]
+		if !lc.Enabled {
+			continue
+		}
+		l, err := listen.New(lc.Config, b.guard, log, listen.WithOnPanic(b.onPanic))
+		if err != nil {
+			return nil, fmt.Errorf("listeners.%s: %w", name, err)
+		}
+		if err := b.srv.AddListener(l); err != nil {
+			return nil, fmt.Errorf("listeners.%s: %s: %w", name, lc.Address, err)
+		}
+		b.listeners[name] = l
+		if cfg.Auth.AllowAnonymous && !IsLoopbackAddress(lc.Address) {
+			b.log.Warn().Str(fieldListener, name).Str(fieldAddress, lc.Address).
+				Msg("anonymous access is ignored on a listener that is not loopback-only")
+		}
+	}
+
+	if cfg.Admin.Enabled {
+		b.admin, err = admin.New(cfg.Admin.Config, admin.Deps{
+			Metrics: b.metrics,
+			Ready:   b.Ready,
+			Version: admin.Version{Version: b.cfg.Version},
+		}, log)
+		if err != nil {
+			return nil, fmt.Errorf("admin: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// capabilities maps the config onto mochi's capabilities, fixing mochi's
+// non-conformant defaults (see docs/CONFORMANCE.md).
+func (b *Broker) capabilities() *mqtt.Capabilities {
+	c := mqtt.NewDefaultServerCapabilities()
+	m, l := b.cfg.MQTT, b.cfg.Limits
+	c.MaximumClients = math.MaxInt64 // the listener guard counts sockets and bites first
+	if l.MaxConnections > 0 {
+		c.MaximumClients = int64(l.MaxConnections)
+	}
+	// mochi stamps MaximumMessageExpiryInterval (24 h) on every PUBLISH that carried no
+	// Message Expiry; 0 disables that: a message without expiry does not expire.
+	c.MaximumMessageExpiryInterval = int64(m.MaxMessageExpiry / time.Second)
+	c.MaximumClientWritesPending = l.MaxQueuedWrites
+	c.MaximumSessionExpiryInterval = uint32(m.MaxSessionExpiry / time.Second)
+	c.MaximumPacketSize = l.MaxPacketSize
+	c.ReceiveMaximum = l.ReceiveMaximum
+	c.MaximumInflight = l.MaxInflight
+	c.TopicAliasMaximum = m.TopicAliasMaximum
+	c.SharedSubAvailable = boolByte(m.SharedSubscriptions)
+	c.WildcardSubAvailable = boolByte(m.WildcardSubscriptions)
+	c.SubIDAvailable = boolByte(m.SubscriptionIdentifiers)
+	c.RetainAvailable = boolByte(m.RetainAvailable)
+	c.MaximumQos = m.MaxQoS
+	c.MinimumProtocolVersion = 3
+	// Acks must not echo the PUBLISH's user properties (paho and the spec's intent).
+	c.Compatibilities.NoInheritedPropertiesOnAck = true
+	c.Compatibilities.ObscureNotAuthorized = m.ObscureNotAuthorized
+	return c
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// Start begins accepting connections and serving the admin listener.
+func (b *Broker) Start() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	if b.started {
+		return nil
+	}
+	if err := b.srv.Serve(); err != nil {
+		return fmt.Errorf("serve mqtt: %w", err)
+	}
+	if b.admin != nil {
+		if err := b.admin.Start(); err != nil {
+			return fmt.Errorf("admin listener %s: %w", b.cfg.Admin.Address, err)
+		}
+	}
+	b.started = true
+	ev := b.log.Info()
+	for name, l := range b.listeners {
+		ev = ev.Str("listener_"+name, l.Address())
+	}
+	if b.admin != nil {
+		ev = ev.Str("admin", b.admin.Addr())
+	}
+	ev.Msg("imqttd started")
+	if b.cfg.Auth.AllowAnonymous {
+		b.log.Warn().Msg("anonymous access is enabled on loopback-only listeners; configure auth before exposing the broker")
+	}
+	return nil
+}
+
+// Ready reports whether the node serves clients (for /readyz).
+func (b *Broker) Ready() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.closed:
+		return ErrClosed
+	case !b.started:
+		return ErrNotStarted
+	}
+	return nil
+}
+
+// Addr returns the bound address of the named listener ("admin" for the admin
+// HTTP listener), or "" if there is none. Useful with port 0.
+func (b *Broker) Addr(name string) string {
+	if name == "admin" {
+		if b.admin == nil {
+			return ""
+		}
+		return b.admin.Addr()
+	}
+	if l, ok := b.listeners[name]; ok {
+		return l.Address()
+	}
+	return ""
+}
+
+// Server exposes the mochi server to the broker's own wiring and tests.
+func (b *Broker) Server() *mqtt.Server { return b.srv }
+
+// Metrics returns the node's metrics registry owner.
+func (b *Broker) Metrics() *metrics.Metrics { return b.metrics }
+
+// Reload re-reads what can change without a restart: the password file and JWT
+// keys, the ACL rules and the TLS certificates. A part whose files are broken keeps
+// its old state; the errors are joined and returned.
+func (b *Broker) Reload() error {
+	var errs []error
+	if err := b.authHook.Reload(); err != nil {
+		errs = append(errs, fmt.Errorf("auth: %w", err))
+	} else {
+		b.log.Info().Str("part", "auth").Msg("reloaded")
+	}
+	if err := b.aclHook.Reload(); err != nil {
+		errs = append(errs, fmt.Errorf("acl: %w", err))
+	} else {
+		b.log.Info().Str("part", "acl").Msg("reloaded")
+	}
+	for name, l := range b.listeners {
+		kind := b.cfg.Listeners.All()[name].Kind
+		if kind != "tls" && kind != "wss" {
+			continue
+		}
+		if err := l.ReloadTLS(); err != nil {
+			errs = append(errs, fmt.Errorf("listeners.%s: %w", name, err))
+		} else {
+			b.log.Info().Str("part", "tls").Str(fieldListener, name).Msg("reloaded")
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		b.log.Error().Err(err).Msg("reload failed; the affected parts keep their previous config")
+	}
+	return err
+}
+
+// Close stops the node gracefully: listeners stop accepting, MQTT 5 clients get
+// DISCONNECT 0x8B, client goroutines are waited for, hooks and the admin listener
+// are closed. Idempotent; safe after a failed New or Start.
+func (b *Broker) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	started := b.started
+	b.mu.Unlock()
+
+	var errs []error
+	if b.srv != nil {
+		if started {
+			done := make(chan struct{})
+			go func() { defer close(done); _ = b.srv.Close() }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("close mqtt server: %w", ctx.Err()))
+			}
+		} else {
+			// Serve never ran: close what New opened (listener sockets, hooks).
+			for _, l := range b.listeners {
+				l.Close(func(string) {})
+			}
+			for _, h := range b.hooks {
+				if err := h.Stop(); err != nil {
+					errs = append(errs, fmt.Errorf("stop hook %s: %w", h.ID(), err))
+				}
+			}
+		}
+	}
+	if b.admin != nil {
+		if err := b.admin.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close admin: %w", err))
+		}
+	}
+	if b.guard != nil {
+		b.guard.Close()
+	}
+	if err := b.dataDir.close(); err != nil {
+		errs = append(errs, fmt.Errorf("release data directory: %w", err))
+	}
+	b.log.Info().Msg("imqttd stopped")
+	return errors.Join(errs...)
+}
+
+// onPanic cleans up after a panic recovered while serving one client (the listener
+// already logged it, counted it and closed the connection). mochi's own cleanup after
+// the read loop did not run, so do its part here: forget a clean session, tell our
+// hooks the client is gone, and publish its will as an abnormal disconnect would.
+func (b *Broker) onPanic(listener string, conn net.Conn, _ any) {
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Net.Conn != conn {
+			continue
+		}
+		cl.Stop(errPanicked)
+		expire := (cl.Properties.ProtocolVersion == 5 && cl.Properties.Props.SessionExpiryInterval == 0) ||
+			(cl.Properties.ProtocolVersion < 5 && cl.Properties.Clean)
+		for _, h := range b.hooks {
+			if h.Provides(mqtt.OnDisconnect) {
+				h.OnDisconnect(cl, errPanicked, expire)
+			}
+		}
+		if w := cl.Properties.Will; w.Flag == 1 && w.TopicName != "" {
+			if err := b.srv.Publish(w.TopicName, w.Payload, w.Retain, w.Qos); err != nil {
+				b.log.Warn().Err(err).Str(fieldClientID, cl.ID).Msg("will after panic not published")
+			}
+		}
+		if expire && !cl.IsTakenOver() {
+			cl.ClearInflights()
+			b.srv.UnsubscribeClient(cl)
+			b.srv.Clients.Delete(cl.ID)
+		}
+		b.log.Warn().Str(fieldClientID, cl.ID).Str(fieldListener, listener).Msg("client state cleaned after panic")
+		return
+	}
+}
+
+var errPanicked = errors.New("client handler panicked")

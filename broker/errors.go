@@ -1,0 +1,13 @@
+package broker
+
+import "errors"
+
+var (
+	// ErrInvalidConfig is wrapped by every configuration error; the message names the
+	// key path and the offending value.
+	ErrInvalidConfig = errors.New("invalid config")
+	// ErrClosed is returned by operations on a broker that has been closed.
+	ErrClosed = errors.New("broker closed")
+	// ErrNotStarted is returned by operations that need a started broker.
+	ErrNotStarted = errors.New("broker not started")
+)

@@ -1,0 +1,54 @@
+// Package cluster is imqtt's replicated write path: a hashicorp/raft node
+// (even a single node is a one-voter cluster that bootstraps itself), its log
+// store, and a batcher that packs concurrent commands into raft entries.
+//
+// # What it owns
+//
+// Everything under Config.DataDir/raft: the log + stable store (raft-wal under
+// wal/ or Badger under log/, Config.LogStore, default Badger), the snapshots
+// (snapshots/, two kept) and the LOCK file; the raft TCP transport on
+// Config.BindAddr; the goroutines of the batcher and the leader observer. It
+// does not own the StateMachine: the caller (persist) builds it, passes it to
+// Open and closes it after Close.
+//
+// cluster does not know what commands mean and imports none of imqtt's
+// packages. The contract with the state is the StateMachine interface.
+//
+// # Call order
+//
+//	sm := ...                       // durable state; AppliedIndex survives restarts
+//	n, err := cluster.Open(ctx, cfg, sm, log)
+//	err = n.WaitReady(ctx)          // leader known, committed entries applied
+//	res, err := n.Apply(ctx, cmd)   // any number of goroutines
+//	...
+//	err = n.Close()                 // idempotent; then sm can be closed
+//
+// Apply blocks until the command is committed on a quorum (fsync'd) and
+// applied locally, and returns the StateMachine's result for that command.
+// Concurrent Apply calls share raft entries: the batcher flushes at
+// Config.BatchMaxCommands commands, Config.BatchMaxBytes bytes or
+// Config.BatchMaxDelay after the first command, whichever comes first.
+//
+// # Errors
+//
+// Apply returns ErrNotLeader (a *NotLeaderError naming the leader, the seam for
+// forwarding) on a follower, ErrNoQuorum when no leader can commit within
+// Config.ApplyTimeout, ErrTimeout when the commit did not finish in time,
+// ctx.Err() and ErrClosed. After ErrNoQuorum, ErrTimeout, ctx.Err() or
+// ErrClosed the command's outcome is unknown: it may still commit. Callers
+// must not acknowledge what they cannot prove committed.
+//
+// # Invariants
+//
+//   - Every committed entry is applied to the StateMachine exactly once per
+//     state: entries at or below StateMachine.AppliedIndex are skipped
+//     (idempotent replay after a restart or a snapshot restore).
+//   - A node with raft state never bootstraps again; a StateMachine with
+//     applied entries is never paired with an empty raft directory.
+//   - Close waits for every goroutine the Node started; after it returns
+//     the StateMachine is not called.
+//
+// DESIGN.md in this directory describes the lifecycle, the entry and snapshot
+// formats, the log store choice with measurements, the lock order and what
+// changes for multi-node clusters.
+package cluster
