@@ -97,6 +97,7 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	}
 	lcfg := cfg.Limits.Config
 	lcfg.MaxPacketSize = cfg.Limits.MaxPacketSize
+	lcfg.TopicAliasMaximum = cfg.MQTT.TopicAliasMaximum
 	limitsHook, err := limits.New(lcfg)
 	if err != nil {
 		return nil, fmt.Errorf("limits: %w", err)

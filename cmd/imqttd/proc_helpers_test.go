@@ -101,7 +101,12 @@ func startNode(t *testing.T, dir string, args ...string) *node {
 		}
 		n.exit <- cmd.Wait()
 	}()
-	t.Cleanup(func() { n.stop() })
+	t.Cleanup(func() {
+		n.stop()
+		if t.Failed() {
+			t.Logf("imqttd log:\n%s", n.log())
+		}
+	})
 	select {
 	case n.addrs = <-started:
 	case err := <-n.exit:
