@@ -14,17 +14,16 @@ import (
 
 	"github.com/imqtt/imqtt/broker/admin"
 	"github.com/imqtt/imqtt/broker/listen"
+	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/limits"
 	"github.com/imqtt/imqtt/hooks/metrics"
+	"github.com/imqtt/imqtt/persist"
 )
 
-// Version is the imqttd version, set by cmd/imqttd from its build flags.
-type Version struct {
-	Version string
-	Commit  string
-}
+// startTimeout bounds opening the store and electing the (single-node) leader.
+const startTimeout = 30 * time.Second
 
 // Broker is one running imqtt node.
 type Broker struct {
@@ -32,6 +31,8 @@ type Broker struct {
 	log zerolog.Logger
 
 	dataDir   *dataDir
+	store     *persist.Store
+	node      *cluster.Node
 	srv       *mqtt.Server
 	guard     *listen.Guard
 	listeners map[string]*listen.Listener
@@ -65,6 +66,21 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 
 	if b.dataDir, err = openDataDir(cfg.Node.DataDir); err != nil {
 		return nil, err
+	}
+	// The durable write path: one raft node (a cluster of one by default) whose
+	// state machine is the Badger store. Recovery order: the store opens at its
+	// applied index, raft restores a newer snapshot if the store is behind, then
+	// replays the log after the applied index (cluster/DESIGN.md).
+	if b.store, err = persist.Open(cfg.storeConfig(), log); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if b.node, err = cluster.Open(ctx, cfg.clusterConfig(), b.store.StateMachine(), log); err != nil {
+		return nil, fmt.Errorf("open raft node: %w", err)
+	}
+	if err := b.node.WaitReady(ctx); err != nil {
+		return nil, fmt.Errorf("raft node not ready after %s: %w", startTimeout, err)
 	}
 	b.srv = mqtt.New(&mqtt.Options{
 		Capabilities:           b.capabilities(),
@@ -223,6 +239,9 @@ func (b *Broker) Ready() error {
 	case !b.started:
 		return ErrNotStarted
 	}
+	if err := b.node.Ready(); err != nil {
+		return fmt.Errorf("raft: %w", err)
+	}
 	return nil
 }
 
@@ -322,6 +341,17 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	if b.guard != nil {
 		b.guard.Close()
+	}
+	// After the MQTT side: no hook can issue a raft command any more.
+	if b.node != nil {
+		if err := b.node.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close raft node: %w", err))
+		}
+	}
+	if b.store != nil {
+		if err := b.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
 	}
 	if err := b.dataDir.close(); err != nil {
 		errs = append(errs, fmt.Errorf("release data directory: %w", err))

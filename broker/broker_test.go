@@ -278,6 +278,7 @@ func TestSecondBrokerOnSameDataDir(t *testing.T) {
 	cfg := EmbeddedConfig()
 	cfg.Node.DataDir = dir
 	cfg.Listeners.TCP.Address, cfg.Listeners.WS.Address, cfg.Admin.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Cluster.BindAddr = "127.0.0.1:0"
 	_, err := New(cfg, testLogger(t))
 	if !errors.Is(err, ErrDataDirLocked) {
 		t.Fatalf("second broker: %v, want ErrDataDirLocked", err)
@@ -289,6 +290,7 @@ func TestCloseIsIdempotent(t *testing.T) {
 	cfg := EmbeddedConfig()
 	cfg.Node.DataDir = t.TempDir()
 	cfg.Listeners.TCP.Address, cfg.Listeners.WS.Address, cfg.Admin.Address = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Cluster.BindAddr = "127.0.0.1:0"
 	b, err := New(cfg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)

@@ -7,11 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"path/filepath"
+
 	"github.com/imqtt/imqtt/broker/admin"
 	"github.com/imqtt/imqtt/broker/listen"
+	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/limits"
+	"github.com/imqtt/imqtt/persist"
 )
 
 // Config is the whole configuration of one node. cmd/imqttd decodes it from YAML,
@@ -28,6 +32,11 @@ type Config struct {
 	Auth      auth.Config     `yaml:"auth"`
 	ACL       acl.Config      `yaml:"acl"`
 	Admin     AdminConfig     `yaml:"admin"`
+	// Cluster is the raft node. Its node_id and data_dir default to node.id and
+	// node.data_dir (raft files under <data_dir>/raft) and may only repeat them.
+	Cluster cluster.Config `yaml:"cluster"`
+	// Store is the Badger state store. Its dir defaults to <node.data_dir>/fsm.
+	Store persist.Config `yaml:"persist"`
 }
 
 // NodeConfig identifies the node and its data directory.
@@ -143,10 +152,45 @@ func DefaultConfig() Config {
 			MaxMessageExpiry:        0,
 			SysInterval:             10 * time.Second,
 		},
-		Auth:  auth.DefaultConfig(),
-		ACL:   acl.DefaultConfig(),
-		Admin: AdminConfig{Enabled: true, Config: admin.DefaultConfig()},
+		Auth:    auth.DefaultConfig(),
+		ACL:     acl.DefaultConfig(),
+		Admin:   AdminConfig{Enabled: true, Config: admin.DefaultConfig()},
+		Cluster: defaultCluster(),
+		Store:   defaultStore(),
 	}
+}
+
+func defaultCluster() cluster.Config {
+	c := cluster.DefaultConfig()
+	c.NodeID, c.DataDir = "", "" // derived from node.id and node.data_dir
+	return c
+}
+
+func defaultStore() persist.Config {
+	c := persist.DefaultConfig()
+	c.Dir = "" // derived from node.data_dir
+	return c
+}
+
+// clusterConfig returns the raft config with the node's id and directory filled in.
+func (c *Config) clusterConfig() cluster.Config {
+	r := c.Cluster
+	if r.NodeID == "" {
+		r.NodeID = c.Node.ID
+	}
+	if r.DataDir == "" {
+		r.DataDir = c.Node.DataDir
+	}
+	return r
+}
+
+// storeConfig returns the store config with its directory filled in.
+func (c *Config) storeConfig() persist.Config {
+	s := c.Store
+	if s.Dir == "" && !s.InMemory {
+		s.Dir = filepath.Join(c.Node.DataDir, "fsm")
+	}
+	return s
 }
 
 // EmbeddedRules is the ACL of the embedded default: anonymous clients (which it only
@@ -247,6 +291,15 @@ func (c *Config) Validate() error {
 		if err := c.Admin.Config.Validate(); err != nil {
 			return fmt.Errorf("admin: %w", err)
 		}
+	}
+	if c.Cluster.NodeID != "" && c.Cluster.NodeID != c.Node.ID {
+		return invalid("cluster.node_id", c.Cluster.NodeID, "must be empty or equal node.id")
+	}
+	if err := c.clusterConfig().Validate(); err != nil {
+		return err // names cluster.<key> itself
+	}
+	if err := c.storeConfig().Validate(); err != nil {
+		return err // names persist.<key>
 	}
 	return nil
 }

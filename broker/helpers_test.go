@@ -19,6 +19,7 @@ func newTestBroker(t *testing.T, mutate func(*Config)) *Broker {
 	cfg.Listeners.TCP.Address = "127.0.0.1:0"
 	cfg.Listeners.WS.Address = "127.0.0.1:0"
 	cfg.Admin.Address = "127.0.0.1:0"
+	cfg.Cluster.BindAddr = "127.0.0.1:0"
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -13,7 +13,7 @@ bin=${BIN:-bin/imqttd}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 data=$(mktemp -d)
 log=$(mktemp)
-"$bin" serve --config configs/paho-conformance.yaml --data-dir "$data" --tcp "127.0.0.1:$port" --log-format json --log-level warn 2>"$log" &
+"$bin" serve --config configs/paho-conformance.yaml --data-dir "$data" --tcp "127.0.0.1:$port" --raft-addr 127.0.0.1:0 --log-format json --log-level warn 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do

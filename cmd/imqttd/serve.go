@@ -22,7 +22,7 @@ import (
 // file and IMQTT_* variables.
 type serveFlags struct {
 	config, dataDir, nodeID, logLevel, logFormat string
-	tcp, tls, ws, wss, admin                     string
+	tcp, tls, ws, wss, admin, raftAddr           string
 	shutdownTimeout                              time.Duration
 }
 
@@ -40,6 +40,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.ws, "ws", "", "enable the MQTT WebSocket listener on ADDR ('off' disables it)")
 	fs.StringVar(&f.wss, "wss", "", "enable the MQTT secure WebSocket listener on ADDR")
 	fs.StringVar(&f.admin, "admin", "", "admin HTTP listener ADDR ('off' disables it)")
+	fs.StringVar(&f.raftAddr, "raft-addr", "", "raft transport bind address (cluster.bind_addr)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop may take")
 	if err := fs.Parse(args); err != nil {
 		return f, fmt.Errorf("%w: %w", errUsage, err)
@@ -60,6 +61,7 @@ func (f serveFlags) apply(cfg *broker.Config) {
 	set(&cfg.Node.ID, f.nodeID)
 	set(&cfg.Log.Level, f.logLevel)
 	set(&cfg.Log.Format, f.logFormat)
+	set(&cfg.Cluster.BindAddr, f.raftAddr)
 	listener := func(l *broker.ListenerConfig, v string) {
 		switch v {
 		case "":

@@ -16,7 +16,7 @@ import (
 )
 
 // loopbackFlags moves every listener of the embedded default to a free port.
-var loopbackFlags = []string{"--tcp", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--admin", "127.0.0.1:0"}
+var loopbackFlags = []string{"--tcp", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--raft-addr", "127.0.0.1:0"}
 
 // TestEmbeddedDefault is `make run`: no config file, data under ./data, loopback
 // listeners, anonymous clients exchanging QoS 0/1/2 with the mosquitto clients

@@ -56,6 +56,8 @@ acl:
 admin:
   enabled: true
   address: "127.0.0.1:0"
+cluster:
+  bind_addr: "127.0.0.1:0"
 `, dir, pki.certFile, pki.keyFile, pki.caFile, passwd, aclFile))
 }
 
