@@ -106,8 +106,11 @@ func TestHookCountsRealTraffic(t *testing.T) {
 
 	// The subscriber acks asynchronously: wait for its PUBACK and PUBCOMP, and for
 	// the retained message, before disconnecting.
+	// OnPacketRead counts a PUBCOMP before mochi drops the in-flight entry, and the
+	// retained gauge follows the retain: wait for those too.
 	connected := b.waitFor(t,
 		e(mPacketsRecv, 1, typePuback), e(mPacketsRecv, 1, typePubcomp), e(mMsgsRecv, 2, "qos=0"),
+		e(mRetained, retained0+1), e(mInflight, 0),
 	)
 	check(t, connected,
 		e(mActive, 2, labelListener), e(mEstablished, 2, labelListener),
