@@ -91,7 +91,12 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	if b.metrics, err = metrics.New(metrics.Options{Server: b.srv}); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	b.guard = listen.NewGuard(cfg.Limits.Limits, b.metrics, log)
+	guardLimits := cfg.Limits.Limits
+	// The listener enforces the maximum packet size on every packet as it streams
+	// in, so an MQTT 5 client gets DISCONNECT 0x95; mochi's own check (same value,
+	// announced in CONNACK) would only close the socket.
+	guardLimits.MaxPacketSize = int(cfg.Limits.MaxPacketSize)
+	b.guard = listen.NewGuard(guardLimits, b.metrics, log)
 
 	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics); err != nil {
 		return nil, fmt.Errorf("acl: %w", err)

@@ -325,3 +325,24 @@ func TestReservedTopicPublishIsAnswered(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizePacketGetsDisconnect0x95: a PUBLISH above limits.max_packet_size is
+// refused before it is read; an MQTT 5 client is told why (DISCONNECT 0x95).
+func TestOversizePacketGetsDisconnect0x95(t *testing.T) {
+	b := newTestBroker(t, func(c *Config) { c.Limits.MaxPacketSize = 4096; c.Limits.MaxFirstPacket = 4096 })
+	c := mustConnect(t, b, "big")
+	_, _ = c.Publish(tctx(t), &paho.Publish{Topic: "big", QoS: 1, Payload: make([]byte, 8192)})
+	select {
+	case d := <-c.discon:
+		if d.ReasonCode != 0x95 {
+			t.Fatalf("DISCONNECT reason %#x, want 0x95", d.ReasonCode)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no DISCONNECT 0x95")
+	}
+	if v := scrape(t, b, "imqtt_connections_rejected_total"); !strings.Contains(v, `reason="packet_too_large"} 1`) {
+		t.Fatalf("rejection not counted: %q", v)
+	}
+	// The broker keeps serving.
+	mustConnect(t, b, "small")
+}

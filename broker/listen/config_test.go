@@ -77,6 +77,11 @@ func TestLimitsValidate(t *testing.T) {
 		{"huge connect timeout", mod(func(l *Limits) { l.ConnectTimeout = time.Hour }), "connect_timeout: 1h0m0s"},
 		{"tiny first packet", mod(func(l *Limits) { l.MaxFirstPacket = 10 }), "max_first_packet: 10"},
 		{"first packet beyond mqtt", mod(func(l *Limits) { l.MaxFirstPacket = 1 << 28 }), "max_first_packet"},
+		{"packet size set", mod(func(l *Limits) { l.MaxPacketSize = 1 << 20 }), ""},
+		{"packet size at mqtt max", mod(func(l *Limits) { l.MaxPacketSize = maxPacketTotal }), ""},
+		{"packet size one", mod(func(l *Limits) { l.MaxPacketSize = 1 }), "max_packet_size: 1"},
+		{"negative packet size", mod(func(l *Limits) { l.MaxPacketSize = -5 }), "max_packet_size: -5"},
+		{"packet size beyond mqtt", mod(func(l *Limits) { l.MaxPacketSize = maxPacketTotal + 1 }), "max_packet_size: 268435461"},
 		{"zero max connections", mod(func(l *Limits) { l.MaxConnections = 0 }), "max_connections: 0"},
 		{"negative per ip", mod(func(l *Limits) { l.PerIPConnections = -1 }), "per_ip_connections: -1"},
 		{"negative rate", mod(func(l *Limits) { l.PerIPRate = -1 }), "per_ip_rate: -1"},
@@ -102,7 +107,8 @@ func TestLimitsValidate(t *testing.T) {
 
 func TestLimitsYAML(t *testing.T) {
 	var l Limits
-	in := "connect_timeout: 5s\nmax_first_packet: 4096\nmax_connections: 500\nper_ip_connections: 7\nper_ip_rate: 2.5\nper_ip_burst: 9\n"
+	// max_packet_size is the broker's key: the listener limits ignore it.
+	in := "connect_timeout: 5s\nmax_first_packet: 4096\nmax_connections: 500\nper_ip_connections: 7\nper_ip_rate: 2.5\nper_ip_burst: 9\nmax_packet_size: 99\n"
 	if err := yaml.Unmarshal([]byte(in), &l); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,9 @@ const shutdownWriteTimeout = time.Second
 //   - sets a read deadline of accept time + ConnectTimeout before mochi reads, and
 //     passes mochi's own SetDeadline calls (keepalive, after CONNECT) through;
 //   - checks the fixed header of the first packet as it passes through Read
-//     (CONNECT, remaining length within MaxFirstPacket) and stops parsing after it;
+//     (CONNECT, remaining length within MaxFirstPacket); with MaxPacketSize set it
+//     follows the packet boundaries after it and refuses an oversized packet (a
+//     DISCONNECT 0x95 first for MQTT 5), otherwise it stops parsing;
 //   - closes gracefully without blocking the caller (see CloseLinger);
 //   - is closed once: Close is idempotent.
 //
@@ -41,8 +44,19 @@ type conn struct {
 	ws    *websocket.Conn // nil unless ws or wss
 	l     *Listener
 
-	fp     firstPacket // reader goroutine only
-	fpDone bool        // reader goroutine only
+	// Reader goroutine only: the packet tracker, the stream bytes returned to
+	// mochi, a refusal held back until the bytes before it are read, and the
+	// incomplete fixed header held back from mochi until it is complete.
+	ps        packetStream
+	delivered uint64
+	pending   verdict
+	carry     [4]byte
+	carryN    int
+
+	// wmu serialises writes to inner: mochi's (whole packets per Write, serialised
+	// by mochi's client lock) and the reader's DISCONNECT on a refusal.
+	wmu       sync.Mutex
+	writeShut bool // under wmu: the refusal's DISCONNECT went out, nothing may follow
 
 	mochiDeadline atomic.Bool // mochi set a deadline: CONNECT is done, the timeout is mochi's
 	shutdown      atomic.Bool // the listener is closing: write deadlines are ours
@@ -57,7 +71,7 @@ func newConn(l *Listener, inner net.Conn, raw *admittedConn, tc *tls.Conn, ws *w
 		tls:   tc,
 		ws:    ws,
 		l:     l,
-		fp:    firstPacket{max: uint32(l.g.lim.MaxFirstPacket)},
+		ps:    newPacketStream(uint32(l.g.lim.MaxFirstPacket), uint32(l.g.lim.MaxPacketSize)),
 	}
 	// mochi sets no deadline before CONNECT: ours bounds the whole connect phase.
 	_ = raw.SetReadDeadline(raw.accepted.Add(l.g.lim.ConnectTimeout))
@@ -65,24 +79,65 @@ func newConn(l *Listener, inner net.Conn, raw *admittedConn, tc *tls.Conn, ws *w
 	return c
 }
 
-// Read reads mochi's byte stream and judges the first packet's fixed header.
+// Read reads mochi's byte stream and judges packet headers as they pass (see
+// packetStream). No byte of a refused packet reaches mochi: Read returns the
+// bytes before it, and the refusal on the next call; while packets are tracked, a
+// fixed header is only returned once complete (p shorter than 4 bytes aside).
 func (c *conn) Read(p []byte) (int, error) {
 	if c.closed.Load() {
 		return 0, net.ErrClosed
 	}
-	n, err := c.inner.Read(p)
-	if !c.fpDone && n > 0 {
-		switch c.fp.feed(p[:n]) {
-		case verdictOK:
-			c.fpDone = true
-		case verdictNotConnect:
-			return 0, c.refuse(ReasonFirstPacketType, ErrFirstPacketNotConnect)
-		case verdictTooLarge:
-			return 0, c.refuse(ReasonFirstPacketSize, ErrFirstPacketTooLarge)
-		case verdictMalformed:
-			return 0, c.refuse(ReasonFirstPacketMalformed, ErrMalformedLength)
-		}
+	if c.pending != verdictOK {
+		return 0, c.refuseVerdict(c.pending)
 	}
+	if !c.ps.off() || c.carryN > 0 {
+		return c.readTracked(p)
+	}
+	n, err := c.inner.Read(p)
+	return c.readDone(n, err)
+}
+
+// readTracked is Read while packets are tracked: it returns the carried header
+// bytes and what follows, minus a refused packet and an incomplete header at the
+// end (carried to the next call).
+func (c *conn) readTracked(p []byte) (int, error) {
+	h := copy(p, c.carry[:c.carryN])
+	if h < c.carryN { // a tiny p: hand the header on in pieces
+		c.carryN = copy(c.carry[:], c.carry[h:c.carryN])
+		c.delivered += uint64(h)
+		return h, nil
+	}
+	c.carryN = 0
+	for {
+		n, err := c.inner.Read(p[h:])
+		if n > 0 {
+			if v := c.ps.feed(p[h : h+n]); v != verdictOK {
+				pass := int(min(c.ps.refusedAt()-min(c.ps.refusedAt(), c.delivered), uint64(h+n)))
+				if pass == 0 {
+					return 0, c.refuseVerdict(v)
+				}
+				c.pending = v
+				c.delivered += uint64(pass)
+				return pass, nil
+			}
+			h += n
+		}
+		if hold := c.ps.partialHeader(); hold > 0 && err == nil && !c.closed.Load() {
+			if hold < h {
+				c.carryN = copy(c.carry[:], p[h-hold:h])
+				h -= hold
+			} else if h < len(p) {
+				continue // only a partial header so far: read on
+			}
+		}
+		c.delivered += uint64(h)
+		return c.readDone(h, err)
+	}
+}
+
+// readDone finishes a Read: it counts a timeout before CONNECT as connect_timeout
+// and reports a close that happened during the read.
+func (c *conn) readDone(n int, err error) (int, error) {
 	if err != nil {
 		if !c.mochiDeadline.Load() && isTimeout(err) && !c.closed.Load() && c.refused.CompareAndSwap(false, true) {
 			c.l.g.reject(c.l.id, c.remote(), ReasonConnectTimeout, err)
@@ -95,6 +150,24 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// refuseVerdict closes the connection for a verdict of the packet stream. After
+// the CONNECT, an MQTT 5 client first gets a DISCONNECT with the reason code.
+func (c *conn) refuseVerdict(v verdict) error {
+	switch v {
+	case verdictNotConnect:
+		return c.refuse(ReasonFirstPacketType, ErrFirstPacketNotConnect)
+	case verdictTooLarge:
+		return c.refuse(ReasonFirstPacketSize, ErrFirstPacketTooLarge)
+	case verdictMalformed:
+		if c.ps.first {
+			return c.refuse(ReasonFirstPacketMalformed, ErrMalformedLength)
+		}
+		return c.refuseSession(ReasonMalformedLength, ErrMalformedLength, disconnectMalformed)
+	default: // verdictPacketTooLarge
+		return c.refuseSession(ReasonPacketTooLarge, ErrPacketTooLarge, disconnectTooLarge)
+	}
+}
+
 // refuse reports reason, closes the connection and returns err for mochi.
 func (c *conn) refuse(reason string, err error) error {
 	if c.refused.CompareAndSwap(false, true) {
@@ -104,9 +177,43 @@ func (c *conn) refuse(reason string, err error) error {
 	return err
 }
 
-// Write writes to the stream.
+// DISCONNECT packets (MQTT 5, no properties) sent when a packet after CONNECT
+// is refused [MQTT-4.13.2-1].
+var (
+	disconnectTooLarge  = [...]byte{0xe0, 0x02, 0x95, 0x00} // 0x95 packet too large
+	disconnectMalformed = [...]byte{0xe0, 0x02, 0x81, 0x00} // 0x81 malformed packet
+)
+
+// refuseSession refuses a packet of an established session: an MQTT 5 client
+// gets the DISCONNECT (through the same path as mochi's writes, so as one
+// WebSocket binary message, never inside another write), then the connection is
+// closed and err returned for mochi, which ends the session. Counted, logged at
+// debug.
+func (c *conn) refuseSession(reason string, err error, disconnect [4]byte) error {
+	if c.refused.CompareAndSwap(false, true) {
+		c.l.g.refusePacket(c.l.id, c.remote(), reason, err)
+	}
+	// A mochi write stuck on a client that does not read must not hold the
+	// DISCONNECT (and this reader) for long: bound it, then take the lock.
+	_ = c.inner.SetWriteDeadline(time.Now().Add(shutdownWriteTimeout))
+	c.wmu.Lock()
+	if !c.writeShut && !c.closed.Load() && c.ps.v5() {
+		_, _ = c.inner.Write(disconnect[:])
+	}
+	c.writeShut = true
+	c.wmu.Unlock()
+	_ = c.Close()
+	return err
+}
+
+// Write writes to the stream; nothing is written after a refusal's DISCONNECT.
 func (c *conn) Write(p []byte) (int, error) {
 	if c.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.writeShut {
 		return 0, net.ErrClosed
 	}
 	return c.inner.Write(p)

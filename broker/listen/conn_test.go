@@ -3,6 +3,7 @@ package listen
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -143,8 +144,113 @@ type memConn struct{ net.Conn }
 
 func (memConn) Read(p []byte) (int, error) { return len(p), nil }
 
+// chunkConn returns a fixed stream in chunks of the sizes given, then EOF.
+type chunkConn struct {
+	net.Conn
+	data  []byte
+	sizes []int
+	i     int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(c.sizes[c.i%len(c.sizes)], len(c.data), len(p))
+	c.i++
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// TestConnReadHoldsPartialHeaders: with MaxPacketSize set, no Read ends inside
+// a fixed header (the bytes are held until it is complete) and the stream
+// passes unchanged, whatever the chunking.
+func TestConnReadHoldsPartialHeaders(t *testing.T) {
+	stream := bytes.Join([][]byte{
+		connectV5("hold"),
+		{0xc0, 0x00},
+		publishQoS1(true, 200),
+		publishQoS1(true, 300), // two length bytes
+		{0xe0, 0x00},
+	}, nil)
+	for _, sizes := range [][]int{{1}, {2}, {3, 1}, {5, 7, 1}, {1000}} {
+		t.Run(fmt.Sprint(sizes), func(t *testing.T) {
+			c := &conn{inner: &chunkConn{data: stream, sizes: sizes}, ps: newPacketStream(1024, 1024)}
+			check := newPacketStream(1024, 1024)
+			var got []byte
+			buf := make([]byte, 64)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					if check.feed(buf[:n]) != verdictOK {
+						t.Fatal("refused")
+					}
+					if h := check.partialHeader(); h != 0 {
+						t.Fatalf("a read ended %d bytes into a fixed header", h)
+					}
+					got = append(got, buf[:n]...)
+				}
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, stream) {
+				t.Fatalf("read % x, want % x", got, stream)
+			}
+		})
+	}
+}
+
+// patternConn is an endless stream repeating one packet sequence.
+type patternConn struct {
+	net.Conn
+	pat []byte
+	off int
+}
+
+func (c *patternConn) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], c.pat[c.off:])
+		n += k
+		c.off = (c.off + k) % len(c.pat)
+	}
+	return n, nil
+}
+
+// BenchmarkConnReadAfterConnectLimited is Read after CONNECT with
+// MaxPacketSize set: 2 KiB reads of 128-byte PUBLISHes, of 2-byte packets (the
+// worst case: 1024 headers per read) and of 64 KiB PUBLISHes (bodies skipped).
+func BenchmarkConnReadAfterConnectLimited(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		pat  []byte
+	}{
+		{"publish128", publishQoS1(true, 128)},
+		{"ping2", []byte{0xc0, 0x00}},
+		{"publish64k", publishQoS1(true, 64<<10)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := &conn{inner: &patternConn{pat: tc.pat}, ps: newPacketStream(64<<10, 1<<20)}
+			c.ps.first, c.ps.levelSeen = false, true // CONNECT done
+			buf := make([]byte, 2048)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				if _, err := c.Read(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkConnReadAfterConnect(b *testing.B) {
-	c := &conn{inner: memConn{}, fpDone: true}
+	c := &conn{inner: memConn{}, ps: packetStream{phase: phaseOff}}
 	buf := make([]byte, 2048)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(buf)))

@@ -70,7 +70,27 @@
 //     (CONNECT) and the remaining length (1 to 4 bytes) at most MaxFirstPacket;
 //     otherwise Read returns ErrFirstPacketNotConnect, ErrFirstPacketTooLarge or
 //     ErrMalformedLength before mochi sees the bytes (so it allocates nothing) and
-//     the connection is closed. After the first fixed header nothing is parsed.
+//     the connection is closed. Without Limits.MaxPacketSize nothing is parsed
+//     after the first fixed header.
+//   - Packet size: with Limits.MaxPacketSize set (the broker sets it from its
+//     limits.max_packet_size; 0 is off), Read follows the packet boundaries of the
+//     whole stream (fixed header byte, remaining length, body skipped unread) and
+//     reads the protocol level from the CONNECT's variable header. A packet after
+//     CONNECT whose total size (1 + length bytes + remaining length) exceeds the
+//     limit, or whose remaining length runs past 4 bytes, is refused before mochi
+//     sees any byte of it: Read hands on the packets before it, then (on the next
+//     call) an MQTT 5 client gets DISCONNECT 0x95 (packet too large) or 0x81
+//     (malformed) [MQTT-4.13.2-1], written through the same path as mochi's writes
+//     (one WebSocket binary message for ws and wss) under the connection's write
+//     lock, so it cannot interleave with a mochi write and nothing follows it;
+//     MQTT 3.1 and 3.1.1 clients get no packet. Then Read returns
+//     ErrPacketTooLarge or ErrMalformedLength, mochi ends the session (sending the
+//     will) and the connection closes gracefully. Counted as packet_too_large or
+//     malformed_length, logged at debug. While tracking, an incomplete fixed
+//     header is held back until it is complete. Give mochi's
+//     Capabilities.MaximumPacketSize the same value: CONNACK announces it, and
+//     mochi's own check (1 + remaining length, without the length bytes) is then
+//     never the one that fires, as it would close without a DISCONNECT.
 //   - Graceful close: Close returns at once. It wakes a blocked reader and hands
 //     the socket to a linger goroutine that sends what applies (a WebSocket close
 //     frame, TLS close_notify), half-closes the TCP socket so the peer reads

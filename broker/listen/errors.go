@@ -26,9 +26,15 @@ var (
 	// ErrFirstPacketTooLarge is returned by a connection's Read when the first
 	// packet announces a remaining length above Limits.MaxFirstPacket.
 	ErrFirstPacketTooLarge = errors.New("first packet too large")
-	// ErrMalformedLength is returned by a connection's Read when the first packet's
-	// remaining length is not a valid variable byte integer (more than 4 bytes).
+	// ErrMalformedLength is returned by a connection's Read when a packet's
+	// remaining length is not a valid variable byte integer (more than 4 bytes):
+	// the first packet's always, later packets' when Limits.MaxPacketSize is set
+	// (an MQTT 5 client then gets a DISCONNECT 0x81 first).
 	ErrMalformedLength = errors.New("malformed remaining length")
+	// ErrPacketTooLarge is returned by a connection's Read when a packet after
+	// CONNECT has a total size (fixed header included) above Limits.MaxPacketSize;
+	// an MQTT 5 client got a DISCONNECT 0x95 first [MQTT-4.13.2-1].
+	ErrPacketTooLarge = errors.New("packet too large")
 	// ErrNotBinary is returned by a websocket connection's Read when the peer sends
 	// a text message: MQTT over WebSocket uses binary frames only [MQTT-6.0.0-1].
 	ErrNotBinary = errors.New("websocket message is not binary")

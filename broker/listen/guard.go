@@ -52,7 +52,7 @@ type ipState struct {
 }
 
 // NewGuard returns a Guard for validated limits (zero ConnectTimeout,
-// MaxFirstPacket or MaxConnections get the defaults). obs may be nil. The log
+// MaxFirstPacket or MaxConnections get the defaults; MaxPacketSize 0 is off). obs may be nil. The log
 // gets component=listen.
 func NewGuard(lim Limits, obs Observer, log zerolog.Logger) *Guard {
 	return newGuard(lim, obs, log, time.Now)
@@ -70,6 +70,7 @@ func newGuard(lim Limits, obs Observer, log zerolog.Logger, now func() time.Time
 	if lim.MaxConnections <= 0 {
 		lim.MaxConnections = def.MaxConnections
 	}
+	lim.MaxPacketSize = min(max(lim.MaxPacketSize, 0), maxPacketTotal) // negative: off
 	if obs == nil {
 		obs = nopObserver{}
 	}
@@ -236,6 +237,14 @@ func (g *Guard) reject(listener, remote, reason string, err error) {
 	}
 	g.log.Debug().Err(err).Str(fieldListener, listener).Str(fieldRemote, remote).Str(fieldReason, reason).
 		Msg("connection rejected")
+}
+
+// refusePacket counts a connection closed for a packet of an established session
+// and logs it at debug: a client error, not a flood worth a warning.
+func (g *Guard) refusePacket(listener, remote, reason string, err error) {
+	g.obs.Rejected(listener, reason)
+	g.log.Debug().Err(err).Str(fieldListener, listener).Str(fieldRemote, remote).Str(fieldReason, reason).
+		Msg("packet refused")
 }
 
 // admittedConn is an accepted TCP socket that holds a Guard slot until closed.

@@ -6,8 +6,9 @@ import (
 )
 
 // Limits are the connection limits a Guard enforces for every listener of a broker.
-// They bite before mochi sees a connection: at accept time (counts and rates) and
-// on the first bytes of the stream (timeout, first packet).
+// They bite before mochi sees a connection: at accept time (counts and rates), on
+// the first bytes of the stream (timeout, first packet) and on every later
+// packet header (size).
 type Limits struct {
 	// ConnectTimeout bounds the time from accept to a complete CONNECT packet,
 	// including the TLS handshake and the WebSocket upgrade. A socket that has not
@@ -16,6 +17,13 @@ type Limits struct {
 	// MaxFirstPacket is the largest remaining length the first packet (CONNECT)
 	// may announce, in bytes; more closes the socket before mochi allocates.
 	MaxFirstPacket int `yaml:"max_first_packet"`
+	// MaxPacketSize is the largest total size (fixed header included) of any
+	// packet after CONNECT, in bytes; 0 turns the check off. A larger packet is
+	// refused before mochi reads its body: an MQTT 5 client gets DISCONNECT 0x95
+	// (packet too large), then the connection is closed. Not read from yaml: the
+	// broker sets it from its own limits.max_packet_size (and should give mochi's
+	// Capabilities.MaximumPacketSize the same value, which CONNACK announces).
+	MaxPacketSize int `yaml:"-"`
 	// MaxConnections caps open sockets across all listeners of the broker. Keep it
 	// well below the process file descriptor limit (RLIMIT_NOFILE).
 	MaxConnections int `yaml:"max_connections"`
@@ -34,6 +42,7 @@ const (
 	maxConnectTimeout = 10 * time.Minute
 	minFirstPacket    = 64
 	maxRemainingLen   = 268435455 // largest MQTT variable byte integer (256 MiB - 1)
+	maxPacketTotal    = 1 + 4 + maxRemainingLen
 	maxMaxConnections = 1 << 20
 	maxPerIPRate      = 1e6
 )
@@ -60,6 +69,9 @@ func (l Limits) Validate() error {
 	}
 	if l.MaxFirstPacket < minFirstPacket || l.MaxFirstPacket > maxRemainingLen {
 		return invalid("max_first_packet", l.MaxFirstPacket, "must be between 64 and 268435455 bytes")
+	}
+	if l.MaxPacketSize != 0 && (l.MaxPacketSize < 2 || l.MaxPacketSize > maxPacketTotal) {
+		return invalid("max_packet_size", l.MaxPacketSize, "must be 0 (off) or between 2 and 268435460 bytes")
 	}
 	if l.MaxConnections < 1 || l.MaxConnections > maxMaxConnections {
 		return invalid("max_connections", l.MaxConnections, "must be between 1 and 1048576")

@@ -27,6 +27,12 @@ const (
 	// is not a valid variable byte integer (more than 4 bytes).
 	ReasonFirstPacketMalformed = "first_packet_malformed"
 	ReasonTLSHandshake         = "tls_handshake"
+	// ReasonPacketTooLarge is used when a packet after CONNECT is larger than
+	// Limits.MaxPacketSize.
+	ReasonPacketTooLarge = "packet_too_large"
+	// ReasonMalformedLength is used when a packet after CONNECT has a remaining
+	// length longer than 4 bytes (checked only with Limits.MaxPacketSize set).
+	ReasonMalformedLength = "malformed_length"
 )
 
 // nopObserver is the Observer used when none is given.
