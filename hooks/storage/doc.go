@@ -1,0 +1,151 @@
+// Package storage is the durable-session hook: it makes every persistent
+// session (3.1.1 clean session false, MQTT 5 session expiry > 0) survive a
+// crash by writing its state through the one replicated write path (an
+// Applier, cluster.Node in production, whose state machine is persist), and
+// it takes over delivery to those sessions from mochi. Clean sessions are left
+// to mochi and never touch raft.
+//
+// # What it owns
+//
+// The hook owns, for the persistent sessions of this node: the in-memory
+// registry of sessions (which client ids it delivers to), one pump goroutine
+// per connected persistent session, and the expiry sweep goroutine. It does not
+// own the Applier, the Store, the server or the ACL: the broker opens them
+// before and closes them after the hook (server.Close stops the hook; then
+// close the node, then the store).
+//
+// # Write path: PUBLISH -> Apply -> fsync -> PUBACK
+//
+//  1. mochi reads the PUBLISH in the publisher's read goroutine and calls
+//     OnPublish (processPublish) before it writes the PUBACK/PUBREC.
+//  2. OnPublish -> route: server.Topics.Subscribers(topic); one member per
+//     shared group is picked by selectShared, deterministically from the
+//     publish, and OnSelectSubscribers makes mochi pick the same one. For
+//     every subscriber that is a persistent session of this hook, that is not
+//     excluded by No Local, and that the ACL lets read the topic (Options.ACL,
+//     AccessRead): an EnqueueOp with QoS min(pub, sub), the subscription
+//     identifiers, the retain flag per Retain As Published, and an expiry of
+//     min(message expiry, now + Retention). A QoS 0 copy for an *online*
+//     session skips raft and goes to its pump from memory. RETAIN adds a
+//     PutRetainedOp (DeleteRetainedOp for an empty payload).
+//  3. One command (persist.EncodeOps) goes through Applier.Apply, which returns
+//     after the raft entry is fsync'd in the log and applied to Badger.
+//  4. OnPublish returns: mochi writes the PUBACK/PUBREC. The seqs returned by
+//     the apply are handed to the targets' pumps (session.notify).
+//
+// If Apply fails nothing is acknowledged: an MQTT 5 publisher gets a PUBACK
+// (QoS 1) or PUBREC (QoS 2) with 0x80, or 0x97 when the error is
+// persist.ErrDiskFull, written by refuse (mochi's own error path would write a
+// PUBACK even for QoS 2), and the hook returns packets.ErrRejectPacket; a 3.1.1
+// publisher, which has no negative ack, is disconnected. A will message
+// (published by mochi without OnPublish) is enqueued from OnWillSent the same
+// way, best effort.
+//
+// # Delivery: the pump
+//
+// mochi's own deliveries to persistent sessions are vetoed: Policy returns an
+// acl.Policy that denies AccessRead for a client id the hook owns (deliveries
+// and retained-on-subscribe; SUBSCRIBE checks are AccessSubscribe and are left
+// to the rules). This replaces mochi's offline queue, which keeps a
+// disconnected session's messages in its in-flight map (random order on
+// reconnect, DUP=1 on first delivery, QoS 0 dropped, and inbound and outbound
+// packet ids in one map: mochi #519/#545).
+//
+// OnSessionEstablished starts one pump per connected persistent session;
+// OnDisconnect (and a takeover, in OnSessionEstablish) stops it and waits.
+// The pump keeps a FIFO of events (queue seq became durable, live QoS 0
+// message, retained message after a SUBACK) and a window of at most
+// min(Config.MaxInflight, the client's Receive Maximum) unacknowledged
+// messages. It first re-sends PUBREL for every stored outbound in-flight record
+// (QoS 2 in its PUBREL phase), then reads the durable queue in seq order
+// (Store.Queue) and writes PUBLISH packets with cl.WritePacket. Queued
+// messages use packet id ((seq-1) mod 65535)+1, so a re-send after a
+// reconnect or a restart reuses the id the client saw [MQTT-4.4.0-1]; retained
+// copies (not durable) use free ids counted down from 65535. DUP is 1 only for
+// a seq this node already wrote to the client (after a restart that memory is
+// gone: the re-send carries DUP=0 with the same packet id).
+//
+// The client's PUBACK, PUBREC and PUBCOMP can only answer the pump (mochi sends
+// owned sessions nothing with QoS > 0), so OnPacketRead hands them to the pump
+// and gives mochi a PUBACK for packet id 0 instead, which processPuback
+// ignores: mochi's in-flight map (where it keeps the client's own inbound QoS 2
+// ids) is never touched, and the two id spaces cannot collide. For a PUBREC the
+// pump first applies a PutInflightOp (Released) together with the dequeue, then
+// writes the PUBREL: after a crash the session resumes with PUBREL, never with
+// the PUBLISH (exactly once). PUBCOMP deletes the record. When every message up
+// to seq N is acknowledged (PUBACK, PUBREC, or sent at QoS 0) the pump applies
+// DequeueThroughOp(N), one per batch of acks; delivery does not wait for it.
+//
+// Retained messages on SUBSCRIBE for owned sessions: mochi's own sending is
+// vetoed by the policy; OnSubscribe notes which filters already existed,
+// OnSubscribed collects the matching retained messages per the retain
+// handling (0 always, 1 only for a new subscription, 2 never; none for shared
+// subscriptions) and OnPacketSent hands them to the pump once the SUBACK is
+// written.
+//
+// # Session state
+//
+// OnSessionEstablish (before the CONNACK): DeleteSession for a clean start over
+// a known session, PutSession for a persistent one (with its will); a failed
+// write stops the client before its CONNACK. OnSubscribed / OnUnsubscribed
+// (before the SUBACK / UNSUBACK): Put/DeleteSubscription; a failed write stops
+// the client. OnDisconnect: PutSession with DisconnectedAt (the start of the
+// expiry), or DeleteSession when the session ends with the connection.
+//
+// Expiry: every Config.SweepInterval, if Options.IsLeader (nil: always)
+// says this node leads, the sweep proposes DeleteSession for
+// Store.ExpiredSessions(now) that are not connected, and drops them from
+// mochi's client table; mochi's own expiry (OnClientExpired) does the same.
+// The sweep reads replicated state only, so the duty moves with leadership.
+// Queued messages older than Config.Retention expire through their stored
+// expiry (Badger TTL and the read filter).
+//
+// Queue bound (drop-new): a message for a session whose queue already holds
+// QueueMaxMessages messages or QueueMaxBytes bytes (topic + payload) is not
+// enqueued for that session, with a warning; the publisher is still
+// acknowledged and the other targets still get it. Refusing the publish
+// instead would let one slow or dead subscriber block every publisher of a
+// topic (and, for 3.1.1 publishers, disconnect them). The counters are kept in
+// memory, loaded from Store.QueueLen on first use; expiry makes them
+// over-count until the pump dequeues.
+//
+// # Recovery order at start
+//
+// persist.Open -> cluster.Open (replays the raft log into the store) ->
+// WaitReady -> New + server hooks -> server.Serve, which calls StoredClients
+// (the hook takes ownership of every persistent session), StoredSubscriptions
+// (topic index) and StoredRetainedMessages (retained index); the hook does not
+// provide StoredInflightMessages: the pump owns in-flight state and resumes it
+// from the store when the client reconnects.
+//
+// # Wiring
+//
+// Options.ACL must not consult Policy (it would deny every target): give it an
+// acl.Hook built from the same config without WithPolicies, and give mochi
+// the one built with acl.WithPolicies(h.Policy()). The policy only reads the
+// registry, which exists from New on, so the construction cycle is broken by
+// building the storage hook first.
+//
+// # Departures from the first design, and why
+//
+//   - Shared groups: no per-publish stash between OnPublish and
+//     OnSelectSubscribers; both call selectShared, a pure function of the
+//     publish, so they agree with no shared state to leak or clean up.
+//   - Retained on SUBSCRIBE: RetainHandling is not rewritten in OnSubscribe
+//     (hooks/acl matches SUBSCRIBE checks by the identity of the packet's
+//     filter strings, and mochi's retain handling 1 needs the original value);
+//     the Read veto already stops mochi's copies.
+//   - Queued packet ids are derived from the seq instead of being allocated:
+//     a re-send after a restart must reuse the id, and this needs no extra
+//     durable write per QoS 2 send.
+//   - Queue overflow drops the new message for the full session instead of
+//     refusing the publish (see "Queue bound").
+//
+// # Limits
+//
+// Single-node delivery: the pump reads this node's store; forwarding to
+// sessions connected to another node is cluster routing's job. A QoS 0 copy
+// for an online session is lost if the node crashes before writing it.
+// Retained copies sent after a SUBACK are not durable. DUP after a restart is
+// 0 (see above).
+package storage

@@ -1,0 +1,14 @@
+package storage
+
+import "errors"
+
+var (
+	// ErrInvalidConfig is wrapped by every Config.Validate and New error about
+	// the configuration or missing options.
+	ErrInvalidConfig = errors.New("storage: invalid config")
+	// ErrUnexpectedResult is returned when the applier answers a persist command
+	// with something other than []persist.Result of the right length.
+	ErrUnexpectedResult = errors.New("storage: unexpected apply result")
+	// ErrClosed is returned by operations after Stop.
+	ErrClosed = errors.New("storage: hook stopped")
+)
