@@ -19,6 +19,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/limits"
 	"github.com/imqtt/imqtt/hooks/metrics"
+	"github.com/imqtt/imqtt/hooks/storage"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -40,6 +41,8 @@ type Broker struct {
 	admin     *admin.Server
 	authHook  *auth.Hook
 	aclHook   *acl.Hook
+	aclPlain  *acl.Hook // the same rules without the storage policy, for storage's own checks
+	storage   *storage.Hook
 	hooks     []mqtt.Hook // every hook we added, in order
 
 	mu      sync.Mutex
@@ -98,7 +101,23 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	guardLimits.MaxPacketSize = int(cfg.Limits.MaxPacketSize)
 	b.guard = listen.NewGuard(guardLimits, b.metrics, log)
 
-	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics); err != nil {
+	var aclOpts []acl.Option
+	if cfg.Storage.Enabled {
+		// The storage policy vetoes mochi's own deliveries to persistent sessions
+		// (the storage pump delivers them), so storage judges reads with an ACL
+		// built from the same rules without that policy.
+		if b.aclPlain, err = acl.New(cfg.ACL, log, nil); err != nil {
+			return nil, fmt.Errorf("acl: %w", err)
+		}
+		b.storage, err = storage.New(cfg.Storage.Config, storage.Options{
+			Server: b.srv, Node: b.node, Store: b.store, ACL: b.aclPlain, Log: log, IsLeader: b.node.IsLeader,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		aclOpts = append(aclOpts, acl.WithPolicies(b.storage.Policy()))
+	}
+	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics, aclOpts...); err != nil {
 		return nil, fmt.Errorf("acl: %w", err)
 	}
 	loopback := map[string]bool{}
@@ -125,7 +144,11 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	}
 	// Order matters: limits bounds the keepalive before auth may refuse; auth is the
 	// only OnConnectAuthenticate provider, acl the only OnACLCheck provider.
-	for _, h := range []mqtt.Hook{limitsHook, b.authHook, b.aclHook, metrics.NewHook(b.metrics)} {
+	hooks := []mqtt.Hook{limitsHook, b.authHook, b.aclHook, metrics.NewHook(b.metrics)}
+	if b.storage != nil {
+		hooks = append(hooks, b.storage) // last: it sees the final packet
+	}
+	for _, h := range hooks {
 		if err := b.srv.AddHook(h, nil); err != nil {
 			return nil, fmt.Errorf("add hook %s: %w", h.ID(), err)
 		}
@@ -283,6 +306,8 @@ func (b *Broker) Reload() error {
 	}
 	if err := b.aclHook.Reload(); err != nil {
 		errs = append(errs, fmt.Errorf("acl: %w", err))
+	} else if b.aclPlain != nil && b.aclPlain.Reload() != nil {
+		errs = append(errs, fmt.Errorf("acl: second reload failed"))
 	} else {
 		b.log.Info().Str("part", "acl").Msg("reloaded")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/limits"
+	"github.com/imqtt/imqtt/hooks/storage"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -35,6 +36,8 @@ type Config struct {
 	// Cluster is the raft node. Its node_id and data_dir default to node.id and
 	// node.data_dir (raft files under <data_dir>/raft) and may only repeat them.
 	Cluster cluster.Config `yaml:"cluster"`
+	// Storage is the durable session layer (hooks/storage); Enabled switches it on.
+	Storage StorageConfig `yaml:"storage"`
 	// Store is the Badger state store. Its dir defaults to <node.data_dir>/fsm.
 	Store persist.Config `yaml:"persist"`
 }
@@ -49,6 +52,12 @@ type NodeConfig struct {
 type LogConfig struct {
 	Level  string `yaml:"level"`  // trace|debug|info|warn|error
 	Format string `yaml:"format"` // auto (console on a terminal, else json)|json|console
+}
+
+// StorageConfig switches the durable session layer and holds its settings.
+type StorageConfig struct {
+	Enabled        bool `yaml:"enabled"`
+	storage.Config `yaml:",inline"`
 }
 
 // ListenersConfig holds the four MQTT listeners; each is off unless enabled.
@@ -156,6 +165,7 @@ func DefaultConfig() Config {
 		ACL:     acl.DefaultConfig(),
 		Admin:   AdminConfig{Enabled: true, Config: admin.DefaultConfig()},
 		Cluster: defaultCluster(),
+		Storage: StorageConfig{Enabled: true, Config: storage.DefaultConfig()},
 		Store:   defaultStore(),
 	}
 }
@@ -297,6 +307,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.clusterConfig().Validate(); err != nil {
 		return err // names cluster.<key> itself
+	}
+	if c.Storage.Enabled {
+		if err := c.Storage.Config.Validate(); err != nil {
+			return err // names storage.<key>
+		}
 	}
 	if err := c.storeConfig().Validate(); err != nil {
 		return err // names persist.<key>

@@ -50,10 +50,13 @@ func sessionRecord(cl *mqtt.Client, disconnectedAt int64) persist.Session {
 // persistent session is stored. A clean session with nothing stored costs no
 // write. If the write fails the client is stopped and gets no CONNACK.
 func (h *Hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
-	keep := persistent(cl)
 	h.mu.Lock()
 	old, known := h.sessions[cl.ID]
 	h.mu.Unlock()
+	// A v5 client resuming a stored session (Clean Start 0) with Session Expiry 0
+	// still resumes it: it gets the queued messages, and the session ends when
+	// this connection closes [MQTT-3.1.2-4, 3.1.2.11.2].
+	keep := persistent(cl) || (known && !pk.Connect.Clean)
 	if known {
 		h.stopPump(old, nil)
 	}

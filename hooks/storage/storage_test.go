@@ -236,3 +236,25 @@ func TestTakeoverKeepsQueue(t *testing.T) {
 	}
 	waitFor(t, "queue drained", func() bool { n, _, _ := b.store.QueueLen("tk"); return n == 0 })
 }
+
+// TestResumeWithZeroExpiryGetsQueue: an MQTT 5 client that resumes a stored
+// session (Clean Start 0) but asks for Session Expiry 0 this time still gets the
+// queued messages; the session then ends with the connection (the Paho suite's
+// test_offline_message_queueing does exactly this).
+func TestResumeWithZeroExpiryGetsQueue(t *testing.T) {
+	b := startBroker(t, t.TempDir(), DefaultConfig())
+	sub, _ := connect(t, b.addr, "z", true, 99999)
+	subscribe(t, sub, "zq/#", 2)
+	b.disconnect(t, sub, "z")
+	pub, _ := connect(t, b.addr, "zpub", true, 0)
+	for qos := byte(0); qos <= 2; qos++ {
+		if _, err := publish(pub, "zq/a", fmt.Sprintf("qos %d", qos), qos, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "enqueue", func() bool { n, _, _ := b.store.QueueLen("z"); return n == 3 })
+	c, r := connect(t, b.addr, "z", false, 0)
+	waitFor(t, "queued messages", func() bool { return len(r.snapshot()) == 3 })
+	b.disconnect(t, c, "z")
+	waitFor(t, "session ended", func() bool { _, err := b.store.Session("z"); return err != nil })
+}
