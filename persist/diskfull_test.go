@@ -25,6 +25,7 @@ func TestDiskFullGuard(t *testing.T) {
 	if !strings.Contains(err.Error(), "persist.min_free_bytes") {
 		t.Fatalf("message should name the setting: %v", err)
 	}
+	wantErr(t, s.CheckSpace(), ErrDiskFull)
 	wantErr(t, s.ClaimNodeID("n1"), ErrDiskFull)
 	wantErr(t, s.Restore(bytes.NewReader(before)), ErrDiskFull)
 	if !bytes.Equal(before, dump(t, s)) {
@@ -32,6 +33,9 @@ func TestDiskFullGuard(t *testing.T) {
 	}
 	// Space is back: the next write succeeds without reopening.
 	s.cfg.MinFreeBytes = 0
+	if err := s.CheckSpace(); err != nil {
+		t.Fatalf("CheckSpace with space: %v", err)
+	}
 	mustApply(t, s, 2, []Op{EnqueueOp("c", msg("t", "2"))})
 	if q, _ := s.Queue("c", 0, 0, time.Time{}); len(q) != 2 {
 		t.Fatalf("queue %d", len(q))

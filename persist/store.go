@@ -320,3 +320,16 @@ func (s *Store) checkSpace(g *gen) error {
 	}
 	return nil
 }
+
+// CheckSpace returns an error wrapping ErrDiskFull when the store's disk has less
+// than MinFreeBytes free, so a caller can refuse a write before proposing it to
+// raft: once a command is committed, the state machine must apply it, and Badger
+// turns a full disk into SIGBUS rather than an error. Cheap (one statfs).
+func (s *Store) CheckSpace() error {
+	g, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer g.release()
+	return s.checkSpace(g)
+}

@@ -186,6 +186,13 @@ func (h *Hook) apply(ops []persist.Op) ([]persist.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode ops: %w", err)
 	}
+	// Refuse before proposing: a committed command must be applied, and applying
+	// on a full disk stops the node (persist.CheckSpace). The publisher gets 0x97.
+	if h.opts.Store != nil {
+		if err := h.opts.Store.CheckSpace(); err != nil {
+			return nil, fmt.Errorf("apply: %w", err)
+		}
+	}
 	// life is cancelled by Stop: a write in progress at shutdown gives up.
 	ctx, cancel := context.WithTimeout(h.life, h.cfg.ApplyTimeout)
 	defer cancel()
