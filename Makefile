@@ -1,4 +1,5 @@
 # imqtt: developer entry points. `make run` and `make test` are the README's two commands.
+SHELL     := /bin/bash
 GO        ?= go
 BIN       ?= bin/imqttd
 PKGS      ?= ./...
@@ -6,7 +7,7 @@ TESTFLAGS ?= -race -count=1 -timeout 30m
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint bench fuzz conformance clean
+.PHONY: all build run test lint bench fuzz conformance crashtest clean
 
 all: lint build test
 
@@ -35,6 +36,12 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Crash test (kill -9 under QoS 1/2 load, restart, drain; counts acked-lost, QoS 2
+# duplicates, unexpected messages). CRASH_ITERATIONS iterations (CI runs 5).
+CRASH_ITERATIONS ?= 5
+crashtest:
+	CRASH_ITERATIONS=$(CRASH_ITERATIONS) $(GO) test -tags crash -race -count=1 -timeout 60m -run TestCrashLoop -v ./cmd/imqttd/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|crash_test.go'; exit $${PIPESTATUS[0]}
 
 # Eclipse Paho interoperability suite (needs PAHO_TESTING_GITDIR: a git mirror of eclipse/paho.mqtt.testing).
 conformance: build
