@@ -147,7 +147,7 @@ func DefaultConfig() Config {
 			Config:          limits.DefaultConfig(),
 			MaxPacketSize:   1 << 20,
 			ReceiveMaximum:  1024,
-			MaxInflight:     1024,
+			MaxInflight:     8192,
 			MaxQueuedWrites: 8192,
 		},
 		MQTT: MQTTConfig{

@@ -18,6 +18,14 @@ const (
 	fieldNodeID    = "node_id"
 )
 
+// mochiPerMessageWarnings are mochi warnings logged once per dropped message; under
+// load they flood the log (one line per message). They are counted in
+// imqtt_messages_dropped_total instead and logged at debug.
+var mochiPerMessageWarnings = map[string]bool{
+	"client store quota reached": true,
+	"packet ids exhausted":       true,
+}
+
 // mochiAttrsWithPayload are mochi's slog attributes that carry whole packets (and so
 // payloads, passwords or will messages): never written to our logs.
 var mochiAttrsWithPayload = map[string]bool{"pk": true, "packet": true, "will": true, "pkv": true}
@@ -40,7 +48,7 @@ func (h *redactingHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h *redactingHandler) Handle(ctx context.Context, r slog.Record) error {
 	level := r.Level
-	if level == slog.LevelInfo {
+	if level == slog.LevelInfo || (level == slog.LevelWarn && mochiPerMessageWarnings[r.Message]) {
 		level = slog.LevelDebug
 	}
 	if !h.next.Enabled(ctx, level) {

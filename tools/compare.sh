@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Side-by-side broker comparison in one sitting: for every scenario and repetition,
+# start a FRESH broker process per run (imqttd built from this checkout, mosquitto,
+# and optionally stock mochi), alternate the broker order between repetitions, run
+# tools/imqtt-bench against it with -pid, collect one JSON line per run and print a
+# markdown table of medians.
+#
+# usage: tools/compare.sh [OUTDIR]            (default OUTDIR: /tmp/imqtt-compare-DATE)
+# env:   REPS=3            repetitions (order alternates: odd reps forward, even reversed)
+#        DURATION=10s      measured window of every flow scenario
+#        ONLY=regex        run only scenarios whose name matches
+#        SCENARIOS_FILE    lines "name|imqtt-bench flags" (default: the list below,
+#                          close to ../shared/bench/scripts/scenarios.default)
+#        BROKERS="imqttd mosquitto"   which brokers, in the order of odd repetitions
+#        MOCHI_REF=path    stock mochi binary (../shared/bench/mochi-ref); adds "mochi"
+#        PORT=18840        first TCP port (imqttd PORT, mosquitto PORT+1, mochi PORT+2)
+# Writes OUTDIR/results.jsonl, OUTDIR/human.txt, OUTDIR/report.md, broker logs.
+# Run nothing else meanwhile: the broker and the load generator share the machine.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${1:-/tmp/imqtt-compare-$(date +%Y%m%d-%H%M%S)}
+REPS=${REPS:-3}
+DURATION=${DURATION:-10s}
+ONLY=${ONLY:-.}
+PORT=${PORT:-18840}
+BROKERS=${BROKERS:-imqttd mosquitto}
+if [[ -n "${MOCHI_REF:-}" ]]; then BROKERS="$BROKERS mochi"; fi
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+default_scenarios() {
+  cat <<'S'
+# name|imqtt-bench flags (-broker, -pid, -label, -json, -duration are added)
+fanin-q0|-scenario fanin -pubs 10 -qos 0
+fanin-q1|-scenario fanin -pubs 10 -qos 1 -inflight 100
+fanout-q0|-scenario fanout -subs 100 -qos 0
+fanout-q1|-scenario fanout -subs 100 -qos 1 -inflight 100
+pairs-q1|-scenario pairs -pubs 500 -rate 20000 -qos 1
+pairs-q0|-scenario pairs -pubs 500 -rate 20000 -qos 0
+pairs-q1-5k|-scenario pairs -pubs 500 -rate 5000 -qos 1
+pairs-q1-v5|-scenario pairs -pubs 500 -rate 20000 -qos 1 -v 5
+conns-10k-sub|-scenario conns -pubs 10000 -subscribe -hold 5s
+conns-19k5-sub|-scenario conns -pubs 19500 -subscribe -hold 5s
+conns-19k5|-scenario conns -pubs 19500 -hold 5s
+S
+}
+
+echo "building bin/imqttd and bin/imqtt-bench" >&2
+(cd "$ROOT" && go build -o bin/imqttd ./cmd/imqttd && go build -o bin/imqtt-bench ./tools/imqtt-bench)
+BENCH=$ROOT/bin/imqtt-bench
+
+MOSQUITTO=$(command -v mosquitto || true)
+[[ -z "$MOSQUITTO" && -x /usr/sbin/mosquitto ]] && MOSQUITTO=/usr/sbin/mosquitto
+if [[ -z "$MOSQUITTO" && " $BROKERS " == *" mosquitto "* ]]; then
+  echo "mosquitto not found: installing the Debian package" >&2
+  apt-get install -y mosquitto >&2 || { echo "cannot install mosquitto; set BROKERS=imqttd" >&2; exit 1; }
+  MOSQUITTO=/usr/sbin/mosquitto
+fi
+
+# mosquitto as in ../shared/bench/BASELINE.md: no persistence, raised queue limits.
+cat >"$OUT/mosquitto.conf" <<EOF2
+listener $((PORT + 1)) 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 8192
+max_queued_bytes 0
+max_inflight_messages 1024
+set_tcp_nodelay true
+log_type error
+connection_messages false
+EOF2
+
+if [[ -n "${SCENARIOS_FILE:-}" ]]; then SCEN_SRC=$(cat "$SCENARIOS_FILE"); else SCEN_SRC=$(default_scenarios); fi
+mapfile -t SCEN < <(grep -Ev '^[[:space:]]*(#|$)' <<<"$SCEN_SRC" | awk -F'|' -v re="$ONLY" '$1 ~ re')
+read -r -a BLIST <<<"$BROKERS"
+
+BPID="" DATADIR=""
+cleanup() {
+  if [[ -n "$BPID" ]]; then kill "$BPID" 2>/dev/null || true; wait "$BPID" 2>/dev/null || true; fi
+  if [[ -n "$DATADIR" ]]; then rm -rf "$DATADIR"; fi
+  BPID="" DATADIR=""
+}
+trap cleanup EXIT
+
+start_broker() { # name -> sets BPID, ADDR
+  local name=$1
+  case $name in
+  imqttd)
+    ADDR=127.0.0.1:$PORT
+    DATADIR=$(mktemp -d /tmp/imqttd-bench.XXXXXX)
+    # The embedded default (anonymous on loopback) with the limits that would
+    # otherwise bite a load test from one IP raised: per-IP connections and connect
+    # rate off, max_connections just under the 20,000 descriptors of the process.
+    # The raft transport takes a free port (the default 7946 may be taken by a
+    # neighbour, which stops imqttd from starting).
+    IMQTT_LIMITS_PER_IP_CONNECTIONS=0 IMQTT_LIMITS_PER_IP_RATE=0 \
+      IMQTT_LIMITS_MAX_CONNECTIONS=19990 IMQTT_LOG_LEVEL=warn IMQTT_LOG_FORMAT=json \
+      "$ROOT/bin/imqttd" serve --tcp "$ADDR" --ws off --admin off --data-dir "$DATADIR" \
+      --raft-addr 127.0.0.1:0 \
+      >>"$OUT/imqttd.broker.log" 2>&1 &
+    ;;
+  mosquitto)
+    ADDR=127.0.0.1:$((PORT + 1))
+    "$MOSQUITTO" -c "$OUT/mosquitto.conf" >>"$OUT/mosquitto.broker.log" 2>&1 &
+    ;;
+  mochi)
+    ADDR=127.0.0.1:$((PORT + 2))
+    "$MOCHI_REF" -addr "$ADDR" >>"$OUT/mochi.broker.log" 2>&1 &
+    ;;
+  *) echo "unknown broker $name" >&2; exit 2 ;;
+  esac
+  BPID=$!
+  local host=${ADDR%:*} port=${ADDR##*:} i
+  for ((i = 0; i < 150; i++)); do # up to 15 s for the port to accept
+    if ! kill -0 "$BPID" 2>/dev/null; then return 1; fi
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+run_one() { # rep scenario-name flags broker
+  local rep=$1 sname=$2 sflags=$3 name=$4
+  if ! start_broker "$name"; then
+    echo "== rep $rep $sname $name: SKIPPED, broker did not start (see $name.broker.log)" | tee -a "$OUT/human.txt" >&2
+    cleanup
+    return 0
+  fi
+  sleep 0.5
+  echo "== rep $rep $sname $name (pid $BPID) load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/human.txt" >&2
+  # shellcheck disable=SC2086
+  if timeout 600 "$BENCH" $sflags -duration "$DURATION" -broker "$ADDR" -pid "$BPID" -label "$name" -json \
+    >"$OUT/last.out" 2>>"$OUT/bench.stderr"; then :; else
+    echo "   imqtt-bench failed rc=$? (see bench.stderr)" | tee -a "$OUT/human.txt" >&2
+  fi
+  grep -v '^{' "$OUT/last.out" | tee -a "$OUT/human.txt" >&2 || true
+  grep '^{' "$OUT/last.out" | sed "s/^{/{\"rep\":$rep,\"case\":\"$sname\",/" >>"$OUT/results.jsonl" || true
+  if ! kill -0 "$BPID" 2>/dev/null; then echo "   broker exited during the run" | tee -a "$OUT/human.txt" >&2; fi
+  cleanup
+  sleep 2 # let TIME_WAIT sockets and the page cache settle between runs
+}
+
+{
+  echo "# imqtt-bench compare $(date -u +%FT%TZ)"
+  echo "# imqttd $(cd "$ROOT" && git rev-parse --short HEAD), $("$MOSQUITTO" -h 2>/dev/null | head -1 || true), $(go version)"
+} >>"$OUT/human.txt"
+for ((rep = 1; rep <= REPS; rep++)); do
+  for s in "${SCEN[@]}"; do
+    IFS='|' read -r sname sflags <<<"$s"
+    order=("${BLIST[@]}")
+    if ((rep % 2 == 0)); then order=(); for ((i = ${#BLIST[@]} - 1; i >= 0; i--)); do order+=("${BLIST[i]}"); done; fi
+    for b in "${order[@]}"; do run_one "$rep" "$sname" "$sflags" "$b"; done
+  done
+done
+"$BENCH" report "$OUT/results.jsonl" | tee "$OUT/report.md"

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// scenarios maps -scenario to its runner. IM scenarios (chat pairs with acks and
+// receipts, group fan-out, reconnect + sync storm) will be added here from im.go once
+// the IM layer exists.
+var scenarios = map[string]func(context.Context, Config) (*Result, error){
+	"fanin":  runFlow,
+	"fanout": runFlow,
+	"pairs":  runFlow,
+	"conns":  runConns,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "report" {
+		if err := report(args[1:], os.Stdin, stdout); err != nil {
+			fmt.Fprintf(stderr, "imqtt-bench report: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "imqtt-bench: %v\n", err)
+		return 2
+	}
+	if cfg.Label == "" {
+		cfg.Label = cfg.Broker
+	}
+	raiseNofile()
+	res, err := scenarios[cfg.Scenario](ctx, cfg)
+	if res != nil {
+		res.writeHuman(stdout)
+		if cfg.JSON {
+			if err := res.writeJSON(stdout); err != nil {
+				fmt.Fprintf(stderr, "imqtt-bench: %v\n", err)
+				return 1
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "imqtt-bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// raiseNofile lifts the soft descriptor limit to the hard one (conns needs n+few).
+func raiseNofile() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
