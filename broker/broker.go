@@ -183,6 +183,11 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("admin: %w", err)
 		}
+		if cfg.Admin.Pprof {
+			if err := mountPprof(b.admin); err != nil {
+				return nil, fmt.Errorf("admin: %w", err)
+			}
+		}
 	}
 	return b, nil
 }

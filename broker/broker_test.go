@@ -346,3 +346,18 @@ func TestOversizePacketGetsDisconnect0x95(t *testing.T) {
 	// The broker keeps serving.
 	mustConnect(t, b, "small")
 }
+
+// TestPprofOnlyWhenEnabled: /debug/pprof/ exists only with admin.pprof.
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		b := newTestBroker(t, func(c *Config) { c.Admin.Pprof = on })
+		resp, err := http.Get("http://" + b.Addr("admin") + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got, want := resp.StatusCode == 200, on; got != want {
+			t.Errorf("pprof %v: status %d", on, resp.StatusCode)
+		}
+	}
+}

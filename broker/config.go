@@ -86,7 +86,9 @@ type ListenerConfig struct {
 
 // AdminConfig is the admin HTTP listener (metrics, health, admin API).
 type AdminConfig struct {
-	Enabled      bool `yaml:"enabled"`
+	Enabled bool `yaml:"enabled"`
+	// Pprof mounts Go's profiler under /debug/pprof/ (behind the admin token).
+	Pprof        bool `yaml:"pprof"`
 	admin.Config `yaml:",inline"`
 }
 
