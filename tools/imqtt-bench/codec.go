@@ -75,12 +75,16 @@ func packet(dst []byte, first byte, body []byte) []byte {
 }
 
 // encodeConnect builds a CONNECT with clean session/start and no credentials unless
-// user is set.
-func encodeConnect(dst []byte, version byte, clientID, user, pass string, keepalive uint16) []byte {
+// user is set. expiry > 0 asks for a persistent session: 3.1.1 clean session 0;
+// MQTT 5 clean start 1 (a fresh session each run) with that Session Expiry.
+func encodeConnect(dst []byte, version byte, clientID, user, pass string, keepalive uint16, expiry uint32) []byte {
 	var body []byte
 	body = appendString(body, "MQTT")
 	body = append(body, version)
 	flags := byte(0x02)
+	if expiry > 0 && version < 5 {
+		flags = 0
+	}
 	if user != "" {
 		flags |= 0x80
 		if pass != "" {
@@ -90,7 +94,12 @@ func encodeConnect(dst []byte, version byte, clientID, user, pass string, keepal
 	body = append(body, flags)
 	body = binary.BigEndian.AppendUint16(body, keepalive)
 	if version == 5 {
-		body = append(body, 0) // no properties
+		if expiry > 0 {
+			body = append(body, 5, 0x11) // properties: Session Expiry Interval
+			body = binary.BigEndian.AppendUint32(body, expiry)
+		} else {
+			body = append(body, 0) // no properties
+		}
 	}
 	body = appendString(body, clientID)
 	if user != "" {

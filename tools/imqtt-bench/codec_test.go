@@ -40,9 +40,9 @@ func TestEncodeGolden(t *testing.T) {
 		got  []byte
 		want []byte
 	}{
-		{"connect v4", encodeConnect(nil, 4, "c", "", "", 60),
+		{"connect v4", encodeConnect(nil, 4, "c", "", "", 60, 0),
 			[]byte{0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60, 0, 1, 'c'}},
-		{"connect v5 user pass", encodeConnect(nil, 5, "c", "u", "p", 60),
+		{"connect v5 user pass", encodeConnect(nil, 5, "c", "u", "p", 60, 0),
 			[]byte{0x10, 20, 0, 4, 'M', 'Q', 'T', 'T', 5, 0xc2, 0, 60, 0, 0, 1, 'c', 0, 1, 'u', 0, 1, 'p'}},
 		{"subscribe v4", encodeSubscribe(nil, 4, 1, "a/b", 1),
 			[]byte{0x82, 8, 0, 1, 0, 3, 'a', '/', 'b', 1}},
@@ -223,4 +223,16 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestEncodeConnectPersistent(t *testing.T) {
+	v4 := encodeConnect(nil, 4, "c", "", "", 60, 3600)
+	if flags := v4[9]; flags&0x02 != 0 {
+		t.Fatalf("3.1.1 persistent CONNECT has clean session set: % x", v4)
+	}
+	v5 := encodeConnect(nil, 5, "c", "", "", 60, 3600)
+	// fixed header (2) + "MQTT" (6) + version + flags + keepalive (2) = 12: properties
+	if v5[9]&0x02 == 0 || v5[12] != 5 || v5[13] != 0x11 || v5[17] != 0x10 {
+		t.Fatalf("v5 persistent CONNECT: % x", v5)
+	}
 }

@@ -33,6 +33,10 @@ type Config struct {
 	Concurrency int           `json:"-"`
 	SrcIPs      int           `json:"-"`
 	Keepalive   uint16        `json:"-"`
+	// Persistent makes subscribers ask for a persistent session (3.1.1 clean
+	// session 0; MQTT 5 Session Expiry 3600 s), so a durable broker stores every
+	// QoS 1 message for them before it acks the publisher.
+	Persistent  bool          `json:"persistent"`
 	Timeout     time.Duration `json:"-"`
 	PID         int           `json:"-"`
 	JSON        bool          `json:"-"`
@@ -81,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.PID, "pid", 0, "broker PID: sample its CPU and RSS from /proc")
 	fs.BoolVar(&c.JSON, "json", false, "also print one JSON line per run on stdout")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a non-loopback broker address")
+	fs.BoolVar(&c.Persistent, "persistent", false, "subscribers use persistent sessions (the durable path of a persisting broker)")
 	fs.StringVar(&c.User, "user", "", "username sent in CONNECT (default: anonymous)")
 	fs.StringVar(&c.Pass, "pass", "", "password sent in CONNECT")
 	if err := fs.Parse(args); err != nil {

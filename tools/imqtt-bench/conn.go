@@ -22,6 +22,7 @@ type dialOptions struct {
 	localIP   net.IP // nil: the kernel picks the source address
 	timeout   time.Duration
 	rbuf      int
+	expiry    uint32 // > 0: persistent session (3.1.1 clean 0; v5 Session Expiry)
 }
 
 // client is one MQTT connection. Reads happen on one goroutine (the owner's), writes
@@ -55,7 +56,7 @@ func dial(o dialOptions, clientID string) (*client, error) {
 	}
 	c := &client{c: nc, version: o.version, r: bufio.NewReaderSize(nc, rb), w: bufio.NewWriterSize(nc, 32<<10)}
 	_ = nc.SetDeadline(time.Now().Add(o.timeout))
-	c.buf = encodeConnect(c.buf[:0], o.version, clientID, o.user, o.pass, o.keepalive)
+	c.buf = encodeConnect(c.buf[:0], o.version, clientID, o.user, o.pass, o.keepalive, o.expiry)
 	if _, err := nc.Write(c.buf); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("write connect: %w", err)

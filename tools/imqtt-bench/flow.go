@@ -116,6 +116,9 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 	err = parallel(r.topo.subs, 64, func(j int) error {
 		o := cfg.dialOptions()
 		o.localIP, o.rbuf = cfg.srcIP(j), 64<<10
+		if cfg.Persistent {
+			o.expiry = 3600
+		}
 		cl, err := dial(o, fmt.Sprintf("ib-%s-s%d", runID, j))
 		if err != nil {
 			return err
