@@ -309,10 +309,8 @@ func (b *Broker) Reload() error {
 	} else {
 		b.log.Info().Str("part", "auth").Msg("reloaded")
 	}
-	if err := b.aclHook.Reload(); err != nil {
+	if err := b.reloadACL(); err != nil {
 		errs = append(errs, fmt.Errorf("acl: %w", err))
-	} else if b.aclPlain != nil && b.aclPlain.Reload() != nil {
-		errs = append(errs, fmt.Errorf("acl: second reload failed"))
 	} else {
 		b.log.Info().Str("part", "acl").Msg("reloaded")
 	}
@@ -332,6 +330,21 @@ func (b *Broker) Reload() error {
 		b.log.Error().Err(err).Msg("reload failed; the affected parts keep their previous config")
 	}
 	return err
+}
+
+// reloadACL re-reads the rules into both ACL instances (the one mochi asks and
+// storage's veto-free copy); the copy is reloaded only if the first succeeded, so
+// both keep the same rules.
+func (b *Broker) reloadACL() error {
+	if err := b.aclHook.Reload(); err != nil {
+		return err
+	}
+	if b.aclPlain != nil {
+		if err := b.aclPlain.Reload(); err != nil {
+			return fmt.Errorf("storage copy: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close stops the node gracefully: listeners stop accepting, MQTT 5 clients get

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
+
+	"github.com/imqtt/imqtt/persist"
 )
 
 // nodeLockFile is the node-level lock in the data directory: one imqttd per
@@ -20,41 +19,29 @@ var ErrDataDirLocked = errors.New("data directory is locked by another imqttd")
 // dataDir is the node's locked data directory.
 type dataDir struct {
 	path string
-	f    *os.File
+	lock *persist.FileLock
 }
 
-// openDataDir creates the directory if needed and takes an exclusive flock on it,
-// released by close (and by the kernel if the process dies).
+// openDataDir creates the directory if needed and takes an exclusive lock on it
+// (persist.LockFile), released by close and by the kernel if the process dies.
 func openDataDir(path string) (*dataDir, error) {
 	if err := os.MkdirAll(path, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", path, err)
 	}
-	lock := filepath.Join(path, nodeLockFile)
-	f, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE, 0o600)
+	l, err := persist.LockFile(filepath.Join(path, nodeLockFile))
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", lock, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(lock)
-		_ = f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s (lock file %s, pid %s)", ErrDataDirLocked, path, lock, strings.TrimSpace(string(holder)))
+		if errors.Is(err, persist.ErrLocked) {
+			return nil, fmt.Errorf("%w: %w", ErrDataDirLocked, err)
 		}
-		return nil, fmt.Errorf("lock %s: %w", lock, err)
+		return nil, err
 	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return &dataDir{path: path, f: f}, nil
+	return &dataDir{path: path, lock: l}, nil
 }
 
 // close releases the lock; idempotent.
 func (d *dataDir) close() error {
-	if d == nil || d.f == nil {
+	if d == nil {
 		return nil
 	}
-	_ = d.f.Truncate(0)
-	err := d.f.Close()
-	d.f = nil
-	return err
+	return d.lock.Unlock()
 }

@@ -2,9 +2,16 @@
 
 package persist
 
-// dirLock is a no-op where flock does not exist; Badger's own directory lock is
-// then the only guard.
-type dirLock struct{}
+// FileLock is a no-op where flock is unavailable.
+type FileLock struct{}
+
+// LockFile does not lock on this platform.
+func LockFile(string) (*FileLock, error) { return &FileLock{}, nil }
+
+// Unlock does nothing.
+func (l *FileLock) Unlock() error { return nil }
+
+type dirLock = FileLock
 
 func lockDir(string) (*dirLock, error) { return &dirLock{}, nil }
 

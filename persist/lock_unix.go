@@ -12,13 +12,16 @@ import (
 	"syscall"
 )
 
-// dirLock is an exclusive flock on <dir>/imqtt.lock. flock locks belong to the
-// open file description, so a second Open in the same process conflicts as well
-// as a second process; the kernel drops the lock when the process dies.
-type dirLock struct{ f *os.File }
+// FileLock is an exclusive flock on one file, holding the owner's pid. flock locks
+// belong to the open file description, so a second LockFile in the same process
+// conflicts as well as one in another process; the kernel drops the lock when the
+// process dies. persist, cluster and the broker each lock their directory with it.
+type FileLock struct{ f *os.File }
 
-func lockDir(dir string) (*dirLock, error) {
-	path := filepath.Join(dir, lockFileName)
+// LockFile creates path if needed and locks it exclusively without waiting. A
+// lock held elsewhere gives an error wrapping ErrLocked that names the file and
+// the holder's pid.
+func LockFile(path string) (*FileLock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
@@ -30,18 +33,18 @@ func lockDir(dir string) (*dirLock, error) {
 		}
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s is in use by another store (pid %s)", ErrLocked, dir, holder)
+			return nil, fmt.Errorf("%w: %s is held by pid %s", ErrLocked, path, holder)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
 	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt(pid, 0)
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	return &dirLock{f: f}, nil
+	return &FileLock{f: f}, nil
 }
 
-func (l *dirLock) release() error {
+// Unlock releases the lock; idempotent and safe on a nil lock.
+func (l *FileLock) Unlock() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
@@ -50,3 +53,16 @@ func (l *dirLock) release() error {
 	l.f = nil
 	return err
 }
+
+// dirLock is the store's lock on <dir>/imqtt.lock.
+type dirLock = FileLock
+
+func lockDir(dir string) (*dirLock, error) {
+	l, err := LockFile(filepath.Join(dir, lockFileName))
+	if err != nil && errors.Is(err, ErrLocked) {
+		return nil, fmt.Errorf("%w (%s is in use by another store)", err, dir)
+	}
+	return l, err
+}
+
+func (l *dirLock) release() error { return l.Unlock() }
