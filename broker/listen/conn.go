@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,21 @@ const CloseLinger = 200 * time.Millisecond
 // shutdownWriteTimeout bounds writes to clients once the listener is closing, so
 // mochi's DISCONNECT 0x8B to a client that stopped reading cannot stall Close.
 const shutdownWriteTimeout = time.Second
+
+// yieldMaxPackets is the largest read (in packets started) after which Read
+// yields before handing a PUBLISH to mochi.
+//
+// orderYield: mochi serves each connection in its own goroutine, so a PUBLISH
+// that reaches the server just after another connection's SUBSCRIBE (a
+// request/response pair, a test script with two clients) is often routed before
+// that SUBSCRIBE is processed, although both were readable in the same network
+// poll. Yielding once lets those goroutines run first. The yield costs little
+// where it is taken (a read holding one or two packets: interactive traffic) and is
+// skipped on reads of a flood, where many packets arrive per read and ordering
+// across connections is not observable anyway. It narrows the window; it cannot
+// close it (a SUBSCRIBE not yet polled is not seen), and MQTT guarantees no order
+// across connections.
+const yieldMaxPackets = 2
 
 // conn is the net.Conn handed to mochi for every accepted client (after TLS and
 // the WebSocket upgrade). It
@@ -131,6 +147,12 @@ func (c *conn) readTracked(p []byte) (int, error) {
 			}
 		}
 		c.delivered += uint64(h)
+		if err == nil && c.ps.chunkPublishs > 0 && c.ps.chunkPackets <= yieldMaxPackets {
+			// Cross-connection order: let the goroutines the same network poll
+			// woke (a SUBSCRIBE sent just before this PUBLISH on another
+			// connection) run before mochi routes the PUBLISH. See orderYield.
+			runtime.Gosched()
+		}
 		return c.readDone(h, err)
 	}
 }

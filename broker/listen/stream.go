@@ -39,6 +39,9 @@ const (
 // connectHeader is the CONNECT fixed header byte: type 1, flags 0.
 const connectHeader = 0x10
 
+// publishType is the PUBLISH control packet type (the fixed header's high nibble).
+const publishType = 3
+
 // MQTT protocol levels found in CONNECT [MQTT-3.1.2-2].
 const protocolV5 = 5
 
@@ -72,6 +75,11 @@ type packetStream struct {
 	level     byte   // CONNECT protocol level, once levelSeen
 	levelSeen bool
 	v         verdict
+
+	// Per chunk (reset by feed): packets whose fixed header starts in the chunk,
+	// and how many of them are PUBLISH.
+	chunkPackets  uint32
+	chunkPublishs uint32
 }
 
 // newPacketStream returns a tracker for a new connection.
@@ -103,6 +111,7 @@ func (s *packetStream) feed(b []byte) verdict {
 	if s.v != verdictOK {
 		return s.v
 	}
+	s.chunkPackets, s.chunkPublishs = 0, 0
 	v := s.scan(b)
 	s.pos += uint64(len(b))
 	return v
@@ -119,6 +128,10 @@ func (s *packetStream) scan(b []byte) verdict {
 			if s.first && b[i] != connectHeader {
 				s.v = verdictNotConnect
 				return s.v
+			}
+			s.chunkPackets++
+			if b[i]>>4 == publishType {
+				s.chunkPublishs++
 			}
 			s.phase, s.n, s.length = phaseLength, 0, 0
 			i++

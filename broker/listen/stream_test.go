@@ -249,3 +249,33 @@ func BenchmarkPacketStreamConnect(b *testing.B) {
 		}
 	}
 }
+
+// TestPacketStreamChunkCounts checks the per-chunk packet and PUBLISH counts that
+// decide the cross-connection ordering yield (conn.readTracked).
+func TestPacketStreamChunkCounts(t *testing.T) {
+	sub := packet(0x82, append([]byte{0, 1}, append(mqttString("a/b"), 1)...))
+	pub := publishOfBody(10)
+	ping := []byte{0xc0, 0x00}
+	s := newPacketStream(1<<10, 1<<10)
+	steps := []struct {
+		name          string
+		chunk         []byte
+		packets, pubs uint32
+	}{
+		{"connect", connectV5("c"), 1, 0},
+		{"subscribe", sub, 1, 0},
+		{"one publish", pub, 1, 1},
+		{"publish split: header", pub[:1], 1, 1},
+		{"publish split: rest", pub[1:], 0, 0},
+		{"ping and publish", append(append([]byte{}, ping...), pub...), 2, 1},
+		{"flood", bytes.Repeat(pub, 50), 50, 50},
+	}
+	for _, st := range steps {
+		if v := s.feed(st.chunk); v != verdictOK {
+			t.Fatalf("%s: verdict %v", st.name, v)
+		}
+		if s.chunkPackets != st.packets || s.chunkPublishs != st.pubs {
+			t.Errorf("%s: packets %d publishes %d, want %d %d", st.name, s.chunkPackets, s.chunkPublishs, st.packets, st.pubs)
+		}
+	}
+}
