@@ -50,6 +50,7 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 	}
 
 	w := newTxnWriter(g.db, s.valueThreshold(), index)
+	w.qheadBase = g.qhead
 	if s.testTxnLimit > 0 {
 		w.maxCount = min(w.maxCount, s.testTxnLimit)
 	}
@@ -91,6 +92,7 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 	}
 	s.applied.Store(index)
 	s.progress = nil
+	g.publishQueueHeads(w.qheads)
 	if w.splits > 0 {
 		s.log.Debug().Uint64(fieldIndex, index).Int(fieldEntries, w.splits+1).Msg("entry applied in several transactions")
 	}

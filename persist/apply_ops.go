@@ -30,8 +30,7 @@ func applyOp(w *txnWriter, op *Op, val []byte) (Result, error) {
 	case OpEnqueue:
 		return enqueue(w, op.Client, op.Message, val)
 	case OpDequeueThrough:
-		n, err := w.deleteRange(clientPrefix(pfxQueue, op.Client, 0), queueKey(op.Client, op.Seq))
-		return Result{Count: n}, err
+		return dequeueThrough(w, op.Client, op.Seq)
 	case OpPutInflight:
 		return putKey(w, inflightKey(op.Client, op.Inflight.Dir, op.Inflight.PacketID), val, 0)
 	case OpDeleteInflight:

@@ -25,7 +25,17 @@ func (s *Store) view(fn func(txn *badger.Txn) error) error {
 // scan calls fn for every live key with prefix, in key order, starting at
 // start (nil: the prefix). Values are prefetched when values is true.
 func scan(txn *badger.Txn, prefix, start []byte, values bool, fn func(item *badger.Item) (bool, error)) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: values, PrefetchSize: 64})
+	return scanN(txn, prefix, start, values, maxPrefetch, fn)
+}
+
+// maxPrefetch is the most values an iterator reads ahead.
+const maxPrefetch = 64
+
+// scanN is scan for a caller that stops after about want items: the iterator
+// reads at most that many values ahead (Badger parses PrefetchSize items on the
+// first Next, whatever the caller keeps).
+func scanN(txn *badger.Txn, prefix, start []byte, values bool, want int, fn func(item *badger.Item) (bool, error)) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: values, PrefetchSize: min(max(want, 1), maxPrefetch)})
 	defer it.Close()
 	if start == nil {
 		start = prefix
@@ -159,7 +169,11 @@ func (s *Store) Queue(client string, afterSeq uint64, limit int, now time.Time) 
 		} else {
 			return nil
 		}
-		return scan(txn, clientPrefix(pfxQueue, client, 0), start, true, func(item *badger.Item) (bool, error) {
+		want := limit
+		if want <= 0 {
+			want = maxPrefetch
+		}
+		return scanN(txn, clientPrefix(pfxQueue, client, 0), start, true, want, func(item *badger.Item) (bool, error) {
 			seq, ok := seqFromQueueKey(item.Key())
 			if !ok {
 				return false, fmt.Errorf("key %q: %w: bad queue key", truncKey(item.Key()), ErrCorruptRecord)

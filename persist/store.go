@@ -50,6 +50,10 @@ type gen struct {
 	n    uint64 // generation number; 0 in memory
 	dir  string // "" in memory
 	refs sync.WaitGroup
+
+	// qhead: per client, the seq up to which the queue is known to be empty
+	// (queuehead.go). Writer only (Store.wmu).
+	qhead map[string]uint64
 }
 
 func (g *gen) release() { g.refs.Done() }

@@ -21,8 +21,11 @@ type txnWriter struct {
 	maxCount  int64
 	maxSize   int64
 	threshold int64
-	pos       applyProgress  // the op being applied
-	committed *applyProgress // progress of the last intermediate commit
+	pos       applyProgress // the op being applied
+
+	qheadBase map[string]uint64 // the generation's dequeue hints (read only)
+	qheads    map[string]uint64 // hints staged by this entry (queuehead.go)
+	committed *applyProgress    // progress of the last intermediate commit
 	splits    int
 	// afterSplit, if set, runs after each intermediate commit (tests).
 	afterSplit func(splits int) error
@@ -158,8 +161,16 @@ func (w *txnWriter) exists(key []byte) (bool, error) {
 // returns how many it deleted. It collects keys in chunks and closes each
 // iterator before deleting, so a split may happen between chunks.
 func (w *txnWriter) deleteRange(prefix, upto []byte) (int, error) {
+	return w.deleteRangeFrom(prefix, nil, upto)
+}
+
+// deleteRangeFrom is deleteRange starting at from (nil: the prefix).
+func (w *txnWriter) deleteRangeFrom(prefix, from, upto []byte) (int, error) {
 	total := 0
 	seek := prefix
+	if from != nil {
+		seek = from
+	}
 	for {
 		keys := make([][]byte, 0, 64)
 		done := true

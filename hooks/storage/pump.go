@@ -57,6 +57,9 @@ type pump struct {
 	sentSizes []flight // seq,size of sent durable messages not yet dequeued
 	dupBelow  uint64   // seqs <= dupBelow were written before on this node
 	nextRetID uint16
+
+	deq        chan error // the dequeue write in flight (nil: none), see dequeueStep
+	deqThrough uint64     // its cursor
 }
 
 func newPump(h *Hook, s *session, cl *mqtt.Client) *pump {
@@ -154,6 +157,7 @@ func pidFor(seq uint64) uint16 { return uint16((seq-1)%65535 + 1) }
 func (p *pump) run() {
 	defer p.h.wg.Done()
 	defer close(p.done)
+	defer p.waitDequeue()
 	if !p.resume() {
 		return
 	}
@@ -243,22 +247,15 @@ func (p *pump) handleAcks() bool {
 			}
 		}
 	}
-	through := p.ackedThrough()
-	var freed []flight
-	if through > p.dequeued {
-		ops = append(ops, persist.DequeueThroughOp(p.s.id, through))
-		n := 0
-		for _, sz := range p.sentSizes {
-			if sz.seq <= through {
-				freed = append(freed, sz)
-				continue
-			}
-			p.sentSizes[n] = sz
-			n++
-		}
-		p.sentSizes = p.sentSizes[:n]
-	}
 	if len(ops) > 0 {
+		// PUBREC records must be durable before the PUBREL goes out (exactly
+		// once); PUBCOMP deletions and the dequeue cursor ride along in the same
+		// entry, as a released record and its queued message must not both
+		// survive a crash.
+		through := p.ackedThrough()
+		if through > p.dequeued {
+			ops = append(ops, persist.DequeueThroughOp(p.s.id, through))
+		}
 		if _, err := p.h.apply(ops); err != nil {
 			// Not durable: no PUBREL (the client re-sends PUBREC after a
 			// reconnect, the PUBLISH is re-sent with DUP=1 and the same id).
@@ -267,13 +264,11 @@ func (p *pump) handleAcks() bool {
 			return false
 		}
 		if through > p.dequeued {
-			p.dequeued = through
-			p.h.mu.Lock()
-			for _, f := range freed {
-				p.h.unreserve(p.s, f.size)
-			}
-			p.h.mu.Unlock()
+			p.finishDequeue(through)
 		}
+	}
+	if !p.dequeueStep() {
+		return false
 	}
 	for _, id := range rels {
 		if !p.write(pubrel(id)) {
@@ -281,6 +276,75 @@ func (p *pump) handleAcks() bool {
 		}
 	}
 	return true
+}
+
+// dequeueStep collects a finished dequeue write and starts the next one when
+// acknowledgements moved the cursor. The write runs beside the pump, one at a
+// time: delivery never waits for it. A message whose dequeue is not durable
+// yet is only re-sent after a crash or reconnect (at least once), so the
+// cursor needs no fsync before the next send; QoS 2 state does (handleAcks).
+func (p *pump) dequeueStep() bool {
+	if p.deq != nil {
+		select {
+		case err := <-p.deq:
+			p.deq = nil
+			if err != nil {
+				p.h.log.Error().Err(err).Str(fieldClientID, p.s.id).Msg("durable dequeue failed")
+				p.cl.Stop(packets.ErrUnspecifiedError)
+				return false
+			}
+			if p.deqThrough > p.dequeued {
+				p.finishDequeue(p.deqThrough)
+			}
+		default:
+			return true // still in flight
+		}
+	}
+	through := p.ackedThrough()
+	if through <= p.dequeued {
+		return true
+	}
+	p.deq = make(chan error, 1)
+	p.deqThrough = through
+	id, deq := p.s.id, p.deq
+	go func() {
+		_, err := p.h.apply([]persist.Op{persist.DequeueThroughOp(id, through)})
+		deq <- err
+		p.signal()
+	}()
+	return true
+}
+
+// finishDequeue moves the cursor to through and releases the queue bytes of
+// the messages it covers.
+func (p *pump) finishDequeue(through uint64) {
+	var freed []flight
+	n := 0
+	for _, sz := range p.sentSizes {
+		if sz.seq <= through {
+			freed = append(freed, sz)
+			continue
+		}
+		p.sentSizes[n] = sz
+		n++
+	}
+	p.sentSizes = p.sentSizes[:n]
+	p.dequeued = through
+	p.h.mu.Lock()
+	for _, f := range freed {
+		p.h.unreserve(p.s, f.size)
+	}
+	p.h.mu.Unlock()
+}
+
+// waitDequeue waits for a dequeue write in flight (the pump is ending).
+func (p *pump) waitDequeue() {
+	if p.deq != nil {
+		if err := <-p.deq; err == nil && p.deqThrough > p.dequeued {
+			p.finishDequeue(p.deqThrough)
+		}
+		p.deq = nil
+	}
 }
 
 // ackedThrough is the highest seq below which every sent message is done.
@@ -353,6 +417,7 @@ func (p *pump) process(e *event) (progressed, ok bool) {
 		p.events[0] = *e
 		p.mu.Unlock()
 	}
+	p.coalesce(e)
 	if p.sent >= e.seq {
 		p.pop()
 		return true, true
@@ -361,7 +426,8 @@ func (p *pump) process(e *event) (progressed, ok bool) {
 	if room <= 0 {
 		return false, true
 	}
-	qs, err := p.h.opts.Store.Queue(p.s.id, p.sent, room, p.h.now())
+	want := int(min(uint64(room), e.seq-p.sent))
+	qs, err := p.h.opts.Store.Queue(p.s.id, p.sent, want, p.h.now())
 	if err != nil {
 		p.h.log.Error().Err(err).Str(fieldClientID, p.s.id).Msg("read queue failed")
 		return false, false
@@ -408,6 +474,25 @@ func (p *pump) process(e *event) (progressed, ok bool) {
 		p.signal() // QoS 0 sends may have moved the dequeue cursor
 	}
 	return sentAny, true
+}
+
+// coalesce merges the durable events that follow the head e (with no live or
+// retained message between them) into it: one queue read then covers them
+// all. Seqs become durable in order (entries are applied in log order), so
+// every seq up to the largest is readable, even if its own event is later in
+// the FIFO.
+func (p *pump) coalesce(e *event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	j := 1
+	for j < len(p.events) && p.events[j].kind == evDurable && !p.events[j].initial {
+		e.seq = max(e.seq, p.events[j].seq)
+		j++
+	}
+	if j > 1 {
+		p.events = p.events[j-1:]
+		p.events[0] = *e
+	}
 }
 
 // retainedID picks a free packet id for a non-durable message, counting down
