@@ -55,6 +55,10 @@ func applyOp(w *txnWriter, op *Op, val []byte) (Result, error) {
 		return deleteKey(w, op.Key)
 	case OpIncrRaw:
 		return incrRaw(w, op.Key, op.Delta)
+	case OpAppendRaw:
+		return appendRaw(w, op)
+	case OpMaxRaw:
+		return maxRaw(w, op.Key, op.Seq)
 	}
 	return Result{}, fmt.Errorf("%w: unknown kind %d", ErrInvalidOp, op.Kind)
 }

@@ -134,9 +134,21 @@ func TestApplyDeterministic(t *testing.T) {
 				if op.Kind == OpDequeueThrough {
 					op.Seq = uint64(r.IntN(20))
 				}
-				if op.Kind == OpPutRaw || op.Kind == OpIncrRaw {
+				if op.Kind == OpPutRaw || op.Kind == OpIncrRaw || op.Kind == OpMaxRaw {
 					op.Key = []byte(fmt.Sprintf("x/%d", r.IntN(5)))
 					op.ExpiresAt = 0
+				}
+				if op.Kind == OpAppendRaw {
+					// A few logs and dedup keys, so appends collide and dedup hits.
+					conv := r.IntN(2)
+					op.Key = []byte(fmt.Sprintf("c/%d", conv))
+					op.Prefix = []byte(fmt.Sprintf("y/%d/", conv))
+					if op.DedupKey != nil {
+						op.DedupKey = []byte(fmt.Sprintf("i/%d/%d", conv, r.IntN(4)))
+					}
+					for i := range op.Raise {
+						op.Raise[i] = []byte(fmt.Sprintf("v/%d", r.IntN(3)))
+					}
 				}
 				batch = append(batch, op)
 			}

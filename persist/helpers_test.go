@@ -254,6 +254,19 @@ func randOp(r *rand.Rand) Op {
 		return op
 	case OpDeleteRaw:
 		return DeleteRawOp(randRawKey(r))
+	case OpAppendRaw:
+		var dedup []byte
+		if r.IntN(2) == 1 {
+			dedup = append([]byte("i/k"), randString(r, 8)...)
+		}
+		var raise [][]byte
+		for range r.IntN(3) {
+			raise = append(raise, append([]byte("v/k"), randString(r, 8)...))
+		}
+		return AppendRawOp(append([]byte("c/k"), randString(r, 8)...), []byte("x/"+randString(r, 4)+"/"),
+			dedup, randBytes(r, 32), r.Int64N(1<<45), raise...)
+	case OpMaxRaw:
+		return MaxRawOp(randRawKey(r), r.Uint64())
 	default:
 		return IncrRawOp(randRawKey(r), r.Uint64())
 	}

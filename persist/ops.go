@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 )
@@ -43,6 +44,19 @@ const (
 	// OpIncrRaw adds Delta to the 8-byte big-endian counter under raw Key (absent =
 	// 0, wraps at 2^64) and reports the new value in Result.Seq.
 	OpIncrRaw
+	// OpAppendRaw appends Value to a sequenced log of raw keys: seq = the 8-byte
+	// big-endian counter under Key + 1, the entry is stored under
+	// Prefix+be64(seq), the counter becomes seq, and every key of Raise is raised
+	// to at least seq (as OpMaxRaw). With a non-empty DedupKey the op is
+	// idempotent: a DedupKey already present (written by an earlier append)
+	// leaves everything unchanged and reports that append's seq with Found set.
+	// ExpiresAt is stored inside the dedup record for a later sweep; Apply never
+	// expires it by itself (DESIGN.md "Ops").
+	OpAppendRaw
+	// OpMaxRaw raises the 8-byte big-endian value under raw Key to Seq: it stores
+	// max(existing, Seq) (absent = 0, always written when absent) and reports the
+	// value now stored in Result.Seq; Result.Found is set when nothing changed.
+	OpMaxRaw
 
 	opKindEnd // first unused value
 )
@@ -54,6 +68,7 @@ var opKindNames = [...]string{
 	OpPutInflight: "put_inflight", OpDeleteInflight: "delete_inflight",
 	OpPutRetained: "put_retained", OpDeleteRetained: "delete_retained",
 	OpPutRaw: "put_raw", OpDeleteRaw: "delete_raw", OpIncrRaw: "incr_raw",
+	OpAppendRaw: "append_raw", OpMaxRaw: "max_raw",
 }
 
 // String returns the snake_case name of k.
@@ -83,6 +98,9 @@ type Op struct {
 	ExpiresAt    int64 // unix ms, 0 = never
 	IfAbsent     bool
 	Delta        uint64
+	Prefix       []byte   // OpAppendRaw: entry key prefix
+	DedupKey     []byte   // OpAppendRaw: optional dedup record key
+	Raise        [][]byte // OpAppendRaw: keys raised to the new seq
 }
 
 // PutSessionOp returns an OpPutSession.
@@ -142,12 +160,44 @@ func DeleteRawOp(key []byte) Op { return Op{Kind: OpDeleteRaw, Key: key} }
 // IncrRawOp returns an OpIncrRaw.
 func IncrRawOp(key []byte, delta uint64) Op { return Op{Kind: OpIncrRaw, Key: key, Delta: delta} }
 
+// AppendRawOp returns an OpAppendRaw: append value to the log whose counter is
+// counterKey and whose entries are entryPrefix+be64(seq). dedupKey (nil for
+// none) makes the append idempotent; dedupExpiresAt (unix ms, 0 = never) is
+// stored in the dedup record, for the proposer's sweep. raise lists keys that
+// are raised to the new seq in the same op (OpMaxRaw semantics), e.g. the
+// author's read cursor. All keys are raw keys (IsRawKey); entryPrefix is a raw
+// prefix (IsRawPrefix).
+func AppendRawOp(counterKey, entryPrefix, dedupKey, value []byte, dedupExpiresAt int64, raise ...[]byte) Op {
+	return Op{Kind: OpAppendRaw, Key: counterKey, Prefix: entryPrefix, DedupKey: dedupKey,
+		Value: value, ExpiresAt: dedupExpiresAt, Raise: raise}
+}
+
+// MaxRawOp returns an OpMaxRaw: store max(existing, v) under key.
+func MaxRawOp(key []byte, v uint64) Op { return Op{Kind: OpMaxRaw, Key: key, Seq: v} }
+
+// DedupRecordSize is the length of the value OpAppendRaw stores under a dedup
+// key: be64 seq, then be64 expires-at (unix ms, 0 = never).
+const DedupRecordSize = 16
+
+// ParseDedupRecord decodes a dedup record written by OpAppendRaw (read it with
+// GetRaw or ScanRaw): the seq it reported and the expiry the proposer chose.
+func ParseDedupRecord(v []byte) (seq uint64, expiresAt int64, err error) {
+	if len(v) != DedupRecordSize {
+		return 0, 0, fmt.Errorf("%w: dedup record of %d bytes", ErrCorruptRecord, len(v))
+	}
+	return beUint64(v), int64(beUint64(v[8:])), nil
+}
+
 // Result is what one op produced.
 type Result struct {
-	// Seq is the queue seq assigned by OpEnqueue, or the new counter of OpIncrRaw.
+	// Seq is the queue seq assigned by OpEnqueue, the new counter of OpIncrRaw,
+	// the entry seq of OpAppendRaw (the earlier one on a dedup hit), or the value
+	// OpMaxRaw left stored.
 	Seq uint64
 	// Found is set when the key existed before: for deletes (and OpPutRetained with
 	// an empty payload), for OpPutRaw with IfAbsent, and for OpPutSession (replace).
+	// For OpAppendRaw it means a dedup hit (nothing written); for OpMaxRaw that
+	// the stored value was already >= the op's (nothing written).
 	Found bool
 	// Count is the number of records this call removed (OpDequeueThrough,
 	// OpDeleteSession: subscriptions + queued + in-flight).
@@ -156,8 +206,9 @@ type Result struct {
 	// had already committed; the other fields are then zero.
 	Resumed bool
 	// Err is non-nil when the op was not applied: ErrInvalidOp for every op of a
-	// batch that failed validation, or for OpIncrRaw on a value that is not a
-	// counter. Deterministic: every replica sets the same Err.
+	// batch that failed validation, or for OpIncrRaw, OpMaxRaw and OpAppendRaw on
+	// a stored value that is not a counter (or not a dedup record); such an op
+	// writes nothing. Deterministic: every replica sets the same Err.
 	Err error
 }
 
@@ -270,6 +321,13 @@ func validateOp(op *Op) error {
 			}
 		}
 		return nil
+	case OpAppendRaw:
+		return validateAppendRaw(op, bad)
+	case OpMaxRaw:
+		if !IsRawKey(op.Key) {
+			return bad("key %q outside the raw prefixes %q", truncKey(op.Key), rawPrefixLetters)
+		}
+		return nil
 	}
 	return bad("unknown kind")
 }
@@ -290,4 +348,47 @@ func truncKey(k []byte) []byte {
 		return k[:64]
 	}
 	return k
+}
+
+// maxRaise bounds OpAppendRaw.Raise.
+const maxRaise = 4096
+
+// validateAppendRaw checks an OpAppendRaw: raw keys, an entry prefix that no
+// other key of the op lies under (an entry could overwrite it), distinct keys.
+func validateAppendRaw(op *Op, bad func(string, ...any) error) error {
+	if !IsRawKey(op.Key) {
+		return bad("counter key %q outside the raw prefixes %q", truncKey(op.Key), rawPrefixLetters)
+	}
+	if !IsRawPrefix(op.Prefix) || len(op.Prefix)+8 > maxKeySize {
+		return bad("entry prefix %q outside the raw prefixes %q or too long", truncKey(op.Prefix), rawPrefixLetters)
+	}
+	if bytes.HasPrefix(op.Key, op.Prefix) {
+		return bad("counter key %q under the entry prefix", truncKey(op.Key))
+	}
+	if len(op.DedupKey) > 0 {
+		if !IsRawKey(op.DedupKey) {
+			return bad("dedup key %q outside the raw prefixes %q", truncKey(op.DedupKey), rawPrefixLetters)
+		}
+		if bytes.HasPrefix(op.DedupKey, op.Prefix) || bytes.Equal(op.DedupKey, op.Key) {
+			return bad("dedup key %q collides with the counter or the entries", truncKey(op.DedupKey))
+		}
+	}
+	if len(op.Value) > MaxRecordSize {
+		return bad("value of %d bytes above %d", len(op.Value), MaxRecordSize)
+	}
+	if op.ExpiresAt < 0 {
+		return bad("expires at %d < 0", op.ExpiresAt)
+	}
+	if len(op.Raise) > maxRaise {
+		return bad("%d raise keys above %d", len(op.Raise), maxRaise)
+	}
+	for i, k := range op.Raise {
+		if !IsRawKey(k) {
+			return bad("raise key %d %q outside the raw prefixes %q", i, truncKey(k), rawPrefixLetters)
+		}
+		if bytes.HasPrefix(k, op.Prefix) || bytes.Equal(k, op.Key) || bytes.Equal(k, op.DedupKey) {
+			return bad("raise key %d %q collides with the counter, the dedup key or the entries", i, truncKey(k))
+		}
+	}
+	return nil
 }

@@ -87,6 +87,19 @@ func appendOp(b []byte, op *Op) ([]byte, error) {
 	case OpIncrRaw:
 		b = appendBytes(b, op.Key)
 		b = binary.AppendUvarint(b, op.Delta)
+	case OpAppendRaw:
+		b = appendBytes(b, op.Key)
+		b = appendBytes(b, op.Prefix)
+		b = appendBytes(b, op.DedupKey)
+		b = appendBytes(b, op.Value)
+		b = binary.AppendUvarint(b, uint64(op.ExpiresAt))
+		b = binary.AppendUvarint(b, uint64(len(op.Raise)))
+		for _, k := range op.Raise {
+			b = appendBytes(b, k)
+		}
+	case OpMaxRaw:
+		b = appendBytes(b, op.Key)
+		b = binary.AppendUvarint(b, op.Seq)
 	}
 	return b, nil
 }
@@ -176,6 +189,22 @@ func decodeOp(d *decoder, op *Op) {
 	case OpIncrRaw:
 		op.Key = d.bytes("key")
 		op.Delta = d.uvarint()
+	case OpAppendRaw:
+		op.Key = d.bytes("counter key")
+		op.Prefix = d.bytes("entry prefix")
+		op.DedupKey = d.bytes("dedup key")
+		op.Value = d.bytes("value")
+		op.ExpiresAt = d.int64v("expires at")
+		// Every raise key takes at least its length byte.
+		if n := d.count(1, "raise keys"); n > 0 {
+			op.Raise = make([][]byte, n)
+			for i := range op.Raise {
+				op.Raise[i] = d.bytes("raise key")
+			}
+		}
+	case OpMaxRaw:
+		op.Key = d.bytes("key")
+		op.Seq = d.uvarint()
 	default:
 		d.fail("unknown op kind %d", byte(op.Kind))
 	}

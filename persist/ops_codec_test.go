@@ -28,6 +28,9 @@ func allOps() []Op {
 		PutRawIfAbsentOp([]byte("d/dedupe"), nil, 0),
 		DeleteRawOp([]byte("g/group")),
 		IncrRawOp([]byte("c/counter"), 1),
+		AppendRawOp([]byte("c/conv"), []byte("x/conv/"), []byte("i/conv/alice/cid1"), []byte(`{"body":"hi"}`),
+			1_700_000_000_000, []byte("v/conv/alice/r"), []byte("v/conv/alice/d")),
+		MaxRawOp([]byte("v/conv/bob/r"), 7),
 	}
 }
 

@@ -1,0 +1,51 @@
+package im
+
+import "unicode/utf8"
+
+// Delivery happens here and only here: after a write is committed on this node,
+// the service publishes one copy per member (write-diffusion to online devices,
+// in memory; offline devices catch up with sync). In a cluster this moves to an
+// apply observer on every node (DESIGN.md "Delivery").
+
+// deliver publishes d; a failure is logged and not retried (sync recovers).
+func (s *Service) deliver(d Delivery) {
+	if err := s.opts.Deliver.Deliver(d); err != nil {
+		s.log.Warn().Err(err).Str(fieldTopic, d.Topic).Msg("im delivery failed")
+	}
+}
+
+// fanout publishes a committed message (payload: the delivered envelope) to
+// im/u/{m}/msg of every member, the author included (multi-device), and tells
+// the Pusher about members other than the author with no online device.
+func (s *Service) fanout(members []string, env *Envelope, payload []byte) {
+	for _, m := range members {
+		s.deliver(Delivery{Topic: userTopic(m, leafMsg), Payload: payload, QoS: 1})
+	}
+	if s.opts.Push == nil || env.Type == TypeNotice {
+		return
+	}
+	for _, m := range members {
+		if m == env.From || s.pres.online(m) {
+			continue
+		}
+		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(env.Body),
+			ID: env.ID, Seq: env.Seq, TS: env.TS})
+	}
+}
+
+// previewRunes bounds PushEvent.Preview.
+const previewRunes = 64
+
+func preview(body string) string {
+	n := 0
+	for i := range body {
+		if n == previewRunes {
+			return body[:i] + "…"
+		}
+		n++
+	}
+	if !utf8.ValidString(body) {
+		return ""
+	}
+	return body
+}

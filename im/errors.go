@@ -1,0 +1,60 @@
+package im
+
+import "errors"
+
+// Sentinel errors. The refusals below are what Handle answers a client with:
+// each maps to one MQTT 5 reason code (codes.go) and its text, with the context
+// the handler wrapped around it, is the reason string of the ack or response.
+// Callers test with errors.Is.
+var (
+	// ErrInvalidConfig is wrapped by every error from Config.Validate; the message
+	// names the key and the offending value.
+	ErrInvalidConfig = errors.New("invalid im config")
+	// ErrInvalidOptions is returned by New when a required option is missing or
+	// out of range.
+	ErrInvalidOptions = errors.New("im: invalid options")
+	// ErrClosed is returned (and answered, as 0x80) after Close.
+	ErrClosed = errors.New("service closed")
+	// ErrTooManyDevices is returned by Connected when the user already has
+	// Config.MaxDevices devices online.
+	ErrTooManyDevices = errors.New("too many devices")
+
+	// ErrNotAuthenticated: the client has no user name usable in im (0x87).
+	ErrNotAuthenticated = errors.New("not authenticated")
+	// ErrNotMember: the user is not a member of the conversation or group, or the
+	// group does not exist (0x87; existence is not disclosed).
+	ErrNotMember = errors.New("not a member")
+	// ErrForbidden: the user's role (or not being an admin) does not allow the
+	// request (0x87).
+	ErrForbidden = errors.New("not allowed")
+	// ErrBadTopic: the topic is not an im up topic, or names an invalid user,
+	// group, conversation or method (0x90).
+	ErrBadTopic = errors.New("invalid topic")
+	// ErrBadReplyTopic: the reply topic (MQTT 5 Response Topic or reply_to) is not
+	// a topic name under the user's own im/u/{user}/ tree (0x90).
+	ErrBadReplyTopic = errors.New("reply topic must be under im/u/{user}/")
+	// ErrRateLimited: the RateLimiter refused the user (0x96).
+	ErrRateLimited = errors.New("rate limited")
+	// ErrTooLarge: the payload or body is above Config.MaxBodyBytes (0x97).
+	ErrTooLarge = errors.New("too large")
+	// ErrGroupFull: the group would exceed Config.GroupMaxMembers (0x97).
+	ErrGroupFull = errors.New("group full")
+	// ErrStorageFull: the store refused the write for lack of disk space (0x97).
+	ErrStorageFull = errors.New("storage full")
+	// ErrBadPayload: the payload is not the JSON the topic expects, or a field is
+	// missing or invalid (0x99).
+	ErrBadPayload = errors.New("invalid payload")
+	// ErrRejected: the TextFilter rejected the body (0x83).
+	ErrRejected = errors.New("content rejected")
+	// ErrOutOfRange: a receipt seq above the conversation's last seq (0x83).
+	ErrOutOfRange = errors.New("seq out of range")
+	// ErrConflict: the request contradicts the group's state (the owner leaving
+	// a group with other members, kicking oneself, inviting a member...) (0x83).
+	ErrConflict = errors.New("conflict")
+	// ErrStorage: the write could not be committed or the store could not be
+	// read (0x80). The reason sent to the client is fixed; the log has details.
+	// The outcome of an uncommitted write is unknown: re-send with the same cid.
+	ErrStorage = errors.New("storage unavailable")
+	// ErrInternal: an unexpected failure (a recovered panic) (0x80).
+	ErrInternal = errors.New("internal error")
+)
