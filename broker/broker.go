@@ -42,6 +42,7 @@ type Broker struct {
 	authHook  *auth.Hook
 	aclHook   *acl.Hook
 	aclPlain  *acl.Hook // the same rules without the storage policy, for storage's own checks
+	im        *imParts  // nil when im.enabled is false
 	storage   *storage.Hook
 	hooks     []mqtt.Hook // every hook we added, in order
 
@@ -101,12 +102,21 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	guardLimits.MaxPacketSize = int(cfg.Limits.MaxPacketSize)
 	b.guard = listen.NewGuard(guardLimits, b.metrics, log)
 
-	var aclOpts []acl.Option
+	var aclOpts, plainOpts []acl.Option
+	if cfg.IM.Enabled {
+		// The IM service decides every access to the im/ tree, for mochi's
+		// checks and storage's alike.
+		if err := b.openIM(log); err != nil {
+			return nil, err
+		}
+		aclOpts = append(aclOpts, acl.WithPolicies(b.im.hook.Policy()))
+		plainOpts = append(plainOpts, acl.WithPolicies(b.im.hook.Policy()))
+	}
 	if cfg.Storage.Enabled {
 		// The storage policy vetoes mochi's own deliveries to persistent sessions
 		// (the storage pump delivers them), so storage judges reads with an ACL
 		// built from the same rules without that policy.
-		if b.aclPlain, err = acl.New(cfg.ACL, log, nil); err != nil {
+		if b.aclPlain, err = acl.New(cfg.ACL, log, nil, plainOpts...); err != nil {
 			return nil, fmt.Errorf("acl: %w", err)
 		}
 		b.storage, err = storage.New(cfg.Storage.Config, storage.Options{
@@ -145,6 +155,9 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	// Order matters: limits bounds the keepalive before auth may refuse; auth is the
 	// only OnConnectAuthenticate provider, acl the only OnACLCheck provider.
 	hooks := []mqtt.Hook{limitsHook, b.authHook, b.aclHook, metrics.NewHook(b.metrics)}
+	if b.im != nil {
+		hooks = append(hooks, b.im.hook) // before storage: an im/ up publish ends here
+	}
 	if b.storage != nil {
 		hooks = append(hooks, b.storage) // last: it sees the final packet
 	}
@@ -314,6 +327,9 @@ func (b *Broker) Reload() error {
 	} else {
 		b.log.Info().Str("part", "acl").Msg("reloaded")
 	}
+	if err := b.reloadIM(); err != nil {
+		errs = append(errs, err)
+	}
 	for name, l := range b.listeners {
 		kind := b.cfg.Listeners.All()[name].Kind
 		if kind != "tls" && kind != "wss" {
@@ -391,6 +407,11 @@ func (b *Broker) Close(ctx context.Context) error {
 		b.guard.Close()
 	}
 	// After the MQTT side: no hook can issue a raft command any more.
+	if b.im != nil {
+		if err := b.im.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if b.node != nil {
 		if err := b.node.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close raft node: %w", err))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,12 +41,17 @@ type Config struct {
 	Storage StorageConfig `yaml:"storage"`
 	// Store is the Badger state store. Its dir defaults to <node.data_dir>/fsm.
 	Store persist.Config `yaml:"persist"`
+	// IM is the IM server on the im/ topic tree (docs/protocol.md).
+	IM IMConfig `yaml:"im"`
 }
 
 // NodeConfig identifies the node and its data directory.
 type NodeConfig struct {
 	ID      string `yaml:"id"`
 	DataDir string `yaml:"data_dir"`
+	// Number is the node's 10-bit number in IM message ids (0..1023); -1
+	// derives it from ID. Nodes of one cluster must have distinct numbers.
+	Number int `yaml:"number"`
 }
 
 // LogConfig selects the log level and format.
@@ -136,7 +142,7 @@ func DefaultConfig() Config {
 	ws := listen.Config{Kind: "ws", Address: "127.0.0.1:8083", Path: "/mqtt"}
 	wss := listen.Config{Kind: "wss", Address: "127.0.0.1:8084", Path: "/mqtt"}
 	return Config{
-		Node: NodeConfig{ID: "n1", DataDir: "./data"},
+		Node: NodeConfig{ID: "n1", DataDir: "./data", Number: -1},
 		Log:  LogConfig{Level: "info", Format: "auto"},
 		Listeners: ListenersConfig{
 			TCP: ListenerConfig{Enabled: true, Config: tcp},
@@ -169,6 +175,7 @@ func DefaultConfig() Config {
 		Cluster: defaultCluster(),
 		Storage: StorageConfig{Enabled: true, Config: storage.DefaultConfig()},
 		Store:   defaultStore(),
+		IM:      DefaultIMConfig(),
 	}
 }
 
@@ -229,6 +236,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Node.DataDir == "" {
 		return invalid("node.data_dir", c.Node.DataDir, "must be set")
+	}
+	if c.Node.Number < -1 || c.Node.Number > 1023 {
+		return invalid("node.number", strconv.Itoa(c.Node.Number), "must be -1 (derived from node.id) or 0..1023")
+	}
+	if err := c.IM.Validate(); err != nil {
+		return err
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "trace", "debug", "info", "warn", "error":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -111,44 +110,9 @@ func mosquittoRoundTrip(t *testing.T, addr, version string, qos int, topic strin
 	t.Helper()
 	host, port := hostPort(t, addr)
 	common := []string{"-h", host, "-p", port, "-V", version, "-q", fmt.Sprint(qos), "-t", topic}
-	subArgs := append(append([]string{"-d", "-C", "1", "-W", "15", "-i", "msub-" + topic}, common...), subExtra...)
-	// mosquitto_sub buffers stdout on a pipe: line-buffer it so SUBACK is seen at once.
-	sub := exec.Command("stdbuf", append([]string{"-oL", "mosquitto_sub"}, subArgs...)...)
-	out, err := sub.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub.Stderr = sub.Stdout
-	if err := sub.Start(); err != nil {
-		t.Fatalf("mosquitto_sub: %v (is mosquitto-clients installed? .ci/run installs it)", err)
-	}
-	defer func() { _ = sub.Process.Kill(); _ = sub.Wait() }()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	waitFor := func(what string) []string {
-		var seen []string
-		deadline := time.After(15 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("mosquitto_sub ended before %q:\n%s", what, strings.Join(seen, "\n"))
-				}
-				seen = append(seen, l)
-				if strings.Contains(l, what) {
-					return seen
-				}
-			case <-deadline:
-				t.Fatalf("mosquitto_sub: no %q:\n%s", what, strings.Join(seen, "\n"))
-			}
-		}
-	}
+	subArgs := append(append([]string{"-C", "1", "-W", "15", "-i", "msub-" + topic}, common...), subExtra...)
+	// mosquitto_sub -d, line-buffered, so SUBACK is seen at once.
+	waitFor := startMosquittoSub(t, subArgs...)
 	waitFor("SUBACK")
 	pubArgs := append(append([]string{"-i", "mpub-" + topic, "-m", "payload-" + topic}, common...), pubExtra...)
 	if o, err := runCmd(t, 15*time.Second, nil, "mosquitto_pub", pubArgs...); err != nil {

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// imUsers are the password users of the IM tests (user name = password + "-pw").
+var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "flood", "root"}
+
+// imNode starts imqttd with password users, the IM server and extra YAML
+// appended under im: (indented by the caller).
+func imNode(t *testing.T, imExtra string) *node {
+	t.Helper()
+	dir := t.TempDir()
+	// Hashes at bcrypt's minimum cost keep the tests fast (imqttd user add,
+	// tested elsewhere, uses the configured cost); the file format is the same.
+	var lines []string
+	for _, u := range imUsers {
+		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, u+":"+string(h))
+	}
+	passwd := writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n")
+	aclFile := writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
+	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
+node:
+  id: im1
+  data_dir: %[1]s/data
+listeners:
+  tcp: {enabled: true, address: "127.0.0.1:0"}
+  ws: {enabled: false}
+auth:
+  password_file: %[2]s
+acl:
+  file: %[3]s
+admin:
+  enabled: false
+cluster:
+  bind_addr: "127.0.0.1:0"
+im:
+  admins: [root]
+%[4]s
+`, dir, passwd, aclFile, imExtra))
+	return startNode(t, dir, "--config", cfg)
+}
+
+// imClient is an MQTT 5 device of a user, subscribed to its own im/u/{user}/#.
+type imClient struct {
+	*v5client
+	user    string
+	backlog []*paho.Publish
+}
+
+// imConnect connects user's device id and subscribes to im/u/{user}/#.
+func imConnect(t *testing.T, n *node, user, id string) *imClient {
+	t.Helper()
+	conn, err := dialMQTT(t, "tcp", n.addr("tcp"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := connectV5(t, conn, id, user, user+"-pw", true)
+	if err != nil {
+		t.Fatalf("connect %s: %v", id, err)
+	}
+	ic := &imClient{v5client: c, user: user}
+	ic.subscribe(t, "im/u/"+user+"/#", 0)
+	return ic
+}
+
+// subscribe subscribes to filter and fails unless the SUBACK has want.
+func (c *imClient) subscribe(t *testing.T, filter string, want byte) {
+	t.Helper()
+	sa, err := c.Subscribe(ctx10s(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
+	if err != nil && sa == nil {
+		t.Fatalf("%s subscribe %s: %v", c.user, filter, err)
+	}
+	if got := sa.Reasons[0]; (want == 0 && got > 2) || (want != 0 && got != want) {
+		t.Fatalf("%s subscribe %s: reason %#x, want %#x", c.user, filter, got, want)
+	}
+}
+
+// publish sends a QoS 1 publish and returns the PUBACK reason code.
+func (c *imClient) publish(t *testing.T, topic string, payload any, props *paho.PublishProperties) byte {
+	t.Helper()
+	data, ok := payload.([]byte)
+	if !ok {
+		var err error
+		if data, err = json.Marshal(payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pr, err := c.Publish(ctx10s(t), &paho.Publish{Topic: topic, QoS: 1, Payload: data, Properties: props})
+	if pr == nil {
+		t.Fatalf("%s publish %s: %v", c.user, topic, err)
+	}
+	return pr.ReasonCode
+}
+
+// send publishes a text message and returns the ack.
+func (c *imClient) send(t *testing.T, topic, cid, body string) map[string]any {
+	t.Helper()
+	if code := c.publish(t, topic, map[string]any{"cid": cid, "body": body}, nil); code != 0 {
+		t.Fatalf("%s send %s: PUBACK %#x", c.user, topic, code)
+	}
+	return c.await(t, "ack", func(m map[string]any) bool { return m["cid"] == cid })
+}
+
+// rpc calls method with MQTT 5 request/response and returns the response.
+func (c *imClient) rpc(t *testing.T, method string, req map[string]any) map[string]any {
+	t.Helper()
+	corr := fmt.Sprintf("%s-%d", method, time.Now().UnixNano())
+	rt := "im/u/" + c.user + "/rpc/" + corr
+	c.publish(t, "im/rpc/"+method, req, &paho.PublishProperties{ResponseTopic: rt, CorrelationData: []byte(corr)})
+	return c.awaitTopic(t, rt, nil)
+}
+
+// await waits for a JSON message on im/u/{user}/{leaf} that match accepts.
+func (c *imClient) await(t *testing.T, leaf string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	return c.awaitTopic(t, "im/u/"+c.user+"/"+leaf, match)
+}
+
+// awaitTopic waits for a JSON message on topic that match (nil: any)
+// accepts; other messages are kept for later calls.
+func (c *imClient) awaitTopic(t *testing.T, topic string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	take := func(p *paho.Publish) map[string]any {
+		if p.Topic != topic {
+			return nil
+		}
+		var m map[string]any
+		if err := json.Unmarshal(p.Payload, &m); err != nil {
+			t.Fatalf("%s: %s: bad JSON %q: %v", c.user, p.Topic, p.Payload, err)
+		}
+		if match != nil && !match(m) {
+			return nil
+		}
+		return m
+	}
+	for i, p := range c.backlog {
+		if m := take(p); m != nil {
+			c.backlog = append(c.backlog[:i], c.backlog[i+1:]...)
+			return m
+		}
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case p := <-c.msgs:
+			if m := take(p); m != nil {
+				return m
+			}
+			c.backlog = append(c.backlog, p)
+		case <-deadline:
+			var seen []string
+			for _, p := range c.backlog {
+				seen = append(seen, p.Topic+" "+string(p.Payload))
+			}
+			t.Fatalf("%s: nothing on %s within 10s; unmatched:\n%s", c.user, topic, strings.Join(seen, "\n"))
+			return nil
+		}
+	}
+}
+
+// quiet fails if a message on im/u/{user}/{leaf} arrives within d.
+func (c *imClient) quiet(t *testing.T, leaf string, d time.Duration) {
+	t.Helper()
+	topic := "im/u/" + c.user + "/" + leaf
+	for _, p := range c.backlog {
+		if p.Topic == topic {
+			t.Fatalf("%s: unexpected %s %s", c.user, p.Topic, p.Payload)
+		}
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case p := <-c.msgs:
+			if p.Topic == topic {
+				t.Fatalf("%s: unexpected %s %s", c.user, p.Topic, p.Payload)
+			}
+			c.backlog = append(c.backlog, p)
+		case <-timer.C:
+			return
+		}
+	}
+}
+
+// num reads a JSON number field.
+func num(t *testing.T, m map[string]any, k string) uint64 {
+	t.Helper()
+	f, ok := m[k].(float64)
+	if !ok {
+		t.Fatalf("field %s missing or not a number in %v", k, m)
+	}
+	return uint64(f)
+}
+
+// closeIM disconnects the device.
+func (c *imClient) close() {
+	_ = c.Disconnect(&paho.Disconnect{ReasonCode: 0})
+}
+
+// startMosquittoSub runs mosquitto_sub -d with args (line-buffered) and returns
+// a function that waits for a line containing what and returns the output so far.
+func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
+	t.Helper()
+	sub := exec.Command("stdbuf", append([]string{"-oL", "mosquitto_sub", "-d"}, args...)...)
+	out, err := sub.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Stderr = sub.Stdout
+	if err := sub.Start(); err != nil {
+		t.Fatalf("mosquitto_sub: %v", err)
+	}
+	t.Cleanup(func() { _ = sub.Process.Kill(); _ = sub.Wait() })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var seen []string
+	return func(what string) string {
+		t.Helper()
+		deadline := time.After(15 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("mosquitto_sub ended before %q:\n%s", what, strings.Join(seen, "\n"))
+				}
+				seen = append(seen, l)
+				if strings.Contains(l, what) {
+					return strings.Join(seen, "\n")
+				}
+			case <-deadline:
+				t.Fatalf("mosquitto_sub: no %q:\n%s", what, strings.Join(seen, "\n"))
+			}
+		}
+	}
+}

@@ -1,0 +1,37 @@
+// Package im is the mochi hook of the IM server: it hands every PUBLISH under
+// the im/ tree to the im.Service, publishes what the service delivers, keeps
+// presence from connects and disconnects, and supplies the im/ namespace
+// policy to hooks/acl. It decides nothing itself: the im package owns the
+// protocol (docs/protocol.md) and the state.
+//
+// # Events
+//
+//   - OnPublish (in the publisher's read goroutine, before mochi acknowledges):
+//     a PUBLISH to an im/ topic goes to Service.Handle, which stores it through
+//     the raft write path and answers on im/u/{user}/ack. The hook then tells
+//     mochi to acknowledge without routing the packet (packets.CodeSuccessIgnore):
+//     nobody subscribes to the up topics. An MQTT 5 QoS 1 publish that the
+//     service refused gets the refusal's reason code on its PUBACK. MQTT 3.1.1,
+//     QoS 0 and QoS 2 publishes always get a plain acknowledgement (mochi cannot
+//     send a negative one for them: it would route the packet for 3.1.1 and QoS 0,
+//     and answer QoS 2 with a PUBACK, mochi #510): the ack topic carries the
+//     refusal.
+//   - OnSessionEstablished / OnDisconnect: Service.Connected / Disconnected,
+//     which keep presence. A session taken over by a new connection with the same
+//     client id is not reported as disconnected. A user above the device cap is
+//     disconnected (MQTT 5: DISCONNECT 0x97 quota exceeded).
+//
+// # Delivery
+//
+// Deliver publishes through mochi from the hook's own inline client (MQTT 5
+// properties, so a request/response reply carries its Correlation Data), like
+// any server publish: online sessions get it from mochi, persistent sessions
+// through the storage hook's durable queue, and the ACL decides who receives it.
+//
+// # Wiring
+//
+// New(Options) before the server starts; add the hook before the storage hook
+// (an im/ up publish must not reach it) and after acl; give both ACL hooks
+// acl.WithPolicies(hook.Policy()). The hook does not own the Service: the broker
+// closes it after the server.
+package im
