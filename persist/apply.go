@@ -45,7 +45,7 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 		}
 		start = *s.progress
 	}
-	if err := s.checkSpace(g); err != nil {
+	if err := s.checkSpaceBelow(g, s.applyReserve()); err != nil {
 		return nil, err
 	}
 

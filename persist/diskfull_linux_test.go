@@ -29,6 +29,8 @@ func TestDiskFullTmpfs(t *testing.T) {
 	// The reserve must cover Badger's background work after the refusal (memtable
 	// flushes and compactions write new tables): with 16 MiB a compaction ran
 	// the 64 MiB tmpfs dry and died of SIGBUS in one CI run; 32 MiB leaves room.
+	// Apply refuses at half of min_free_bytes (the proposers' line is the full
+	// value, see Store.applyReserve), so min_free_bytes is 64 MiB here.
 	// Small values live in the LSM tree (write-ahead log, tables); values of
 	// 64 KiB and more go to the value log: both paths are filled.
 	for _, size := range []int{1 << 10, 16 << 10, 100 << 10} {
@@ -36,7 +38,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v=false")
 			cmd.Env = append(os.Environ(), helperEnv+"=diskfull", "PERSIST_DIR="+dir,
-				fmt.Sprintf("PERSIST_MIN_FREE=%d", 32<<20), fmt.Sprintf("PERSIST_PAYLOAD=%d", size))
+				fmt.Sprintf("PERSIST_MIN_FREE=%d", 64<<20), fmt.Sprintf("PERSIST_PAYLOAD=%d", size))
 			// A private mount namespace: the tmpfs vanishes with the helper.
 			cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
 			out, err := cmd.CombinedOutput()
@@ -55,7 +57,7 @@ func init() {
 	if os.Getenv(helperEnv) == "diskfull" {
 		// Mount before TestHelperProcess opens the store.
 		dir := os.Getenv("PERSIST_DIR")
-		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64m"); err != nil {
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=96m"); err != nil {
 			fmt.Printf("mount: %v\n", err)
 			os.Exit(10)
 		}

@@ -309,18 +309,30 @@ func (s *Store) DiskUsage() (lsm, vlog int64, err error) {
 
 // checkSpace refuses a write when the file system is below MinFreeBytes.
 func (s *Store) checkSpace(g *gen) error {
-	if s.cfg.InMemory || s.cfg.MinFreeBytes == 0 {
+	return s.checkSpaceBelow(g, s.cfg.MinFreeBytes)
+}
+
+// applyReserve is the free space Apply itself insists on: half of
+// MinFreeBytes. Proposers refuse new commands at MinFreeBytes (CheckSpace), so
+// the commands already proposed when the disk crossed that line (a batch in
+// flight, pump acknowledgements) still find room: a committed entry must be
+// applied, and an Apply refused for lack of space stops the node.
+func (s *Store) applyReserve() int64 { return s.cfg.MinFreeBytes / 2 }
+
+// checkSpaceBelow refuses when the disk has less than min bytes free.
+func (s *Store) checkSpaceBelow(g *gen, min int64) error {
+	if s.cfg.InMemory || min <= 0 {
 		return nil
 	}
 	free, err := freeBytes(g.dir)
 	if err != nil {
 		return err
 	}
-	if free < uint64(s.cfg.MinFreeBytes) {
-		s.log.Warn().Str(fieldDir, g.dir).Uint64(fieldFreeBytes, free).Int64(fieldMinFree, s.cfg.MinFreeBytes).
+	if free < uint64(min) {
+		s.log.Warn().Str(fieldDir, g.dir).Uint64(fieldFreeBytes, free).Int64(fieldMinFree, min).
 			Msg("write refused: disk full")
-		return fmt.Errorf("%w: %s has %d bytes free, below persist.min_free_bytes %d",
-			ErrDiskFull, g.dir, free, s.cfg.MinFreeBytes)
+		return fmt.Errorf("%w: %s has %d bytes free, below %d (persist.min_free_bytes %d)",
+			ErrDiskFull, g.dir, free, min, s.cfg.MinFreeBytes)
 	}
 	return nil
 }

@@ -61,11 +61,21 @@ type node struct {
 // for its "imqttd started" log line. Cleanup stops it with SIGTERM.
 func startNode(t *testing.T, dir string, args ...string) *node {
 	t.Helper()
+	return startNodeVia(t, dir, nil, args...)
+}
+
+// startNodeVia is startNode with the imqttd command line appended to via (a
+// wrapper such as unshare; it must exec imqttd so that the node's PID is imqttd's).
+func startNodeVia(t *testing.T, dir string, via []string, args ...string) *node {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	full := append([]string{"serve", "--log-format", "json", "--log-level", "debug"}, args...)
 	cmd := exec.Command(imqttdBin, full...)
+	if len(via) > 0 {
+		cmd = exec.Command(via[0], append(append(via[1:], imqttdBin), full...)...)
+	}
 	cmd.Dir = dir
 	cmd.Env = cleanEnv()
 	stderr, err := cmd.StderrPipe()
