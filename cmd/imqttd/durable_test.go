@@ -48,9 +48,31 @@ func connectSession(t *testing.T, addr, id string, expiry uint32) *v5client {
 
 // TestAckedMessagesSurviveKill9: messages acknowledged to a publisher while a
 // persistent subscriber is offline, and a retained message, are all there after
-// the node is killed with SIGKILL and restarted on the same data directory; the
-// subscriber gets them in publish order, first delivery DUP=0.
+// the node is killed with SIGKILL (or stopped with SIGTERM) and restarted on the
+// same data directory; the subscriber gets them in publish order, first delivery
+// DUP=0, and its subscription still routes messages published after the restart.
+// (QoS 2 in flight across kill -9 is the crash test's, TestCrashLoop.)
 func TestAckedMessagesSurviveKill9(t *testing.T) {
+	t.Run("kill -9", func(t *testing.T) { restartKeepsState(t, (*node).kill) })
+	t.Run("SIGTERM", func(t *testing.T) { restartKeepsState(t, (*node).stopAndWait) })
+}
+
+// stopAndWait stops the node with SIGTERM and waits for a clean exit.
+func (n *node) stopAndWait() {
+	n.t.Helper()
+	n.stop()
+	select {
+	case err := <-n.exit:
+		n.exit <- err
+		if err != nil {
+			n.t.Fatalf("imqttd exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		n.t.Fatal("imqttd did not exit after SIGTERM")
+	}
+}
+
+func restartKeepsState(t *testing.T, down func(*node)) {
 	dir := t.TempDir()
 	n := startNode(t, dir, loopbackFlags...)
 	sub := connectSession(t, n.addr("tcp"), "dur-sub", 3600)
@@ -76,7 +98,7 @@ func TestAckedMessagesSurviveKill9(t *testing.T) {
 	if _, err := pub.Publish(ctx10s(t), &paho.Publish{Topic: "keep/r", QoS: 1, Retain: true, Payload: []byte("kept")}); err != nil {
 		t.Fatal(err)
 	}
-	n.kill() // right after the last PUBACK
+	down(n) // right after the last PUBACK
 
 	n2 := startNode(t, dir, loopbackFlags...)
 	sub2 := connectSession(t, n2.addr("tcp"), "dur-sub", 3600)
@@ -93,9 +115,22 @@ func TestAckedMessagesSurviveKill9(t *testing.T) {
 				t.Fatalf("message %d delivered with DUP=1 on its first delivery", i)
 			}
 		case <-time.After(15 * time.Second):
-			t.Fatalf("only %d of %d acked messages after kill -9", i, count)
+			t.Fatalf("only %d of %d acked messages after the restart", i, count)
 		}
 	}
+	// The subscription survived: a message published now is routed to it.
+	pc2, err := dialMQTT(t, "tcp", n2.addr("tcp"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub2, err := connectV5(t, pc2, "dur-pub2", "", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub2.Publish(ctx10s(t), &paho.Publish{Topic: "dur/after", QoS: 1, Payload: []byte("after")}); err != nil {
+		t.Fatal(err)
+	}
+	sub2.expect(t, "dur/after", "after", 1)
 	rc, err := dialMQTT(t, "tcp", n2.addr("tcp"), nil)
 	if err != nil {
 		t.Fatal(err)
