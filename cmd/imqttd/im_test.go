@@ -161,6 +161,17 @@ func TestIMChat(t *testing.T) {
 			t.Fatalf("%s group message: %v", c.user, m)
 		}
 	}
+	// An invite: every member sees the "joined" notice.
+	if r := alice1.rpc(t, "group.invite", map[string]any{"group": group, "users": []string{"erin"}}); r["ok"] != true {
+		t.Fatalf("group.invite: %v", r)
+	}
+	joined := carol.await(t, "msg", func(m map[string]any) bool {
+		nt, _ := m["notice"].(map[string]any)
+		return m["conv"] == conv && nt != nil && nt["event"] == "joined"
+	})
+	if nt := joined["notice"].(map[string]any); nt["user"] != "erin" || nt["by"] != "alice" {
+		t.Fatalf("joined notice: %v", joined)
+	}
 	if r := bob.rpc(t, "group.leave", map[string]any{"group": group}); r["ok"] != true {
 		t.Fatalf("group.leave: %v", r)
 	}
