@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,4 +145,61 @@ func restartKeepsState(t *testing.T, down func(*node)) {
 		t.Fatal(err)
 	}
 	r.expect(t, "keep/r", "kept", 1)
+}
+
+// TestWillAfterCrash: the will of a persistent session whose client was
+// connected when the node was killed is sent after the restart, and a will
+// still in its delay when the node was killed is sent when the delay ends; a
+// persistent subscriber gets both.
+func TestWillAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir, loopbackFlags...)
+	sub := connectSession(t, n.addr("tcp"), "will-sub", 3600)
+	if _, err := sub.Subscribe(ctx10s(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "will/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = sub.Disconnect(&paho.Disconnect{})
+
+	connectWithWill := func(id, topic string, delay uint32) net.Conn {
+		conn, err := dialMQTT(t, "tcp", n.addr("tcp"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := paho.NewClient(paho.ClientConfig{Conn: conn, ClientID: id, PingHandler: quietPinger{}})
+		expiry := uint32(3600)
+		if _, err := c.Connect(ctx10s(t), &paho.Connect{
+			ClientID: id, KeepAlive: 30, CleanStart: true,
+			Properties:     &paho.ConnectProperties{SessionExpiryInterval: &expiry},
+			WillMessage:    &paho.WillMessage{Topic: topic, QoS: 1, Payload: []byte("gone " + id)},
+			WillProperties: &paho.WillProperties{WillDelayInterval: &delay},
+		}); err != nil {
+			t.Fatalf("connect %s: %v", id, err)
+		}
+		return conn
+	}
+	connectWithWill("will-live", "will/live", 0) // still connected at the crash
+	delayed := connectWithWill("will-delayed", "will/delayed", 4)
+	// An abrupt end (no DISCONNECT): the will waits 4 s; the node dies meanwhile.
+	_ = delayed.Close()
+	n.waitLog(10*time.Second, "will-delayed", "client disconnected")
+	n.kill()
+	killedAt := time.Now()
+
+	n2 := startNode(t, dir, loopbackFlags...)
+	sub2 := connectSession(t, n2.addr("tcp"), "will-sub", 3600)
+	got := map[string]time.Time{}
+	for len(got) < 2 {
+		select {
+		case m := <-sub2.msgs:
+			got[m.Topic] = time.Now()
+			if want := "gone will-" + strings.TrimPrefix(m.Topic, "will/"); string(m.Payload) != want {
+				t.Fatalf("will %s: %q, want %q", m.Topic, m.Payload, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("wills received after the restart: %v, want will/live and will/delayed", got)
+		}
+	}
+	if at := got["will/delayed"]; at.Sub(killedAt) < 2*time.Second {
+		t.Fatalf("delayed will sent %s after the kill, before its 4 s delay ran out", at.Sub(killedAt))
+	}
 }

@@ -112,19 +112,8 @@ func storedClient(s *persist.Session) storage.Client {
 			SessionExpiryIntervalFlag: s.ProtocolVersion == 5,
 		},
 	}
-	if w := s.Will; w != nil {
-		c.Will = storage.ClientWill{
-			Payload:           w.Payload,
-			TopicName:         w.Topic,
-			Flag:              1,
-			WillDelayInterval: w.DelaySeconds,
-			Qos:               w.QoS,
-			Retain:            w.Retain,
-		}
-		for _, u := range w.Properties.UserProperties {
-			c.Will.User = append(c.Will.User, packets.UserProperty{Key: u.Key, Val: u.Value})
-		}
-	}
+	// The will stays with the hook (wills.go): mochi would never send it for a
+	// restored client, and must not send it twice.
 	return c
 }
 

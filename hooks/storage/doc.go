@@ -113,7 +113,9 @@
 //
 // persist.Open -> cluster.Open (replays the raft log into the store) ->
 // WaitReady -> New + server hooks -> server.Serve, which calls StoredClients
-// (the hook takes ownership of every persistent session), StoredSubscriptions
+// (the hook takes ownership of every persistent session; a session the crash
+// left connected gets its DisconnectedAt, and stored wills are scheduled, see
+// wills.go), StoredSubscriptions
 // (topic index) and StoredRetainedMessages (retained index); the hook does not
 // provide StoredInflightMessages: the pump owns in-flight state and resumes it
 // from the store when the client reconnects.

@@ -52,8 +52,11 @@ type Hook struct {
 	now  func() time.Time
 
 	mu       sync.Mutex
-	sessions map[string]*session // persistent sessions known to this node
-	stopped  bool
+	sessions map[string]*session    // persistent sessions known to this node
+	wills    map[string]pendingWill // stored wills waiting for their time (wills.go), under mu
+
+	willClient *mqtt.Client // inline client stored wills are published from
+	stopped    bool
 
 	done     chan struct{}
 	life     context.Context // cancelled by Stop; the parent of every apply
@@ -103,8 +106,10 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		log:      opts.Log.With().Str(fieldComponent, component).Logger(),
 		now:      opts.Now,
 		sessions: make(map[string]*session),
+		wills:    make(map[string]pendingWill),
 		done:     make(chan struct{}),
 	}
+	h.willClient = newWillClient(opts.Server)
 	h.life, h.kill = context.WithCancel(context.Background())
 	if h.now == nil {
 		h.now = time.Now
@@ -131,8 +136,9 @@ func (h *Hook) Init(config any) error {
 	if config != nil {
 		return fmt.Errorf("%w: storage hook takes its config in New, not Init", ErrInvalidConfig)
 	}
-	h.wg.Add(1)
+	h.wg.Add(2)
 	go h.sweepLoop()
+	go h.willLoop()
 	return nil
 }
 

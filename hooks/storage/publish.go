@@ -36,6 +36,14 @@ func (h *Hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 	if err := h.route(pk); err != nil {
 		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Str(fieldTopic, pk.TopicName).Msg("durable will failed")
 	}
+	// A delayed will (the client is gone): its session record still holds it.
+	h.mu.Lock()
+	s, ok := h.sessions[cl.ID]
+	offline := ok && s.cl != cl
+	h.mu.Unlock()
+	if offline || cl.Closed() {
+		h.clearWill(cl.ID)
+	}
 }
 
 // route enqueues pk for every matching persistent session (durably, through

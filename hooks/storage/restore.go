@@ -15,6 +15,9 @@ func (h *Hook) StoredClients() ([]storage.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load sessions: %w", err)
 	}
+	if err := h.recoverSessions(ss); err != nil {
+		return nil, fmt.Errorf("recover sessions: %w", err)
+	}
 	out := make([]storage.Client, 0, len(ss))
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -50,6 +50,7 @@ func sessionRecord(cl *mqtt.Client, disconnectedAt int64) persist.Session {
 // persistent session is stored. A clean session with nothing stored costs no
 // write. If the write fails the client is stopped and gets no CONNACK.
 func (h *Hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
+	h.cancelWill(cl.ID) // [MQTT-3.1.3-9]: a stored will waiting for its delay is not sent
 	h.mu.Lock()
 	old, known := h.sessions[cl.ID]
 	h.mu.Unlock()
