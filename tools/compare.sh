@@ -14,6 +14,11 @@
 #        BROKERS="imqttd mosquitto"   which brokers, in the order of odd repetitions
 #        MOCHI_REF=path    stock mochi binary (../shared/bench/mochi-ref); adds "mochi"
 #        PORT=18840        first TCP port (imqttd PORT, mosquitto PORT+1, mochi PORT+2)
+#        MOSQUITTO_PERSISTENCE=1  mosquitto with persistence true (autosave_interval 1,
+#                          max_queued_messages 100000) for the durable scenarios;
+#                          imqttd is durable by default
+#        DURABLE=1         the durable scenario list (QoS 1 fan-in to one
+#                          persistent-session subscriber, 1/10/100 publishers)
 # Writes OUTDIR/results.jsonl, OUTDIR/human.txt, OUTDIR/report.md, broker logs.
 # Run nothing else meanwhile: the broker and the load generator share the machine.
 set -euo pipefail
@@ -70,7 +75,23 @@ log_type error
 connection_messages false
 EOF2
 
-if [[ -n "${SCENARIOS_FILE:-}" ]]; then SCEN_SRC=$(cat "$SCENARIOS_FILE"); else SCEN_SRC=$(default_scenarios); fi
+if [[ -n "${MOSQUITTO_PERSISTENCE:-}" ]]; then
+  mkdir -p "$OUT/mosquitto-data"
+  sed -i 's/^persistence false$//; s/^max_queued_messages 8192$/max_queued_messages 100000/' "$OUT/mosquitto.conf"
+  printf 'persistence true\npersistence_location %s/\nautosave_interval 1\n' "$OUT/mosquitto-data" >>"$OUT/mosquitto.conf"
+fi
+
+durable_scenarios() {
+  cat <<'S'
+durable-1|-scenario fanin -pubs 1 -qos 1 -persistent
+durable-10|-scenario fanin -pubs 10 -qos 1 -persistent
+durable-100|-scenario fanin -pubs 100 -qos 1 -persistent
+S
+}
+
+if [[ -n "${SCENARIOS_FILE:-}" ]]; then SCEN_SRC=$(cat "$SCENARIOS_FILE")
+elif [[ -n "${DURABLE:-}" ]]; then SCEN_SRC=$(durable_scenarios)
+else SCEN_SRC=$(default_scenarios); fi
 mapfile -t SCEN < <(grep -Ev '^[[:space:]]*(#|$)' <<<"$SCEN_SRC" | awk -F'|' -v re="$ONLY" '$1 ~ re')
 read -r -a BLIST <<<"$BROKERS"
 

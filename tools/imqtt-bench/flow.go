@@ -62,6 +62,12 @@ type flowSub struct {
 	err      error
 }
 
+// pendingPub is a QoS 1 publish waiting for its PUBACK.
+type pendingPub struct {
+	seq    uint64
+	sentNS int64 // the tool clock when it was written
+}
+
 // flowPub is one publisher: a sender goroutine and a reader goroutine for PUBACKs.
 type flowPub struct {
 	cl       *client
@@ -72,8 +78,9 @@ type flowPub struct {
 	acked    atomic.Int64
 	tokens   chan struct{}
 	mu       sync.Mutex
-	pending  map[uint16]uint64 // packet id -> seq, under mu
-	ackedSet bitmap            // under mu
+	pending  map[uint16]pendingPub // packet id -> seq and send time, under mu
+	ackedSet bitmap                // under mu
+	ackH     hist                  // PUBLISH -> PUBACK latency; owned by readPub until it ends
 	err      error
 }
 
@@ -148,7 +155,7 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		p := &flowPub{cl: cl, idx: uint32(i), topic: r.topo.pubTopic(i), pending: map[uint16]uint64{}}
+		p := &flowPub{cl: cl, idx: uint32(i), topic: r.topo.pubTopic(i), pending: map[uint16]pendingPub{}}
 		if cfg.QoS > 0 {
 			p.tokens = make(chan struct{}, cfg.Inflight)
 			for range cfg.Inflight {
@@ -258,7 +265,9 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	var sentMeasured int64
+	var acks hist
 	for _, p := range r.pubs {
+		acks.merge(&p.ackH)
 		sent := p.sent.Load()
 		res.Sent += sent
 		res.Acked += p.acked.Load()
@@ -279,6 +288,9 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 	res.SentPerS = float64(sentMeasured) / window
 	res.DeliveredPerS = float64(measured) / window
 	res.Latency = latencyOf(&all)
+	if cfg.QoS > 0 {
+		res.AckLatency = latencyOf(&acks)
+	}
 	if cpu0.valid && cpu1.valid {
 		res.BrokerCPUS = cpu1.cpu - cpu0.cpu
 		res.BrokerCPUPct = 100 * res.BrokerCPUS / window
@@ -397,15 +409,19 @@ func (r *flowRun) readPub(p *flowPub) {
 			p.err = err
 			return
 		}
+		now := r.clk.now()
 		p.mu.Lock()
-		seq, ok := p.pending[id]
+		pp, ok := p.pending[id]
 		if ok {
 			delete(p.pending, id)
 			if reason < 0x80 {
-				p.ackedSet.set(seq)
+				p.ackedSet.set(pp.seq)
 			}
 		}
 		p.mu.Unlock()
+		if ok && reason < 0x80 && r.phase.Load() == phMeasure {
+			p.ackH.record(now - pp.sentNS)
+		}
 		if ok {
 			if reason < 0x80 {
 				p.acked.Add(1)
@@ -471,12 +487,15 @@ func (r *flowRun) send(p *flowPub) {
 					return
 				}
 			}
+		}
+		sentNS := r.clk.now()
+		if cfg.QoS > 0 {
 			id = uint16(seq%65535) + 1
 			p.mu.Lock()
-			p.pending[id] = seq
+			p.pending[id] = pendingPub{seq: seq, sentNS: sentNS}
 			p.mu.Unlock()
 		}
-		putHeader(payload, r.clk.now(), p.idx, seq)
+		putHeader(payload, sentNS, p.idx, seq)
 		seq++
 		if err := p.cl.writePublish(p.topic, cfg.QoS, id, payload); err != nil {
 			fail(err)

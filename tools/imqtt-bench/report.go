@@ -83,13 +83,14 @@ func report(files []string, in io.Reader, out io.Writer) error {
 				m(func(r Result) float64 { return float64(r.AliveAfterHold) }))
 			continue
 		}
-		fmt.Fprintf(&flows, "| %s | %s | %d | %.0f | %.3f | %.0f | %.0f / %.0f / %.0f | %.0f | %.2f | %.1f | %.0f | %.0f |\n",
+		fmt.Fprintf(&flows, "| %s | %s | %d | %.0f | %.3f | %.0f | %.0f / %.0f / %.0f | %.0f / %.0f | %.0f | %.2f | %.1f | %.0f | %.0f |\n",
 			k.cs, k.label, len(g),
 			m(func(r Result) float64 { return r.DeliveredPerS }),
 			m(func(r Result) float64 { return r.LossPct }),
 			m(func(r Result) float64 { return float64(r.AckedLost) }),
 			m(func(r Result) float64 { return r.Latency.P50 }), m(func(r Result) float64 { return r.Latency.P99 }),
 			m(func(r Result) float64 { return r.Latency.P999 }),
+			m(func(r Result) float64 { return r.AckLatency.P50 }), m(func(r Result) float64 { return r.AckLatency.P99 }),
 			m(func(r Result) float64 { return r.BrokerCPUPct }),
 			m(func(r Result) float64 { return r.BrokerCPUPerM }),
 			m(func(r Result) float64 { return mib(r.BrokerRSSPeak) }),
@@ -97,8 +98,8 @@ func report(files []string, in io.Reader, out io.Writer) error {
 			m(func(r Result) float64 { return r.OtherCPUPct }))
 	}
 	if flows.Len() > 0 {
-		fmt.Fprintln(out, "| case | broker | runs | delivered msg/s | loss % | acked lost | lat p50 / p99 / p999 us | broker CPU % | broker CPU s per 1M msgs | broker RSS peak MiB | tool CPU % | other CPU % |")
-		fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintln(out, "| case | broker | runs | delivered msg/s | loss % | acked lost | lat p50 / p99 / p999 us | ack p50 / p99 us | broker CPU % | broker CPU s per 1M msgs | broker RSS peak MiB | tool CPU % | other CPU % |")
+		fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		fmt.Fprint(out, flows.String())
 	}
 	if conns.Len() > 0 {

@@ -44,6 +44,8 @@ type Result struct {
 	SentPerS      float64 `json:"sent_per_s,omitempty"`
 	DeliveredPerS float64 `json:"delivered_per_s,omitempty"`
 	Latency       Latency `json:"latency_us"`
+	// AckLatency is PUBLISH -> PUBACK at the publishers (QoS 1; zero for QoS 0).
+	AckLatency Latency `json:"ack_latency_us"`
 
 	// conns
 	Connected        int     `json:"connected,omitempty"`
@@ -122,6 +124,9 @@ func (r *Result) writeHuman(w io.Writer) {
 		row("sent msg/s", "%.0f", r.SentPerS)
 		row("delivered msg/s", "%.0f", r.DeliveredPerS)
 		row("latency p50/p90/p99/p999/max", "%.0f / %.0f / %.0f / %.0f / %.0f us", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max)
+		if r.Config.QoS > 0 {
+			row("ack latency p50/p99/max", "%.0f / %.0f / %.0f us", r.AckLatency.P50, r.AckLatency.P99, r.AckLatency.Max)
+		}
 		if r.BrokerRSSPeak > 0 {
 			row("broker CPU", "%.0f %% (%.2f s per 1M delivered)", r.BrokerCPUPct, r.BrokerCPUPerM)
 			row("broker RSS before / peak", "%.1f / %.1f MiB", mib(r.BrokerRSSBefore), mib(r.BrokerRSSPeak))
