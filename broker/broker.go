@@ -43,6 +43,8 @@ type Broker struct {
 	aclHook   *acl.Hook
 	aclPlain  *acl.Hook // the same rules without the storage policy, for storage's own checks
 	im        *imParts  // nil when im.enabled is false
+	reloader  *reloader // SIGHUP and the admin API reload (adminapi_wiring.go)
+	rootLog   zerolog.Logger
 	storage   *storage.Hook
 	hooks     []mqtt.Hook // every hook we added, in order
 
@@ -60,6 +62,7 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	b := &Broker{
 		cfg:       cfg,
 		log:       log.With().Str(fieldComponent, "broker").Str(fieldNodeID, cfg.Node.ID).Logger(),
+		rootLog:   log,
 		listeners: map[string]*listen.Listener{},
 	}
 	defer func() {
@@ -202,6 +205,13 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 			}
 		}
 	}
+	// After every part exists: the reloader digests the files it reloads.
+	b.reloader = newReloader(b)
+	if b.admin != nil {
+		if err := mountAdminAPI(b); err != nil {
+			return nil, fmt.Errorf("admin api: %w", err)
+		}
+	}
 	return b, nil
 }
 
@@ -312,39 +322,12 @@ func (b *Broker) Server() *mqtt.Server { return b.srv }
 // Metrics returns the node's metrics registry owner.
 func (b *Broker) Metrics() *metrics.Metrics { return b.metrics }
 
-// Reload re-reads what can change without a restart: the password file and JWT
-// keys, the ACL rules and the TLS certificates. A part whose files are broken keeps
-// its old state; the errors are joined and returned.
+// Reload re-reads what can change without a restart (SIGHUP, and POST
+// /api/v1/reload through the same reloader): the password file and JWT keys,
+// the ACL rules, the IM word list and the TLS certificates. A part whose files
+// are broken keeps its old state; the errors are joined and returned.
 func (b *Broker) Reload() error {
-	var errs []error
-	if err := b.authHook.Reload(); err != nil {
-		errs = append(errs, fmt.Errorf("auth: %w", err))
-	} else {
-		b.log.Info().Str("part", "auth").Msg("reloaded")
-	}
-	if err := b.reloadACL(); err != nil {
-		errs = append(errs, fmt.Errorf("acl: %w", err))
-	} else {
-		b.log.Info().Str("part", "acl").Msg("reloaded")
-	}
-	if err := b.reloadIM(); err != nil {
-		errs = append(errs, err)
-	}
-	for name, l := range b.listeners {
-		kind := b.cfg.Listeners.All()[name].Kind
-		if kind != "tls" && kind != "wss" {
-			continue
-		}
-		if err := l.ReloadTLS(); err != nil {
-			errs = append(errs, fmt.Errorf("listeners.%s: %w", name, err))
-		} else {
-			b.log.Info().Str("part", "tls").Str(fieldListener, name).Msg("reloaded")
-		}
-	}
-	err := errors.Join(errs...)
-	if err != nil {
-		b.log.Error().Err(err).Msg("reload failed; the affected parts keep their previous config")
-	}
+	_, err := b.reloader.reloadAll()
 	return err
 }
 

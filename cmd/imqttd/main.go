@@ -1,5 +1,5 @@
 // Command imqttd is the imqtt node: an MQTT 3.1.1/5.0 broker that is also an IM
-// server. Subcommands: serve (default), user, config check, version.
+// server. Subcommands: serve (default), user, config check, ctl, version.
 package main
 
 import (
@@ -20,6 +20,8 @@ usage:
   imqttd user remove FILE USER     remove a user
   imqttd user list FILE            list users
   imqttd config check FILE         validate a config file (with IMQTT_* overrides) and exit
+  imqttd ctl [flags] COMMAND       admin a running node over its admin API (clients, kick, sessions,
+                                   subs, retained, reload, cluster ...); 'imqttd ctl -h' lists them
   imqttd version                   print the version
 
 run 'imqttd serve -h' for the serve flags.
@@ -44,6 +46,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 		err = userCmd(args, stdin, stdout)
 	case "config":
 		err = configCmd(args, stdout, env)
+	case "ctl":
+		err = ctlCmd(args, stdout, stderr, env)
 	case "version":
 		fmt.Fprintf(stdout, "imqttd %s\n", version)
 	case "help", "-h", "--help":

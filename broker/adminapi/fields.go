@@ -1,0 +1,40 @@
+package adminapi
+
+// Log field names and values used by this package.
+const (
+	component      = "adminapi"
+	fieldComponent = "component"
+	fieldClientID  = "client_id"
+	fieldTopic     = "topic"
+	fieldRemote    = "remote"
+	fieldPrincipal = "principal"
+	fieldAction    = "action"
+	fieldStatus    = "status"
+	fieldPart      = "part"
+	fieldListener  = "listener"
+	fieldChanged   = "changed"
+)
+
+// Error codes of JSON error bodies, beside the admin package's own
+// (unauthorized, not_found, method_not_allowed, bad_request, internal).
+const (
+	codeBadRequest   = "bad_request"
+	codeNotFound     = "not_found"
+	codeConflict     = "conflict"
+	codeReloadFailed = "reload_failed"
+	codeUnavailable  = "unavailable"
+	codeInternal     = "internal"
+)
+
+// Principals logged for admin actions.
+const (
+	// principalToken: the admin listener requires the bearer token, so the
+	// caller held it.
+	principalToken = "token"
+	// principalLoopback: no token is configured; the admin listener is
+	// loopback-only (admin.Config.Validate enforces it), so the caller is a
+	// local process.
+	principalLoopback = "loopback"
+	// principalMTLSPrefix precedes the subject of a verified client certificate.
+	principalMTLSPrefix = "mtls:"
+)

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ctlUsage documents `imqttd ctl`.
+const ctlUsage = `usage: imqttd ctl [flags] COMMAND [ARGS]
+
+Talks to a running imqttd through its admin API (docs/admin-api.md).
+
+commands:
+  clients [--user U] [--prefix P] [--listener L]   connected clients
+  client ID                                        one client with its subscriptions
+  kick ID                                          disconnect a client (MQTT 5: DISCONNECT 0x98)
+  sessions [--user U] [--prefix P]                 durable sessions
+  session ID                                       one durable session
+  rm-session ID                                    delete an offline durable session
+  subs [FILTER] [--exact] [--topic T]              subscriptions covered by FILTER (all without one)
+  retained [FILTER]                                retained messages (default filter #)
+  rm-retained TOPIC                                delete the retained message of TOPIC
+  reload                                           re-read users, ACL and TLS files (as SIGHUP)
+  cluster                                          raft status: leader, members, indexes
+  version                                          the server's version
+  health                                           readiness, node id, connected clients
+
+flags (before or after the command):
+`
+
+// ctlFlags are the options of `imqttd ctl`.
+type ctlFlags struct {
+	addr, token                   string
+	json                          bool
+	timeout                       time.Duration
+	user, prefix, listener, topic string
+	exact                         bool
+	limit                         int
+}
+
+// ctlDefaultAddr is the admin listener of the default config.
+const ctlDefaultAddr = "http://127.0.0.1:18083"
+
+// ctlCmd runs `imqttd ctl`. Flags may come before or after the command. The
+// token comes from --token or IMQTT_ADMIN_TOKEN (the same variable that sets
+// admin.token for serve); the address from --addr or IMQTT_ADMIN_ADDRESS.
+func ctlCmd(args []string, stdout, stderr io.Writer, env []string) error {
+	var f ctlFlags
+	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, ctlUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.addr, "addr", envValue(env, "IMQTT_ADMIN_ADDRESS", ctlDefaultAddr), "admin API base URL or host:port (env IMQTT_ADMIN_ADDRESS)")
+	fs.StringVar(&f.token, "token", envValue(env, "IMQTT_ADMIN_TOKEN", ""), "admin bearer token (env IMQTT_ADMIN_TOKEN)")
+	fs.BoolVar(&f.json, "json", false, "print the API's JSON instead of a table")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of each request")
+	fs.StringVar(&f.user, "user", "", "clients, sessions: only this user")
+	fs.StringVar(&f.prefix, "prefix", "", "clients, sessions: only client ids with this prefix")
+	fs.StringVar(&f.listener, "listener", "", "clients: only this listener (tcp, tls, ws, wss)")
+	fs.StringVar(&f.topic, "topic", "", "subs: subscriptions that match this topic name")
+	fs.BoolVar(&f.exact, "exact", false, "subs: only filters equal to FILTER")
+	fs.IntVar(&f.limit, "limit", 0, "lists: page size of each request (default the server's)")
+	var rest []string
+	for a := args; ; {
+		if err := fs.Parse(a); err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		a = fs.Args()[1:]
+	}
+	if len(rest) == 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: no command", errUsage)
+	}
+	base, err := ctlBaseURL(f.addr)
+	if err != nil {
+		return fmt.Errorf("%w: --addr: %w", errUsage, err)
+	}
+	c := &ctlClient{base: base, token: f.token, timeout: f.timeout}
+	flagSet := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { flagSet[fl.Name] = true })
+	cmd, cargs := rest[0], rest[1:]
+	run, ok := ctlCommands[cmd]
+	if !ok {
+		fs.Usage()
+		return fmt.Errorf("%w: unknown ctl command %q", errUsage, cmd)
+	}
+	if n := len(cargs); n < run.minArgs || n > run.maxArgs {
+		return fmt.Errorf("%w: %s: want %s", errUsage, cmd, run.args)
+	}
+	for name := range flagSet {
+		if ctlCommonFlags[name] {
+			continue
+		}
+		if !strings.Contains(" "+run.flags+" ", " "+name+" ") {
+			return fmt.Errorf("%w: %s does not take --%s", errUsage, cmd, name)
+		}
+	}
+	return run.fn(c, &f, cargs, stdout)
+}
+
+// ctlCommonFlags apply to every command.
+var ctlCommonFlags = map[string]bool{"addr": true, "token": true, "json": true, "timeout": true, "limit": true}
+
+// ctlCommand is one ctl command: argument count and the flags it takes.
+type ctlCommand struct {
+	minArgs, maxArgs int
+	args             string // for the usage error
+	flags            string // space-separated command flags
+	fn               func(c *ctlClient, f *ctlFlags, args []string, out io.Writer) error
+}
+
+var ctlCommands = map[string]ctlCommand{
+	"clients":     {0, 0, "no arguments", "user prefix listener", ctlClients},
+	"client":      {1, 1, "a client id", "", ctlClientDetail},
+	"kick":        {1, 1, "a client id", "", ctlKick},
+	"sessions":    {0, 0, "no arguments", "user prefix", ctlSessions},
+	"session":     {1, 1, "a client id", "", ctlSessionDetail},
+	"rm-session":  {1, 1, "a client id", "", ctlRmSession},
+	"subs":        {0, 1, "at most one FILTER", "exact topic", ctlSubs},
+	"retained":    {0, 1, "at most one FILTER", "", ctlRetained},
+	"rm-retained": {1, 1, "a topic name", "", ctlRmRetained},
+	"reload":      {0, 0, "no arguments", "", ctlReload},
+	"cluster":     {0, 0, "no arguments", "", ctlCluster},
+	"version":     {0, 0, "no arguments", "", ctlVersion},
+	"health":      {0, 0, "no arguments", "", ctlHealth},
+}
+
+// ctlBaseURL turns --addr (a URL, or host:port meaning http) into the base URL.
+func ctlBaseURL(addr string) (string, error) {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("%q: scheme must be http or https", addr)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("%q: no host", addr)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" || strings.Contains(addr, "#") {
+		return "", fmt.Errorf("%q: want scheme://host:port[/path] without user, query or fragment", addr)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// envValue returns the value of key in env, or def.
+func envValue(env []string, key, def string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok && v != "" {
+			return v
+		}
+	}
+	return def
+}
