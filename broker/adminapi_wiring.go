@@ -38,6 +38,9 @@ func mountAdminAPI(b *Broker) error {
 	if b.storage != nil {
 		d.ExpireSession = b.storage.OnClientExpired
 	}
+	if b.im != nil {
+		d.IM = b.im.svc
+	}
 	api, err := adminapi.New(d)
 	if err != nil {
 		return err

@@ -51,6 +51,8 @@ var (
 	// ErrConflict: the request contradicts the group's state (the owner leaving
 	// a group with other members, kicking oneself, inviting a member...) (0x83).
 	ErrConflict = errors.New("conflict")
+	// ErrNoGroup: the operator API named a group that does not exist.
+	ErrNoGroup = errors.New("no such group")
 	// ErrStorage: the write could not be committed or the store could not be
 	// read (0x80). The reason sent to the client is fixed; the log has details.
 	// The outcome of an uncommitted write is unknown: re-send with the same cid.

@@ -19,6 +19,11 @@ func (s *Service) notify(user string, req *rpcRequest) (any, error) {
 	if !s.cfg.isAdmin(user) {
 		return nil, fmt.Errorf("%w: only admins send notifications", ErrForbidden)
 	}
+	return s.sendNotify(user, req)
+}
+
+// sendNotify is notify without the admin check (the operator API calls it).
+func (s *Service) sendNotify(user string, req *rpcRequest) (any, error) {
 	to := req.To
 	if to == nil {
 		return nil, fmt.Errorf("%w: to is required", ErrBadPayload)

@@ -37,6 +37,9 @@ type Deps struct {
 	Reload func() ReloadReport
 	// Ready is the node's readiness (nil error = serving); nil means always.
 	Ready func() error
+	// IM is the IM service for /api/v1/im/...; nil when the IM server is off
+	// (the routes are then not mounted).
+	IM IMAdmin
 	// Tracker supplies connected_at; nil leaves it out.
 	Tracker *Tracker
 	// NodeID names this node in /api/v1/health.
@@ -86,6 +89,16 @@ type Mounter interface {
 
 // Routes returns the API's routes as net/http.ServeMux patterns.
 func (a *API) Routes() map[string]http.Handler {
+	rs := a.coreRoutes()
+	if a.d.IM != nil {
+		for p, h := range a.imRoutes() {
+			rs[p] = h
+		}
+	}
+	return rs
+}
+
+func (a *API) coreRoutes() map[string]http.Handler {
 	return map[string]http.Handler{
 		"GET /api/v1/health":           http.HandlerFunc(a.health),
 		"GET /api/v1/clients":          http.HandlerFunc(a.listClients),

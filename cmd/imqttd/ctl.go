@@ -40,6 +40,8 @@ type ctlFlags struct {
 	user, prefix, listener, topic string
 	exact                         bool
 	limit                         int
+	toUser, toGroup, title        string // notify
+	toAll                         bool   // notify
 }
 
 // ctlDefaultAddr is the admin listener of the default config.
@@ -65,6 +67,10 @@ func ctlCmd(args []string, stdout, stderr io.Writer, env []string) error {
 	fs.StringVar(&f.listener, "listener", "", "clients: only this listener (tcp, tls, ws, wss)")
 	fs.StringVar(&f.topic, "topic", "", "subs: subscriptions that match this topic name")
 	fs.BoolVar(&f.exact, "exact", false, "subs: only filters equal to FILTER")
+	fs.StringVar(&f.toUser, "to-user", "", "notify: to this user's devices")
+	fs.StringVar(&f.toGroup, "to-group", "", "notify: to every member of this group")
+	fs.BoolVar(&f.toAll, "all", false, "notify: to everyone (im/notify/all)")
+	fs.StringVar(&f.title, "title", "", "notify: the title")
 	fs.IntVar(&f.limit, "limit", 0, "lists: page size of each request (default the server's)")
 	var rest []string
 	for a := args; ; {
@@ -133,6 +139,9 @@ var ctlCommands = map[string]ctlCommand{
 	"cluster":     {0, 0, "no arguments", "", ctlCluster},
 	"version":     {0, 0, "no arguments", "", ctlVersion},
 	"health":      {0, 0, "no arguments", "", ctlHealth},
+	"im-groups":   {0, 0, "no arguments", "", ctlIMGroups},
+	"im-group":    {1, 1, "a group id", "", ctlIMGroup},
+	"notify":      {1, 1, "the BODY", "to-user to-group all title", ctlNotify},
 }
 
 // ctlBaseURL turns --addr (a URL, or host:port meaning http) into the base URL.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,15 +49,27 @@ func (e *apiError) Error() string {
 // do sends one request and returns the body of a 2xx answer. Other answers
 // are *apiError; a transport failure says which address could not be reached.
 func (c *ctlClient) do(method, path string, q url.Values) ([]byte, error) {
+	return c.doBody(method, path, q, nil)
+}
+
+// doBody is do with a JSON request body (nil: none).
+func (c *ctlClient) doBody(method, path string, q url.Values, payload []byte) ([]byte, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

@@ -374,3 +374,112 @@ func TestIMLimits(t *testing.T) {
 		t.Fatalf("filtered ack: %v", a)
 	}
 }
+
+// imAdmin sends an admin API request with a JSON body (nil: none) and returns
+// the status and the decoded JSON answer.
+func imAdmin(t *testing.T, n *node, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, "http://"+n.addr("admin")+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminTestToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s %s: %d, not JSON: %v", method, path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
+}
+
+// TestIMAdminAPI: the operator lists groups and members and sends notifications
+// to a user, a group and everyone through the admin API; errors are JSON with
+// the right status.
+func TestIMAdminAPI(t *testing.T) {
+	n := imNode(t, "")
+	alice := imConnect(t, n, "alice", "alice-1")
+	bob := imConnect(t, n, "bob", "bob-1")
+	bob.subscribe(t, "im/notify/all", 0)
+	g := alice.rpc(t, "group.create", map[string]any{"name": "ops", "users": []string{"bob"}})
+	group := g["group"].(string)
+
+	st, list := imAdmin(t, n, "GET", "/api/v1/im/groups?limit=10", nil)
+	items, _ := list["items"].([]any)
+	if st != 200 || len(items) != 1 || items[0].(map[string]any)["group"] != group || items[0].(map[string]any)["members"] != float64(2) {
+		t.Fatalf("list groups: %d %v", st, list)
+	}
+	st, detail := imAdmin(t, n, "GET", "/api/v1/im/groups/"+group, nil)
+	if ms, _ := detail["members"].([]any); st != 200 || len(ms) != 2 || detail["name"] != "ops" {
+		t.Fatalf("group detail: %d %v", st, detail)
+	}
+	if st, e := imAdmin(t, n, "GET", "/api/v1/im/groups/424242", nil); st != 404 || e["error"] == nil {
+		t.Fatalf("unknown group: %d %v", st, e)
+	}
+
+	for _, c := range []struct {
+		to    map[string]any
+		topic string
+	}{
+		{map[string]any{"user": "bob"}, "im/u/bob/notify"},
+		{map[string]any{"group": group}, "im/u/bob/notify"},
+		{map[string]any{"all": true}, "im/notify/all"},
+	} {
+		if st, r := imAdmin(t, n, "POST", "/api/v1/im/notify", map[string]any{"to": c.to, "title": "ops", "body": "maintenance"}); st != 200 {
+			t.Fatalf("notify %v: %d %v", c.to, st, r)
+		}
+		m := bob.awaitTopic(t, c.topic, nil)
+		if m["from"] != "admin" || m["body"] != "maintenance" || m["type"] != "notify" {
+			t.Fatalf("notification on %s: %v", c.topic, m)
+		}
+	}
+	alice.await(t, "notify", nil) // the group notification reached alice too
+	for _, bad := range []any{
+		map[string]any{"to": map[string]any{}, "body": "x"},
+		map[string]any{"to": map[string]any{"user": "bob"}, "body": ""},
+		map[string]any{"to": map[string]any{"group": "424242"}, "body": "x"},
+	} {
+		st, e := imAdmin(t, n, "POST", "/api/v1/im/notify", bad)
+		if (st != 400 && st != 404) || e["error"] == nil {
+			t.Fatalf("notify %v: %d %v", bad, st, e)
+		}
+	}
+	// The operator's calls are in the log with who made them.
+	n.waitLog(5*time.Second, `"action":"im_notify"`, `"principal"`)
+
+	// The same through imqttd ctl.
+	ctl := func(args ...string) string {
+		t.Helper()
+		out, err := runCmd(t, 30*time.Second, nil, imqttdBin, append([]string{"ctl", "--addr", "http://" + n.addr("admin"), "--token", adminTestToken}, args...)...)
+		if err != nil {
+			t.Fatalf("imqttd ctl %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	if out := ctl("im-groups"); !strings.Contains(out, group) || !strings.Contains(out, "ops") {
+		t.Fatalf("ctl im-groups:\n%s", out)
+	}
+	if out := ctl("im-group", group); !strings.Contains(out, "alice") || !strings.Contains(out, "owner") {
+		t.Fatalf("ctl im-group:\n%s", out)
+	}
+	if out := ctl("notify", "--to-user", "bob", "--title", "t", "from the cli"); !strings.Contains(out, "sent to 1 topic") {
+		t.Fatalf("ctl notify:\n%s", out)
+	}
+	if m := bob.awaitTopic(t, "im/u/bob/notify", nil); m["body"] != "from the cli" {
+		t.Fatalf("ctl notification: %v", m)
+	}
+	if out, err := runCmd(t, 30*time.Second, nil, imqttdBin, "ctl", "--addr", "http://"+n.addr("admin"), "--token", adminTestToken, "notify", "x"); err == nil {
+		t.Fatalf("ctl notify without a target succeeded:\n%s", out)
+	}
+}
