@@ -131,7 +131,7 @@ func (r *reloader) reloadAll() (adminapi.ReloadReport, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
 		} else {
 			out.Changed = r.changed(p.files)
-			ev := r.b.log.Info().Str("part", p.name)
+			ev := r.b.log.Info().Str("part", p.name).Bool("changed", out.Changed)
 			if p.listener != "" {
 				ev = ev.Str(fieldListener, p.listener)
 			}
