@@ -43,7 +43,10 @@ type Config struct {
 	AllowRemote bool          `json:"-"`
 	User        string        `json:"-"`
 	Pass        string        `json:"-"`
-	Progress    io.Writer     `json:"-"` // nil: no progress lines
+	// JWTSecretFile is the broker's HS256 secret (auth.jwt.hmac_secret_file): the
+	// IM scenarios sign a token for each of their users with it.
+	JWTSecretFile string    `json:"-"`
+	Progress      io.Writer `json:"-"` // nil: no progress lines
 }
 
 // DefaultConfig returns the defaults of every flag.
@@ -64,13 +67,13 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	var qos, v, keepalive uint
 	fs.StringVar(&c.Broker, "broker", c.Broker, "broker `host:port` (loopback unless -allow-remote)")
 	fs.StringVar(&c.Label, "label", "", "broker name written into the results (default: the address)")
-	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin | fanout | pairs | conns")
-	fs.UintVar(&qos, "qos", 0, "QoS of publishes and subscriptions: 0 or 1")
+	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin | fanout | pairs | conns | imchat | imgroup")
+	fs.UintVar(&qos, "qos", 0, "QoS of publishes and subscriptions: 0 or 1 (imchat, imgroup: 1, the default there)")
 	fs.UintVar(&v, "v", 4, "MQTT protocol version: 4 (3.1.1) or 5")
-	fs.IntVar(&c.Pubs, "pubs", c.Pubs, "publishers (fanin), pairs (pairs) or connections (conns)")
-	fs.IntVar(&c.Subs, "subs", c.Subs, "subscribers (fanout)")
+	fs.IntVar(&c.Pubs, "pubs", c.Pubs, "publishers (fanin), pairs (pairs, imchat), connections (conns) or senders (imgroup)")
+	fs.IntVar(&c.Subs, "subs", c.Subs, "subscribers (fanout) or group members (imgroup)")
 	fs.Float64Var(&c.Rate, "rate", 0, "total offered msg/s (0 = flood: as fast as the broker accepts)")
-	fs.IntVar(&c.Size, "size", c.Size, "payload bytes (at least 20: the timestamp header)")
+	fs.IntVar(&c.Size, "size", c.Size, "payload bytes (at least 20: the timestamp header); imchat, imgroup: message body bytes (40..16384)")
 	fs.IntVar(&c.Inflight, "inflight", c.Inflight, "unacknowledged QoS 1 publishes per publisher")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "measured window")
 	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "load before the measured window")
@@ -88,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&c.Persistent, "persistent", false, "subscribers use persistent sessions (the durable path of a persisting broker)")
 	fs.StringVar(&c.User, "user", "", "username sent in CONNECT (default: anonymous)")
 	fs.StringVar(&c.Pass, "pass", "", "password sent in CONNECT")
+	fs.StringVar(&c.JWTSecretFile, "jwt-secret-file", "", "imchat, imgroup: the broker's HS256 secret (auth.jwt.hmac_secret_file); each user connects with a token signed with it")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -98,6 +102,9 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		return c, fmt.Errorf("-qos %d / -v %d / -keepalive %d out of range: %w", qos, v, keepalive, ErrConfig)
 	}
 	c.QoS, c.Version, c.Keepalive = byte(qos), byte(v), uint16(keepalive)
+	if isIMScenario(c.Scenario) && !flagGiven(fs, "qos") {
+		c.QoS = 1 // IM requests are QoS 1
+	}
 	c.Progress = stderr
 	return c, c.Validate()
 }
@@ -115,9 +122,9 @@ func (c *Config) Validate() error {
 		return bad("broker", c.Broker, "not a loopback address (pass -allow-remote to measure a remote broker; latency is then meaningless)")
 	}
 	switch c.Scenario {
-	case "fanin", "fanout", "pairs", "conns":
+	case "fanin", "fanout", "pairs", "conns", "imchat", "imgroup":
 	default:
-		return bad("scenario", c.Scenario, "want fanin, fanout, pairs or conns")
+		return bad("scenario", c.Scenario, "want fanin, fanout, pairs, conns, imchat or imgroup")
 	}
 	if c.QoS > 1 {
 		return bad("qos", c.QoS, "only 0 and 1 are supported")
@@ -143,6 +150,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Size < headerLen || c.Size > 256<<10 {
 		return bad("size", c.Size, fmt.Sprintf("want %d..262144", headerLen))
+	}
+	if err := c.validateIM(bad, maxConns); err != nil {
+		return err
 	}
 	if c.Inflight < 1 || c.Inflight > 65000 {
 		return bad("inflight", c.Inflight, "want 1..65000")
@@ -195,4 +205,37 @@ func (c *Config) srcIP(j int) net.IP {
 
 func (c *Config) dialOptions() dialOptions {
 	return dialOptions{addr: c.Broker, version: c.Version, keepalive: c.Keepalive, user: c.User, pass: c.Pass, timeout: c.Timeout}
+}
+
+func isIMScenario(s string) bool { return s == "imchat" || s == "imgroup" }
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// validateIM checks what only the IM scenarios need.
+func (c *Config) validateIM(bad func(string, any, string) error, maxConns int) error {
+	if !isIMScenario(c.Scenario) {
+		return nil
+	}
+	if c.JWTSecretFile == "" {
+		return bad("jwt-secret-file", `""`, c.Scenario+" connects as many users: give the broker's HS256 secret")
+	}
+	if c.QoS != 1 {
+		return bad("qos", c.QoS, c.Scenario+" sends IM requests at QoS 1")
+	}
+	if c.Size < imBodyHeaderLen || c.Size > maxIMBody {
+		return bad("size", c.Size, fmt.Sprintf("%s: want %d..%d body bytes", c.Scenario, imBodyHeaderLen, maxIMBody))
+	}
+	switch {
+	case c.Scenario == "imchat" && 2*c.Pubs > maxConns:
+		return bad("pubs", c.Pubs, "imchat pairs need 2 connections each")
+	case c.Scenario == "imgroup" && c.Pubs > c.Subs:
+		return bad("pubs", c.Pubs, fmt.Sprintf("imgroup senders are members: want at most -subs %d", c.Subs))
+	case c.Scenario == "imgroup" && c.Subs+c.Pubs+1 > maxConns:
+		return bad("subs", c.Subs, fmt.Sprintf("imgroup needs -subs + -pubs + 1 connections, at most %d", maxConns))
+	}
+	return nil
 }

@@ -11,10 +11,32 @@
 //	conns   -pubs N idle connections (-subscribe: each subscribes to its own inbox
 //	        topic); connect rate, handshake p50/p99, broker bytes per connection
 //
-// IM scenarios (chat pairs with acks and receipts, group fan-out, reconnect + sync
-// storm) are not written yet: the IM layer does not exist. They belong in their own
-// file (im.go) as further entries of the scenarios table in main.go, reusing the flow
-// engine (flow.go) and the wire client (mqtt.go).
+// IM scenarios (im.go; the load goes through imqttd's IM layer, docs/protocol.md):
+//
+//	imchat  -pubs N chat pairs: user b{i}s sends direct messages (im/send/user/b{i}r,
+//	        {"cid","body"}) to user b{i}r, who reads im/u/b{i}r/msg; b{i}s reads its
+//	        acks on im/u/b{i}s/ack
+//	imgroup one group of -subs M members g0..g{M-1}: g0 builds it on a setup
+//	        connection before anyone else connects (rpc group.create with 256 users,
+//	        then group.invite in chunks of 256; the broker's im.group_max_members
+//	        must allow M); every member reads im/u/g{j}/msg; -pubs P senders
+//	        (g0..g{P-1}, on a second device that reads the acks) send to
+//	        im/send/group/{id}, so each message is expected by all M members
+//
+// Both send at QoS 1 at a total -rate (0: flood within -inflight per sender) and
+// authenticate every user with an HS256 JWT the tool signs from -jwt-secret-file
+// (sub = user, exp = now + 1 h; the token is the MQTT password). The body carries
+// the payload header as 40 hex digits (imbody.go); the cid "{run}.{sender}.{seq}"
+// names the message, so duplicates are counted by cid. "acked" counts acks with
+// ok:true on the ack topic (the message is committed through raft: durable); the
+// ack latency is send -> that ack; PUBACKs only pace the senders (a missing one is
+// reported). A refused send (ok:false) is neither expected nor lost: it is counted
+// in the errors with its first reason. acked_lost counts acked messages that never
+// reached a target member. Setup lines (group built, members connected) go to
+// stderr with the progress. A reconnect + sync storm is not written yet.
+//
+// The tool's own client reads envelopes with a small allocation-free JSON scanner
+// (imjson.go); tools/imbench.sh runs the IM cases against a fresh imqttd each.
 //
 // The load generator speaks MQTT through its own small client (mqtt.go: CONNECT,
 // SUBSCRIBE, PUBLISH QoS 0/1, PUBACK, PINGREQ, DISCONNECT for protocol versions 4 and

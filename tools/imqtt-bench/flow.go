@@ -191,29 +191,10 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer stopSenders()
 
-	cancelled := !sleepCtx(ctx, cfg.Warmup)
-	cpu0, _ := sampleProc(cfg.PID)
-	self0, _ := sampleProc(selfPID()) // tool CPU over the measured window
-	busy0, busyErr := machineBusy()
-	t0 := time.Now()
-	r.phase.Store(phMeasure)
-	peak := before.rss
-	if !cancelled {
-		deadline := t0.Add(cfg.Duration)
-		for time.Now().Before(deadline) && !cancelled {
-			cancelled = !sleepCtx(ctx, min(time.Second, time.Until(deadline)))
-			if s, err := sampleProc(cfg.PID); err == nil && s.rss > peak {
-				peak = s.rss
-			}
-		}
-	}
-	r.phase.Store(phStopped)
-	t1 := time.Now()
-	busy1, _ := machineBusy()
-	self1, _ := sampleProc(selfPID())
-	cpu1, err := sampleProc(cfg.PID)
-	if err != nil {
-		res.addError(fmt.Errorf("broker exited during the run: %w", err))
+	w := measure(ctx, &cfg, &r.phase, before.rss)
+	cancelled := w.cancelled
+	if w.brokerErr != nil {
+		res.addError(w.brokerErr)
 	}
 	stopSenders()
 
@@ -240,7 +221,7 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 	prog.stop()
 	if s, err := sampleProc(cfg.PID); err == nil {
 		res.BrokerRSSAfter = s.rss
-		peak = max(peak, s.rss)
+		w.peak = max(w.peak, s.rss)
 	}
 	for _, s := range r.subs {
 		s.cl.disconnect()
@@ -251,7 +232,7 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 	readers.Wait()
 
 	// 5. results (readers have ended: their state is ours now)
-	window := t1.Sub(t0).Seconds()
+	window := w.seconds()
 	res.Window = window
 	var all hist
 	var measured int64
@@ -291,20 +272,7 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.QoS > 0 {
 		res.AckLatency = latencyOf(&acks)
 	}
-	if cpu0.valid && cpu1.valid {
-		res.BrokerCPUS = cpu1.cpu - cpu0.cpu
-		res.BrokerCPUPct = 100 * res.BrokerCPUS / window
-		if measured > 0 {
-			res.BrokerCPUPerM = res.BrokerCPUS / (float64(measured) / 1e6)
-		}
-		res.BrokerRSSPeak = peak
-	}
-	if self0.valid && self1.valid {
-		res.ToolCPUPct = 100 * (self1.cpu - self0.cpu) / self1.at.Sub(self0.at).Seconds()
-		if busyErr == nil {
-			res.OtherCPUPct = 100*(busy1-busy0)/window - res.ToolCPUPct - res.BrokerCPUPct
-		}
-	}
+	w.fill(res, measured)
 	if cancelled {
 		return res, ctx.Err()
 	}

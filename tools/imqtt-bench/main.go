@@ -11,14 +11,15 @@ import (
 	"syscall"
 )
 
-// scenarios maps -scenario to its runner. IM scenarios (chat pairs with acks and
-// receipts, group fan-out, reconnect + sync storm) will be added here from im.go once
-// the IM layer exists.
+// scenarios maps -scenario to its runner. The IM scenarios live in im.go; a
+// reconnect + sync storm is not written yet.
 var scenarios = map[string]func(context.Context, Config) (*Result, error){
-	"fanin":  runFlow,
-	"fanout": runFlow,
-	"pairs":  runFlow,
-	"conns":  runConns,
+	"fanin":   runFlow,
+	"fanout":  runFlow,
+	"pairs":   runFlow,
+	"conns":   runConns,
+	"imchat":  runIM,
+	"imgroup": runIM,
 }
 
 func main() {
