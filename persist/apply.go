@@ -51,6 +51,7 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 
 	w := newTxnWriter(g.db, s.valueThreshold(), index)
 	w.qheadBase = g.qhead
+	w.counterBase = g.counters
 	if s.testTxnLimit > 0 {
 		w.maxCount = min(w.maxCount, s.testTxnLimit)
 	}
@@ -93,6 +94,7 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 	s.applied.Store(index)
 	s.progress = nil
 	g.publishQueueHeads(w.qheads)
+	g.publishCounters(w.counterStaged)
 	if w.splits > 0 {
 		s.log.Debug().Uint64(fieldIndex, index).Int(fieldEntries, w.splits+1).Msg("entry applied in several transactions")
 	}

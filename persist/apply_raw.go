@@ -9,6 +9,9 @@ import (
 // Absent (or carrying a Badger TTL, see getLive) is 0; bad is set for a value of
 // another length, which makes the op fail without writing.
 func readRawCounter(w *txnWriter, key []byte) (n uint64, found bool, bad, err error) {
+	if v, ok := w.cachedCounter(key); ok {
+		return v, true, nil, nil
+	}
 	v, ok, err := w.getLive(key)
 	if err != nil || !ok {
 		return 0, false, nil, err
@@ -16,7 +19,9 @@ func readRawCounter(w *txnWriter, key []byte) (n uint64, found bool, bad, err er
 	if len(v) != 8 {
 		return 0, true, fmt.Errorf("%w: value of %q is %d bytes, not a counter", ErrInvalidOp, truncKey(key), len(v)), nil
 	}
-	return binary.BigEndian.Uint64(v), true, nil, nil
+	n = binary.BigEndian.Uint64(v)
+	w.stageCounter(key, counterState{v: n, ok: true}) // read from committed or this entry's state
+	return n, true, nil, nil
 }
 
 // maxRaw stores max(existing, v) under key.

@@ -54,6 +54,9 @@ type gen struct {
 	// qhead: per client, the seq up to which the queue is known to be empty
 	// (queuehead.go). Writer only (Store.wmu).
 	qhead map[string]uint64
+	// counters: raw 8-byte counters known to this generation (countercache.go).
+	// Writer only (Store.wmu).
+	counters map[string]uint64
 }
 
 func (g *gen) release() { g.refs.Done() }

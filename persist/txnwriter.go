@@ -25,8 +25,11 @@ type txnWriter struct {
 
 	qheadBase map[string]uint64 // the generation's dequeue hints (read only)
 	qheads    map[string]uint64 // hints staged by this entry (queuehead.go)
-	committed *applyProgress    // progress of the last intermediate commit
-	splits    int
+
+	counterBase   map[string]uint64       // the generation's counter cache (read only)
+	counterStaged map[string]counterState // cache states staged by this entry (countercache.go)
+	committed     *applyProgress          // progress of the last intermediate commit
+	splits        int
 	// afterSplit, if set, runs after each intermediate commit (tests).
 	afterSplit func(splits int) error
 }
@@ -80,14 +83,22 @@ func (w *txnWriter) set(key, val []byte, expiresAt uint64) error {
 	}
 	e := badger.NewEntry(key, val)
 	e.ExpiresAt = expiresAt
-	return w.txn.SetEntry(e)
+	if err := w.txn.SetEntry(e); err != nil {
+		return err
+	}
+	w.noteWrite(key, val, expiresAt)
+	return nil
 }
 
 func (w *txnWriter) del(key []byte) error {
 	if err := w.reserve(len(key), 0); err != nil {
 		return err
 	}
-	return w.txn.Delete(key)
+	if err := w.txn.Delete(key); err != nil {
+		return err
+	}
+	w.noteWrite(key, nil, 0)
+	return nil
 }
 
 // split commits the current transaction with a progress record pointing at the
