@@ -316,6 +316,25 @@ func (s *Service) groupLeave(ctx context.Context, user string, req *rpcRequest) 
 	return groupResult{Group: g, Conv: GroupConv(g).String(), Seq: seq}, nil
 }
 
+// target checks the member an actor acts on: a valid name, not the actor (self
+// is the refusal for that case), and a member of g.
+func (s *Service) target(g, actor, name, self string) (memberRec, error) {
+	if !ValidName(name) {
+		return memberRec{}, fmt.Errorf("%w: user %q", ErrBadPayload, clip(name))
+	}
+	if name == actor {
+		return memberRec{}, fmt.Errorf("%w: %s", ErrConflict, self)
+	}
+	m, ok, err := s.memberOf(g, name)
+	if err != nil {
+		return memberRec{}, err
+	}
+	if !ok {
+		return memberRec{}, fmt.Errorf("%w: %s is not a member", ErrConflict, name)
+	}
+	return m, nil
+}
+
 // groupKick: {group, user}. The owner kicks anyone, admins kick members.
 func (s *Service) groupKick(ctx context.Context, user string, req *rpcRequest) (any, error) {
 	g, err := groupArg(req)
@@ -326,18 +345,9 @@ func (s *Service) groupKick(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if !ValidName(req.User) {
-		return nil, fmt.Errorf("%w: user %q", ErrBadPayload, clip(req.User))
-	}
-	if req.User == user {
-		return nil, fmt.Errorf("%w: use group.leave to leave", ErrConflict)
-	}
-	target, ok, err := s.memberOf(g, req.User)
+	target, err := s.target(g, user, req.User, "use group.leave to leave")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: %s is not a member", ErrConflict, req.User)
 	}
 	if roleRank(me.Role) < roleRank(RoleAdmin) || roleRank(target.Role) >= roleRank(me.Role) {
 		return nil, fmt.Errorf("%w: a %s cannot kick a %s", ErrForbidden, me.Role, target.Role)
@@ -367,18 +377,9 @@ func (s *Service) groupRole(ctx context.Context, user string, req *rpcRequest) (
 	if roleRank(req.Role) == 0 {
 		return nil, fmt.Errorf("%w: role %q: must be owner, admin or member", ErrBadPayload, clip(req.Role))
 	}
-	if !ValidName(req.User) {
-		return nil, fmt.Errorf("%w: user %q", ErrBadPayload, clip(req.User))
-	}
-	if req.User == user {
-		return nil, fmt.Errorf("%w: the owner cannot change their own role", ErrConflict)
-	}
-	target, ok, err := s.memberOf(g, req.User)
+	target, err := s.target(g, user, req.User, "the owner cannot change their own role")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: %s is not a member", ErrConflict, req.User)
 	}
 	if target.Role == req.Role {
 		return nil, fmt.Errorf("%w: %s is already %s", ErrConflict, req.User, req.Role)
