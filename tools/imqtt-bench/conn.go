@@ -212,3 +212,30 @@ func (c *client) disconnect() {
 		c.c.Close()
 	})
 }
+
+// readPublish reads until the next PUBLISH (other packets are skipped),
+// acknowledges it if its QoS is 1 (flushing when nothing more is buffered) and
+// returns it with its arrival time on clk.
+func (c *client) readPublish(clk clock) (publish, int64, error) {
+	for {
+		typ, flags, body, err := c.read()
+		if err != nil {
+			return publish{}, 0, err
+		}
+		if typ != ptPublish {
+			continue
+		}
+		now := clk.now()
+		p, err := decodePublish(c.version, flags, body)
+		if err != nil {
+			return publish{}, 0, err
+		}
+		if p.QoS > 0 {
+			_ = c.writePuback(p.ID)
+			if c.r.Buffered() == 0 {
+				_ = c.flush()
+			}
+		}
+		return p, now, nil
+	}
+}

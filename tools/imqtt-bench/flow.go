@@ -314,29 +314,13 @@ func missing(acked bitmap, seen *bitmap) int64 {
 
 // readSub consumes deliveries until the connection closes.
 func (r *flowRun) readSub(s *flowSub) {
-	v := s.cl.version
 	for {
-		typ, flags, body, err := s.cl.read()
+		p, now, err := s.cl.readPublish(r.clk)
 		if err != nil {
 			if r.phase.Load() != phStopped {
 				s.err = fmt.Errorf("subscriber read: %w", err)
 			}
 			return
-		}
-		if typ != ptPublish {
-			continue
-		}
-		now := r.clk.now()
-		p, err := decodePublish(v, flags, body)
-		if err != nil {
-			s.err = err
-			return
-		}
-		if p.QoS > 0 {
-			_ = s.cl.writePuback(p.ID)
-			if s.cl.r.Buffered() == 0 {
-				_ = s.cl.flush()
-			}
 		}
 		sentNS, pub, seq, ok := getHeader(p.Payload)
 		if !ok {

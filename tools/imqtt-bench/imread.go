@@ -7,29 +7,13 @@ import "fmt"
 
 // readMember consumes deliveries on im/u/{user}/msg until the connection closes.
 func (r *imRun) readMember(j int, m *imMember) {
-	v := m.cl.version
 	for {
-		typ, flags, body, err := m.cl.read()
+		p, now, err := m.cl.readPublish(r.clk)
 		if err != nil {
 			if r.phase.Load() != phStopped {
 				m.err = fmt.Errorf("member read: %w", err)
 			}
 			return
-		}
-		if typ != ptPublish {
-			continue
-		}
-		now := r.clk.now()
-		p, err := decodePublish(v, flags, body)
-		if err != nil {
-			m.err = err
-			return
-		}
-		if p.QoS > 0 {
-			_ = m.cl.writePuback(p.ID)
-			if m.cl.r.Buffered() == 0 {
-				_ = m.cl.flush()
-			}
 		}
 		d, err := parseIMDown(p.Payload)
 		if err != nil {
