@@ -35,7 +35,7 @@ type Notice struct {
 	By    string   `json:"by,omitempty"`    // who did it
 	Name  string   `json:"name,omitempty"`  // created, renamed: the group name
 	Role  string   `json:"role,omitempty"`  // role: the new role
-	Users []string `json:"users,omitempty"` // created: the initial members
+	Users []string `json:"users,omitempty"` // created: the initial members; joined: several invited at once
 }
 
 // Envelope is a message as stored and delivered on im/u/{user}/msg

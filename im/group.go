@@ -85,11 +85,11 @@ func jsonValue(v any) []byte {
 	return b
 }
 
-// notice is one notice to append: n, the user whose join seq and cursors it
-// raises (joined), or "" for the actor's cursors only.
+// notice is one notice to append: n, and the users whose join seq and cursors
+// it raises (joined), or none for the actor's cursors only.
 type notice struct {
-	n      Notice
-	joiner string
+	n       Notice
+	joiners []string
 }
 
 // commitNotices proposes pre and one append per notice as one command, then
@@ -105,11 +105,11 @@ func (s *Service) commitNotices(ctx context.Context, g, actor string, pre []pers
 		nt.n.By = actor
 		envs[i] = Envelope{ID: s.ids.next(now), Conv: cs, From: actor, TS: now.UnixMilli(), Type: TypeNotice, Notice: &nt.n}
 		raise := [][]byte{readKey(cs, actor), deliveredKey(cs, actor)}
-		if nt.joiner != "" && nt.joiner != actor {
-			raise = append(raise, readKey(cs, nt.joiner), deliveredKey(cs, nt.joiner))
-		}
-		if nt.joiner != "" {
-			raise = append(raise, joinKey(g, nt.joiner))
+		for _, j := range nt.joiners {
+			if j != actor {
+				raise = append(raise, readKey(cs, j), deliveredKey(cs, j))
+			}
+			raise = append(raise, joinKey(g, j))
 		}
 		ops = append(ops, persist.AppendRawOp(counterKey(cs), msgPrefix(cs), nil, envs[i].appendStored(nil), 0, raise...))
 	}
@@ -224,7 +224,6 @@ func (s *Service) groupInvite(ctx context.Context, user string, req *rpcRequest)
 	}
 	res := groupResult{Group: g, Conv: GroupConv(g).String()}
 	var pre []persist.Op
-	var notices []notice
 	ms := s.nowMs()
 	for _, u := range users {
 		if isMember(members, u) {
@@ -233,8 +232,15 @@ func (s *Service) groupInvite(ctx context.Context, user string, req *rpcRequest)
 		}
 		res.Added = append(res.Added, u)
 		pre = append(pre, addOps(g, u, RoleMember, user, ms)...)
-		notices = append(notices, notice{n: Notice{Event: EventJoined, User: u}, joiner: u})
 	}
+	// One notice for the whole invite (one per user made building a large group
+	// quadratic: every notice goes to every member): `user` when one joined,
+	// `users` when several did.
+	joined := Notice{Event: EventJoined, Users: res.Added}
+	if len(res.Added) == 1 {
+		joined = Notice{Event: EventJoined, User: res.Added[0]}
+	}
+	notices := []notice{{n: joined, joiners: res.Added}}
 	if len(res.Added) == 0 {
 		return nil, fmt.Errorf("%w: no one to add (already members)", ErrConflict)
 	}
@@ -282,7 +288,7 @@ func (s *Service) groupJoin(ctx context.Context, user string, req *rpcRequest) (
 		return nil, fmt.Errorf("%w: %d members", ErrGroupFull, len(members))
 	}
 	seq, err := s.commitNotices(ctx, g, user, addOps(g, user, RoleMember, user, s.nowMs()),
-		[]notice{{n: Notice{Event: EventJoined, User: user}, joiner: user}})
+		[]notice{{n: Notice{Event: EventJoined, User: user}, joiners: []string{user}}})
 	if err != nil {
 		return nil, err
 	}

@@ -196,3 +196,24 @@ func TestGroupLimits(t *testing.T) {
 	h.rpc("alice", MethodGroupInvite, map[string]any{"group": "no/such", "users": []string{"d"}}, CodePayloadFormat)
 	h.rpc("alice", MethodGroupInvite, map[string]any{"group": "404", "users": []string{"d"}}, CodeNotAuthorized)
 }
+
+// TestInviteManyIsOneNotice: inviting several users appends one "joined" notice
+// naming them all, and each of them sees the conversation from it on.
+func TestInviteManyIsOneNotice(t *testing.T) {
+	h := newHarness(t)
+	g := h.rpc("alice", MethodGroupCreate, map[string]any{"name": "big"}, CodeSuccess)["group"].(string)
+	h.rpc("alice", MethodGroupInvite, map[string]any{"group": g, "users": []string{"bob", "carol", "dave"}}, CodeSuccess)
+	n := lastNotice(t, h, "dave", EventJoined)
+	if n.Seq != 2 || n.Notice.User != "" || len(n.Notice.Users) != 3 || n.Notice.By != "alice" {
+		t.Fatalf("joined notice %+v (seq %d), want one notice for bob, carol, dave at seq 2", n.Notice, n.Seq)
+	}
+	for _, u := range []string{"bob", "carol", "dave"} {
+		if es := h.envs(userTopic(u, leafMsg)); len(es) != 1 {
+			t.Fatalf("%s got %d envelopes, want the one notice", u, len(es))
+		}
+		hist := h.rpc(u, MethodHistory, map[string]any{"conv": "g:" + g}, CodeSuccess)
+		if ms := hist["messages"].([]any); len(ms) != 1 || ms[0].(map[string]any)["seq"].(float64) != 2 {
+			t.Fatalf("%s's history %v: want only the joined notice (seq 2)", u, hist)
+		}
+	}
+}
