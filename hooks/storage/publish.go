@@ -49,6 +49,16 @@ func (h *Hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 // route enqueues pk for every matching persistent session (durably, through
 // the node) and hands QoS 0 copies for online ones to their pumps.
 func (h *Hook) route(pk packets.Packet) error {
+	// Fast path: with no persistent session on this node (every client clean)
+	// nothing can be enqueued, and mochi matches the topic again anyway; only a
+	// retained update still has to be made durable. A session registers in
+	// OnSessionEstablish, before its first SUBSCRIBE, so none is missed.
+	h.mu.Lock()
+	none := len(h.sessions) == 0
+	h.mu.Unlock()
+	if none && !pk.FixedHeader.Retain {
+		return nil
+	}
 	subs := h.opts.Server.Topics.Subscribers(pk.TopicName)
 	if len(subs.Shared) > 0 {
 		selectShared(subs, &pk)
