@@ -93,3 +93,12 @@ func (e *NotLeaderError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrNotLeader) true.
 func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }
+
+// ErrRemote wraps an error the leader returned for a forwarded command that is
+// none of the other sentinels (for example the state machine refused the
+// command); the leader's message follows.
+var ErrRemote = errors.New("cluster: refused by the leader")
+
+// ErrForward is returned by ApplyForward when the connection to the leader was
+// lost with the command sent: the outcome is unknown, as after ErrTimeout.
+var ErrForward = errors.New("cluster: forwarding to the leader failed")

@@ -287,3 +287,24 @@ func errorsIsAny(err error, targets ...error) bool {
 	}
 	return false
 }
+
+// EncodeResult implements ResultCodec (forwarded writes).
+func (kv *kvSM) EncodeResult(res any) ([]byte, error) {
+	if err, ok := res.(error); ok {
+		return append([]byte{'!'}, err.Error()...), nil
+	}
+	return json.Marshal(res)
+}
+
+// DecodeResult implements ResultCodec.
+func (kv *kvSM) DecodeResult(b []byte) (any, error) {
+	if len(b) > 0 && b[0] == '!' {
+		return fmt.Errorf("%w: %s", errKVRefused, b[1:]), nil
+	}
+	var r kvResult
+	err := json.Unmarshal(b, &r)
+	return r, err
+}
+
+// errKVRefused is the error of a refused command decoded from a forward.
+var errKVRefused = errors.New("kv: refused")

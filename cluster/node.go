@@ -30,6 +30,8 @@ type Node struct {
 	snaps  *raft.FileSnapshotStore
 	lock   *dirLock
 	batch  *batcher
+	fwd    *forwarder
+	codec  ResultCodec // nil when the state machine has none
 
 	observer *raft.Observer
 	obsCh    chan raft.Observation
@@ -88,6 +90,8 @@ func Open(ctx context.Context, cfg Config, sm StateMachine, log zerolog.Logger) 
 		done:     make(chan struct{}),
 		leaderCh: make(chan struct{}),
 	}
+	n.fwd = &forwarder{n: n, conns: map[string]*rpcConn{}}
+	n.codec, _ = sm.(ResultCodec)
 	if err := n.open(ctx); err != nil {
 		n.closeStores()
 		return nil, err
@@ -124,6 +128,7 @@ func (n *Node) open(ctx context.Context) error {
 	if n.trans, n.stream, err = newTCPTransport(cfg.BindAddr, advertise, hl.Named("transport")); err != nil {
 		return fmt.Errorf("raft transport on %s: %w", cfg.BindAddr, err)
 	}
+	n.stream.SetHandler(connRPC, n.serveRPC)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -285,6 +290,7 @@ func (n *Node) Close() error {
 		n.goMu.Lock()
 		n.closing = true
 		n.goMu.Unlock()
+		n.fwd.close()
 		n.wg.Wait()
 		var errs []error
 		if n.raft != nil {
@@ -351,6 +357,17 @@ func (n *Node) closeStores() error {
 
 // Addr is the raft transport address other nodes use to reach this one.
 func (n *Node) Addr() string { return string(n.trans.LocalAddr()) }
+
+// SetConnHandler serves the cluster port's connections of kind (for example
+// ConnLink) with h, in a goroutine per connection owned by the node: h must
+// return once its connection is closed; Close closes it.
+func (n *Node) SetConnHandler(kind byte, h func(net.Conn)) { n.stream.SetHandler(kind, h) }
+
+// DialPeer opens a connection of kind to another node's cluster port. The node
+// closes it on Close.
+func (n *Node) DialPeer(addr string, kind byte) (net.Conn, error) {
+	return n.stream.DialKind(addr, kind, dialTimeout)
+}
 
 // ID is this node's raft server id (Config.NodeID).
 func (n *Node) ID() string { return n.cfg.NodeID }

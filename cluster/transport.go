@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -16,14 +17,38 @@ import (
 // all in Close: raft's NetworkTransport.Close only closes the listener, which
 // leaves the goroutine serving each inbound connection blocked in Read (and
 // pooled outbound connections open) until the peer hangs up.
+//
+// The one port carries several kinds of connection (a mux, as rqlite does):
+// every connection starts with one kind byte written by the dialler — connRaft
+// for raft's own traffic, others for the handlers registered with SetHandler
+// (forwarded writes, publish routing links). Accept hands raft only its own
+// connections; a connection of another kind is served by its handler in a
+// goroutine the stream owns; an unknown kind is closed.
 type tcpStream struct {
 	ln        net.Listener
 	advertise net.Addr
 
-	mu     sync.Mutex
-	conns  map[*trackedConn]struct{}
-	closed bool
+	raftCh chan net.Conn
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	conns    map[*trackedConn]struct{}
+	handlers map[byte]func(net.Conn)
+	closed   bool
 }
+
+// Connection kinds: the first byte of every connection on the cluster port.
+const (
+	connRaft byte = 'R'
+	connRPC  byte = 'F'
+	// ConnLink is the kind of the publish routing links (package cluster/route).
+	ConnLink byte = 'L'
+)
+
+// kindReadTimeout bounds how long an accepted connection may take to send its
+// kind byte.
+const kindReadTimeout = 5 * time.Second
 
 var _ raft.StreamLayer = (*tcpStream)(nil)
 
@@ -34,12 +59,20 @@ func newTCPTransport(bindAddr string, advertise net.Addr, hl hclog.Logger) (*raf
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &tcpStream{ln: ln, advertise: advertise, conns: map[*trackedConn]struct{}{}}
+	s := &tcpStream{
+		ln: ln, advertise: advertise,
+		raftCh:   make(chan net.Conn),
+		stop:     make(chan struct{}),
+		conns:    map[*trackedConn]struct{}{},
+		handlers: map[byte]func(net.Conn){},
+	}
 	addr, ok := s.Addr().(*net.TCPAddr)
 	if !ok || addr.IP == nil || addr.IP.IsUnspecified() {
 		_ = ln.Close()
 		return nil, nil, fmt.Errorf("address %s is not advertisable: set advertise_addr", s.Addr())
 	}
+	s.wg.Add(1)
+	go s.acceptLoop()
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  s,
 		MaxPool: tcpMaxPool,
@@ -49,21 +82,102 @@ func newTCPTransport(bindAddr string, advertise net.Addr, hl hclog.Logger) (*raf
 	return trans, s, nil
 }
 
-// Accept implements net.Listener.
+// Accept implements net.Listener: the next raft connection.
 func (s *tcpStream) Accept() (net.Conn, error) {
-	c, err := s.ln.Accept()
-	if err != nil {
-		return nil, err
+	select {
+	case c := <-s.raftCh:
+		return c, nil
+	case <-s.stop:
+		return nil, net.ErrClosed
 	}
-	return s.track(c)
+}
+
+// acceptLoop accepts every connection and sorts it by kind (in a goroutine per
+// connection, so a slow dialler holds up nobody). It returns when the listener
+// is closed.
+func (s *tcpStream) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		tc, err := s.track(c)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = tc.Close()
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.sort(tc)
+	}
+}
+
+// sort reads the kind byte of c and hands it on.
+func (s *tcpStream) sort(c net.Conn) {
+	defer s.wg.Done()
+	var kind [1]byte
+	_ = c.SetReadDeadline(time.Now().Add(kindReadTimeout))
+	if _, err := io.ReadFull(c, kind[:]); err != nil {
+		_ = c.Close()
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	if kind[0] == connRaft {
+		select {
+		case s.raftCh <- c:
+		case <-s.stop:
+			_ = c.Close()
+		}
+		return
+	}
+	s.mu.Lock()
+	h := s.handlers[kind[0]]
+	s.mu.Unlock()
+	if h == nil {
+		_ = c.Close()
+		return
+	}
+	h(c)
+	_ = c.Close()
+}
+
+// SetHandler serves connections of kind with h (in a goroutine per
+// connection, owned by the stream: h must return once c is closed, and Close
+// closes it). Replaces an earlier handler of the kind.
+func (s *tcpStream) SetHandler(kind byte, h func(net.Conn)) {
+	s.mu.Lock()
+	s.handlers[kind] = h
+	s.mu.Unlock()
 }
 
 // Dial implements raft.StreamLayer.
 func (s *tcpStream) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", string(address), timeout)
+	return s.DialKind(string(address), connRaft, timeout)
+}
+
+// DialKind dials address and announces a connection of kind. The connection is
+// tracked (closed by Close).
+func (s *tcpStream) DialKind(address string, kind byte, timeout time.Duration) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", address, timeout)
 	if err != nil {
 		return nil, err
 	}
+	_ = c.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := c.Write([]byte{kind}); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	_ = c.SetWriteDeadline(time.Time{})
 	return s.track(c)
 }
 
@@ -88,6 +202,7 @@ func (s *tcpStream) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stop)
 	conns := s.conns
 	s.conns = nil
 	s.mu.Unlock()
@@ -95,6 +210,7 @@ func (s *tcpStream) Close() error {
 	for c := range conns {
 		_ = c.Conn.Close()
 	}
+	s.wg.Wait()
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
@@ -119,7 +235,9 @@ type trackedConn struct {
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.s.mu.Lock()
-		delete(c.s.conns, c)
+		if c.s.conns != nil {
+			delete(c.s.conns, c)
+		}
 		c.s.mu.Unlock()
 	})
 	return c.Conn.Close()
