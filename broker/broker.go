@@ -211,6 +211,9 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		if err := mountAdminAPI(b); err != nil {
 			return nil, fmt.Errorf("admin api: %w", err)
 		}
+		if err := mountWeb(b); err != nil {
+			return nil, fmt.Errorf("web client: %w", err)
+		}
 	}
 	return b, nil
 }
