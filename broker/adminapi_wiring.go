@@ -23,10 +23,15 @@ func mountAdminAPI(b *Broker) error {
 	}
 	b.hooks = append(b.hooks, tracker)
 	d := adminapi.Deps{
-		Server:        b.srv,
-		Store:         b.store,
-		Apply:         b.node.Apply,
-		Cluster:       b.node.Status,
+		Server:  b.srv,
+		Store:   b.store,
+		Apply:   b.writer.Apply,
+		Cluster: b.node.Status,
+		Join:    b.node.JoinForward,
+		Remove:  b.node.RemoveForward,
+		Routes: func() adminapi.RouteTable {
+			return adminapi.RouteTable{Local: b.router.LocalRoutes(), Remote: b.router.RemoteRoutes()}
+		},
 		Reload:        b.reloader.reload,
 		Ready:         b.Ready,
 		Tracker:       tracker,

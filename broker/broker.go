@@ -15,6 +15,7 @@ import (
 	"github.com/imqtt/imqtt/broker/admin"
 	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/imqtt/imqtt/cluster"
+	"github.com/imqtt/imqtt/cluster/route"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/limits"
@@ -34,6 +35,8 @@ type Broker struct {
 	dataDir   *dataDir
 	store     *persist.Store
 	node      *cluster.Node
+	writer    forwardingWriter // the write path from any node (followers forward to the leader)
+	router    *route.Router    // publish routing between nodes
 	srv       *mqtt.Server
 	guard     *listen.Guard
 	listeners map[string]*listen.Listener
@@ -86,6 +89,12 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	if b.node, err = cluster.Open(ctx, cfg.clusterConfig(), b.store.StateMachine(), log); err != nil {
 		return nil, fmt.Errorf("open raft node: %w", err)
 	}
+	if join := cfg.Cluster.Join; len(join) > 0 && !b.node.IsMember() {
+		if err := b.node.JoinVia(ctx, join...); err != nil {
+			return nil, fmt.Errorf("join cluster: %w", err)
+		}
+	}
+	b.writer = forwardingWriter{b.node}
 	if err := b.node.WaitReady(ctx); err != nil {
 		return nil, fmt.Errorf("raft node not ready after %s: %w", startTimeout, err)
 	}
@@ -123,11 +132,15 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 			return nil, fmt.Errorf("acl: %w", err)
 		}
 		b.storage, err = storage.New(cfg.Storage.Config, storage.Options{
-			Server: b.srv, Node: b.node, Store: b.store, ACL: b.aclPlain, Log: log, IsLeader: b.node.IsLeader,
+			Server: b.srv, Node: b.writer, Store: b.store, ACL: b.aclPlain, Log: log, IsLeader: b.node.IsLeader,
+			Forwarded: route.Forwarded,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("storage: %w", err)
 		}
+		// Every applied entry, whoever wrote it, keeps this node's session,
+		// subscription and retained indexes in step (hooks/storage Observe).
+		b.store.SetObserver(b.storage.Observe)
 		aclOpts = append(aclOpts, acl.WithPolicies(b.storage.Policy()))
 	}
 	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics, aclOpts...); err != nil {
@@ -162,14 +175,26 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		hooks = append(hooks, b.im.hook) // before storage: an im/ up publish ends here
 	}
 	if b.storage != nil {
-		hooks = append(hooks, b.storage) // last: it sees the final packet
+		hooks = append(hooks, b.storage) // it sees the final packet
 	}
+	// The cluster router forwards what every other hook accepted, so it is last.
+	ropts := route.Options{Server: b.srv, Node: b.node, Log: log}
+	if b.storage != nil {
+		st := b.storage
+		ropts.Durable = func(cl *mqtt.Client) bool { return st.Owns(cl.ID) }
+		ropts.TakenOver = st.TakenOver
+	}
+	if b.router, err = route.New(ropts); err != nil {
+		return nil, fmt.Errorf("route: %w", err)
+	}
+	hooks = append(hooks, b.router)
 	for _, h := range hooks {
 		if err := b.srv.AddHook(h, nil); err != nil {
 			return nil, fmt.Errorf("add hook %s: %w", h.ID(), err)
 		}
 		b.hooks = append(b.hooks, h)
 	}
+	b.router.Start()
 
 	for _, name := range cfg.ListenerNames() {
 		lc := all[name]
@@ -280,6 +305,9 @@ func (b *Broker) Start() error {
 	}
 	if b.admin != nil {
 		ev = ev.Str("admin", b.admin.Addr())
+	}
+	if b.node != nil {
+		ev = ev.Str("cluster", b.node.Addr())
 	}
 	ev.Msg("imqttd started")
 	if b.cfg.Auth.AllowAnonymous {

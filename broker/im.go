@@ -92,7 +92,7 @@ func (b *Broker) openIM(log zerolog.Logger) (err error) {
 		}
 	}()
 	opts := im.Options{
-		Node:    b.node,
+		Node:    b.writer,
 		Store:   b.store,
 		NodeID:  nodeNumber(b.cfg.Node),
 		Deliver: imhook.NewPublisher(b.srv),

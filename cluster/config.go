@@ -46,6 +46,11 @@ type Config struct {
 	// itself. A node that already has state never bootstraps again. Set false on
 	// nodes that will be added to an existing cluster with Join.
 	Bootstrap bool `yaml:"bootstrap"`
+	// Join lists cluster ports (host:port) of members of an existing cluster.
+	// A node with no raft state and a non-empty Join never bootstraps: after
+	// Open, the broker asks the first member that answers to add it as a voter
+	// (Node.JoinVia). A node that is already a member ignores it.
+	Join []string `yaml:"join"`
 	// LogStore is the raft log + stable store: "wal" or "badger". It cannot be
 	// changed once the data directory holds a log.
 	LogStore string `yaml:"log_store"`
@@ -82,6 +87,10 @@ type Config struct {
 	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
 	ElectionTimeout    time.Duration `yaml:"election_timeout"`
 	LeaderLeaseTimeout time.Duration `yaml:"leader_lease_timeout"`
+	// CommitTimeout is how long an idle leader waits before telling followers
+	// the new commit index (raft's CommitTimeout): followers apply an entry that
+	// long after it committed, at worst, when no other entry follows it.
+	CommitTimeout time.Duration `yaml:"commit_timeout"`
 }
 
 // DefaultConfig returns the single-node defaults: node id "node1", data under
@@ -107,6 +116,7 @@ func DefaultConfig() Config {
 		HeartbeatTimeout:   time.Second,
 		ElectionTimeout:    time.Second,
 		LeaderLeaseTimeout: 500 * time.Millisecond,
+		CommitTimeout:      5 * time.Millisecond,
 	}
 }
 
@@ -136,6 +146,11 @@ func (c Config) Validate() error {
 		}
 	} else if ip := net.ParseIP(bindHost); bindHost == "" || ip != nil && ip.IsUnspecified() {
 		return bad("advertise_addr", "required when bind_addr %q listens on all addresses", c.BindAddr)
+	}
+	for i, a := range c.Join {
+		if _, err := checkHostPort(a, false); err != nil {
+			return bad(fmt.Sprintf("join[%d]", i), "%q: %v", a, err)
+		}
 	}
 	switch c.LogStore {
 	case LogStoreWAL, LogStoreBadger:
@@ -171,6 +186,9 @@ func (c Config) Validate() error {
 	}
 	if c.LeaderLeaseTimeout < 5*time.Millisecond || c.LeaderLeaseTimeout > c.HeartbeatTimeout {
 		return bad("leader_lease_timeout", "%s is outside [5ms, heartbeat_timeout %s]", c.LeaderLeaseTimeout, c.HeartbeatTimeout)
+	}
+	if c.CommitTimeout < time.Millisecond || c.CommitTimeout > c.HeartbeatTimeout {
+		return bad("commit_timeout", "%s is outside [1ms, heartbeat_timeout %s]", c.CommitTimeout, c.HeartbeatTimeout)
 	}
 	return nil
 }

@@ -103,24 +103,40 @@ func (n *Node) memberForward(ctx context.Context, local func() error, op byte, p
 	}
 }
 
-// JoinVia asks the cluster member at addr (any member: its cluster port) to add
-// this node as a voter, retrying until ctx ends. Used by `imqttd serve --join`.
-func (n *Node) JoinVia(ctx context.Context, addr string) error {
+// JoinVia asks the cluster members at addrs (any member: its cluster port),
+// in turn, to add this node as a voter, until one accepts or ctx ends. Used
+// for Config.Join (`imqttd serve --join`).
+func (n *Node) JoinVia(ctx context.Context, addrs ...string) error {
+	if len(addrs) == 0 {
+		return fmt.Errorf("%w: join: no address", ErrInvalidConfig)
+	}
 	payload := appendStr(appendStr(nil, n.cfg.NodeID), n.Addr())
-	for {
+	for i := 0; ; i++ {
+		addr := addrs[i%len(addrs)]
 		_, err := n.fwd.call(ctx, addr, rpcJoin, payload)
 		if err == nil {
+			n.log.Info().Str(fieldAddr, addr).Msg("joined the cluster")
 			return nil
 		}
 		n.log.Warn().Err(err).Str(fieldAddr, addr).Msg("join request failed, retrying")
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("join via %s: %w (last error: %v)", addr, ctx.Err(), err)
+			return fmt.Errorf("join via %v: %w (last error: %v)", addrs, ctx.Err(), err)
 		case <-n.done:
 			return ErrClosed
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// IsMember reports whether this node is in the cluster configuration it knows.
+func (n *Node) IsMember() bool {
+	for _, s := range n.Status().Servers {
+		if s.ID == n.cfg.NodeID {
+			return true
+		}
+	}
+	return false
 }
 
 // serveRPC serves one inbound RPC connection: requests are answered

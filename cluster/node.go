@@ -139,7 +139,7 @@ func (n *Node) open(ctx context.Context) error {
 	}
 
 	rc := n.raftConfig(hl)
-	if !hasState && cfg.Bootstrap {
+	if !hasState && cfg.Bootstrap && len(cfg.Join) == 0 {
 		conf := raft.Configuration{Servers: []raft.Server{{
 			Suffrage: raft.Voter,
 			ID:       raft.ServerID(cfg.NodeID),
@@ -250,6 +250,7 @@ func (n *Node) raftConfig(hl hclog.Logger) *raft.Config {
 	rc.SnapshotInterval = n.cfg.SnapshotInterval
 	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
 	rc.TrailingLogs = n.cfg.TrailingLogs
+	rc.CommitTimeout = n.cfg.CommitTimeout
 	rc.NoSnapshotRestoreOnStart = true
 	rc.BatchApplyCh = true
 	rc.NoLegacyTelemetry = true

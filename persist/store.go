@@ -37,6 +37,9 @@ type Store struct {
 	testTxnLimit   int64
 	testAfterSplit func(splits int) error
 
+	// observer is told about every applied entry (SetObserver).
+	observer atomic.Pointer[Observer]
+
 	done      chan struct{} // closed by Close: stops the GC loop
 	wg        sync.WaitGroup
 	closeOnce sync.Once

@@ -32,6 +32,14 @@ type Deps struct {
 	ExpireSession func(cl *mqtt.Client)
 	// Cluster returns the raft status (cluster.Node.Status).
 	Cluster func() cluster.Status
+	// Join adds a voter (id, cluster address) through the leader
+	// (cluster.Node.JoinForward); Remove removes a member (RemoveForward). nil
+	// leaves the POST/DELETE cluster routes out.
+	Join   func(ctx context.Context, id, addr string) error
+	Remove func(ctx context.Context, id string) error
+	// Routes returns the publish route table (cluster/route); nil leaves
+	// GET /api/v1/cluster/routes out.
+	Routes func() RouteTable
 	// Reload re-reads users, ACL, IM and TLS files, like SIGHUP, and reports
 	// each part. It must be safe for concurrent use.
 	Reload func() ReloadReport
@@ -90,6 +98,13 @@ type Mounter interface {
 // Routes returns the API's routes as net/http.ServeMux patterns.
 func (a *API) Routes() map[string]http.Handler {
 	rs := a.coreRoutes()
+	if a.d.Join != nil && a.d.Remove != nil {
+		rs["POST /api/v1/cluster/nodes"] = http.HandlerFunc(a.joinNode)
+		rs["DELETE /api/v1/cluster/nodes/{id}"] = http.HandlerFunc(a.removeNode)
+	}
+	if a.d.Routes != nil {
+		rs["GET /api/v1/cluster/routes"] = http.HandlerFunc(a.routes)
+	}
 	if a.d.IM != nil {
 		for p, h := range a.imRoutes() {
 			rs[p] = h
@@ -113,6 +128,7 @@ func (a *API) coreRoutes() map[string]http.Handler {
 		"POST /api/v1/reload":          http.HandlerFunc(a.reload),
 		"GET /api/v1/cluster":          http.HandlerFunc(a.cluster),
 	}
+
 }
 
 // Mount adds every route to m (the admin server, behind its bearer token).
@@ -130,7 +146,8 @@ func (a *API) Mount(m Mounter) error {
 func (a *API) fail(w http.ResponseWriter, err error) {
 	status, code := http.StatusInternalServerError, codeInternal
 	switch {
-	case errors.Is(err, ErrInvalidFilter), errors.Is(err, ErrInvalidTopic), errors.Is(err, ErrInvalidPaging):
+	case errors.Is(err, ErrInvalidFilter), errors.Is(err, ErrInvalidTopic), errors.Is(err, ErrInvalidPaging),
+		errors.Is(err, cluster.ErrInvalidConfig), errors.Is(err, ErrInvalidBody):
 		status, code = http.StatusBadRequest, codeBadRequest
 	case errors.Is(err, ErrNotFound):
 		status, code = http.StatusNotFound, codeNotFound

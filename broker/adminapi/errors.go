@@ -33,3 +33,7 @@ var (
 	// could not be committed through raft; handlers answer 503.
 	ErrNotDurable = errors.New("durable write failed")
 )
+
+// ErrInvalidBody is returned for a request body that does not decode or lacks
+// a required field.
+var ErrInvalidBody = errors.New("invalid request body")

@@ -7,6 +7,8 @@ const (
 	fieldClientID  = "client_id"
 	fieldTopic     = "topic"
 	fieldRemote    = "remote"
+	fieldNodeID    = "node_id"
+	fieldAddr      = "addr"
 	fieldPrincipal = "principal"
 	fieldAction    = "action"
 	fieldStatus    = "status"

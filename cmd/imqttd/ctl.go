@@ -26,6 +26,8 @@ commands:
   rm-retained TOPIC                                delete the retained message of TOPIC
   reload                                           re-read users, ACL and TLS files (as SIGHUP)
   cluster                                          raft status: leader, members, indexes
+  cluster-join ID ADDR                             add node ID (cluster port ADDR) as a voter
+  cluster-remove ID                                remove node ID from the cluster
   version                                          the server's version
   health                                           readiness, node id, connected clients
 
@@ -126,22 +128,24 @@ type ctlCommand struct {
 }
 
 var ctlCommands = map[string]ctlCommand{
-	"clients":     {0, 0, "no arguments", "user prefix listener", ctlClients},
-	"client":      {1, 1, "a client id", "", ctlClientDetail},
-	"kick":        {1, 1, "a client id", "", ctlKick},
-	"sessions":    {0, 0, "no arguments", "user prefix", ctlSessions},
-	"session":     {1, 1, "a client id", "", ctlSessionDetail},
-	"rm-session":  {1, 1, "a client id", "", ctlRmSession},
-	"subs":        {0, 1, "at most one FILTER", "exact topic", ctlSubs},
-	"retained":    {0, 1, "at most one FILTER", "", ctlRetained},
-	"rm-retained": {1, 1, "a topic name", "", ctlRmRetained},
-	"reload":      {0, 0, "no arguments", "", ctlReload},
-	"cluster":     {0, 0, "no arguments", "", ctlCluster},
-	"version":     {0, 0, "no arguments", "", ctlVersion},
-	"health":      {0, 0, "no arguments", "", ctlHealth},
-	"im-groups":   {0, 0, "no arguments", "", ctlIMGroups},
-	"im-group":    {1, 1, "a group id", "", ctlIMGroup},
-	"notify":      {1, 1, "the BODY", "to-user to-group all title", ctlNotify},
+	"clients":        {0, 0, "no arguments", "user prefix listener", ctlClients},
+	"client":         {1, 1, "a client id", "", ctlClientDetail},
+	"kick":           {1, 1, "a client id", "", ctlKick},
+	"sessions":       {0, 0, "no arguments", "user prefix", ctlSessions},
+	"session":        {1, 1, "a client id", "", ctlSessionDetail},
+	"rm-session":     {1, 1, "a client id", "", ctlRmSession},
+	"subs":           {0, 1, "at most one FILTER", "exact topic", ctlSubs},
+	"retained":       {0, 1, "at most one FILTER", "", ctlRetained},
+	"rm-retained":    {1, 1, "a topic name", "", ctlRmRetained},
+	"reload":         {0, 0, "no arguments", "", ctlReload},
+	"cluster":        {0, 0, "no arguments", "", ctlCluster},
+	"cluster-join":   {2, 2, "ID ADDR", "", ctlClusterJoin},
+	"cluster-remove": {1, 1, "a node id", "", ctlClusterRemove},
+	"version":        {0, 0, "no arguments", "", ctlVersion},
+	"health":         {0, 0, "no arguments", "", ctlHealth},
+	"im-groups":      {0, 0, "no arguments", "", ctlIMGroups},
+	"im-group":       {1, 1, "a group id", "", ctlIMGroup},
+	"notify":         {1, 1, "the BODY", "to-user to-group all title", ctlNotify},
 }
 
 // ctlBaseURL turns --addr (a URL, or host:port meaning http) into the base URL.

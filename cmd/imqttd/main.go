@@ -1,5 +1,5 @@
 // Command imqttd is the imqtt node: an MQTT 3.1.1/5.0 broker that is also an IM
-// server. Subcommands: serve (default), user, config check, ctl, version.
+// server. Subcommands: serve (default), user, config check, ctl, cluster, version.
 package main
 
 import (
@@ -22,6 +22,8 @@ usage:
   imqttd config check FILE         validate a config file (with IMQTT_* overrides) and exit
   imqttd ctl [flags] COMMAND       admin a running node over its admin API (clients, kick, sessions,
                                    subs, retained, reload, cluster ...); 'imqttd ctl -h' lists them
+  imqttd cluster status|join ID ADDR|remove ID
+                                   cluster membership through a node's admin API (docs/cluster.md)
   imqttd version                   print the version
 
 run 'imqttd serve -h' for the serve flags.
@@ -48,6 +50,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 		err = configCmd(args, stdout, env)
 	case "ctl":
 		err = ctlCmd(args, stdout, stderr, env)
+	case "cluster":
+		err = clusterCmd(args, stdout, stderr, env)
 	case "version":
 		fmt.Fprintf(stdout, "imqttd %s\n", version)
 	case "help", "-h", "--help":

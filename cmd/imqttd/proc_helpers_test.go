@@ -103,8 +103,10 @@ func startNodeVia(t *testing.T, dir string, via []string, args ...string) *node 
 						addrs[name], _ = v.(string)
 					}
 				}
-				if a, ok := ev["admin"].(string); ok {
-					addrs["admin"] = a
+				for _, k := range []string{"admin", "cluster"} {
+					if a, ok := ev[k].(string); ok {
+						addrs[k] = a
+					}
 				}
 				started <- addrs
 			}

@@ -23,6 +23,8 @@ import (
 type serveFlags struct {
 	config, dataDir, nodeID, logLevel, logFormat string
 	tcp, tls, ws, wss, admin, raftAddr           string
+	advertise, join                              string
+	bootstrap                                    bool
 	shutdownTimeout                              time.Duration
 }
 
@@ -40,7 +42,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.ws, "ws", "", "enable the MQTT WebSocket listener on ADDR ('off' disables it)")
 	fs.StringVar(&f.wss, "wss", "", "enable the MQTT secure WebSocket listener on ADDR")
 	fs.StringVar(&f.admin, "admin", "", "admin HTTP listener ADDR ('off' disables it)")
-	fs.StringVar(&f.raftAddr, "raft-addr", "", "raft transport bind address (cluster.bind_addr)")
+	fs.StringVar(&f.raftAddr, "raft-addr", "", "cluster port: raft, forwarded writes and routing links (cluster.bind_addr)")
+	fs.StringVar(&f.advertise, "advertise-addr", "", "cluster address other nodes dial (cluster.advertise_addr)")
+	fs.BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this node as its first voter (cluster.bootstrap; the default for a single node)")
+	fs.StringVar(&f.join, "join", "", "comma-separated cluster ports of existing members to join through (cluster.join)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop may take")
 	if err := fs.Parse(args); err != nil {
 		return f, fmt.Errorf("%w: %w", errUsage, err)
@@ -62,6 +67,14 @@ func (f serveFlags) apply(cfg *broker.Config) {
 	set(&cfg.Log.Level, f.logLevel)
 	set(&cfg.Log.Format, f.logFormat)
 	set(&cfg.Cluster.BindAddr, f.raftAddr)
+	set(&cfg.Cluster.AdvertiseAddr, f.advertise)
+	if f.bootstrap {
+		cfg.Cluster.Bootstrap = true
+		cfg.Cluster.Join = nil
+	}
+	if f.join != "" {
+		cfg.Cluster.Join = strings.Split(f.join, ",")
+	}
 	listener := func(l *broker.ListenerConfig, v string) {
 		switch v {
 		case "":

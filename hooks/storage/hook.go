@@ -40,6 +40,10 @@ type Options struct {
 	// IsLeader reports whether this node may run the expiry sweep; nil means
 	// always (single node).
 	IsLeader func() bool
+	// Forwarded reports whether a publish's client is the cluster router's
+	// inline client (a publish another node already made durable): OnPublish
+	// then does nothing. nil: never.
+	Forwarded func(cl *mqtt.Client) bool
 }
 
 // Hook is the storage hook. Create it with New, pass Policy() to acl.New,
@@ -177,6 +181,10 @@ func (h *Hook) Policy() acl.Policy {
 		return acl.Deny, false
 	}
 }
+
+// Owns reports whether clientID is a persistent session this hook keeps (its
+// subscriptions are replicated and matched on every node).
+func (h *Hook) Owns(clientID string) bool { return h.owns(clientID) }
 
 // owns reports whether clientID is a persistent session this hook delivers to.
 func (h *Hook) owns(clientID string) bool {

@@ -24,6 +24,9 @@ type target struct {
 // node before it returns, so the PUBACK/PUBREC mochi writes next is only ever
 // sent for what is durable.
 func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if h.opts.Forwarded != nil && h.opts.Forwarded(cl) {
+		return pk, nil // the origin node enqueued it and updated the retained index
+	}
 	if err := h.route(pk); err != nil {
 		return h.refuse(cl, pk, err)
 	}

@@ -1,0 +1,148 @@
+package route
+
+import (
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// OnSessionEstablished tells the other nodes a client id connected here, so
+// an older connection of it elsewhere is taken over.
+func (r *Router) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	if cl.Net.Inline {
+		return
+	}
+	now := time.Now().UnixNano()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.since[cl] = now
+	if len(r.peers) == 0 {
+		return
+	}
+	r.stats.TakeoversSent.Add(1)
+	r.broadcastLocked(appendFrame(nil, frameTakeover, encodeTakeover(cl.ID, now)))
+}
+
+// OnSubscribed counts the client's granted filters in the local route set
+// (clients whose session the durable layer keeps are matched through the
+// replicated store instead) and advertises new ones.
+func (r *Router) OnSubscribed(cl *mqtt.Client, pk packets.Packet, codes []byte) {
+	if cl.Net.Inline || (r.opts.Durable != nil && r.opts.Durable(cl)) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	m := r.clientSubs[cl]
+	for i, f := range pk.Filters {
+		if i < len(codes) && codes[i] >= 0x80 {
+			continue
+		}
+		if m == nil {
+			m = map[string]struct{}{}
+			r.clientSubs[cl] = m
+		}
+		if _, ok := m[f.Filter]; ok {
+			continue
+		}
+		m[f.Filter] = struct{}{}
+		r.local[f.Filter]++
+		if r.local[f.Filter] == 1 {
+			r.broadcastLocked(appendFrame(nil, frameAdd, appendStr(nil, f.Filter)))
+		}
+	}
+}
+
+// OnUnsubscribed uncounts the filters.
+func (r *Router) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.clientSubs[cl]
+	if m == nil {
+		return
+	}
+	for _, f := range pk.Filters {
+		if _, ok := m[f.Filter]; !ok {
+			continue
+		}
+		delete(m, f.Filter)
+		r.uncountLocked(f.Filter)
+	}
+}
+
+// OnDisconnect uncounts everything the client counted for.
+func (r *Router) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.since, cl)
+	for f := range r.clientSubs[cl] {
+		r.uncountLocked(f)
+	}
+	delete(r.clientSubs, cl)
+}
+
+func (r *Router) uncountLocked(f string) {
+	r.local[f]--
+	if r.local[f] <= 0 {
+		delete(r.local, f)
+		if !r.closed {
+			r.broadcastLocked(appendFrame(nil, frameRemove, appendStr(nil, f)))
+		}
+	}
+}
+
+// OnPublish forwards an accepted publish to every node with a matching route.
+// The router is the last OnPublish hook: a publish another hook refused or
+// consumed (IM upstream topics) never gets here. Publishes from other nodes
+// are not forwarded again.
+func (r *Router) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if Forwarded(cl) {
+		return pk, nil
+	}
+	r.forward(&pk)
+	return pk, nil
+}
+
+// OnWillSent forwards a will message (mochi delivered it locally).
+func (r *Router) OnWillSent(_ *mqtt.Client, pk packets.Packet) {
+	r.forward(&pk)
+}
+
+// forward queues pk on the link of every peer whose routes match its topic.
+func (r *Router) forward(pk *packets.Packet) {
+	if r.npeers.Load() == 0 {
+		return
+	}
+	subs := r.remote.Subscribers(pk.TopicName)
+	if len(subs.Subscriptions) == 0 && len(subs.Shared) == 0 {
+		return
+	}
+	targets := make(map[string]struct{}, len(subs.Subscriptions))
+	for id := range subs.Subscriptions {
+		targets[id] = struct{}{}
+	}
+	for _, g := range subs.Shared {
+		for id := range g {
+			targets[id] = struct{}{}
+		}
+	}
+	frame := appendFrame(nil, framePublish, encodePublish(pk))
+	r.mu.Lock()
+	ps := make([]*peer, 0, len(targets))
+	for id := range targets {
+		if p := r.peers[id]; p != nil {
+			ps = append(ps, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		if p.sendPublish(frame, pk.FixedHeader.Qos) {
+			r.stats.Forwarded.Add(1)
+		} else {
+			r.stats.Dropped.Add(1)
+		}
+	}
+}
