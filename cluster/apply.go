@@ -37,44 +37,51 @@ const leaderPoll = 100 * time.Millisecond
 // Apply takes ownership of cmd: it may be read after Apply returns early, until
 // the batcher has copied it into an entry, so the caller must not modify it.
 func (n *Node) Apply(ctx context.Context, cmd []byte) (any, error) {
+	res, _, err := n.applyIndexed(ctx, cmd)
+	return res, err
+}
+
+// applyIndexed is Apply that also returns the log index of the entry that held
+// the command (0 when it was not committed).
+func (n *Node) applyIndexed(ctx context.Context, cmd []byte) (any, uint64, error) {
 	if len(cmd) > n.cfg.BatchMaxBytes {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrCommandTooLarge, len(cmd), n.cfg.BatchMaxBytes)
+		return nil, 0, fmt.Errorf("%w: %d bytes, limit %d", ErrCommandTooLarge, len(cmd), n.cfg.BatchMaxBytes)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	select {
 	case <-n.done:
-		return nil, ErrClosed
+		return nil, 0, ErrClosed
 	default:
 	}
 	timer := time.NewTimer(n.cfg.ApplyTimeout)
 	defer timer.Stop()
 	if err := n.awaitLeadership(ctx, timer.C); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 
 	req := &request{cmd: cmd, reply: make(chan reply, 1)}
 	select {
 	case n.batch.in <- req:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	case <-timer.C:
-		return nil, fmt.Errorf("%w: batch queue full for %s", ErrTimeout, n.cfg.ApplyTimeout)
+		return nil, 0, fmt.Errorf("%w: batch queue full for %s", ErrTimeout, n.cfg.ApplyTimeout)
 	case <-n.done:
-		return nil, ErrClosed
+		return nil, 0, ErrClosed
 	}
 	select {
 	case rep := <-req.reply:
-		return rep.res, rep.err
+		return rep.res, rep.index, rep.err
 	case <-ctx.Done():
 		req.state.CompareAndSwap(reqQueued, reqAbandoned)
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	case <-timer.C:
 		req.state.CompareAndSwap(reqQueued, reqAbandoned)
-		return nil, fmt.Errorf("%w: not applied within %s", ErrTimeout, n.cfg.ApplyTimeout)
+		return nil, 0, fmt.Errorf("%w: not applied within %s", ErrTimeout, n.cfg.ApplyTimeout)
 	case <-n.done:
-		return nil, ErrClosed
+		return nil, 0, ErrClosed
 	}
 }
 

@@ -24,8 +24,9 @@ type request struct {
 }
 
 type reply struct {
-	res any
-	err error
+	res   any
+	err   error
+	index uint64 // the entry's log index (0 when it was not committed)
 }
 
 // flight is one proposed raft entry and the requests packed into it, in order.
@@ -258,16 +259,17 @@ func (b *batcher) complete(fl *flight) {
 		}
 	case res.err != nil:
 		for _, r := range fl.reqs {
-			r.reply <- reply{err: res.err}
+			r.reply <- reply{err: res.err, index: fl.future.Index()}
 		}
 	default:
+		idx := fl.future.Index()
 		for i, r := range fl.reqs {
 			v := res.results[i]
 			if err, ok := v.(error); ok && err != nil {
-				r.reply <- reply{err: err}
+				r.reply <- reply{err: err, index: idx}
 				continue
 			}
-			r.reply <- reply{res: v}
+			r.reply <- reply{res: v, index: idx}
 		}
 	}
 }

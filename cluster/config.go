@@ -42,6 +42,11 @@ type Config struct {
 	// AdvertiseAddr is the host:port other nodes dial. Empty means the bound
 	// address, which must then not be unspecified (0.0.0.0 / ::).
 	AdvertiseAddr string `yaml:"advertise_addr"`
+	// SourceAddr is the local IP outbound cluster connections are made from
+	// (empty: the system picks). Set it on hosts with several addresses when
+	// the peers or a firewall must see the cluster address; the partition
+	// tests use it to tell nodes apart on 127.0.0.x.
+	SourceAddr string `yaml:"source_addr"`
 	// Bootstrap makes a node with no raft state bootstrap a one-voter cluster of
 	// itself. A node that already has state never bootstraps again. Set false on
 	// nodes that will be added to an existing cluster with Join.
@@ -146,6 +151,9 @@ func (c Config) Validate() error {
 		}
 	} else if ip := net.ParseIP(bindHost); bindHost == "" || ip != nil && ip.IsUnspecified() {
 		return bad("advertise_addr", "required when bind_addr %q listens on all addresses", c.BindAddr)
+	}
+	if c.SourceAddr != "" && net.ParseIP(c.SourceAddr) == nil {
+		return bad("source_addr", "%q is not an IP address", c.SourceAddr)
 	}
 	for i, a := range c.Join {
 		if _, err := checkHostPort(a, false); err != nil {

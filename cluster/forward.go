@@ -24,7 +24,9 @@ type ResultCodec interface {
 const forwardRetry = 20 * time.Millisecond
 
 // ApplyForward is Apply from any node: on a follower the command is sent to the
-// leader over the node-to-node link and the leader's result is returned. A
+// leader over the node-to-node link and the leader's result is returned once
+// this node has applied the entry as well (read your writes: what the caller
+// reads from the local state machine next includes it). A
 // forward the leader refused because it no longer leads (nothing proposed) is
 // retried with the new leader until Config.ApplyTimeout; every other error is
 // returned as for Apply, plus ErrForward when the link broke with the command
@@ -40,8 +42,20 @@ func (n *Node) ApplyForward(ctx context.Context, cmd []byte) (any, error) {
 		}
 		fctx, cancel := context.WithDeadline(ctx, deadline)
 		b, err := n.fwd.call(fctx, nl.LeaderAddr, rpcApply, cmd)
-		cancel()
 		if err == nil {
+			// Read your writes: answer once this node applied the entry too,
+			// so what the caller does next here sees it.
+			idx, k := binary.Uvarint(b)
+			if k <= 0 {
+				cancel()
+				return nil, fmt.Errorf("%w: leader answer without an index", errBadFrame)
+			}
+			b = b[k:]
+			if werr := n.fsm.waitApplied(fctx, idx, n.done); werr != nil {
+				cancel()
+				return nil, fmt.Errorf("%w: entry %d committed but not applied here: %v", ErrTimeout, idx, werr)
+			}
+			cancel()
 			if n.codec == nil {
 				return nil, nil
 			}
@@ -51,6 +65,7 @@ func (n *Node) ApplyForward(ctx context.Context, cmd []byte) (any, error) {
 			}
 			return v, err
 		}
+		cancel()
 		retry := errors.As(err, &nl) || errors.Is(err, errNotSent)
 		if !retry || time.Now().Add(forwardRetry).After(deadline) {
 			if errors.Is(err, errNotSent) {
@@ -209,17 +224,19 @@ func (n *Node) handleRPC(op byte, payload []byte) ([]byte, error) {
 	defer cancel()
 	switch op {
 	case rpcApply:
-		res, err := n.Apply(ctx, payload)
+		res, idx, err := n.applyIndexed(ctx, payload)
 		if err != nil && (n.codec == nil || isNodeError(err)) {
 			return nil, err
 		}
+		out := binary.AppendUvarint(nil, idx)
 		if n.codec == nil {
-			return nil, nil
+			return out, nil
 		}
 		if err != nil {
 			res = err // a result the state machine returned as an error
 		}
-		return n.codec.EncodeResult(res)
+		b, err := n.codec.EncodeResult(res)
+		return append(out, b...), err
 	case rpcJoin:
 		id, rest, err := readStr(payload)
 		if err != nil {

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/raft"
@@ -32,10 +34,15 @@ type fsm struct {
 	applied atomic.Uint64
 	// cmds is scratch for decodeEntry, reused across entries (FSM goroutine only).
 	cmds [][]byte
+
+	// appliedMu guards appliedCh, closed and replaced whenever applied moves
+	// (waitApplied).
+	appliedMu sync.Mutex
+	appliedCh chan struct{}
 }
 
 func newFSM(sm StateMachine, applied uint64, log zerolog.Logger) *fsm {
-	f := &fsm{sm: sm, log: log}
+	f := &fsm{sm: sm, log: log, appliedCh: make(chan struct{})}
 	f.applied.Store(applied)
 	return f
 }
@@ -53,7 +60,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return &entryResult{err: fmt.Errorf("entry %d: %w", l.Index, err)}
 	}
 	res := f.sm.Apply(l.Index, cmds)
-	f.applied.Store(l.Index)
+	f.setApplied(l.Index)
 	clear(cmds)
 	f.cmds = cmds[:0]
 	if len(res) != len(cmds) {
@@ -77,7 +84,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
-	f.applied.Store(applied)
+	f.setApplied(applied)
 	f.log.Info().Uint64(fieldApplied, applied).Msg("state machine restored from snapshot")
 	return nil
 }
@@ -129,3 +136,32 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 
 // Release implements raft.FSMSnapshot.
 func (s *fsmSnapshot) Release() {}
+
+// setApplied records the applied index and wakes waitApplied callers.
+func (f *fsm) setApplied(i uint64) {
+	f.applied.Store(i)
+	f.appliedMu.Lock()
+	close(f.appliedCh)
+	f.appliedCh = make(chan struct{})
+	f.appliedMu.Unlock()
+}
+
+// waitApplied blocks until the state machine applied index i, ctx ends or
+// stop is closed.
+func (f *fsm) waitApplied(ctx context.Context, i uint64, stop <-chan struct{}) error {
+	for {
+		f.appliedMu.Lock()
+		ch := f.appliedCh
+		f.appliedMu.Unlock()
+		if f.applied.Load() >= i {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-stop:
+			return ErrClosed
+		}
+	}
+}

@@ -15,8 +15,9 @@ import (
 //	response = id uvarint, status byte, payload
 //
 // Request payloads: rpcApply the command; rpcJoin str(id) str(addr); rpcRemove
-// str(id), where str = len uvarint, bytes. Response payloads: rpcOK the encoded
-// result (ResultCodec) of an apply, empty otherwise; rpcErr code byte, then
+// str(id), where str = len uvarint, bytes. Response payloads: rpcOK for an
+// apply the entry's log index (uvarint) then the encoded result (ResultCodec),
+// empty otherwise; rpcErr code byte, then
 // str(leader id) str(leader addr) for errNotLeaderCode, else str(message).
 const (
 	rpcApply  byte = 1

@@ -12,15 +12,18 @@ import (
 // Status is a point-in-time view of the node for /readyz, the admin API and
 // `imqttd cluster status`.
 type Status struct {
-	NodeID            string   `json:"node_id"`
-	Addr              string   `json:"addr"`
-	State             string   `json:"state"` // Leader, Follower, Candidate or Shutdown
-	LeaderID          string   `json:"leader_id"`
-	LeaderAddr        string   `json:"leader_addr"`
-	Term              uint64   `json:"term"`
-	LastLogIndex      uint64   `json:"last_log_index"`
-	CommitIndex       uint64   `json:"commit_index"`
-	AppliedIndex      uint64   `json:"applied_index"` // the state machine's
+	NodeID       string `json:"node_id"`
+	Addr         string `json:"addr"`
+	State        string `json:"state"` // Leader, Follower, Candidate or Shutdown
+	LeaderID     string `json:"leader_id"`
+	LeaderAddr   string `json:"leader_addr"`
+	Term         uint64 `json:"term"`
+	LastLogIndex uint64 `json:"last_log_index"`
+	CommitIndex  uint64 `json:"commit_index"`
+	// AppliedIndex is the last log index this node applied: commands reach
+	// the state machine, raft's own entries (configuration, no-op) count too,
+	// so a caught-up node has AppliedIndex == CommitIndex.
+	AppliedIndex      uint64   `json:"applied_index"`
 	LastSnapshotIndex uint64   `json:"last_snapshot_index"`
 	Servers           []Server `json:"servers"`
 }
@@ -55,7 +58,7 @@ func (n *Node) Status() Status {
 		Term:         n.raft.CurrentTerm(),
 		LastLogIndex: n.raft.LastIndex(),
 		CommitIndex:  n.raft.CommitIndex(),
-		AppliedIndex: n.fsm.applied.Load(),
+		AppliedIndex: max(n.fsm.applied.Load(), n.raft.AppliedIndex()),
 	}
 	if v, err := strconv.ParseUint(n.raft.Stats()["last_snapshot_index"], 10, 64); err == nil {
 		st.LastSnapshotIndex = v

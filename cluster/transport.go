@@ -27,6 +27,7 @@ import (
 type tcpStream struct {
 	ln        net.Listener
 	advertise net.Addr
+	dialer    net.Dialer
 
 	raftCh chan net.Conn
 	stop   chan struct{}
@@ -54,7 +55,7 @@ var _ raft.StreamLayer = (*tcpStream)(nil)
 
 // newTCPTransport listens on bindAddr and returns the raft transport over it.
 // advertise nil means the bound address, which must then be dialable.
-func newTCPTransport(bindAddr string, advertise net.Addr, hl hclog.Logger) (*raft.NetworkTransport, *tcpStream, error) {
+func newTCPTransport(bindAddr, sourceAddr string, advertise net.Addr, hl hclog.Logger) (*raft.NetworkTransport, *tcpStream, error) {
 	ln, err := net.Listen("tcp", bindAddr)
 	if err != nil {
 		return nil, nil, err
@@ -65,6 +66,9 @@ func newTCPTransport(bindAddr string, advertise net.Addr, hl hclog.Logger) (*raf
 		stop:     make(chan struct{}),
 		conns:    map[*trackedConn]struct{}{},
 		handlers: map[byte]func(net.Conn){},
+	}
+	if ip := net.ParseIP(sourceAddr); ip != nil {
+		s.dialer.LocalAddr = &net.TCPAddr{IP: ip}
 	}
 	addr, ok := s.Addr().(*net.TCPAddr)
 	if !ok || addr.IP == nil || addr.IP.IsUnspecified() {
@@ -168,7 +172,9 @@ func (s *tcpStream) Dial(address raft.ServerAddress, timeout time.Duration) (net
 // DialKind dials address and announces a connection of kind. The connection is
 // tracked (closed by Close).
 func (s *tcpStream) DialKind(address string, kind byte, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", address, timeout)
+	d := s.dialer
+	d.Timeout = timeout
+	c, err := d.Dial("tcp", address)
 	if err != nil {
 		return nil, err
 	}

@@ -44,18 +44,26 @@ func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 		if s != nil {
 			s.notify(h, res.Seq)
 		}
+	case persist.OpDequeueThrough:
+		// A session pumped on another node: this node's queue counter (the
+		// bound on enqueues made here) only ever grew; re-read it from the
+		// store at the next enqueue.
+		h.mu.Lock()
+		if s := h.sessions[op.Client]; s != nil && s.pump == nil {
+			s.qLoaded = false
+		}
+		h.mu.Unlock()
 	case persist.OpPutSession:
 		if op.Session == nil || h.connectedHere(op.Session.ClientID) {
 			return
 		}
 		ss := op.Session
 		h.mu.Lock()
-		s := h.sessions[ss.ClientID]
-		if s == nil {
-			s = &session{id: ss.ClientID}
-			h.sessions[ss.ClientID] = s
+		if h.sessions[ss.ClientID] == nil {
+			// username and proto are read without the lock once the session
+			// is registered: set them only on a new one.
+			h.sessions[ss.ClientID] = &session{id: ss.ClientID, username: ss.Username, proto: ss.ProtocolVersion}
 		}
-		s.username, s.proto = ss.Username, ss.ProtocolVersion
 		h.mu.Unlock()
 		if _, ok := srv.Clients.Get(ss.ClientID); ok {
 			return // the session's (offline) client is already in the table
@@ -125,7 +133,7 @@ func (h *Hook) connectedHere(id string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.sessions[id]
-	if s != nil && s.cl != nil {
+	if s != nil && s.cl != nil || h.establishing[id] > 0 {
 		return true
 	}
 	return false

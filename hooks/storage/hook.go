@@ -56,8 +56,11 @@ type Hook struct {
 	now  func() time.Time
 
 	mu       sync.Mutex
-	sessions map[string]*session    // persistent sessions known to this node
-	wills    map[string]pendingWill // stored wills waiting for their time (wills.go), under mu
+	sessions map[string]*session // persistent sessions known to this node
+	// establishing counts the session writes of OnSessionEstablish in
+	// flight, per client id (Observe leaves those ids alone).
+	establishing map[string]int
+	wills        map[string]pendingWill // stored wills waiting for their time (wills.go), under mu
 
 	willClient *mqtt.Client // inline client stored wills are published from
 	stopped    bool
@@ -105,13 +108,14 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		return nil, fmt.Errorf("%w: options: no acl", ErrInvalidConfig)
 	}
 	h := &Hook{
-		cfg:      cfg,
-		opts:     opts,
-		log:      opts.Log.With().Str(fieldComponent, component).Logger(),
-		now:      opts.Now,
-		sessions: make(map[string]*session),
-		wills:    make(map[string]pendingWill),
-		done:     make(chan struct{}),
+		cfg:          cfg,
+		opts:         opts,
+		log:          opts.Log.With().Str(fieldComponent, component).Logger(),
+		now:          opts.Now,
+		sessions:     make(map[string]*session),
+		establishing: map[string]int{},
+		wills:        make(map[string]pendingWill),
+		done:         make(chan struct{}),
 	}
 	h.willClient = newWillClient(opts.Server)
 	h.life, h.kill = context.WithCancel(context.Background())

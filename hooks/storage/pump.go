@@ -289,9 +289,12 @@ func (p *pump) dequeueStep() bool {
 		case err := <-p.deq:
 			p.deq = nil
 			if err != nil {
-				p.h.log.Error().Err(err).Str(fieldClientID, p.s.id).Msg("durable dequeue failed")
-				p.cl.Stop(packets.ErrUnspecifiedError)
-				return false
+				// The messages were delivered; only the cursor did not move
+				// (no quorum during a leader change, say). Keep the client: the
+				// next acknowledgement retries, and what is not dequeued by a
+				// crash is delivered again (at least once).
+				p.h.log.Warn().Err(err).Str(fieldClientID, p.s.id).Msg("durable dequeue failed, will retry")
+				return true
 			}
 			if p.deqThrough > p.dequeued {
 				p.finishDequeue(p.deqThrough)

@@ -71,7 +71,19 @@ func (h *Hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	if len(ops) == 0 {
 		return
 	}
-	if _, err := h.apply(ops); err != nil {
+	// While the write is applied the observer must leave this client id to
+	// us (it would otherwise mirror the session into mochi's table as an
+	// offline client, and mochi would then report a session present).
+	h.mu.Lock()
+	h.establishing[cl.ID]++
+	h.mu.Unlock()
+	_, err := h.apply(ops)
+	h.mu.Lock()
+	if h.establishing[cl.ID]--; h.establishing[cl.ID] <= 0 {
+		delete(h.establishing, cl.ID)
+	}
+	h.mu.Unlock()
+	if err != nil {
 		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Msg("durable session write failed")
 		cl.Stop(packets.ErrUnspecifiedError)
 		return
