@@ -15,11 +15,11 @@ import (
 	"github.com/imqtt/imqtt/broker/admin"
 	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/imqtt/imqtt/cluster"
-	"github.com/imqtt/imqtt/cluster/route"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/limits"
 	"github.com/imqtt/imqtt/hooks/metrics"
+	"github.com/imqtt/imqtt/hooks/route"
 	"github.com/imqtt/imqtt/hooks/storage"
 	"github.com/imqtt/imqtt/persist"
 )

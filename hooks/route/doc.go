@@ -1,0 +1,66 @@
+// Package route is the cluster's publish routing: a mochi hook that forwards
+// each accepted PUBLISH once to every other node whose clients subscribed to
+// a matching filter, over one persistent, batched link per peer on the
+// cluster port (cluster.ConnLink), and injects what other nodes forward into
+// the local server.
+//
+// # What travels where
+//
+//   - Clean sessions (and QoS 0 to them): routed here. Each node advertises
+//     the filters its connected clean-session clients subscribed to (counted:
+//     a filter is announced when its first local subscriber appears and
+//     withdrawn with the last); a link starts with the full set, then deltas.
+//     A publish accepted on a node (after every other hook: a publish the
+//     durable layer refused, or one the IM server consumed, never gets here)
+//     is encoded once and queued on the links of the peers whose routes
+//     match its topic. The receiving node injects it through an inline client
+//     (ClientID) and mochi delivers it to the local subscribers, with the
+//     usual ACL checks on delivery.
+//   - Persistent sessions: not routed here. Their sessions, subscriptions and
+//     queues are replicated through raft (hooks/storage), every node matches
+//     publishes against them and enqueues durably; the node the session is
+//     connected to delivers from the replicated queue. Forwarded publishes
+//     are ignored by the durable layer (Forwarded), so nothing is enqueued
+//     twice.
+//   - Retained messages: replicated through raft (hooks/storage keeps each
+//     node's retained index in step); forwarded publishes carry no retain
+//     flag, so a node's index only changes in log order.
+//   - Wills: mochi delivers a will locally; OnWillSent forwards it.
+//   - Takeover: OnSessionEstablished tells every peer that a client id
+//     connected here (with the time); a peer where the same id has an older
+//     connection disconnects it with 0x8E, after telling the durable layer
+//     (TakenOver) that the session now lives elsewhere.
+//
+// # Links
+//
+// One outbound link per other member of the raft configuration (re-read every
+// PeerInterval): hello (node id), the full route set, then route changes,
+// publishes and takeovers, written by one goroutine that flushes when its
+// queue runs dry (batching under load). Back-pressure: a QoS 0 publish is
+// dropped when the peer's queue (QueueLen frames) is full, a QoS 1/2 publish
+// waits up to BlockTimeout, holding its publisher. A link that breaks is
+// re-dialled with backoff; forwards are dropped while it is down (clean
+// sessions on an unreachable node are lost with it anyway). The inbound side
+// accepts links only from members; when a link ends or its node leaves the
+// configuration, that node's routes are forgotten.
+//
+// # Ownership
+//
+// The router owns its links' goroutines and the membership loop; Close (also
+// the hook's Stop) stops them and waits. The inbound links run on the
+// cluster node's connections (the node owns those goroutines); Close closes
+// them. Build it with New, add it to the server as the last hook, Start it.
+//
+// # Limits
+//
+//   - A subscription takes effect on other nodes once its route arrived (for
+//     clean sessions) or its raft entry was applied there (persistent
+//     sessions): normally a few milliseconds; a publish through another node
+//     in that window may miss it.
+//   - Shared subscriptions of clean sessions are served per node: a node with
+//     members of a group delivers to one of them, so with members on several
+//     nodes each of those nodes delivers once. Persistent members are picked
+//     once, cluster-wide (hooks/storage).
+//   - Retain As Published is lost on other nodes (forwards carry no retain
+//     flag).
+package route
