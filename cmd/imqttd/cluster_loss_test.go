@@ -258,7 +258,7 @@ func (lc *lossCluster) iteration(t *testing.T, it int, rng *rand.Rand, subs []*l
 	var wg sync.WaitGroup
 	var amu sync.Mutex
 	acked := map[string]bool{}
-	var ackTimes []time.Time // when each acknowledged publish was sent
+	var ackTimes [][2]time.Time // when each acknowledged publish was sent, and acknowledged
 	for p := range 3 {
 		wg.Add(1)
 		go func() {
@@ -266,7 +266,7 @@ func (lc *lossCluster) iteration(t *testing.T, it int, rng *rand.Rand, subs []*l
 			lc.publishLoop(ctx, t, it, p, func(payload string, sentAt time.Time) {
 				amu.Lock()
 				acked[payload] = true
-				ackTimes = append(ackTimes, sentAt)
+				ackTimes = append(ackTimes, [2]time.Time{sentAt, time.Now()})
 				amu.Unlock()
 			})
 		}()
@@ -299,8 +299,8 @@ func (lc *lossCluster) iteration(t *testing.T, it int, rng *rand.Rand, subs []*l
 	amu.Lock()
 	// Writes are back when a publish sent after the kill is acknowledged.
 	for _, at := range ackTimes {
-		if at.After(killedAt) && (r.writeGap == 0 || at.Sub(killedAt) < r.writeGap) {
-			r.writeGap = at.Sub(killedAt)
+		if at[0].After(killedAt) && (r.writeGap == 0 || at[1].Sub(killedAt) < r.writeGap) {
+			r.writeGap = at[1].Sub(killedAt)
 		}
 	}
 	amu.Unlock()

@@ -143,11 +143,44 @@
 //   - Queue overflow drops the new message for the full session instead of
 //     refusing the publish (see "Queue bound").
 //
+// # Cluster
+//
+// Every node runs this hook over its own replica of the store. The write path
+// is the same on every node (Options.Node forwards a follower's writes to the
+// leader and returns once this node applied them too). What a node must learn
+// from the others comes through Observe, the store's observer, called for
+// every applied entry in log order on every node:
+//
+//   - PutSession / DeleteSession / Put- and DeleteSubscription of a session
+//     not connected here are mirrored into the registry, mochi's client table
+//     (an offline client) and topic index. So every node matches every
+//     publish against every persistent session of the cluster and enqueues
+//     for it, and a client that reconnects through another node resumes its
+//     session there (session present, subscriptions, the queue). A session
+//     being established here (its write in flight) is left alone.
+//   - An Enqueue for a session whose pump runs here wakes the pump: a
+//     message published through node A for a session connected to node B is
+//     delivered by B's pump from B's replica of the queue. A QoS 0 copy for
+//     a session connected elsewhere is enqueued too (it cannot be handed to a
+//     pump in memory).
+//   - A DequeueThrough of a session pumped elsewhere resets this node's
+//     queue counter (re-read from the store at the next enqueue).
+//   - PutRetained / DeleteRetained update mochi's retained index.
+//
+// Takeover: the cluster router (hooks/route) calls TakenOver before it
+// disconnects a client whose id connected to another node; the pump stops and
+// the disconnect is not recorded (the other node owns the session record).
+// Publishes forwarded by another node (Options.Forwarded) are ignored: their
+// origin node enqueued them. The expiry sweep runs on the leader only
+// (Options.IsLeader) and sees sessions connected to any node as connected
+// (their records carry no disconnect time).
+//
 // # Limits
 //
-// Single-node delivery: the pump reads this node's store; forwarding to
-// sessions connected to another node is cluster routing's job. A QoS 0 copy
-// for an online session is lost if the node crashes before writing it.
+// A QoS 0 copy for an online session is lost if the node crashes before
+// writing it. A session connected to a node that dies stays "connected" in
+// the store until its client reconnects somewhere (its will is not sent by
+// the others, and its expiry does not start).
 // Retained copies sent after a SUBACK are not durable. DUP after a restart is
 // 0 (see above).
 package storage

@@ -15,6 +15,7 @@ var ErrConfig = errors.New("invalid configuration")
 // Config is one run's parameters (one scenario against one broker).
 type Config struct {
 	Broker      string        `json:"broker"`
+	SubBroker   string        `json:"sub_broker,omitempty"` // subscribers' broker (another cluster node); "" = Broker
 	Label       string        `json:"label"`
 	Scenario    string        `json:"scenario"`
 	QoS         byte          `json:"qos"`
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.SetOutput(stderr)
 	var qos, v, keepalive uint
 	fs.StringVar(&c.Broker, "broker", c.Broker, "broker `host:port` (loopback unless -allow-remote)")
+	fs.StringVar(&c.SubBroker, "sub-broker", "", "fanin, fanout, pairs: subscribers connect to this `host:port` (another node of a cluster; default: -broker); the run waits 1 s for their routes to spread")
 	fs.StringVar(&c.Label, "label", "", "broker name written into the results (default: the address)")
 	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin | fanout | pairs | conns | imchat | imgroup")
 	fs.UintVar(&qos, "qos", 0, "QoS of publishes and subscriptions: 0 or 1 (imchat, imgroup: 1, the default there)")
@@ -113,6 +115,11 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 func (c *Config) Validate() error {
 	bad := func(flag string, v any, why string) error {
 		return fmt.Errorf("-%s %v: %s: %w", flag, v, why, ErrConfig)
+	}
+	if c.SubBroker != "" {
+		if _, _, err := net.SplitHostPort(c.SubBroker); err != nil {
+			return bad("sub-broker", c.SubBroker, "want host:port")
+		}
 	}
 	host, _, err := net.SplitHostPort(c.Broker)
 	if err != nil {

@@ -123,6 +123,9 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 	err = parallel(r.topo.subs, 64, func(j int) error {
 		o := cfg.dialOptions()
 		o.localIP, o.rbuf = cfg.srcIP(j), 64<<10
+		if cfg.SubBroker != "" {
+			o.addr = cfg.SubBroker
+		}
 		if cfg.Persistent {
 			o.expiry = 3600
 		}
@@ -144,6 +147,12 @@ func runFlow(ctx context.Context, cfg Config) (*Result, error) {
 	for _, s := range r.subs {
 		readers.Add(1)
 		go func() { defer readers.Done(); r.readSub(s) }()
+	}
+
+	if cfg.SubBroker != "" && cfg.SubBroker != cfg.Broker {
+		// Another cluster node: its routes reach the publishers' node
+		// asynchronously (hooks/route), normally within milliseconds.
+		time.Sleep(time.Second)
 	}
 
 	// 2. publishers
