@@ -42,6 +42,10 @@ type Config struct {
 	// AdvertiseAddr is the host:port other nodes dial. Empty means the bound
 	// address, which must then not be unspecified (0.0.0.0 / ::).
 	AdvertiseAddr string `yaml:"advertise_addr"`
+	// TLS secures the cluster port (raft, forwarded writes, routing links)
+	// with mutual TLS under a cluster CA. Off by default: then keep the port
+	// on loopback or a private network.
+	TLS TLSConfig `yaml:"tls"`
 	// SourceAddr is the local IP outbound cluster connections are made from
 	// (empty: the system picks). Set it on hosts with several addresses when
 	// the peers or a firewall must see the cluster address; the partition
@@ -151,6 +155,9 @@ func (c Config) Validate() error {
 		}
 	} else if ip := net.ParseIP(bindHost); bindHost == "" || ip != nil && ip.IsUnspecified() {
 		return bad("advertise_addr", "required when bind_addr %q listens on all addresses", c.BindAddr)
+	}
+	if err := c.TLS.validate(); err != nil {
+		return err
 	}
 	if c.SourceAddr != "" && net.ParseIP(c.SourceAddr) == nil {
 		return bad("source_addr", "%q is not an IP address", c.SourceAddr)

@@ -125,7 +125,7 @@ func (n *Node) open(ctx context.Context) error {
 			return fmt.Errorf("%w: cluster.advertise_addr: %q: %v", ErrInvalidConfig, cfg.AdvertiseAddr, err)
 		}
 	}
-	if n.trans, n.stream, err = newTCPTransport(cfg.BindAddr, cfg.SourceAddr, advertise, hl.Named("transport")); err != nil {
+	if n.trans, n.stream, err = newTCPTransport(cfg.BindAddr, cfg.SourceAddr, cfg.TLS, advertise, hl.Named("transport")); err != nil {
 		return fmt.Errorf("raft transport on %s: %w", cfg.BindAddr, err)
 	}
 	n.stream.SetHandler(connRPC, n.serveRPC)

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ type tcpStream struct {
 	ln        net.Listener
 	advertise net.Addr
 	dialer    net.Dialer
+	tlsClient *tls.Config // nil: plain TCP
 
 	raftCh chan net.Conn
 	stop   chan struct{}
@@ -55,17 +57,29 @@ var _ raft.StreamLayer = (*tcpStream)(nil)
 
 // newTCPTransport listens on bindAddr and returns the raft transport over it.
 // advertise nil means the bound address, which must then be dialable.
-func newTCPTransport(bindAddr, sourceAddr string, advertise net.Addr, hl hclog.Logger) (*raft.NetworkTransport, *tcpStream, error) {
+func newTCPTransport(bindAddr, sourceAddr string, tc TLSConfig, advertise net.Addr, hl hclog.Logger) (*raft.NetworkTransport, *tcpStream, error) {
+	var serverTLS, clientTLS *tls.Config
+	if tc.Enabled() {
+		var err error
+		if serverTLS, clientTLS, err = tc.load(); err != nil {
+			return nil, nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", bindAddr)
 	if err != nil {
 		return nil, nil, err
 	}
+	tcpAddr := ln.Addr()
+	if serverTLS != nil {
+		ln = tlsListener{Listener: tls.NewListener(ln, serverTLS), addr: tcpAddr}
+	}
 	s := &tcpStream{
 		ln: ln, advertise: advertise,
-		raftCh:   make(chan net.Conn),
-		stop:     make(chan struct{}),
-		conns:    map[*trackedConn]struct{}{},
-		handlers: map[byte]func(net.Conn){},
+		raftCh:    make(chan net.Conn),
+		stop:      make(chan struct{}),
+		conns:     map[*trackedConn]struct{}{},
+		handlers:  map[byte]func(net.Conn){},
+		tlsClient: clientTLS,
 	}
 	if ip := net.ParseIP(sourceAddr); ip != nil {
 		s.dialer.LocalAddr = &net.TCPAddr{IP: ip}
@@ -174,7 +188,14 @@ func (s *tcpStream) Dial(address raft.ServerAddress, timeout time.Duration) (net
 func (s *tcpStream) DialKind(address string, kind byte, timeout time.Duration) (net.Conn, error) {
 	d := s.dialer
 	d.Timeout = timeout
-	c, err := d.Dial("tcp", address)
+	var c net.Conn
+	var err error
+	if s.tlsClient != nil {
+		td := tls.Dialer{NetDialer: &d, Config: s.tlsClient}
+		c, err = td.Dial("tcp", address)
+	} else {
+		c, err = d.Dial("tcp", address)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +243,14 @@ func (s *tcpStream) Close() error {
 	}
 	return err
 }
+
+// tlsListener is a TLS listener that reports the TCP address.
+type tlsListener struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (l tlsListener) Addr() net.Addr { return l.addr }
 
 // Addr implements net.Listener: the advertised address if set.
 func (s *tcpStream) Addr() net.Addr {
