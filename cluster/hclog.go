@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"strings"
 	"time"
 
@@ -74,8 +76,25 @@ func (h *hclogAdapter) event(level hclog.Level, msg string) *zerolog.Event {
 	}
 }
 
+// closedConnError reports raft transport errors that only say a connection
+// was closed under a reader: every node logs them when it or a peer stops.
+func closedConnError(level hclog.Level, args []any) bool {
+	if level != hclog.Error {
+		return false
+	}
+	for _, a := range args {
+		if err, ok := a.(error); ok && (errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Log implements hclog.Logger.
 func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
+	if closedConnError(level, args) {
+		level = hclog.Debug
+	}
 	ev := h.event(level, msg)
 	if ev == nil || !ev.Enabled() {
 		return

@@ -15,7 +15,7 @@ const module = "github.com/imqtt/imqtt"
 func layer(rel string) string {
 	top, _, _ := strings.Cut(rel, "/")
 	switch top {
-	case "cmd", "broker", "hooks", "im", "cluster", "persist", "tools":
+	case "cmd", "broker", "hooks", "im", "cluster", "persist", "tools", "web":
 		return top
 	}
 	return ""
@@ -24,12 +24,13 @@ func layer(rel string) string {
 // allowed lists, for each layer, the project layers it may import (its own
 // layer is always allowed for sub-packages).
 var allowed = map[string][]string{
-	"cmd":     {"broker", "hooks", "im", "cluster", "persist"},
-	"broker":  {"hooks", "im", "cluster", "persist"},
+	"cmd":     {"broker", "hooks", "im", "cluster", "persist", "web"},
+	"broker":  {"hooks", "im", "cluster", "persist", "web"},
 	"hooks":   {"im", "cluster", "persist"},
 	"im":      {"persist"}, // im uses cluster only through an interface it defines
 	"cluster": {"persist"},
 	"persist": {},
+	"web":     {}, // the embedded web client: static files, no imqtt imports
 	"tools":   {"broker", "hooks", "im", "cluster", "persist"},
 }
 
@@ -87,7 +88,7 @@ func TestDeps(t *testing.T) {
 }
 
 func TestLayerTable(t *testing.T) {
-	cases := map[string]string{"persist": "persist", "hooks/acl": "hooks", "broker/listen": "broker", "web": "", "cmd/imqttd": "cmd"}
+	cases := map[string]string{"persist": "persist", "hooks/acl": "hooks", "broker/listen": "broker", "web": "web", "docs": "", "cmd/imqttd": "cmd"}
 	for in, want := range cases {
 		if got := layer(in); got != want {
 			t.Errorf("layer(%q) = %q, want %q", in, got, want)

@@ -1,0 +1,436 @@
+// imqtt web chat: the IM protocol of docs/protocol.md over MQTT 5 on WebSocket,
+// with mqtt.js. No framework: state in `S`, the DOM redrawn from it.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+
+const S = {
+  me: '',
+  client: null,
+  wantOnline: true,
+  convs: new Map(), // conv -> {conv, kind, peer, group, name, last_seq, read, delivered, peer_read, peer_delivered, msgs: Map seq->env, pending: Map cid->{body, state, reason, seq}}
+  current: '',
+  presence: new Map(), // user -> {status, last_seen}
+  rpcs: new Map(), // reply topic -> resolve
+  typingTimer: 0,
+  lastTyping: 0,
+};
+
+// ---- start-up -------------------------------------------------------------
+
+async function defaults() {
+  const q = new URLSearchParams(location.search);
+  let broker = q.get('broker') || '';
+  if (!broker) {
+    try {
+      const cfg = await (await fetch('config.json')).json();
+      broker = (location.protocol === 'https:' && cfg.wss) ? cfg.wss : (cfg.ws || cfg.wss || '');
+    } catch (e) { /* served elsewhere: the user types the URL */ }
+  }
+  $('broker').value = broker;
+  if (q.get('user')) $('user').value = q.get('user');
+}
+
+$('login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  S.me = $('user').value.trim();
+  connect();
+});
+
+function connect() {
+  $('login-error').textContent = '';
+  const c = mqtt.connect($('broker').value, {
+    protocolVersion: 5,
+    clientId: S.me + '-web-' + Math.random().toString(36).slice(2, 10),
+    username: S.me,
+    password: $('pass').value,
+    clean: true,
+    reconnectPeriod: 1000,
+    connectTimeout: 10000,
+  });
+  S.client = c;
+  S.wantOnline = true;
+  c.on('connect', onConnect);
+  c.on('message', onMessage);
+  c.on('reconnect', () => status('reconnecting'));
+  c.on('offline', () => status('offline'));
+  c.on('close', () => { if (S.client === c) status(S.wantOnline ? 'disconnected' : 'offline'); });
+  c.on('disconnect', (pk) => showError('server disconnected: ' + reasonOf(pk)));
+  c.on('error', (err) => {
+    const msg = 'cannot connect: ' + (err.message || err);
+    if ($('app').hidden) { $('login-error').textContent = msg; c.end(true); } else showError(msg);
+  });
+}
+
+function reasonOf(pk) {
+  const code = pk && pk.reasonCode;
+  const r = pk && pk.properties && pk.properties.reasonString;
+  return (r || '') + (code ? ' (0x' + code.toString(16) + ')' : '');
+}
+
+async function onConnect() {
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('me').textContent = S.me;
+  status('online');
+  S.client.subscribe('im/u/' + S.me + '/#', { qos: 1 }, (err, granted) => {
+    if (err || (granted && granted[0] && granted[0].qos >= 128)) showError('subscribe refused: ' + (err ? err.message : 'reason 0x' + granted[0].qos.toString(16)));
+  });
+  try {
+    const res = await rpc('conversations', {});
+    for (const c of res.conversations || []) upsertConv(c);
+    await sync();
+  } catch (e) { showError(String(e)); }
+  for (const c of S.convs.values()) if (c.peer) watchPresence(c.peer);
+  render();
+}
+
+function status(s) { $('status').textContent = s; }
+
+// ---- RPC (reply_to under our own tree: works for 3.1.1 and 5) -------------
+
+function rpc(method, req) {
+  const rid = Math.random().toString(36).slice(2, 12);
+  const reply = 'im/u/' + S.me + '/rpc/' + rid;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { S.rpcs.delete(reply); reject(new Error(method + ': no answer')); }, 10000);
+    S.rpcs.set(reply, (res) => {
+      clearTimeout(timer);
+      if (res.ok) resolve(res); else reject(new Error(res.reason || ('refused ' + res.code)));
+    });
+    S.client.publish('im/rpc/' + method, JSON.stringify(Object.assign({ rid, reply_to: reply }, req)), { qos: 1 });
+  });
+}
+
+// sync fetches everything after what this browser has seen, in pages.
+async function sync() {
+  const key = 'imqtt.since.' + S.me;
+  let since = JSON.parse(localStorage.getItem(key) || '{}');
+  for (let page = 0; page < 100; page++) {
+    const res = await rpc('sync', { since, limit: 200 });
+    for (const m of res.messages || []) addMessage(m);
+    since = res.since || since;
+    localStorage.setItem(key, JSON.stringify(since));
+    if (!res.more) break;
+  }
+  render();
+}
+
+function noteSeen(conv, seq) {
+  const key = 'imqtt.since.' + S.me;
+  const since = JSON.parse(localStorage.getItem(key) || '{}');
+  if ((since[conv] || 0) < seq) { since[conv] = seq; localStorage.setItem(key, JSON.stringify(since)); }
+}
+
+// ---- incoming -------------------------------------------------------------
+
+function onMessage(topic, payload) {
+  let m;
+  try { m = JSON.parse(new TextDecoder().decode(payload)); } catch (e) { return; }
+  if (topic.startsWith('im/presence/')) {
+    S.presence.set(m.user, m);
+    render();
+    return;
+  }
+  const resolve = S.rpcs.get(topic);
+  if (resolve) { S.rpcs.delete(topic); resolve(m); return; }
+  const leaf = topic.split('/')[3];
+  switch (leaf) {
+    case 'msg': addMessage(m); receiptFor(m.conv); break;
+    case 'ack': onAck(m); break;
+    case 'receipt': onReceipt(m); break;
+    case 'typing': onTyping(m); break;
+    case 'notify': addNotice(m); break;
+    case 'rpc': if (!m.ok) showError((m.method || 'request') + ' refused: ' + m.reason); break;
+  }
+  render();
+}
+
+function upsertConv(c) {
+  let cur = S.convs.get(c.conv);
+  if (!cur) {
+    cur = { conv: c.conv, msgs: new Map(), pending: new Map(), last_seq: 0, read: 0, delivered: 0, peer_read: 0, peer_delivered: 0 };
+    S.convs.set(c.conv, cur);
+  }
+  for (const k of ['kind', 'peer', 'group', 'name']) if (c[k] !== undefined) cur[k] = c[k];
+  for (const k of ['last_seq', 'read', 'delivered', 'peer_read', 'peer_delivered']) if (c[k] !== undefined) cur[k] = Math.max(cur[k], c[k]);
+  if (!cur.kind) {
+    if (c.conv.startsWith('d:')) {
+      const [a, b] = c.conv.slice(2).split(':');
+      cur.kind = 'direct';
+      cur.peer = a === S.me ? b : a;
+    } else {
+      cur.kind = 'group';
+      cur.group = c.conv.slice(2);
+    }
+  }
+  return cur;
+}
+
+function addMessage(env) {
+  const c = upsertConv({ conv: env.conv });
+  c.msgs.set(env.seq, env);
+  c.last_seq = Math.max(c.last_seq, env.seq);
+  if (env.from === S.me) {
+    c.read = Math.max(c.read, env.seq);
+    if (env.cid) c.pending.delete(env.cid);
+  }
+  if (c.kind === 'direct' && !c.presenceAsked) {
+    // Presence is shown to users who share a conversation: (re)subscribe once
+    // one exists, so the retained presence comes through the server's filter.
+    c.presenceAsked = true;
+    watchPresence(c.peer, true);
+  }
+  noteSeen(env.conv, env.seq);
+}
+
+function addNotice(n) {
+  showError('');
+  $('status').textContent = 'notification from ' + n.from + ': ' + (n.title || '') + ' ' + (n.body || '');
+}
+
+// receiptFor tells the sender what this device did with conv: read when it is
+// open, delivered otherwise.
+function receiptFor(conv) {
+  const c = S.convs.get(conv);
+  if (!c || !S.client) return;
+  const last = c.last_seq;
+  if (conv === S.current && c.read < last) {
+    c.read = last;
+    S.client.publish('im/receipt/' + conv, JSON.stringify({ type: 'read', seq: last }), { qos: 1 });
+  } else if (c.delivered < last) {
+    c.delivered = last;
+    S.client.publish('im/receipt/' + conv, JSON.stringify({ type: 'delivered', seq: last }), { qos: 1 });
+  }
+}
+
+function onAck(a) {
+  const c = S.convs.get(a.conv) || [...S.convs.values()].find((x) => x.pending.has(a.cid));
+  const p = c && c.pending.get(a.cid);
+  if (a.ok) {
+    if (p) { p.state = 'sent'; p.seq = a.seq; }
+    if (c) c.read = Math.max(c.read, a.seq);
+  } else {
+    if (p) { p.state = 'failed'; p.reason = a.reason; }
+    showError('not sent: ' + a.reason + ' (code ' + a.code + ')');
+  }
+}
+
+function onReceipt(r) {
+  const c = upsertConv({ conv: r.conv });
+  if (r.user === S.me) {
+    if (r.type === 'read') c.read = Math.max(c.read, r.seq);
+    c.delivered = Math.max(c.delivered, r.seq);
+    return;
+  }
+  if (r.type === 'read') c.peer_read = Math.max(c.peer_read, r.seq);
+  c.peer_delivered = Math.max(c.peer_delivered, r.seq);
+}
+
+function onTyping(t) {
+  if (t.conv !== S.current || t.from === S.me) return;
+  $('typing').textContent = t.state === 'start' ? t.from + ' is typing…' : '';
+  clearTimeout(S.typingTimer);
+  S.typingTimer = setTimeout(() => { $('typing').textContent = ''; }, 4000);
+}
+
+function watchPresence(user, again) {
+  if (!user || !S.client || (S.presence.has(user) && !again)) return;
+  if (!S.presence.has(user)) S.presence.set(user, { status: 'unknown' });
+  S.client.subscribe('im/presence/' + user, { qos: 1 });
+}
+
+// ---- actions --------------------------------------------------------------
+
+function openConv(conv) {
+  S.current = conv;
+  showError('');
+  $('typing').textContent = '';
+  const c = upsertConv({ conv });
+  if (c.peer) watchPresence(c.peer);
+  if (c.msgs.size === 0) loadOlder();
+  receiptFor(conv);
+  render();
+}
+
+async function loadOlder() {
+  const c = S.convs.get(S.current);
+  if (!c) return;
+  const req = { conv: c.conv, limit: 50 };
+  const seqs = [...c.msgs.keys()];
+  if (seqs.length) req.before = Math.min(...seqs);
+  try {
+    const res = await rpc('history', req);
+    for (const m of res.messages || []) addMessage(m);
+    c.more = res.more;
+    c.last_seq = Math.max(c.last_seq, res.last_seq || 0);
+    receiptFor(c.conv);
+  } catch (e) { showError('history: ' + e.message); }
+  render();
+}
+
+$('new-chat').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const peer = $('peer').value.trim();
+  if (!peer) return;
+  openConv('d:' + [S.me, peer].sort().join(':'));
+  $('peer').value = '';
+});
+
+$('new-group').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const users = $('group-users').value.split(',').map((u) => u.trim()).filter(Boolean);
+  try {
+    const res = await rpc('group.create', { name: $('group-name').value.trim(), users });
+    upsertConv({ conv: res.conv, kind: 'group', group: res.group, name: $('group-name').value.trim() });
+    $('group-name').value = ''; $('group-users').value = '';
+    openConv(res.conv);
+  } catch (e) { showError('group not created: ' + e.message); }
+});
+
+$('join-group').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const g = $('group-id').value.trim();
+  try {
+    const res = await rpc('group.join', { group: g });
+    openConv(res.conv);
+  } catch (e) { showError('cannot join: ' + e.message); }
+});
+
+$('open-group').addEventListener('click', () => {
+  const g = $('group-id').value.trim();
+  if (g) openConv('g:' + g);
+});
+
+$('leave-group').addEventListener('click', async () => {
+  const c = S.convs.get(S.current);
+  if (!c || !c.group) return;
+  try {
+    await rpc('group.leave', { group: c.group });
+    S.convs.delete(c.conv);
+    S.current = '';
+  } catch (e) { showError('cannot leave: ' + e.message); }
+  render();
+});
+
+$('load-older').addEventListener('click', loadOlder);
+
+$('compose').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const c = S.convs.get(S.current);
+  if (!c) { showError('open a conversation first'); return; }
+  const body = $('text').value;
+  const cid = 'w' + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+  c.pending.set(cid, { body, state: 'pending' });
+  const topic = c.kind === 'group' ? 'im/send/group/' + c.group : 'im/send/user/' + c.peer;
+  // Everything goes to the server, which says what is wrong (empty, too
+  // large, not a member): the page shows its reason.
+  S.client.publish(topic, JSON.stringify({ cid, body }), { qos: 1 });
+  $('text').value = '';
+  render();
+});
+
+$('text').addEventListener('input', () => {
+  const now = Date.now();
+  if (!S.current || now - S.lastTyping < 2000) return;
+  S.lastTyping = now;
+  S.client.publish('im/typing/' + S.current, JSON.stringify({ state: 'start' }), { qos: 0 });
+});
+
+$('offline').addEventListener('click', () => {
+  S.wantOnline = false;
+  S.client.end(true);
+  $('offline').hidden = true; $('online').hidden = false;
+  status('offline');
+});
+
+$('online').addEventListener('click', () => {
+  $('offline').hidden = false; $('online').hidden = true;
+  S.client.removeAllListeners();
+  connect(); // onConnect syncs what was missed
+});
+
+function showError(msg) { $('error').textContent = msg; }
+
+// ---- rendering ------------------------------------------------------------
+
+function title(c) {
+  if (c.kind === 'group') return (c.name || 'group') + ' #' + c.group;
+  return c.peer;
+}
+
+function unread(c) { return Math.max(0, c.last_seq - c.read); }
+
+function render() {
+  const list = $('convs');
+  list.replaceChildren();
+  const convs = [...S.convs.values()].sort((a, b) => title(a).localeCompare(title(b)));
+  for (const c of convs) {
+    const li = document.createElement('li');
+    li.dataset.conv = c.conv;
+    li.tabIndex = 0;
+    li.setAttribute('aria-current', String(c.conv === S.current));
+    const dot = document.createElement('span');
+    dot.className = 'dot';
+    if (c.kind === 'direct') dot.dataset.presence = (S.presence.get(c.peer) || {}).status || 'unknown';
+    else dot.style.visibility = 'hidden';
+    const name = document.createElement('span');
+    name.className = 'name'; name.textContent = title(c);
+    const badge = document.createElement('span');
+    badge.className = 'unread';
+    badge.textContent = c.conv === S.current || !unread(c) ? '' : String(unread(c));
+    badge.setAttribute('aria-label', unread(c) + ' unread');
+    li.append(dot, name, badge);
+    li.addEventListener('click', () => openConv(c.conv));
+    li.addEventListener('keydown', (e) => { if (e.key === 'Enter') openConv(c.conv); });
+    list.append(li);
+  }
+  const c = S.convs.get(S.current);
+  $('load-older').hidden = !c || c.msgs.size === 0 || c.more === false || Math.min(...c.msgs.keys()) <= 1;
+  $('leave-group').hidden = !c || c.kind !== 'group';
+  if (!c) return;
+  $('chat-title').textContent = title(c);
+  const p = c.kind === 'direct' ? S.presence.get(c.peer) : null;
+  $('peer-presence').textContent = !p || p.status === 'unknown' ? '' :
+    p.status === 'online' ? 'online' : 'last seen ' + new Date(p.last_seen || p.ts).toLocaleString();
+  const ul = $('messages');
+  ul.replaceChildren();
+  const seqs = [...c.msgs.keys()].sort((a, b) => a - b);
+  for (const s of seqs) ul.append(msgItem(c, c.msgs.get(s)));
+  for (const [cid, p2] of c.pending) ul.append(msgItem(c, { cid, body: p2.body, from: S.me, seq: p2.seq || 0 }, p2));
+  ul.scrollTop = ul.scrollHeight;
+}
+
+function msgItem(c, m, pending) {
+  const li = document.createElement('li');
+  li.className = 'msg' + (m.from === S.me ? ' mine' : '') + (m.type === 'notice' ? ' notice' : '');
+  if (m.seq) li.dataset.seq = m.seq;
+  if (m.cid) li.dataset.cid = m.cid;
+  if (m.type === 'notice') {
+    const n = m.notice || {};
+    li.textContent = (n.by || m.from) + ' ' + n.event + (n.user ? ' ' + n.user : '') + (n.users ? ' ' + n.users.join(', ') : '') + (n.name ? ' "' + n.name + '"' : '');
+    return li;
+  }
+  if (c.kind === 'group' && m.from !== S.me) {
+    const f = document.createElement('span');
+    f.className = 'from'; f.textContent = m.from;
+    li.append(f);
+  }
+  const body = document.createElement('span');
+  body.className = 'body'; body.textContent = m.body;
+  li.append(body);
+  if (m.from === S.me) {
+    const mark = document.createElement('span');
+    mark.className = 'mark';
+    let state = 'sent';
+    if (pending) state = pending.state;
+    else if (c.kind === 'direct' && c.peer_read >= m.seq) state = 'read';
+    else if (c.kind === 'direct' && c.peer_delivered >= m.seq) state = 'delivered';
+    mark.dataset.state = state;
+    mark.textContent = state === 'failed' ? 'not sent: ' + pending.reason : state;
+    li.append(mark);
+  }
+  return li;
+}
+
+defaults();
