@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 func webNode(t *testing.T) *node {
 	t.Helper()
 	dir := t.TempDir()
+	pki := newTestPKI(t)
 	var lines []string
 	for _, u := range imUsers {
 		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
@@ -34,6 +37,10 @@ node: {id: web1, data_dir: %[1]s/data}
 listeners:
   tcp: {enabled: true, address: "127.0.0.1:0"}
   ws: {enabled: true, address: "127.0.0.1:0"}
+  wss:
+    enabled: true
+    address: "127.0.0.1:0"
+    tls: {cert_file: %[4]s, key_file: %[5]s}
 auth: {password_file: %[2]s}
 acl: {file: %[3]s}
 admin: {enabled: true, address: "127.0.0.1:0"}
@@ -41,14 +48,14 @@ cluster: {bind_addr: "127.0.0.1:0"}
 im:
   max_body_bytes: 200
   rate_limit: {messages_per_second: 0}
-`, dir, passwd, aclFile))
+`, dir, passwd, aclFile, pki.certFile, pki.keyFile))
 	return startNode(t, dir, "--config", cfg)
 }
 
 // browser starts a headless Chromium (Debian's chromium, installed by
 // .ci/run): one per user, so each page is the active tab of its own browser
 // (screenshots of background tabs never complete).
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -57,6 +64,7 @@ func browser(t *testing.T) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.WindowSize(1000, 760))
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	bctx, bcancel := chromedp.NewContext(actx)
@@ -140,10 +148,14 @@ const lastMark = `(() => { const m = [...document.querySelectorAll('#messages li
 
 func signIn(t *testing.T, base, user, shots string) *page {
 	t.Helper()
-	ctx := browser(t)
+	return signInAt(t, browser(t), base+"/web/", user, shots)
+}
+
+func signInAt(t *testing.T, ctx context.Context, url, user, shots string) *page {
+	t.Helper()
 	p := &page{t: t, ctx: ctx, user: user, shots: shots}
-	p.run(chromedp.Navigate(base + "/web/"))
-	p.wait("the broker URL from config.json", `document.getElementById('broker').value.startsWith('ws://')`)
+	p.run(chromedp.Navigate(url))
+	p.wait("the broker URL", `document.getElementById('broker').value.startsWith('ws')`)
 	p.run(chromedp.SetValue("#user", user, chromedp.ByID), chromedp.SetValue("#pass", user+"-pw", chromedp.ByID))
 	if user == "alice" {
 		p.shot("01-sign-in")
@@ -265,5 +277,28 @@ func TestWebClient(t *testing.T) {
 	alice.eval(`document.getElementById('error').textContent`, &joinErr)
 	if !strings.Contains(joinErr, "not a member") {
 		t.Fatalf("join refusal shows %q", joinErr)
+	}
+
+	// The same page over WSS (the broker URL given as a parameter, as when the
+	// files are hosted elsewhere; the test CA is not in Chromium's store).
+	wss := "wss://" + n.addr("wss") + "/mqtt"
+	erin := signInAt(t, browser(t, chromedp.Flag("ignore-certificate-errors", true)),
+		base+"/web/?broker="+wss, "erin", shots)
+	erin.openChat("alice")
+	erin.send("hello over wss")
+	erin.wait("the ack over wss", lastMark+` === 'sent' || `+lastMark+` === 'delivered' || `+lastMark+` === 'read'`)
+	alice.clickConv("d:alice:erin")
+	alice.wait("erin's message", `document.getElementById('messages').innerText.includes('hello over wss')`)
+	resp, err := http.Get(base + "/web/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cfg map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg["wss"] != wss || !strings.HasPrefix(cfg["ws"], "ws://") {
+		t.Fatalf("config.json %v, want ws and %s", cfg, wss)
 	}
 }
