@@ -143,3 +143,71 @@ func TestInProcessCluster(t *testing.T) {
 		})
 	}
 }
+
+// TestInProcessClusterSharedSubscription: members of one shared subscription
+// group on two nodes get each message once between them, whichever node it is
+// published on.
+func TestInProcessClusterSharedSubscription(t *testing.T) {
+	bs := newTestCluster(t)
+	var members []*testClient
+	for _, b := range bs[1:] {
+		c := mustConnect(t, b, "member-"+b.cfg.Node.ID)
+		if _, err := c.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "$share/g/s/#", QoS: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, c)
+	}
+	// A plain subscriber on n3 too: n3 then gets every publish for it, and must
+	// still leave the group to the node chosen for it.
+	plain := mustConnect(t, bs[2], "plain-n3")
+	if _, err := plain.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "s/#", QoS: 0}}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "n3's plain route on n1", func() bool { return slices.Contains(bs[0].router.RemoteRoutes()["n3"], "s/#") })
+	for _, b := range []*Broker{bs[0], bs[2]} {
+		eventually(t, 5*time.Second, "the shared routes on "+b.cfg.Node.ID, func() bool {
+			rr := b.router.RemoteRoutes()
+			n := 0
+			for _, fs := range rr {
+				if slices.Contains(fs, "$share/g/s/#") {
+					n++
+				}
+			}
+			return n >= 1 && (b != bs[0] || n == 2)
+		})
+	}
+	const n = 30
+	for _, b := range []*Broker{bs[0], bs[2]} { // no member / a member on the publishing node
+		p := mustConnect(t, b, "sp-"+b.cfg.Node.ID)
+		for i := range n {
+			if _, err := p.Publish(tctx(t), &paho.Publish{Topic: "s/x", QoS: 1, Payload: []byte(fmt.Sprintf("%s-%d", b.cfg.Node.ID, i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := map[string]int{}
+		deadline := time.After(10 * time.Second)
+		for len(got) < n {
+			select {
+			case m := <-members[0].msgs:
+				got[string(m.Payload)]++
+			case m := <-members[1].msgs:
+				got[string(m.Payload)]++
+			case <-deadline:
+				t.Fatalf("published on %s: %d of %d received", b.cfg.Node.ID, len(got), n)
+			}
+		}
+		// Nothing more may come: each message went to one member only.
+		select {
+		case m := <-members[0].msgs:
+			t.Fatalf("published on %s: %q delivered twice", b.cfg.Node.ID, m.Payload)
+		case m := <-members[1].msgs:
+			t.Fatalf("published on %s: %q delivered twice", b.cfg.Node.ID, m.Payload)
+		case <-time.After(500 * time.Millisecond):
+		}
+		for k, c := range got {
+			if c != 1 {
+				t.Fatalf("%s delivered %d times", k, c)
+			}
+		}
+	}
+}

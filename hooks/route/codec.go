@@ -143,6 +143,10 @@ const (
 //	str(topic), bytes(payload), str(content_type), str(response_topic),
 //	bytes(correlation), users uvarint, users x (str(key) str(value)),
 //	str(origin)
+//
+// A frame's body is this followed by appendGroups: the shared subscription
+// groups the receiving node is to serve (see forward), which decodePublish
+// returns in pk.Filters.
 func encodePublish(pk *packets.Packet) []byte {
 	p := &pk.Properties
 	b := make([]byte, 0, 32+len(pk.TopicName)+len(pk.Payload))
@@ -206,6 +210,13 @@ func decodePublish(body []byte) (packets.Packet, error) {
 		pk.Properties.User = append(pk.Properties.User, packets.UserProperty{Key: r.str(), Val: r.str()})
 	}
 	pk.Origin = r.str()
+	groups := r.uvarint()
+	if groups > uint64(len(r.b)) {
+		r.err = ErrBadFrame
+	}
+	for i := uint64(0); i < groups && r.err == nil; i++ {
+		pk.Filters = append(pk.Filters, packets.Subscription{Filter: r.str()})
+	}
 	if err := r.done(); err != nil {
 		return packets.Packet{}, err
 	}
@@ -216,6 +227,15 @@ func decodePublish(body []byte) (packets.Packet, error) {
 		pk.PacketID = 1 // mochi's validity check wants one; an inline publish never sends it
 	}
 	return pk, nil
+}
+
+// appendGroups appends the shared groups section of a publish frame.
+func appendGroups(b []byte, groups []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(groups)))
+	for _, g := range groups {
+		b = appendStr(b, g)
+	}
+	return b
 }
 
 // encodeFilters encodes a full route set.

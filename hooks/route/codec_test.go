@@ -29,7 +29,7 @@ func TestPublishRoundTrip(t *testing.T) {
 		samplePublish(),
 		{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: "t"},
 	} {
-		got, err := decodePublish(encodePublish(&pk))
+		got, err := decodePublish(appendGroups(encodePublish(&pk), nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,15 +39,27 @@ func TestPublishRoundTrip(t *testing.T) {
 	}
 }
 
+func TestPublishGroups(t *testing.T) {
+	pk := samplePublish()
+	got, err := decodePublish(appendGroups(encodePublish(&pk), []string{"$share/a/x", "$share/b/#"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Filters) != 2 || got.Filters[0].Filter != "$share/a/x" || got.Filters[1].Filter != "$share/b/#" {
+		t.Fatalf("groups %v", got.Filters)
+	}
+}
+
 func TestDecodeRejects(t *testing.T) {
-	good := encodePublish(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: "t"})
+	good := appendGroups(encodePublish(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: "t"}), nil)
 	cases := map[string][]byte{
 		"empty":      nil,
 		"qos 3":      append([]byte{3}, good[1:]...),
 		"bad flags":  append([]byte{0, 0x80}, good[2:]...),
 		"trailing":   append(append([]byte{}, good...), 0),
 		"truncated":  good[:len(good)-1],
-		"no topic":   encodePublish(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}}),
+		"no topic":   appendGroups(encodePublish(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}}), nil),
+		"no groups":  good[:len(good)-1],
 		"huge count": {0, 0, 1, 't', 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
 	}
 	for name, b := range cases {
@@ -90,15 +102,19 @@ func TestFramesAndFilters(t *testing.T) {
 
 func FuzzDecodePublish(f *testing.F) {
 	pk := samplePublish()
-	f.Add(encodePublish(&pk))
-	f.Add([]byte{0, 0, 1, 't', 0, 0, 0, 0, 0, 0})
+	f.Add(appendGroups(encodePublish(&pk), []string{"$share/g/a"}))
+	f.Add([]byte{0, 0, 1, 't', 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{2, 3, 1, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pk, err := decodePublish(b)
 		if err != nil {
 			return
 		}
-		again, err := decodePublish(encodePublish(&pk))
+		var groups []string
+		for _, g := range pk.Filters {
+			groups = append(groups, g.Filter)
+		}
+		again, err := decodePublish(appendGroups(encodePublish(&pk), groups))
 		if err != nil || !reflect.DeepEqual(again, pk) {
 			t.Fatalf("re-encode of %#v: %#v, %v", pk, again, err)
 		}

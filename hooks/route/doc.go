@@ -26,6 +26,14 @@
 //     node's retained index in step); forwarded publishes carry no retain
 //     flag, so a node's index only changes in log order.
 //   - Wills: mochi delivers a will locally; OnWillSent forwards it.
+//   - Shared subscriptions: one member per group cluster-wide. The origin
+//     node serves a group when its own index has members of it (its clean
+//     clients, or persistent members, which every index holds; hooks/storage
+//     picks one); otherwise the lowest-id node that advertised the group does.
+//     Each publish frame names the groups its receiver serves, and
+//     OnSelectSubscribers drops the others on the receiving node. Within the
+//     serving node the usual per-node selection applies (no balancing across
+//     nodes).
 //   - Takeover: OnSessionEstablished tells every peer that a client id
 //     connected here (with the time); a peer where the same id has an older
 //     connection disconnects it with 0x8E, after telling the durable layer
@@ -57,10 +65,6 @@
 //     clean sessions) or its raft entry was applied there (persistent
 //     sessions): normally a few milliseconds; a publish through another node
 //     in that window may miss it.
-//   - Shared subscriptions of clean sessions are served per node: a node with
-//     members of a group delivers to one of them, so with members on several
-//     nodes each of those nodes delivers once. Persistent members are picked
-//     once, cluster-wide (hooks/storage).
 //   - Retain As Published is lost on other nodes (forwards carry no retain
 //     flag).
 package route

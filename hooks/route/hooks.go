@@ -112,6 +112,13 @@ func (r *Router) OnWillSent(_ *mqtt.Client, pk packets.Packet) {
 }
 
 // forward queues pk on the link of every peer whose routes match its topic.
+//
+// Shared subscriptions are served once cluster-wide: if this node's index has
+// members of a group (its own clean-session clients, or persistent sessions,
+// which every node's index holds), this node serves the group and no other
+// node does; otherwise the peer with the lowest node id among those that
+// advertised the group serves it. Each frame names the groups its receiver
+// is to serve (OnSelectSubscribers drops the others there).
 func (r *Router) forward(pk *packets.Packet) {
 	if r.npeers.Load() == 0 {
 		return
@@ -120,29 +127,78 @@ func (r *Router) forward(pk *packets.Packet) {
 	if len(subs.Subscriptions) == 0 && len(subs.Shared) == 0 {
 		return
 	}
-	targets := make(map[string]struct{}, len(subs.Subscriptions))
+	targets := make(map[string][]string, len(subs.Subscriptions)+1)
 	for id := range subs.Subscriptions {
-		targets[id] = struct{}{}
+		targets[id] = nil
 	}
-	for _, g := range subs.Shared {
-		for id := range g {
-			targets[id] = struct{}{}
+	var local *mqtt.Subscribers
+	for group, members := range subs.Shared {
+		if local == nil {
+			local = r.opts.Server.Topics.Subscribers(pk.TopicName)
 		}
+		if len(local.Shared[group]) > 0 {
+			continue // served here
+		}
+		owner := ""
+		for id := range members {
+			if owner == "" || id < owner {
+				owner = id
+			}
+		}
+		targets[owner] = append(targets[owner], group)
 	}
-	frame := appendFrame(nil, framePublish, encodePublish(pk))
+	base := encodePublish(pk)
 	r.mu.Lock()
-	ps := make([]*peer, 0, len(targets))
-	for id := range targets {
+	type send struct {
+		p      *peer
+		groups []string
+	}
+	ps := make([]send, 0, len(targets))
+	for id, groups := range targets {
 		if p := r.peers[id]; p != nil {
-			ps = append(ps, p)
+			ps = append(ps, send{p, groups})
 		}
 	}
 	r.mu.Unlock()
-	for _, p := range ps {
-		if p.sendPublish(frame, pk.FixedHeader.Qos) {
+	var plain []byte // the frame for peers that serve no group, built once
+	for _, s := range ps {
+		var frame []byte
+		if len(s.groups) == 0 {
+			if plain == nil {
+				plain = appendFrame(nil, framePublish, appendGroups(base, nil))
+			}
+			frame = plain
+		} else {
+			frame = appendFrame(nil, framePublish, appendGroups(append([]byte(nil), base...), s.groups))
+		}
+		if s.p.sendPublish(frame, pk.FixedHeader.Qos) {
 			r.stats.Forwarded.Add(1)
 		} else {
 			r.stats.Dropped.Add(1)
 		}
 	}
+}
+
+// OnSelectSubscribers keeps, for a publish forwarded by another node, only
+// the shared groups that node asked this one to serve (the frame's groups,
+// carried in pk.Filters); the origin node or another peer serves the others.
+func (r *Router) OnSelectSubscribers(subs *mqtt.Subscribers, pk packets.Packet) *mqtt.Subscribers {
+	if pk.Origin != ClientID {
+		return subs
+	}
+	serve := make(map[string]bool, len(pk.Filters))
+	for _, f := range pk.Filters {
+		serve[f.Filter] = true
+	}
+	for group := range subs.Shared {
+		if !serve[group] {
+			delete(subs.Shared, group)
+		}
+	}
+	for id, sub := range subs.SharedSelected {
+		if !serve[sub.Filter] {
+			delete(subs.SharedSelected, id)
+		}
+	}
+	return subs
 }

@@ -130,7 +130,7 @@ func (r *Router) ID() string { return "imqtt-route" }
 func (r *Router) Provides(b byte) bool {
 	switch b {
 	case mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnDisconnect, mqtt.OnPublish,
-		mqtt.OnWillSent, mqtt.OnSessionEstablished:
+		mqtt.OnWillSent, mqtt.OnSessionEstablished, mqtt.OnSelectSubscribers:
 		return true
 	}
 	return false
