@@ -77,18 +77,27 @@ func (s *Service) send(ctx context.Context, user string, conv Conv, p sendPayloa
 	if conv.Kind == ConvDirect {
 		// The first message of a direct conversation puts it in both users' index.
 		for _, m := range conv.directMembers() {
-			ok, err := s.exists(userConvKey(m, cs))
+			key := userConvKey(m, cs)
+			if s.indexed.has(key) {
+				continue
+			}
+			ok, err := s.exists(key)
 			if err != nil {
 				return sent{}, err
 			}
-			if !ok {
-				ops = append(ops, persist.PutRawIfAbsentOp(userConvKey(m, cs), nil, 0))
+			if ok {
+				s.indexed.add(key)
+				continue
 			}
+			ops = append(ops, persist.PutRawIfAbsentOp(key, nil, 0))
 		}
 	}
 	rs, err := s.apply(ctx, ops)
 	if err != nil {
 		return sent{}, err
+	}
+	for _, op := range ops[1:] {
+		s.indexed.add(op.Key) // committed: the entry exists now
 	}
 	env.Seq = rs[0].Seq
 	if rs[0].Found {

@@ -43,6 +43,8 @@ type Service struct {
 	now  func() time.Time
 	ids  *idGen
 	pres presence
+	// indexed caches direct-conversation index entries known to exist.
+	indexed indexedConvs
 
 	// maxPayload bounds an upstream payload before it is decoded: the body
 	// limit with room for JSON escapes and the other fields.
