@@ -7,7 +7,7 @@ TESTFLAGS ?= -race -count=1 -timeout 30m
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint bench fuzz conformance crashtest clustertest cluster clean
+.PHONY: all build run test lint bench bench-go fuzz conformance crashtest clustertest cluster clean
 
 all: lint build test
 
@@ -25,7 +25,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# Every figure of docs/BENCHMARKS.md (about an hour; installs mosquitto if absent):
+# Go micro-benchmarks, imqttd vs mosquitto, durable, IM, cluster (tools/benchall.sh).
 bench:
+	tools/benchall.sh $(BENCH_OUT)
+
+# Go micro-benchmarks of the hot paths only.
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 # Short fuzzing pass over every fuzz target (FUZZTIME per target).
