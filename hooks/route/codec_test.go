@@ -143,3 +143,22 @@ func FuzzLinkFrames(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkEncodePublish(b *testing.B) {
+	pk := samplePublish()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = appendFrame(nil, framePublish, appendGroups(encodePublish(&pk), nil))
+	}
+}
+
+func BenchmarkDecodePublish(b *testing.B) {
+	pk := samplePublish()
+	body := appendGroups(encodePublish(&pk), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodePublish(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
