@@ -186,8 +186,13 @@ func (n *node) signal(sig syscall.Signal) error {
 }
 
 func (n *node) stop() {
-	if n.cmd.ProcessState != nil {
+	// Exited already? (n.exit holds the Wait result, put back for others;
+	// reading cmd.ProcessState here would race with that Wait.)
+	select {
+	case err := <-n.exit:
+		n.exit <- err
 		return
+	default:
 	}
 	_ = n.signal(syscall.SIGTERM)
 }

@@ -144,6 +144,12 @@ func serve(args []string, stderr io.Writer, env []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP is caught from the start: its default action would kill the
+	// process, and "imqttd started" is logged before the serve loop runs. One
+	// that arrives before the loop is kept and handled there.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	b, err := broker.New(cfg, log)
 	if err != nil {
 		if errors.Is(err, broker.ErrInvalidConfig) {
@@ -156,9 +162,6 @@ func serve(args []string, stderr io.Writer, env []string) error {
 		return err
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-hup:
