@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestClusterNodeLoss is criterion 2 of the cluster issue (make clustertest;
@@ -109,16 +108,7 @@ func freePort(t *testing.T) string {
 func newLossCluster(t *testing.T) *lossCluster {
 	lc := &lossCluster{t: t}
 	dir := t.TempDir()
-	var lines []string
-	for _, u := range imUsers {
-		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, u+":"+string(h))
-	}
-	passwd := writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n")
-	aclFile := writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
+	passwd, aclFile := writeIMUsers(t, dir)
 	lc.cfg = writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
 listeners:
   tcp: {enabled: true, address: "127.0.0.1:0"}

@@ -21,18 +21,7 @@ var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "flood", "root"}
 func imNode(t *testing.T, imExtra string) *node {
 	t.Helper()
 	dir := t.TempDir()
-	// Hashes at bcrypt's minimum cost keep the tests fast (imqttd user add,
-	// tested elsewhere, uses the configured cost); the file format is the same.
-	var lines []string
-	for _, u := range imUsers {
-		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, u+":"+string(h))
-	}
-	passwd := writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n")
-	aclFile := writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
+	passwd, aclFile := writeIMUsers(t, dir)
 	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
 node:
   id: im1
@@ -52,6 +41,25 @@ im:
 %[4]s
 `, dir, passwd, aclFile, imExtra, adminTestToken))
 	return startNode(t, dir, "--config", cfg)
+}
+
+// writeIMUsers writes the password file of imUsers (password = user + "-pw")
+// and an ACL file letting every user use every topic (the im/ tree has its own
+// rules) into dir, and returns their paths. Hashes at bcrypt's minimum cost
+// keep the tests fast (imqttd user add, tested elsewhere, uses the configured
+// cost); the file format is the same.
+func writeIMUsers(t *testing.T, dir string) (passwd, aclFile string) {
+	t.Helper()
+	var lines []string
+	for _, u := range imUsers {
+		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, u+":"+string(h))
+	}
+	return writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n"),
+		writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
 }
 
 // imClient is an MQTT 5 device of a user, subscribed to its own im/u/{user}/#.

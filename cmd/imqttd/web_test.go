@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // webNode starts imqttd with password users, the IM server (bodies up to 200
@@ -22,16 +21,7 @@ func webNode(t *testing.T) *node {
 	t.Helper()
 	dir := t.TempDir()
 	pki := newTestPKI(t)
-	var lines []string
-	for _, u := range imUsers {
-		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, u+":"+string(h))
-	}
-	passwd := writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n")
-	aclFile := writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
+	passwd, aclFile := writeIMUsers(t, dir)
 	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
 node: {id: web1, data_dir: %[1]s/data}
 listeners:

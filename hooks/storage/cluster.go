@@ -143,18 +143,4 @@ func (h *Hook) connectedHere(id string) bool {
 // connected to another node of the cluster: the session (if persistent) now
 // lives there, so this node stops its pump and must not record the
 // disconnect (the other node owns the session record from now on).
-func (h *Hook) TakenOver(cl *mqtt.Client) {
-	h.mu.Lock()
-	s, ok := h.sessions[cl.ID]
-	current := ok && s.cl == cl
-	h.mu.Unlock()
-	if !current {
-		return
-	}
-	h.stopPump(s, cl)
-	h.mu.Lock()
-	if s.cl == cl {
-		s.cl = nil
-	}
-	h.mu.Unlock()
-}
+func (h *Hook) TakenOver(cl *mqtt.Client) { h.detach(cl) }

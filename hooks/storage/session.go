@@ -136,19 +136,10 @@ func (h *Hook) stopPump(s *session, cl *mqtt.Client) {
 // connection. A disconnect of a client that was taken over, or of a client
 // mochi restored from the store at start, changes nothing.
 func (h *Hook) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
-	h.mu.Lock()
-	s, ok := h.sessions[cl.ID]
-	current := ok && s.cl == cl
-	h.mu.Unlock()
-	if !current {
+	s := h.detach(cl)
+	if s == nil {
 		return
 	}
-	h.stopPump(s, cl)
-	h.mu.Lock()
-	if s.cl == cl {
-		s.cl = nil
-	}
-	h.mu.Unlock()
 	var op persist.Op
 	if expire || !persistent(cl) {
 		op = persist.DeleteSessionOp(cl.ID)
@@ -166,6 +157,26 @@ func (h *Hook) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
 		}
 		h.mu.Unlock()
 	}
+}
+
+// detach stops the pump of cl's session and marks the session offline, when cl
+// is the session's current client; it returns the session, or nil when cl is
+// not current (taken over, or restored at start).
+func (h *Hook) detach(cl *mqtt.Client) *session {
+	h.mu.Lock()
+	s, ok := h.sessions[cl.ID]
+	current := ok && s.cl == cl
+	h.mu.Unlock()
+	if !current {
+		return nil
+	}
+	h.stopPump(s, cl)
+	h.mu.Lock()
+	if s.cl == cl {
+		s.cl = nil
+	}
+	h.mu.Unlock()
+	return s
 }
 
 // OnClientExpired deletes the stored session mochi expired.
