@@ -54,7 +54,7 @@ crashtest:
 # IM seq gaps/duplicates). CLUSTER_ITERATIONS iterations (CI runs 3).
 CLUSTER_ITERATIONS ?= 3
 clustertest:
-	CLUSTER_ITERATIONS=$(CLUSTER_ITERATIONS) $(GO) test -tags crash -race -count=1 -timeout 60m -run 'TestClusterNodeLoss|TestClusterPartition' -v ./cmd/imqttd/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|cluster_.*test.go'; exit $${PIPESTATUS[0]}
+	CLUSTER_ITERATIONS=$(CLUSTER_ITERATIONS) $(GO) test -tags crash -race -count=1 -timeout 60m -run 'TestClusterNodeLoss|TestClusterPartition|TestClusterPresence' -v ./cmd/imqttd/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|cluster_.*test.go'; exit $${PIPESTATUS[0]}
 
 # Three nodes on 127.0.0.1 (tools/cluster.sh; docs/cluster.md). Ctrl-C stops them.
 cluster: build

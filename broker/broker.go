@@ -138,11 +138,13 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("storage: %w", err)
 		}
-		// Every applied entry, whoever wrote it, keeps this node's session,
-		// subscription and retained indexes in step (hooks/storage Observe).
-		b.store.SetObserver(b.storage.Observe)
+
 		aclOpts = append(aclOpts, acl.WithPolicies(b.storage.Policy()))
 	}
+	// Every applied entry, whoever wrote it, keeps this node's session,
+	// subscription and retained indexes in step (hooks/storage Observe) and
+	// tells the IM service about presence records (im Observe).
+	b.store.SetObserver(b.observer())
 	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics, aclOpts...); err != nil {
 		return nil, fmt.Errorf("acl: %w", err)
 	}

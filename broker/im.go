@@ -97,6 +97,17 @@ func (b *Broker) openIM(log zerolog.Logger) (err error) {
 		NodeID:  nodeNumber(b.cfg.Node),
 		Deliver: imhook.NewPublisher(b.srv),
 		Log:     log,
+		// Presence: records per node in the replicated store, published by
+		// the leader (im/presence.go).
+		NodeName: b.node.ID(),
+		IsLeader: b.node.IsLeader,
+		Members: func() []string {
+			var ids []string
+			for _, s := range b.node.Status().Servers {
+				ids = append(ids, s.ID)
+			}
+			return ids
+		},
 	}
 	if cfg.Filter.Enabled {
 		if p.filter, err = wordfilter.New(cfg.Filter); err != nil {

@@ -25,7 +25,7 @@ func (s *Service) fanout(members []string, env *Envelope, payload []byte) {
 		return
 	}
 	for _, m := range members {
-		if m == env.From || s.pres.online(m) {
+		if m == env.From || s.onlineAnywhere(m) {
 			continue
 		}
 		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(env.Body),

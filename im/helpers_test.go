@@ -157,6 +157,7 @@ func (h *harness) open() {
 		st.Close()
 		t.Fatalf("New: %v", err)
 	}
+	st.SetObserver(svc.Observe) // as the broker does (presence)
 	h.store, h.node, h.svc = st, n, svc
 }
 
@@ -165,6 +166,7 @@ func (h *harness) close() {
 	if h.svc == nil {
 		return
 	}
+	h.store.SetObserver(nil)
 	if err := h.svc.Close(); err != nil {
 		h.t.Errorf("service close: %v", err)
 	}
@@ -312,4 +314,19 @@ func decodeAck(t testing.TB, b []byte) ackMsg {
 		t.Fatalf("ack %s: %v", b, err)
 	}
 	return a
+}
+
+// write applies ops through the harness node (what another node's service
+// would write).
+func (h *harness) write(t *testing.T, ops ...persist.Op) {
+	t.Helper()
+	cmd, err := persist.EncodeOps(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
+	defer cancel()
+	if _, err := h.node.Apply(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
 }

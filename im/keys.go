@@ -21,6 +21,7 @@ const (
 	pfxCursor  = "v/"
 	pfxUser    = "u/"
 	pfxGroup   = "g/"
+	pfxPresent = "p/" // p/{user}/{node}: the user has a device on that node
 )
 
 func counterKey(conv string) []byte { return []byte(pfxCounter + conv) }
@@ -60,3 +61,7 @@ func seqOfMsgKey(k []byte) uint64 {
 }
 
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func presentPrefix(user string) []byte { return []byte(pfxPresent + user + "/") }
+
+func presentKey(user, node string) []byte { return []byte(pfxPresent + user + "/" + node) }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/imqtt/imqtt/persist"
 )
 
 type presenceMsg struct {
@@ -28,6 +30,28 @@ func presenceOn(t *testing.T, h *harness, user string) []presenceMsg {
 	return out
 }
 
+// waitPresence polls until user's presence publishes number n (presence is
+// published by a goroutine after the record write is applied), then checks
+// that no more arrive for a moment.
+func waitPresence(t *testing.T, h *harness, user string, n int) []presenceMsg {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ps := presenceOn(t, h, user)
+		if len(ps) == n {
+			time.Sleep(100 * time.Millisecond)
+			if ps = presenceOn(t, h, user); len(ps) != n {
+				t.Fatalf("%d presence publishes for %s, want %d: %+v", len(ps), user, n, ps)
+			}
+			return ps
+		}
+		if len(ps) > n || time.Now().After(deadline) {
+			t.Fatalf("%d presence publishes for %s, want %d: %+v", len(ps), user, n, ps)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestPresenceEvents(t *testing.T) {
 	h := newHarness(t, func(c *Config, _ *Options) { c.MaxDevices = 2 })
 	check(t, h.svc.Connected(dev("alice", "phone")))
@@ -37,27 +61,61 @@ func TestPresenceEvents(t *testing.T) {
 		t.Fatalf("third device: %v", err)
 	}
 	h.svc.Disconnected(dev("alice", "tablet")) // the refused one: no effect
-	ps := presenceOn(t, h, "alice")
-	if len(ps) != 1 || ps[0].Status != StatusOnline || ps[0].User != "alice" {
+	ps := waitPresence(t, h, "alice", 1)
+	if ps[0].Status != StatusOnline || ps[0].User != "alice" {
 		t.Fatalf("after connects %+v", ps)
 	}
 	h.svc.Disconnected(dev("alice", "phone"))
-	if len(presenceOn(t, h, "alice")) != 1 {
-		t.Fatal("offline published while a device is still online")
-	}
+	waitPresence(t, h, "alice", 1) // a device is still online: nothing
 	h.clock.advance(time.Minute)
 	h.svc.Disconnected(dev("alice", "laptop"))
-	ps = presenceOn(t, h, "alice")
-	if len(ps) != 2 || ps[1].Status != StatusOffline || ps[1].LastSeen != h.clock.ms.Load() {
+	ps = waitPresence(t, h, "alice", 2)
+	if ps[1].Status != StatusOffline || ps[1].LastSeen != h.clock.ms.Load() {
 		t.Fatalf("after disconnects %+v", ps)
 	}
 	h.svc.Disconnected(dev("alice", "laptop")) // twice: nothing more
-	if len(presenceOn(t, h, "alice")) != 2 {
-		t.Fatal("duplicate offline")
-	}
+	waitPresence(t, h, "alice", 2)
 	check(t, h.svc.Connected(dev("", "anon"))) // no im user: ignored
 	if n := len(h.rec.take()); n != 2 {
 		t.Fatalf("%d publishes", n)
+	}
+}
+
+// TestPresenceAcrossNodes: the presence records of two nodes (written here
+// under two node names, as two nodes would through raft) make one status: a
+// user stays online while any current member node has a device; a node that
+// is no longer a member does not count; a restarted node clears its records.
+func TestPresenceAcrossNodes(t *testing.T) {
+	members := []string{"n1", "n2"}
+	h := newHarness(t, func(_ *Config, o *Options) {
+		o.NodeName = "n1"
+		o.Members = func() []string { return members }
+	})
+	check(t, h.svc.Connected(dev("bob", "phone"))) // on n1
+	waitPresence(t, h, "bob", 1)
+	// bob's laptop on n2: its record, as n2 would write it.
+	h.write(t, persist.PutRawOp(presentKey("bob", "n2"), []byte("1"), 0))
+	h.svc.Disconnected(dev("bob", "phone")) // n1 loses its device: still online on n2
+	ps := waitPresence(t, h, "bob", 1)
+	if ps[0].Status != StatusOnline {
+		t.Fatalf("%+v", ps)
+	}
+	if !h.svc.onlineAnywhere("bob") {
+		t.Fatal("bob not online anywhere")
+	}
+	members = []string{"n1"} // n2 removed: its record no longer counts
+	h.write(t, persist.PutRawOp(presentKey("bob", "n2"), []byte("2"), 0))
+	ps = waitPresence(t, h, "bob", 2)
+	if ps[1].Status != StatusOffline {
+		t.Fatalf("%+v", ps)
+	}
+	// A restart of n1 clears what n1 left behind.
+	check(t, h.svc.Connected(dev("carol", "phone")))
+	waitPresence(t, h, "carol", 1)
+	h.close()
+	h.open()
+	if h.svc.onlineAnywhere("carol") {
+		t.Fatal("carol still online after n1 restarted")
 	}
 }
 

@@ -21,6 +21,15 @@ type Options struct {
 	Store *persist.Store
 	// NodeID goes into every message id; unique per node, 0..1023.
 	NodeID uint16
+	// NodeName names this node in the replicated presence records (its
+	// cluster node id); "" means "local" (a single node).
+	NodeName string
+	// IsLeader says whether this node publishes presence (presence.go); nil
+	// means always (a single node).
+	IsLeader func() bool
+	// Members lists the ids of the cluster's current members; presence
+	// records of other ids (removed nodes) do not count. nil: all count.
+	Members func() []string
 	// Deliver publishes what the service sends.
 	Deliver Deliverer
 	// Filter checks message bodies; nil accepts everything.
@@ -88,17 +97,25 @@ func New(cfg Config, opts Options) (*Service, error) {
 		log:        opts.Log.With().Str(fieldComponent, componentName).Logger(),
 		now:        opts.Now,
 		ids:        newIDGen(opts.NodeID),
-		pres:       presence{devices: make(map[string]map[string]struct{})},
+		pres:       presence{devices: make(map[string]map[string]struct{}), published: map[string]string{}, wake: make(chan struct{}, 1)},
 		maxPayload: 6*cfg.MaxBodyBytes + 4096,
 		life:       life,
 		cancel:     cancel,
 		done:       make(chan struct{}),
 	}
 	s.cfg.Admins = append([]string(nil), cfg.Admins...)
+	if s.opts.NodeName == "" {
+		s.opts.NodeName = "local"
+	}
 	if cfg.SweepInterval > 0 {
 		s.wg.Add(1)
 		go s.sweepLoop()
 	}
+	if err := s.clearOwnPresence(); err != nil {
+		s.log.Warn().Err(err).Msg("presence records of the last run not cleared")
+	}
+	s.wg.Add(1)
+	go s.presenceLoop()
 	return s, nil
 }
 
