@@ -17,6 +17,7 @@ import (
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
+	"github.com/imqtt/imqtt/hooks/flow"
 	"github.com/imqtt/imqtt/hooks/limits"
 	"github.com/imqtt/imqtt/hooks/metrics"
 	"github.com/imqtt/imqtt/hooks/route"
@@ -170,9 +171,17 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("limits: %w", err)
 	}
+	flowHook, err := flow.New(cfg.Limits.FlowConfig, flow.Options{MaxInflight: int(cfg.Limits.MaxInflight), Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	if err := b.metrics.Registry().Register(flow.NewCollector(flowHook)); err != nil {
+		return nil, fmt.Errorf("flow metrics: %w", err)
+	}
 	// Order matters: limits bounds the keepalive before auth may refuse; auth is the
-	// only OnConnectAuthenticate provider, acl the only OnACLCheck provider.
-	hooks := []mqtt.Hook{limitsHook, b.authHook, b.aclHook, metrics.NewHook(b.metrics)}
+	// only OnConnectAuthenticate provider; flow comes before acl, the only hook that
+	// grants OnACLCheck (flow only waits for a full subscriber and never grants).
+	hooks := []mqtt.Hook{limitsHook, b.authHook, flowHook, b.aclHook, metrics.NewHook(b.metrics)}
 	if b.im != nil {
 		hooks = append(hooks, b.im.hook) // before storage: an im/ up publish ends here
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +19,29 @@ import (
 
 // TestExactlyOneAuthAndACLProvider guards the security invariant of hooks/doc.go:
 // mochi allows if ANY hook says yes, so exactly one hook may provide each decision.
+// The flow hook provides OnACLCheck only to wait for full subscribers: it must
+// never grant (checked here on a real client) and must come before the ACL hook
+// (mochi stops at the first yes, so after it flow would never run).
 func TestExactlyOneAuthAndACLProvider(t *testing.T) {
 	b := newTestBroker(t, nil)
+	type neverGrants interface{ NeverGrants() bool }
+	cl := b.srv.NewClient(nil, "local", "inline-probe", true)
 	for _, ev := range []byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck} {
 		var ids []string
-		for _, h := range b.hooks {
-			if h.Provides(ev) {
-				ids = append(ids, h.ID())
+		for i, h := range b.hooks {
+			if !h.Provides(ev) {
+				continue
 			}
+			if ng, ok := h.(neverGrants); ok && ng.NeverGrants() && ev == mqtt.OnACLCheck {
+				if h.OnACLCheck(cl, "a/b", true) || h.OnACLCheck(cl, "a/b", false) {
+					t.Errorf("hook %s granted an ACL check", h.ID())
+				}
+				if i > slices.IndexFunc(b.hooks, func(x mqtt.Hook) bool { return x == mqtt.Hook(b.aclHook) }) {
+					t.Errorf("hook %s comes after the ACL hook", h.ID())
+				}
+				continue
+			}
+			ids = append(ids, h.ID())
 		}
 		if len(ids) != 1 {
 			t.Errorf("event %d provided by %v, want exactly one hook", ev, ids)

@@ -15,6 +15,7 @@ import (
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
+	"github.com/imqtt/imqtt/hooks/flow"
 	"github.com/imqtt/imqtt/hooks/limits"
 	"github.com/imqtt/imqtt/hooks/storage"
 	"github.com/imqtt/imqtt/persist"
@@ -102,6 +103,8 @@ type AdminConfig struct {
 type LimitsConfig struct {
 	listen.Limits `yaml:",inline"`
 	limits.Config `yaml:",inline"`
+	// Config of the back-pressure hook: slow_subscriber_wait.
+	FlowConfig flow.Config `yaml:",inline"`
 	// MaxPacketSize is the largest MQTT packet accepted, in bytes [MQTT-3.2.2-15].
 	MaxPacketSize uint32 `yaml:"max_packet_size"`
 	// ReceiveMaximum is the number of unacknowledged QoS 1/2 PUBLISHes a client may
@@ -153,6 +156,7 @@ func DefaultConfig() Config {
 		Limits: LimitsConfig{
 			Limits:          listen.DefaultLimits(),
 			Config:          limits.DefaultConfig(),
+			FlowConfig:      flow.DefaultConfig(),
 			MaxPacketSize:   1 << 20,
 			ReceiveMaximum:  1024,
 			MaxInflight:     8192,
@@ -277,6 +281,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("limits: %w", err)
 	}
 	if err := c.Limits.Config.Validate(); err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	if err := c.Limits.FlowConfig.Validate(); err != nil {
 		return fmt.Errorf("limits: %w", err)
 	}
 	if c.Limits.MaxPacketSize < 64 || c.Limits.MaxPacketSize > 256<<20 {

@@ -8,4 +8,8 @@
 // exactly one hook provides each: hooks/auth decides authentication (and checks the
 // will topic through the ACL before the CONNACK), hooks/acl decides every ACL check.
 // No other hook may provide OnConnectAuthenticate or OnACLCheck; broker tests assert it.
+// One exception: hooks/flow provides OnACLCheck to hold a delivery while its
+// subscriber's queue is full (mochi asks the ACL right before it enqueues), and
+// always answers false; it declares NeverGrants, sits before hooks/acl, and the
+// broker test checks both.
 package hooks
