@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# IM benchmarks: imqtt-bench's imchat and imgroup scenarios against a fresh imqttd
-# per case. Every message goes through the IM layer: checked, stamped, committed
+# IM benchmarks: imqtt-bench's imchat, imgroup and imstorm scenarios against a fresh
+# imqttd per case. Every message goes through the IM layer: checked, stamped, committed
 # through raft (durable) before its ack, then fanned out to the members' inboxes.
 #
 # usage: tools/imbench.sh [OUTDIR]        (default OUTDIR: /tmp/imqtt-imbench-DATE)
-# env:   DURATION=10s   measured window of every case (after a 2 s warmup)
+# env:   DURATION=10s   measured window of every case (after a 2 s warmup; imstorm
+#                       ignores it: it runs until every device synced)
 #        ONLY=regex     run only the cases whose name matches
 #        PORT=18850     MQTT port of the broker (its raft transport takes a free port)
 #        CASES_FILE     lines "name|imqtt-bench flags" instead of the list below
@@ -34,7 +35,9 @@ OUT=$(cd "$OUT" && pwd)
 # latency. The floods therefore keep 4 sends in flight per sender. Group rates stay
 # below what one sender's serial fan-out can do (about 1 / (members x 30 us) on this
 # machine), so their latency is the fan-out's, not a backlog's; imgroup-1000-flood
-# measures that ceiling.
+# measures that ceiling. imstorm-1000: 1000 receivers go offline, 10 senders leave
+# 20 messages for each, then all 1000 reconnect at once (200 dials in flight) and
+# sync (reconnect rate, time to synced, missing must be 0).
 cases() {
   cat <<'S'
 imchat-flood-10|-scenario imchat -pubs 10 -inflight 4
@@ -44,6 +47,7 @@ imgroup-10|-scenario imgroup -subs 10 -pubs 1 -rate 200
 imgroup-1000|-scenario imgroup -subs 1000 -pubs 1 -rate 10
 imgroup-1000-flood|-scenario imgroup -subs 1000 -pubs 1 -inflight 1
 imgroup-10000|-scenario imgroup -subs 10000 -pubs 1 -rate 2
+imstorm-1000|-scenario imstorm -subs 1000 -pubs 10 -msgs 20
 S
 }
 
@@ -130,7 +134,7 @@ for c in "${CASES[@]}"; do
     echo "   imqtt-bench failed rc=$? (see $OUT/bench.stderr)" | tee -a "$OUT/human.txt" >&2
   fi
   cat "$OUT/last.err" >>"$OUT/bench.stderr"
-  grep -E '^\[im(chat|group)\] [a-z0-9]' "$OUT/last.err" | grep -v 'phase=' | tee -a "$OUT/human.txt" >&2 || true
+  grep -E '^\[im(chat|group|storm)\] [a-z0-9]' "$OUT/last.err" | grep -v 'phase=' | tee -a "$OUT/human.txt" >&2 || true
   grep -v '^{' "$OUT/last.out" | tee -a "$OUT/human.txt" >&2 || true
   grep '^{' "$OUT/last.out" | sed "s/^{/{\"case\":\"$name\",/" | tee -a "$OUT/results.jsonl" || true
   if ! kill -0 "$BPID" 2>/dev/null; then echo "   imqttd exited during the run" | tee -a "$OUT/human.txt" >&2; fi

@@ -22,6 +22,7 @@ type Config struct {
 	Version     byte          `json:"v"`
 	Pubs        int           `json:"pubs"`
 	Subs        int           `json:"subs"`
+	Msgs        int           `json:"msgs,omitempty"` // imstorm: messages waiting per receiver
 	Rate        float64       `json:"rate"`
 	Size        int           `json:"size"`
 	Inflight    int           `json:"inflight"`
@@ -53,7 +54,7 @@ type Config struct {
 // DefaultConfig returns the defaults of every flag.
 func DefaultConfig() Config {
 	return Config{
-		Broker: "127.0.0.1:1883", Scenario: "fanin", Version: 4, Pubs: 10, Subs: 100,
+		Broker: "127.0.0.1:1883", Scenario: "fanin", Version: 4, Pubs: 10, Subs: 100, Msgs: 20,
 		Size: 64, Inflight: 100, Duration: 10 * time.Second, Warmup: 2 * time.Second,
 		Drain: 5 * time.Second, Hold: 5 * time.Second, Settle: 2 * time.Second,
 		Concurrency: 64, SrcIPs: 8, Keepalive: 300, Timeout: 15 * time.Second,
@@ -69,21 +70,22 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.Broker, "broker", c.Broker, "broker `host:port` (loopback unless -allow-remote)")
 	fs.StringVar(&c.SubBroker, "sub-broker", "", "fanin, fanout, pairs: subscribers connect to this `host:port` (another node of a cluster; default: -broker); the run waits 1 s for their routes to spread")
 	fs.StringVar(&c.Label, "label", "", "broker name written into the results (default: the address)")
-	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin | fanout | pairs | conns | imchat | imgroup")
+	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin | fanout | pairs | conns | imchat | imgroup | imstorm")
 	fs.UintVar(&qos, "qos", 0, "QoS of publishes and subscriptions: 0 or 1 (imchat, imgroup: 1, the default there)")
 	fs.UintVar(&v, "v", 4, "MQTT protocol version: 4 (3.1.1) or 5")
-	fs.IntVar(&c.Pubs, "pubs", c.Pubs, "publishers (fanin), pairs (pairs, imchat), connections (conns) or senders (imgroup)")
-	fs.IntVar(&c.Subs, "subs", c.Subs, "subscribers (fanout) or group members (imgroup)")
+	fs.IntVar(&c.Pubs, "pubs", c.Pubs, "publishers (fanin), pairs (pairs, imchat), connections (conns) or senders (imgroup, imstorm)")
+	fs.IntVar(&c.Subs, "subs", c.Subs, "subscribers (fanout), group members (imgroup) or receivers (imstorm; default 1000 there)")
+	fs.IntVar(&c.Msgs, "msgs", c.Msgs, "imstorm: messages the senders leave waiting for each receiver before the storm")
 	fs.Float64Var(&c.Rate, "rate", 0, "total offered msg/s (0 = flood: as fast as the broker accepts)")
 	fs.IntVar(&c.Size, "size", c.Size, "payload bytes (at least 20: the timestamp header); imchat, imgroup: message body bytes (40..16384)")
 	fs.IntVar(&c.Inflight, "inflight", c.Inflight, "unacknowledged QoS 1 publishes per publisher")
-	fs.DurationVar(&c.Duration, "duration", c.Duration, "measured window")
-	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "load before the measured window")
-	fs.DurationVar(&c.Drain, "drain", c.Drain, "after the window, stop waiting for in-flight messages once none arrived for this long (at most 2m in all)")
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "measured window (imstorm: not used)")
+	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "load before the measured window (imstorm: not used)")
+	fs.DurationVar(&c.Drain, "drain", c.Drain, "after the window, stop waiting for in-flight messages once none arrived for this long (at most 2m in all); imstorm: stop waiting for the backlog's acks once none arrived for this long")
 	fs.DurationVar(&c.Hold, "hold", c.Hold, "conns: how long connections stay idle before the liveness check")
-	fs.DurationVar(&c.Settle, "settle", c.Settle, "conns: wait after the last connect before sampling broker RSS")
+	fs.DurationVar(&c.Settle, "settle", c.Settle, "conns: wait after the last connect before sampling broker RSS; imstorm: pause between the backlog and the storm")
 	fs.BoolVar(&c.Subscribe, "subscribe", false, "conns: each connection subscribes to its own inbox topic")
-	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "conns: connects in parallel")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "conns: connects in parallel; imstorm: dials in flight during the storm (default 200 there)")
 	fs.IntVar(&c.SrcIPs, "src-ips", c.SrcIPs, "bind client sockets to 127.0.0.2.. (this many) to spread ephemeral ports; 0 = off")
 	fs.UintVar(&keepalive, "keepalive", uint(c.Keepalive), "keepalive seconds sent in CONNECT")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "connect/subscribe timeout")
@@ -93,7 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&c.Persistent, "persistent", false, "subscribers use persistent sessions (the durable path of a persisting broker)")
 	fs.StringVar(&c.User, "user", "", "username sent in CONNECT (default: anonymous)")
 	fs.StringVar(&c.Pass, "pass", "", "password sent in CONNECT")
-	fs.StringVar(&c.JWTSecretFile, "jwt-secret-file", "", "imchat, imgroup: the broker's HS256 secret (auth.jwt.hmac_secret_file); each user connects with a token signed with it")
+	fs.StringVar(&c.JWTSecretFile, "jwt-secret-file", "", "imchat, imgroup, imstorm: the broker's HS256 secret (auth.jwt.hmac_secret_file); each user connects with a token signed with it")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -106,6 +108,14 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	c.QoS, c.Version, c.Keepalive = byte(qos), byte(v), uint16(keepalive)
 	if isIMScenario(c.Scenario) && !flagGiven(fs, "qos") {
 		c.QoS = 1 // IM requests are QoS 1
+	}
+	if c.Scenario == "imstorm" {
+		if !flagGiven(fs, "subs") {
+			c.Subs = 1000
+		}
+		if !flagGiven(fs, "concurrency") {
+			c.Concurrency = stormDials
+		}
 	}
 	c.Progress = stderr
 	return c, c.Validate()
@@ -129,9 +139,9 @@ func (c *Config) Validate() error {
 		return bad("broker", c.Broker, "not a loopback address (pass -allow-remote to measure a remote broker; latency is then meaningless)")
 	}
 	switch c.Scenario {
-	case "fanin", "fanout", "pairs", "conns", "imchat", "imgroup":
+	case "fanin", "fanout", "pairs", "conns", "imchat", "imgroup", "imstorm":
 	default:
-		return bad("scenario", c.Scenario, "want fanin, fanout, pairs, conns, imchat or imgroup")
+		return bad("scenario", c.Scenario, "want fanin, fanout, pairs, conns, imchat, imgroup or imstorm")
 	}
 	if c.QoS > 1 {
 		return bad("qos", c.QoS, "only 0 and 1 are supported")
@@ -214,7 +224,7 @@ func (c *Config) dialOptions() dialOptions {
 	return dialOptions{addr: c.Broker, version: c.Version, keepalive: c.Keepalive, user: c.User, pass: c.Pass, timeout: c.Timeout}
 }
 
-func isIMScenario(s string) bool { return s == "imchat" || s == "imgroup" }
+func isIMScenario(s string) bool { return s == "imchat" || s == "imgroup" || s == "imstorm" }
 
 func flagGiven(fs *flag.FlagSet, name string) bool {
 	given := false
@@ -243,6 +253,18 @@ func (c *Config) validateIM(bad func(string, any, string) error, maxConns int) e
 		return bad("pubs", c.Pubs, fmt.Sprintf("imgroup senders are members: want at most -subs %d", c.Subs))
 	case c.Scenario == "imgroup" && c.Subs+c.Pubs+1 > maxConns:
 		return bad("subs", c.Subs, fmt.Sprintf("imgroup needs -subs + -pubs + 1 connections, at most %d", maxConns))
+	}
+	if c.Scenario != "imstorm" {
+		return nil
+	}
+	const maxStormMsgs = 10_000_000 // the send plan holds 4 bytes per message
+	switch {
+	case c.Subs+c.Pubs > maxConns:
+		return bad("subs", c.Subs, fmt.Sprintf("imstorm needs -subs + -pubs connections, at most %d", maxConns))
+	case c.Msgs < 1 || int64(c.Subs)*int64(c.Msgs) > maxStormMsgs:
+		return bad("msgs", c.Msgs, fmt.Sprintf("want 1.. and -subs x -msgs at most %d", maxStormMsgs))
+	case c.Rate != 0:
+		return bad("rate", c.Rate, "imstorm sends its backlog as fast as acks come back (-inflight)")
 	}
 	return nil
 }

@@ -22,9 +22,21 @@
 //	        must allow M); every member reads im/u/g{j}/msg; -pubs P senders
 //	        (g0..g{P-1}, on a second device that reads the acks) send to
 //	        im/send/group/{id}, so each message is expected by all M members
+//	imstorm reconnect + sync storm (imstorm.go): -subs N receivers (default 1000
+//	        here) connect one device each (clean session, im/u/{user}/#) and
+//	        all disconnect; -pubs P senders then send -msgs K (default 20)
+//	        direct messages to each receiver (message m of receiver j from
+//	        sender (j*K+m) mod P: min(P, K) conversations per receiver), at most
+//	        -inflight unanswered per sender, until every send is answered (or
+//	        nothing moved for -drain), and disconnect. After -settle all N
+//	        devices reconnect at once (at most -concurrency dials in flight,
+//	        default 200 here) and each calls rpc sync from since {} (a fresh
+//	        device) on reply topic im/u/{user}/rpc/sync, following the returned
+//	        since while more is true (limit 200, fewer for large -size)
 //
-// Both send at QoS 1 at a total -rate (0: flood within -inflight per sender) and
-// authenticate every user with an HS256 JWT the tool signs from -jwt-secret-file
+// imchat and imgroup send at QoS 1 at a total -rate (0: flood within -inflight per
+// sender). All IM scenarios send at QoS 1 and authenticate every user with an
+// HS256 JWT the tool signs from -jwt-secret-file
 // (sub = user, exp = now + 1 h; the token is the MQTT password). The body carries
 // the payload header as 40 hex digits (imbody.go); the cid "{run}.{sender}.{seq}"
 // names the message, so duplicates are counted by cid. "acked" counts acks with
@@ -33,7 +45,24 @@
 // reported). A refused send (ok:false) is neither expected nor lost: it is counted
 // in the errors with its first reason. acked_lost counts acked messages that never
 // reached a target member. Setup lines (group built, members connected) go to
-// stderr with the progress. A reconnect + sync storm is not written yet.
+// stderr with the progress.
+//
+// imstorm ignores -duration and -warmup and refuses a -rate: its backlog is sent
+// in a flood and the storm lasts until every device synced (at most 5
+// minutes). Only sends acked ok:true are expected. Its result maps onto the
+// common fields: window_s = the storm (first dial to the last device synced);
+// connected / failed = reconnects; connect_rate_per_s = CONNACKs/s (connected /
+// time to the last CONNACK); handshake_us = dial -> CONNACK; sent / acked /
+// sent_per_s / ack_latency_us = the backlog's sends; expected = acked sends;
+// received = this run's messages returned by sync (each once); duplicates =
+// returned again; lost = acked_lost = missing (acked sends no sync page
+// returned to their receiver; 0 in a correct run), loss_pct of expected;
+// delivered_per_s = received / window_s (synced msg/s); latency_us = storm
+// start -> device synced (its last page, more: false); broker CPU and RSS cover
+// the storm (broker_cpu_s_per_M_delivered: per 1M synced messages). It adds
+// synced_devices (syncs that ended with more: false), sync_rpcs (sync pages)
+// and send_s (the backlog's send phase), and config.msgs (-msgs). report puts
+// imstorm runs in a table of their own (milliseconds).
 //
 // The tool's own client reads envelopes with a small allocation-free JSON scanner
 // (imjson.go); tools/imbench.sh runs the IM cases against a fresh imqttd each.
@@ -62,6 +91,7 @@
 // duplicates excluded).
 //
 // Lifetime: a run is bounded by -warmup + -duration + the drain (conns: -settle +
-// -hold + the liveness check); every goroutine started for a run is stopped and
+// -hold + the liveness check; imstorm: the backlog until -drain passes without
+// an ack, -settle, then the storm, at most 5 minutes); every goroutine started for a run is stopped and
 // waited for before the run returns; SIGINT/SIGTERM end it early with a partial result.
 package main

@@ -19,7 +19,9 @@ import (
 //	         member reads im/u/g{j}/msg; -pubs P senders (g0..g{P-1}, each on a
 //	         second device that reads its acks) send to im/send/group/{id}
 //
-// Both run at -rate msg/s in total (0: flood, each sender keeps -inflight
+// imstorm, a reconnect + sync storm, is in imstorm.go.
+//
+// imchat and imgroup run at -rate msg/s in total (0: flood, each sender keeps -inflight
 // requests unacknowledged). Every connection authenticates as its user with an
 // HS256 JWT the tool signs (-jwt-secret-file, the broker's auth.jwt secret).
 

@@ -11,8 +11,8 @@ import (
 	"syscall"
 )
 
-// scenarios maps -scenario to its runner. The IM scenarios live in im.go; a
-// reconnect + sync storm is not written yet.
+// scenarios maps -scenario to its runner. The IM scenarios live in im.go and
+// imstorm.go (the reconnect + sync storm).
 var scenarios = map[string]func(context.Context, Config) (*Result, error){
 	"fanin":   runFlow,
 	"fanout":  runFlow,
@@ -20,6 +20,7 @@ var scenarios = map[string]func(context.Context, Config) (*Result, error){
 	"conns":   runConns,
 	"imchat":  runIM,
 	"imgroup": runIM,
+	"imstorm": runStorm,
 }
 
 func main() {

@@ -67,7 +67,7 @@ func report(files []string, in io.Reader, out io.Writer) error {
 		}
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	var flows, conns strings.Builder
+	var flows, storms, conns strings.Builder
 	for _, k := range order {
 		g := groups[k]
 		m := func(f func(Result) float64) float64 { return med(g, f) }
@@ -81,6 +81,26 @@ func report(files []string, in io.Reader, out io.Writer) error {
 				m(func(r Result) float64 { return r.BytesPerConn }),
 				m(func(r Result) float64 { return r.BrokerCPUPerConn }),
 				m(func(r Result) float64 { return float64(r.AliveAfterHold) }))
+			continue
+		}
+		if g[0].Scenario == "imstorm" {
+			ms := func(f func(Result) float64) float64 { return m(f) / 1000 }
+			fmt.Fprintf(&storms, "| %s | %s | %d | %.0f | %.0f | %.1f / %.1f | %.0f | %.0f | %.0f | %.0f | %.0f / %.0f / %.0f / %.0f | %.0f | %.2f | %.1f | %.0f | %.0f |\n",
+				k.cs, k.label, len(g),
+				m(func(r Result) float64 { return float64(r.SyncedDevices) }),
+				m(func(r Result) float64 { return r.ConnectRate }),
+				ms(func(r Result) float64 { return r.Handshake.P50 }), ms(func(r Result) float64 { return r.Handshake.P99 }),
+				m(func(r Result) float64 { return float64(r.Received) }),
+				m(func(r Result) float64 { return r.DeliveredPerS }),
+				m(func(r Result) float64 { return float64(r.Lost) }),
+				m(func(r Result) float64 { return float64(r.Duplicates) }),
+				ms(func(r Result) float64 { return r.Latency.P50 }), ms(func(r Result) float64 { return r.Latency.P90 }),
+				ms(func(r Result) float64 { return r.Latency.P99 }), ms(func(r Result) float64 { return r.Latency.Max }),
+				m(func(r Result) float64 { return r.BrokerCPUPct }),
+				m(func(r Result) float64 { return r.BrokerCPUPerM }),
+				m(func(r Result) float64 { return mib(r.BrokerRSSPeak) }),
+				m(func(r Result) float64 { return r.ToolCPUPct }),
+				m(func(r Result) float64 { return r.OtherCPUPct }))
 			continue
 		}
 		fmt.Fprintf(&flows, "| %s | %s | %d | %.0f | %.3f | %.0f | %.0f / %.0f / %.0f | %.0f / %.0f | %.0f | %.2f | %.1f | %.0f | %.0f |\n",
@@ -102,8 +122,16 @@ func report(files []string, in io.Reader, out io.Writer) error {
 		fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		fmt.Fprint(out, flows.String())
 	}
-	if conns.Len() > 0 {
+	if storms.Len() > 0 {
 		if flows.Len() > 0 {
+			fmt.Fprintln(out)
+		}
+		fmt.Fprintln(out, "| case | broker | runs | devices synced | reconnect/s | connack p50 / p99 ms | synced msgs | synced msg/s | missing | dups | to synced p50 / p90 / p99 / max ms | broker CPU % | broker CPU s per 1M msgs | broker RSS peak MiB | tool CPU % | other CPU % |")
+		fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprint(out, storms.String())
+	}
+	if conns.Len() > 0 {
+		if flows.Len() > 0 || storms.Len() > 0 {
 			fmt.Fprintln(out)
 		}
 		fmt.Fprintln(out, "| case | broker | runs | connected | conn/s | handshake p50 / p99 us | broker RSS before → after MiB | bytes/conn | broker CPU us/conn | alive after hold |")

@@ -56,6 +56,12 @@ type Result struct {
 	BrokerCPUPerConn float64 `json:"broker_cpu_us_per_conn,omitempty"`
 	AliveAfterHold   int     `json:"alive_after_hold,omitempty"`
 
+	// imstorm (doc.go): Connected, Failed, ConnectRate and Handshake above are
+	// the storm's reconnects; these are its syncs and its backlog.
+	SyncedDevices int     `json:"synced_devices,omitempty"` // devices whose sync ended with more: false
+	SyncRPCs      int64   `json:"sync_rpcs,omitempty"`      // sync responses (pages) received
+	SendS         float64 `json:"send_s,omitempty"`         // the backlog's send phase, seconds
+
 	// broker process (with -pid)
 	BrokerCPUS      float64 `json:"broker_cpu_s,omitempty"`
 	BrokerCPUPct    float64 `json:"broker_cpu_pct,omitempty"`
@@ -83,6 +89,9 @@ func (r *Result) name() string {
 	if c.Scenario == "conns" {
 		return fmt.Sprintf("conns n=%d sub=%v v%d", c.Pubs, c.Subscribe, c.Version)
 	}
+	if c.Scenario == "imstorm" {
+		return fmt.Sprintf("imstorm n=%d p=%d k=%d %dB v%d", c.Subs, c.Pubs, c.Msgs, c.Size, c.Version)
+	}
 	rate := "max"
 	if c.Rate > 0 {
 		rate = fmt.Sprintf("%.0f/s", c.Rate)
@@ -106,7 +115,10 @@ func (r *Result) writeHuman(w io.Writer) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s against %s (%s)\n", r.name(), r.Label, r.Broker)
 	row := func(k string, f string, a ...any) { fmt.Fprintf(&b, "  %-28s "+f+"\n", append([]any{k}, a...)...) }
-	if r.Scenario == "conns" {
+	switch r.Scenario {
+	case "imstorm":
+		r.writeStorm(row)
+	case "conns":
 		row("connected / failed", "%d / %d", r.Connected, r.Failed)
 		row("connect rate", "%.0f conn/s", r.ConnectRate)
 		row("handshake p50 / p99", "%.0f / %.0f us", r.Handshake.P50, r.Handshake.P99)
@@ -116,7 +128,7 @@ func (r *Result) writeHuman(w io.Writer) {
 			row("broker bytes per conn", "%.0f", r.BytesPerConn)
 			row("broker CPU per conn", "%.1f us", r.BrokerCPUPerConn)
 		}
-	} else {
+	default:
 		row("window / drain", "%.1f s / %.1f s", r.Window, r.DrainS)
 		row("sent / acked", "%d / %d", r.Sent, r.Acked)
 		row("expected / received", "%d / %d (dups %d)", r.Expected, r.Received, r.Duplicates)
@@ -147,4 +159,24 @@ func (r *Result) writeJSON(w io.Writer) error {
 	}
 	_, err = fmt.Fprintf(w, "%s\n", b)
 	return err
+}
+
+// writeStorm prints the imstorm rows of the human table.
+func (r *Result) writeStorm(row func(k, f string, a ...any)) {
+	ms := func(us float64) float64 { return us / 1000 }
+	row("backlog sent / acked", "%d / %d in %.1f s (%.0f msg/s)", r.Sent, r.Acked, r.SendS, r.SentPerS)
+	row("ack latency p50/p99/max", "%.1f / %.1f / %.1f ms", ms(r.AckLatency.P50), ms(r.AckLatency.P99), ms(r.AckLatency.Max))
+	row("storm", "%.2f s", r.Window)
+	row("reconnected / failed", "%d / %d", r.Connected, r.Failed)
+	row("reconnect rate", "%.0f CONNACK/s", r.ConnectRate)
+	row("connack p50/p99/max", "%.1f / %.1f / %.1f ms", ms(r.Handshake.P50), ms(r.Handshake.P99), ms(r.Handshake.Max))
+	row("devices synced", "%d of %d (%d sync pages)", r.SyncedDevices, r.Subs, r.SyncRPCs)
+	row("expected / synced", "%d / %d (dups %d)", r.Expected, r.Received, r.Duplicates)
+	row("missing", "%d = %.3f %%", r.Lost, r.LossPct)
+	row("synced msg/s", "%.0f", r.DeliveredPerS)
+	row("to synced p50/p90/p99/max", "%.0f / %.0f / %.0f / %.0f ms", ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.Max))
+	if r.BrokerRSSPeak > 0 {
+		row("broker CPU", "%.0f %% (%.2f s per 1M synced)", r.BrokerCPUPct, r.BrokerCPUPerM)
+		row("broker RSS before / peak", "%.1f / %.1f MiB", mib(r.BrokerRSSBefore), mib(r.BrokerRSSPeak))
+	}
 }
