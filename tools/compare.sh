@@ -12,7 +12,8 @@
 #        SCENARIOS_FILE    lines "name|imqtt-bench flags" (default: the list below,
 #                          close to ../shared/bench/scripts/scenarios.default)
 #        BROKERS="imqttd mosquitto"   which brokers, in the order of odd repetitions
-#        MOCHI_REF=path    stock mochi binary (../shared/bench/mochi-ref); adds "mochi"
+#        MOCHI_REF=path    stock mochi binary; default: built from tools/mochiref (stock
+#                          mochi, the version imqttd embeds); MOCHI_REF=none leaves it out
 #        PORT=18840        first TCP port (imqttd PORT, mosquitto PORT+1, mochi PORT+2)
 #        MOSQUITTO_PERSISTENCE=1  mosquitto with persistence true (autosave_interval 1,
 #                          max_queued_messages 100000) for the durable scenarios;
@@ -29,7 +30,8 @@ DURATION=${DURATION:-10s}
 ONLY=${ONLY:-.}
 PORT=${PORT:-18840}
 BROKERS=${BROKERS:-imqttd mosquitto}
-if [[ -n "${MOCHI_REF:-}" ]]; then BROKERS="$BROKERS mochi"; fi
+MOCHI_REF=${MOCHI_REF:-$ROOT/bin/mochiref}
+if [[ "$MOCHI_REF" != none ]]; then BROKERS="$BROKERS mochi"; fi
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
@@ -51,14 +53,15 @@ S
 }
 
 echo "building bin/imqttd and bin/imqtt-bench" >&2
-(cd "$ROOT" && go build -o bin/imqttd ./cmd/imqttd && go build -o bin/imqtt-bench ./tools/imqtt-bench)
+(cd "$ROOT" && go build -o bin/imqttd ./cmd/imqttd && go build -o bin/imqtt-bench ./tools/imqtt-bench &&
+  go build -o bin/mochiref ./tools/mochiref)
 BENCH=$ROOT/bin/imqtt-bench
 
 MOSQUITTO=$(command -v mosquitto || true)
 [[ -z "$MOSQUITTO" && -x /usr/sbin/mosquitto ]] && MOSQUITTO=/usr/sbin/mosquitto
 if [[ -z "$MOSQUITTO" && " $BROKERS " == *" mosquitto "* ]]; then
   echo "mosquitto not found: installing the Debian package" >&2
-  apt-get install -y mosquitto >&2 || { echo "cannot install mosquitto; set BROKERS=imqttd" >&2; exit 1; }
+  { apt-get update -qq >&2 && apt-get install -y mosquitto >&2; } || { echo "cannot install mosquitto; set BROKERS=imqttd" >&2; exit 1; }
   MOSQUITTO=/usr/sbin/mosquitto
 fi
 
