@@ -43,6 +43,7 @@ cases() {
 imchat-flood-10|-scenario imchat -pubs 10 -inflight 4
 imchat-flood-100|-scenario imchat -pubs 100 -inflight 4
 imchat-5k-100|-scenario imchat -pubs 100 -rate 5000
+imchat-receipts-100|-scenario imchat -pubs 100 -inflight 4 -receipts 1
 imgroup-10|-scenario imgroup -subs 10 -pubs 1 -rate 200
 imgroup-1000|-scenario imgroup -subs 1000 -pubs 1 -rate 10
 imgroup-1000-flood|-scenario imgroup -subs 1000 -pubs 1 -inflight 1

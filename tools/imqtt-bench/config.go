@@ -22,7 +22,8 @@ type Config struct {
 	Version     byte          `json:"v"`
 	Pubs        int           `json:"pubs"`
 	Subs        int           `json:"subs"`
-	Msgs        int           `json:"msgs,omitempty"` // imstorm: messages waiting per receiver
+	Msgs        int           `json:"msgs,omitempty"`     // imstorm: messages waiting per receiver
+	Receipts    int           `json:"receipts,omitempty"` // imchat: a read receipt every N deliveries
 	Rate        float64       `json:"rate"`
 	Size        int           `json:"size"`
 	Inflight    int           `json:"inflight"`
@@ -75,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.UintVar(&v, "v", 4, "MQTT protocol version: 4 (3.1.1) or 5")
 	fs.IntVar(&c.Pubs, "pubs", c.Pubs, "publishers (fanin), pairs (pairs, imchat), connections (conns) or senders (imgroup, imstorm)")
 	fs.IntVar(&c.Subs, "subs", c.Subs, "subscribers (fanout), group members (imgroup) or receivers (imstorm; default 1000 there)")
+	fs.IntVar(&c.Receipts, "receipts", 0, "imchat: each recipient publishes a read receipt (QoS 0, up to the seq just delivered) after every N-th message; senders also read their receipt events (0 = no receipts)")
 	fs.IntVar(&c.Msgs, "msgs", c.Msgs, "imstorm: messages the senders leave waiting for each receiver before the storm")
 	fs.Float64Var(&c.Rate, "rate", 0, "total offered msg/s (0 = flood: as fast as the broker accepts)")
 	fs.IntVar(&c.Size, "size", c.Size, "payload bytes (at least 20: the timestamp header); imchat, imgroup: message body bytes (40..16384)")
@@ -170,6 +172,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateIM(bad, maxConns); err != nil {
 		return err
+	}
+	if c.Receipts < 0 || (c.Receipts > 0 && c.Scenario != "imchat") {
+		return bad("receipts", c.Receipts, "want 0, or N > 0 with -scenario imchat")
 	}
 	if c.Inflight < 1 || c.Inflight > 65000 {
 		return bad("inflight", c.Inflight, "want 1..65000")

@@ -15,7 +15,9 @@
 //
 //	imchat  -pubs N chat pairs: user b{i}s sends direct messages (im/send/user/b{i}r,
 //	        {"cid","body"}) to user b{i}r, who reads im/u/b{i}r/msg; b{i}s reads its
-//	        acks on im/u/b{i}s/ack
+//	        acks on im/u/b{i}s/ack; with -receipts K every K-th delivered message
+//	        is answered by b{i}r with a read receipt (im/receipt/{conv}, QoS 0) and
+//	        b{i}s also reads im/u/b{i}s/receipt (receipts_sent / receipts_received)
 //	imgroup one group of -subs M members g0..g{M-1}: g0 builds it on a setup
 //	        connection before anyone else connects (rpc group.create with 256 users,
 //	        then group.invite in chunks of 256; the broker's im.group_max_members

@@ -111,6 +111,21 @@ func TestIMScenariosEndToEnd(t *testing.T) {
 		res, err := runIM(ctx, c)
 		checkIM(t, res, err, 1)
 	})
+	t.Run("imchat with read receipts", func(t *testing.T) {
+		c := imTestConfig(addr, secret, "imchat")
+		c.Pubs, c.Rate, c.Receipts = 4, 200, 1
+		res, err := runIM(ctx, c)
+		checkIM(t, res, err, 1)
+		// Every delivery is receipted; each receipt moves the sender's view of
+		// the recipient's cursor, so the sender hears of every one (the last
+		// ones may still be on their way when the run stops).
+		if res.ReceiptsSent != res.Received || res.ReceiptsReceived == 0 || res.ReceiptsReceived > res.ReceiptsSent {
+			t.Errorf("receipts sent %d (received messages %d), received %d", res.ReceiptsSent, res.Received, res.ReceiptsReceived)
+		}
+		if res.ReceiptsReceived < res.ReceiptsSent*9/10 {
+			t.Errorf("only %d of %d receipt events reached the senders", res.ReceiptsReceived, res.ReceiptsSent)
+		}
+	})
 	t.Run("imgroup 300 members", func(t *testing.T) {
 		// 300 members need a group.create and one group.invite.
 		c := imTestConfig(addr, secret, "imgroup")

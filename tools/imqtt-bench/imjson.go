@@ -157,9 +157,10 @@ func jsonString(v []byte) ([]byte, error) {
 // im/u/{user}/msg (cid, body) or an ack on im/u/{user}/ack (ok, code, reason,
 // cid). Byte slices alias the payload (or a decoded copy for escaped strings).
 type imDown struct {
-	cid, body, reason []byte
-	ok                bool
-	code              int
+	cid, body, reason, conv []byte
+	ok                      bool
+	code                    int
+	seq                     uint64
 }
 
 // parseIMDown extracts the fields of imDown from a server message. Fields
@@ -177,6 +178,13 @@ func parseIMDown(p []byte) (imDown, error) {
 			d.cid, err = jsonString(val)
 		case "body":
 			d.body, err = jsonString(val)
+		case "conv":
+			d.conv, err = jsonString(val)
+		case "seq":
+			d.seq, err = strconv.ParseUint(string(val), 10, 64)
+			if err != nil {
+				err = fmt.Errorf("seq %q: %w", val, ErrJSON)
+			}
 		case "reason":
 			d.reason, err = jsonString(val)
 		case "ok":

@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+)
 
 // The reader goroutines of an IM run: one per connection, each the owner of its
 // connection's reads until the connection closes.
@@ -38,7 +42,9 @@ func (r *imRun) readMember(j int, m *imMember) {
 			m.dups.Add(1)
 			continue
 		}
-		m.received.Add(1)
+		if n := m.received.Add(1); r.cfg.Receipts > 0 && n%int64(r.cfg.Receipts) == 0 {
+			r.receipt(m, d)
+		}
 		if r.phase.Load() == phMeasure {
 			m.measured.Add(1)
 			r.lat.record(j, now-sentNS)
@@ -86,6 +92,10 @@ func (r *imRun) readSender(s *imSender) {
 					_ = s.cl.flush()
 				}
 			}
+			if bytes.HasSuffix(p.Topic, []byte("/receipt")) {
+				s.receipts.Add(1)
+				continue
+			}
 			r.ack(s, p.Payload, now)
 		}
 	}
@@ -128,5 +138,17 @@ func (r *imRun) ack(s *imSender, payload []byte, now int64) {
 	s.acked.Add(1)
 	if r.phase.Load() == phMeasure {
 		r.ackLat.record(int(s.idx), now-sentNS)
+	}
+}
+
+// receipt publishes a read receipt up to the message just delivered (QoS 0,
+// from the member's reader goroutine, which owns the connection's writes).
+func (r *imRun) receipt(m *imMember, d imDown) {
+	if len(d.conv) == 0 || d.seq == 0 {
+		return
+	}
+	body := strconv.AppendUint([]byte(`{"type":"read","seq":`), d.seq, 10)
+	if m.cl.writePublish("im/receipt/"+string(d.conv), 0, 0, append(body, '}')) == nil && m.cl.flush() == nil {
+		m.receipts.Add(1)
 	}
 }

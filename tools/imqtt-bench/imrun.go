@@ -18,6 +18,7 @@ type imMember struct {
 	measured atomic.Int64       // received during the measured window
 	dups     atomic.Int64       // a cid delivered again
 	corrupt  atomic.Int64       // our cid with a body that does not match it
+	receipts atomic.Int64       // read receipts published (-receipts)
 	err      error
 }
 
@@ -32,6 +33,7 @@ type imSender struct {
 	acked    atomic.Int64 // ack topic ok:true
 	refused  atomic.Int64 // ack topic ok:false
 	pubacked atomic.Int64
+	receipts atomic.Int64  // receipt events received on im/u/{user}/receipt
 	tokens   chan struct{} // -inflight: released by PUBACKs
 
 	mu       sync.Mutex
@@ -150,6 +152,12 @@ func (r *imRun) run(ctx context.Context, res *Result) (*Result, error) {
 			cl.c.Close()
 			return fmt.Errorf("sender %s: %w", user, err)
 		}
+		if cfg.Receipts > 0 {
+			if err := cl.subscribe("im/u/"+user+"/receipt", 1, cfg.Timeout); err != nil {
+				cl.c.Close()
+				return fmt.Errorf("sender %s: %w", user, err)
+			}
+		}
 		s := &imSender{cl: cl, idx: uint32(i), topic: r.topo.topic(i, r.group),
 			byID: map[uint16]uint64{}, sentAt: map[uint64]int64{}, tokens: make(chan struct{}, cfg.Inflight)}
 		for range cfg.Inflight {
@@ -245,6 +253,7 @@ func (r *imRun) collect(res *Result) {
 	var refusal string
 	for _, m := range r.members {
 		res.Received += m.received.Load()
+		res.ReceiptsSent += m.receipts.Load()
 		res.Duplicates += m.dups.Load()
 		corrupt += m.corrupt.Load()
 		if m.err != nil {
@@ -255,6 +264,7 @@ func (r *imRun) collect(res *Result) {
 		sent, ref := s.sent.Load(), s.refused.Load()
 		res.Sent += sent
 		res.Acked += s.acked.Load()
+		res.ReceiptsReceived += s.receipts.Load()
 		refused += ref
 		noAck += max(0, sent-s.acked.Load()-ref)
 		noPuback += max(0, sent-s.pubacked.Load())

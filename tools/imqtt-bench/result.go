@@ -62,6 +62,11 @@ type Result struct {
 	SyncRPCs      int64   `json:"sync_rpcs,omitempty"`      // sync responses (pages) received
 	SendS         float64 `json:"send_s,omitempty"`         // the backlog's send phase, seconds
 
+	// imchat -receipts: read receipts the recipients published and receipt
+	// events their senders received.
+	ReceiptsSent     int64 `json:"receipts_sent,omitempty"`
+	ReceiptsReceived int64 `json:"receipts_received,omitempty"`
+
 	// broker process (with -pid)
 	BrokerCPUS      float64 `json:"broker_cpu_s,omitempty"`
 	BrokerCPUPct    float64 `json:"broker_cpu_pct,omitempty"`
@@ -136,6 +141,9 @@ func (r *Result) writeHuman(w io.Writer) {
 		row("sent msg/s", "%.0f", r.SentPerS)
 		row("delivered msg/s", "%.0f", r.DeliveredPerS)
 		row("latency p50/p90/p99/p999/max", "%.0f / %.0f / %.0f / %.0f / %.0f us", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max)
+		if r.Config.Receipts > 0 {
+			row("receipts sent / received", "%d / %d", r.ReceiptsSent, r.ReceiptsReceived)
+		}
 		if r.Config.QoS > 0 {
 			row("ack latency p50/p99/max", "%.0f / %.0f / %.0f us", r.AckLatency.P50, r.AckLatency.P99, r.AckLatency.Max)
 		}
