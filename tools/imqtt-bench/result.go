@@ -110,7 +110,11 @@ func (r *Result) name() string {
 	case "pairs":
 		s = c.Pubs
 	}
-	return fmt.Sprintf("%s qos%d p=%d s=%d rate=%s %dB v%d", c.Scenario, c.QoS, p, s, rate, c.Size, c.Version)
+	name := fmt.Sprintf("%s qos%d p=%d s=%d rate=%s %dB v%d", c.Scenario, c.QoS, p, s, rate, c.Size, c.Version)
+	if c.Receipts > 0 {
+		name += fmt.Sprintf(" receipts=1/%d", c.Receipts)
+	}
+	return name
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
