@@ -15,7 +15,7 @@ DIR=$(mktemp -d /tmp/clusterbench-data.XXXXXX)
 IMQTT_LIMITS_PER_IP_CONNECTIONS=0 IMQTT_LIMITS_PER_IP_RATE=0 IMQTT_LOG_LEVEL=warn \
   CLUSTER_DIR=$DIR tools/cluster.sh 2>"$OUT/cluster.log" &
 CPID=$!
-trap 'kill -TERM $CPID 2>/dev/null; wait $CPID 2>/dev/null; rm -rf "$DIR"' EXIT
+trap 'kill -TERM $CPID 2>/dev/null; wait $CPID 2>/dev/null || true; rm -rf "$DIR"' EXIT
 for _ in $(seq 100); do
   bin/imqttd cluster status --addr 127.0.0.1:18085 --json 2>/dev/null | grep -q '"leader_id": "n1"' && break
   sleep 0.2

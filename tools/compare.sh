@@ -57,26 +57,13 @@ echo "building bin/imqttd and bin/imqtt-bench" >&2
   go build -o bin/mochiref ./tools/mochiref)
 BENCH=$ROOT/bin/imqtt-bench
 
-MOSQUITTO=$(command -v mosquitto || true)
-[[ -z "$MOSQUITTO" && -x /usr/sbin/mosquitto ]] && MOSQUITTO=/usr/sbin/mosquitto
-if [[ -z "$MOSQUITTO" && " $BROKERS " == *" mosquitto "* ]]; then
-  echo "mosquitto not found: installing the Debian package" >&2
-  { apt-get update -qq >&2 && apt-get install -y mosquitto >&2; } || { echo "cannot install mosquitto; set BROKERS=imqttd" >&2; exit 1; }
-  MOSQUITTO=/usr/sbin/mosquitto
+# shellcheck source=tools/benchlib.sh
+source "$ROOT/tools/benchlib.sh"
+MOSQUITTO=""
+if [[ " $BROKERS " == *" mosquitto "* ]]; then
+  MOSQUITTO=$(find_mosquitto) || { echo "cannot install mosquitto; set BROKERS=imqttd" >&2; exit 1; }
 fi
-
-# mosquitto as in ../shared/bench/BASELINE.md: no persistence, raised queue limits.
-cat >"$OUT/mosquitto.conf" <<EOF2
-listener $((PORT + 1)) 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 8192
-max_queued_bytes 0
-max_inflight_messages 1024
-set_tcp_nodelay true
-log_type error
-connection_messages false
-EOF2
+mosquitto_conf $((PORT + 1)) >"$OUT/mosquitto.conf"
 
 if [[ -n "${MOSQUITTO_PERSISTENCE:-}" ]]; then
   mkdir -p "$OUT/mosquitto-data"
@@ -112,13 +99,9 @@ start_broker() { # name -> sets BPID, ADDR
   imqttd)
     ADDR=127.0.0.1:$PORT
     DATADIR=$(mktemp -d /tmp/imqttd-bench.XXXXXX)
-    # The embedded default (anonymous on loopback) with the limits that would
-    # otherwise bite a load test from one IP raised: per-IP connections and connect
-    # rate off, max_connections just under the 20,000 descriptors of the process.
-    # The raft transport takes a free port (the default 7946 may be taken by a
-    # neighbour, which stops imqttd from starting).
-    IMQTT_LIMITS_PER_IP_CONNECTIONS=0 IMQTT_LIMITS_PER_IP_RATE=0 \
-      IMQTT_LIMITS_MAX_CONNECTIONS=19990 IMQTT_LOG_LEVEL=warn IMQTT_LOG_FORMAT=json \
+    # IMQTTD_BENCH_ENV: tools/benchlib.sh. The raft transport takes a free port
+    # (the default 7946 may be taken by a neighbour, which stops imqttd starting).
+    env "${IMQTTD_BENCH_ENV[@]}" \
       "$ROOT/bin/imqttd" serve --tcp "$ADDR" --ws off --admin off --data-dir "$DATADIR" \
       --raft-addr 127.0.0.1:0 \
       >>"$OUT/imqttd.broker.log" 2>&1 &

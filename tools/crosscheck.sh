@@ -28,20 +28,11 @@ OUT=$(cd "$OUT" && pwd)
 MQBENCH_DIR=$(cd "$MQBENCH_DIR" && pwd)
 (cd "$ROOT" && go build -o bin/imqttd ./cmd/imqttd && go build -o bin/mochiref ./tools/mochiref)
 (cd "$MQBENCH_DIR" && go build -o "$OUT/mqbench" .)
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-[[ -x "$MOSQUITTO" ]] || { apt-get update -qq && apt-get install -y mosquitto; } >&2
-cat >"$OUT/mosquitto.conf" <<EOF2
-listener $((PORT + 1)) 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 8192
-max_queued_bytes 0
-max_inflight_messages 1024
-set_tcp_nodelay true
-log_type error
-connection_messages false
-EOF2
-IMQTTD_ENV="IMQTT_LIMITS_PER_IP_CONNECTIONS=0 IMQTT_LIMITS_PER_IP_RATE=0 IMQTT_LIMITS_MAX_CONNECTIONS=19990 IMQTT_LOG_LEVEL=warn"
+# shellcheck source=tools/benchlib.sh
+source "$ROOT/tools/benchlib.sh"
+MOSQUITTO=$(find_mosquitto)
+mosquitto_conf $((PORT + 1)) >"$OUT/mosquitto.conf"
+IMQTTD_ENV="${IMQTTD_BENCH_ENV[*]}"
 cat >"$OUT/brokers" <<EOF2
 imqttd|127.0.0.1:$PORT|ulimit -n 20000; d=\$(mktemp -d); exec env $IMQTTD_ENV $ROOT/bin/imqttd serve --tcp 127.0.0.1:$PORT --ws off --admin off --data-dir \$d --raft-addr 127.0.0.1:0
 mosquitto|127.0.0.1:$((PORT + 1))|ulimit -n 20000; exec $MOSQUITTO -c $OUT/mosquitto.conf

@@ -373,38 +373,53 @@ func (r *imRun) send(s *imSender) {
 			}
 			next = next.Add(interval)
 		}
-		select {
-		case <-r.stop:
-			return
-		case <-s.tokens:
-		default:
-			if err := s.cl.flush(); err != nil {
-				fail(err)
-				return
-			}
-			select {
-			case <-s.tokens:
-			case <-r.stop:
-				return
-			}
-		}
-		sentNS := r.clk.now()
-		id := uint16(seq%65535) + 1
-		s.mu.Lock()
-		s.byID[id] = seq
-		s.sentAt[seq] = sentNS
-		s.mu.Unlock()
-		payload = appendSendPayload(payload[:0], r.runID, cfg.Size, sentNS, s.idx, seq)
+		var ok bool
+		var err error
+		payload, ok, err = r.sendOne(s, s.topic, seq, payload)
 		seq++
-		if err := s.cl.writePublish(s.topic, 1, id, payload); err != nil {
+		if err != nil {
 			fail(err)
+		}
+		if !ok {
 			return
 		}
-		s.sent.Add(1)
 		if r.phase.Load() == phMeasure {
 			s.measured.Add(1)
 		}
 	}
+}
+
+// sendOne waits for one of s's -inflight tokens (flushing what is buffered
+// first if it has to wait), books send seq and writes its PUBLISH to topic with
+// the run's payload (reusing buf). ok is false when the run stopped or the
+// write failed (err).
+func (r *imRun) sendOne(s *imSender, topic string, seq uint64, buf []byte) (_ []byte, ok bool, err error) {
+	select {
+	case <-r.stop:
+		return buf, false, nil
+	case <-s.tokens:
+	default:
+		if err := s.cl.flush(); err != nil {
+			return buf, false, err
+		}
+		select {
+		case <-s.tokens:
+		case <-r.stop:
+			return buf, false, nil
+		}
+	}
+	sentNS := r.clk.now()
+	id := uint16(seq%65535) + 1
+	s.mu.Lock()
+	s.byID[id] = seq
+	s.sentAt[seq] = sentNS
+	s.mu.Unlock()
+	buf = appendSendPayload(buf[:0], r.runID, r.cfg.Size, sentNS, s.idx, seq)
+	if err := s.cl.writePublish(topic, 1, id, buf); err != nil {
+		return buf, false, err
+	}
+	s.sent.Add(1)
+	return buf, true, nil
 }
 
 // stripedHist is a histogram shared by many reader goroutines: one hist per

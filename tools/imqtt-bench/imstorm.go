@@ -321,33 +321,15 @@ func (st *stormRun) send(s *imSender) {
 	var payload []byte
 	defer func() { _ = s.cl.flush() }()
 	for seq := range uint64(len(tg)) {
-		select {
-		case <-r.stop:
-			return
-		case <-s.tokens:
-		default:
-			if err := s.cl.flush(); err != nil {
-				s.sendErr = fmt.Errorf("sender write: %w", err)
-				return
-			}
-			select {
-			case <-s.tokens:
-			case <-r.stop:
-				return
-			}
-		}
-		sentNS := r.clk.now()
-		id := uint16(seq%65535) + 1
-		s.mu.Lock()
-		s.byID[id] = seq
-		s.sentAt[seq] = sentNS
-		s.mu.Unlock()
-		payload = appendSendPayload(payload[:0], r.runID, st.cfg.Size, sentNS, s.idx, seq)
-		if err := s.cl.writePublish(st.topics[tg[seq]], 1, id, payload); err != nil {
+		var ok bool
+		var err error
+		payload, ok, err = r.sendOne(s, st.topics[tg[seq]], seq, payload)
+		if err != nil {
 			s.sendErr = fmt.Errorf("sender write: %w", err)
+		}
+		if !ok {
 			return
 		}
-		s.sent.Add(1)
 	}
 }
 
