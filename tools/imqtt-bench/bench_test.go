@@ -195,16 +195,7 @@ func TestValidate(t *testing.T) {
 	} {
 		c := DefaultConfig()
 		tc.mut(&c)
-		err := c.Validate()
-		if tc.want == "" {
-			if err != nil {
-				t.Errorf("%s: %v", tc.name, err)
-			}
-			continue
-		}
-		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want one naming %q", tc.name, err, tc.want)
-		}
+		checkValidate(t, tc.name, c, tc.want)
 	}
 	if _, err := parseFlags([]string{"-qos", "7"}, io.Discard); !errors.Is(err, ErrConfig) {
 		t.Errorf("-qos 7: %v", err)
@@ -240,5 +231,21 @@ func BenchmarkReadDecodePublish(b *testing.B) {
 		if _, err := decodePublish(5, flags, body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// checkValidate fails unless c.Validate accepts c (want "") or refuses it with
+// an ErrConfig naming want.
+func checkValidate(t *testing.T, name string, c Config, want string) {
+	t.Helper()
+	err := c.Validate()
+	if want == "" {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		return
+	}
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), want) {
+		t.Errorf("%s: err = %v, want one naming %q", name, err, want)
 	}
 }

@@ -207,16 +207,7 @@ func TestValidateIM(t *testing.T) {
 	} {
 		c := tc.cfg
 		tc.mut(&c)
-		err := c.Validate()
-		if tc.want == "" {
-			if err != nil {
-				t.Errorf("%s: %v", tc.name, err)
-			}
-			continue
-		}
-		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want one naming %q", tc.name, err, tc.want)
-		}
+		checkValidate(t, tc.name, c, tc.want)
 	}
 	// IM scenarios default to QoS 1; an explicit -qos 0 is refused.
 	c, err := parseFlags([]string{"-scenario", "imchat", "-jwt-secret-file", "x"}, io.Discard)

@@ -547,22 +547,9 @@ func (st *stormRun) syncCall(cl *client, rid int, req *syncRequest) (syncRespons
 		return res, fmt.Errorf("send sync: %w", err)
 	}
 	for {
-		typ, flags, b, err := cl.read()
+		p, _, err := cl.readPublish(st.im.clk)
 		if err != nil {
 			return res, fmt.Errorf("wait for the sync response: %w", err)
-		}
-		if typ != ptPublish {
-			continue // our PUBACK
-		}
-		p, err := decodePublish(cl.version, flags, b)
-		if err != nil {
-			return res, err
-		}
-		if p.QoS > 0 {
-			_ = cl.writePuback(p.ID)
-			if cl.r.Buffered() == 0 {
-				_ = cl.flush()
-			}
 		}
 		res, err = parseSyncResponse(p.Payload)
 		if err != nil {

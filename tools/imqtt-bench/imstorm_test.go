@@ -162,16 +162,7 @@ func TestValidateStorm(t *testing.T) {
 	} {
 		c := storm()
 		tc.mut(&c)
-		err := c.Validate()
-		if tc.want == "" {
-			if err != nil {
-				t.Errorf("%s: %v", tc.name, err)
-			}
-			continue
-		}
-		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want one naming %q", tc.name, err, tc.want)
-		}
+		checkValidate(t, tc.name, c, tc.want)
 	}
 	c, err := parseFlags([]string{"-scenario", "imstorm", "-jwt-secret-file", "x"}, io.Discard)
 	if err != nil || c.QoS != 1 || c.Subs != 1000 || c.Pubs != 10 || c.Msgs != 20 || c.Concurrency != stormDials {
