@@ -246,8 +246,18 @@ func TestReadyAndMetrics(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/readyz %d", resp.StatusCode)
 	}
-	if v := scrape(t, b, "imqtt_connections_active"); !strings.Contains(v, `listener="tcp"} 1`) {
-		t.Fatalf("connections_active: %q", v)
+	// mochi counts the session established (OnSessionEstablished) after it
+	// wrote the CONNACK the client returned on: the gauge may lag a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v := scrape(t, b, "imqtt_connections_active")
+		if strings.Contains(v, `listener="tcp"} 1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connections_active: %q", v)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
