@@ -40,6 +40,9 @@ type Store struct {
 	// observer is told about every applied entry (SetObserver).
 	observer atomic.Pointer[Observer]
 
+	// space is CheckSpace's last statfs reading (space.go).
+	space atomic.Pointer[spaceReading]
+
 	done      chan struct{} // closed by Close: stops the GC loop
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -334,6 +337,11 @@ func (s *Store) checkSpaceBelow(g *gen, min int64) error {
 	if err != nil {
 		return err
 	}
+	return s.spaceError(g, free, min)
+}
+
+// spaceError is ErrDiskFull (logged) when free is below min, else nil.
+func (s *Store) spaceError(g *gen, free uint64, min int64) error {
 	if free < uint64(min) {
 		s.log.Warn().Str(fieldDir, g.dir).Uint64(fieldFreeBytes, free).Int64(fieldMinFree, min).
 			Msg("write refused: disk full")
@@ -346,12 +354,13 @@ func (s *Store) checkSpaceBelow(g *gen, min int64) error {
 // CheckSpace returns an error wrapping ErrDiskFull when the store's disk has less
 // than MinFreeBytes free, so a caller can refuse a write before proposing it to
 // raft: once a command is committed, the state machine must apply it, and Badger
-// turns a full disk into SIGBUS rather than an error. Cheap (one statfs).
+// turns a full disk into SIGBUS rather than an error. Cheap: at most one statfs,
+// and none while a recent reading showed a wide margin (space.go).
 func (s *Store) CheckSpace() error {
 	g, err := s.acquire()
 	if err != nil {
 		return err
 	}
 	defer g.release()
-	return s.checkSpace(g)
+	return s.checkSpaceCached(g)
 }
