@@ -26,6 +26,9 @@ type Status struct {
 	AppliedIndex      uint64   `json:"applied_index"`
 	LastSnapshotIndex uint64   `json:"last_snapshot_index"`
 	Servers           []Server `json:"servers"`
+	// Batch are the write batcher's counters (commands per entry, why
+	// batches were flushed, log appends = fsyncs).
+	Batch Stats `json:"batch"`
 }
 
 // Server is one member of the raft configuration.
@@ -59,6 +62,7 @@ func (n *Node) Status() Status {
 		LastLogIndex: n.raft.LastIndex(),
 		CommitIndex:  n.raft.CommitIndex(),
 		AppliedIndex: max(n.fsm.applied.Load(), n.raft.AppliedIndex()),
+		Batch:        n.Stats(),
 	}
 	if v, err := strconv.ParseUint(n.raft.Stats()["last_snapshot_index"], 10, 64); err == nil {
 		st.LastSnapshotIndex = v
