@@ -48,8 +48,10 @@ type Config struct {
 	Pass        string        `json:"-"`
 	// JWTSecretFile is the broker's HS256 secret (auth.jwt.hmac_secret_file): the
 	// IM scenarios sign a token for each of their users with it.
-	JWTSecretFile string    `json:"-"`
-	Progress      io.Writer `json:"-"` // nil: no progress lines
+	JWTSecretFile string `json:"-"`
+	// CPUProfile is where the tool writes its own CPU profile ("" = none).
+	CPUProfile string    `json:"-"`
+	Progress   io.Writer `json:"-"` // nil: no progress lines
 }
 
 // DefaultConfig returns the defaults of every flag.
@@ -97,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&c.Persistent, "persistent", false, "subscribers use persistent sessions (the durable path of a persisting broker)")
 	fs.StringVar(&c.User, "user", "", "username sent in CONNECT (default: anonymous)")
 	fs.StringVar(&c.Pass, "pass", "", "password sent in CONNECT")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the tool's own CPU profile to this `file` (to tell the load generator's cost from the broker's)")
 	fs.StringVar(&c.JWTSecretFile, "jwt-secret-file", "", "imchat, imgroup, imstorm: the broker's HS256 secret (auth.jwt.hmac_secret_file); each user connects with a token signed with it")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -51,6 +52,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Label = cfg.Broker
 	}
 	raiseNofile()
+	if cfg.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "imqtt-bench: %v\n", err)
+			return 2
+		}
+		defer stopProfile()
+	}
 	res, err := scenarios[cfg.Scenario](ctx, cfg)
 	if res != nil {
 		res.writeHuman(stdout)
@@ -75,4 +84,20 @@ func raiseNofile() {
 		l.Cur = l.Max
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// startCPUProfile writes the tool's CPU profile to path until the returned stop.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
