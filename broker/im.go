@@ -92,11 +92,13 @@ func (b *Broker) openIM(log zerolog.Logger) (err error) {
 		}
 	}()
 	opts := im.Options{
-		Node:    b.writer,
-		Store:   b.store,
-		NodeID:  nodeNumber(b.cfg.Node),
-		Deliver: imhook.NewPublisher(b.srv),
-		Log:     log,
+		Node:   b.writer,
+		Store:  b.store,
+		NodeID: nodeNumber(b.cfg.Node),
+		Deliver: imhook.NewPublisher(b.srv, func(topic string) bool {
+			return b.router != nil && b.router.RemoteSubscribed(topic)
+		}),
+		Log: log,
 		// Presence: records per node in the replicated store, published by
 		// the leader (im/presence.go).
 		NodeName: b.node.ID(),

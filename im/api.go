@@ -19,6 +19,12 @@ type Delivery struct {
 	QoS             byte
 	Retain          bool
 	CorrelationData []byte // MQTT 5 Correlation Data of a reply; nil otherwise
+	// SkipIfOnly names the sending device's client id on the author's copy
+	// of a message: that device has the ack, so the copy is published only
+	// when some other subscriber (another device of the author, on any node)
+	// matches the topic; then every matching device, the sender included,
+	// gets it. "" publishes unconditionally.
+	SkipIfOnly string
 }
 
 // Deliverer publishes a Delivery as the broker (the hook publishes via mochi).
@@ -73,6 +79,11 @@ type Request struct {
 	QoS             byte
 	ResponseTopic   string // MQTT 5 Response Topic, "" if none
 	CorrelationData []byte // MQTT 5 Correlation Data, echoed on the reply
+	// Replying, if set, is called in Handle's goroutine right before the
+	// service publishes the ack of this request: the transport may hold the
+	// requesting connection's writes from then until the request is done, so
+	// the ack leaves together with the protocol's own (PUBACK).
+	Replying func()
 }
 
 // Outcome is Handle's verdict: Code is an MQTT 5 reason code for the PUBACK

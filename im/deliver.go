@@ -17,9 +17,16 @@ func (s *Service) deliver(d Delivery) {
 // fanout publishes a committed message (payload: the delivered envelope) to
 // im/u/{m}/msg of every member, the author included (multi-device), and tells
 // the Pusher about members other than the author with no online device.
-func (s *Service) fanout(members []string, env *Envelope, payload []byte) {
+// device is the author's sending device ("" for none): it has the ack, so the
+// author's copy goes out only when another device of the author subscribes
+// (Delivery.SkipIfOnly).
+func (s *Service) fanout(members []string, env *Envelope, payload []byte, device string) {
 	for _, m := range members {
-		s.deliver(Delivery{Topic: userTopic(m, leafMsg), Payload: payload, QoS: 1})
+		d := Delivery{Topic: userTopic(m, leafMsg), Payload: payload, QoS: 1}
+		if m == env.From {
+			d.SkipIfOnly = device
+		}
+		s.deliver(d)
 	}
 	if s.opts.Push == nil || env.Type == TypeNotice {
 		return

@@ -130,7 +130,7 @@ func (s *Service) commitNotices(ctx context.Context, g, actor string, pre []pers
 	for i := range envs {
 		envs[i].Seq = rs[len(pre)+i].Seq
 		seq = envs[i].Seq
-		s.fanout(members, &envs[i], envs[i].AppendJSON(nil))
+		s.fanout(members, &envs[i], envs[i].AppendJSON(nil), "")
 	}
 	return seq, nil
 }
@@ -197,7 +197,7 @@ func (s *Service) groupCreate(ctx context.Context, user string, req *rpcRequest)
 		return nil, err
 	}
 	env.Seq = rs[len(rs)-1].Seq
-	s.fanout(all, &env, env.AppendJSON(nil))
+	s.fanout(all, &env, env.AppendJSON(nil), "")
 	return groupResult{Group: g, Conv: cs, Seq: env.Seq, Added: users}, nil
 }
 

@@ -53,9 +53,13 @@ func refusalAck(out Outcome, cid, topic string) ack {
 }
 
 // sendAck publishes a on im/u/{user}/ack and, if the request named a reply topic
-// (MQTT 5 Response Topic or reply_to), there too. corr is the request's MQTT 5
-// Correlation Data, echoed on both.
-func (s *Service) sendAck(user, replyTopic string, corr []byte, a ack) {
+// (MQTT 5 Response Topic or reply_to), there too, with the request's MQTT 5
+// Correlation Data echoed on both. It calls r.Replying first.
+func (s *Service) sendAck(user, replyTopic string, r *Request, a ack) {
+	if r.Replying != nil {
+		r.Replying()
+	}
+	corr := r.CorrelationData
 	payload := a.appendJSON(make([]byte, 0, 160))
 	at := userTopic(user, leafAck)
 	s.deliver(Delivery{Topic: at, Payload: payload, QoS: 1, CorrelationData: corr})

@@ -37,19 +37,20 @@ func (s *Service) handleSend(ctx context.Context, c Client, r *Request, t upTopi
 	} else {
 		conv = GroupConv(t.name)
 	}
-	res, err := s.send(ctx, c.User, conv, p)
+	res, err := s.send(ctx, c, conv, p)
 	if err != nil {
 		return s.refuse(c, r, cid, reply, err)
 	}
-	s.sendAck(c.User, reply, r.CorrelationData, ack{ok: true, cid: cid, conv: res.conv,
+	s.sendAck(c.User, reply, r, ack{ok: true, cid: cid, conv: res.conv,
 		id: res.id, seq: res.seq, ts: res.ts, dup: res.dup})
 	return Outcome{}
 }
 
-// send stores a message from user in conv and delivers it. A re-send (same
-// user, conversation and cid within the dedup window) returns the original
-// id, seq and ts and delivers nothing.
-func (s *Service) send(ctx context.Context, user string, conv Conv, p sendPayload) (sent, error) {
+// send stores a message from c's user in conv and delivers it. A re-send
+// (same user, conversation and cid within the dedup window) returns the
+// original id, seq and ts and delivers nothing.
+func (s *Service) send(ctx context.Context, c Client, conv Conv, p sendPayload) (sent, error) {
+	user := c.User
 	if err := s.checkMember(conv, user); err != nil {
 		return sent{}, err
 	}
@@ -109,7 +110,7 @@ func (s *Service) send(ctx context.Context, user string, conv Conv, p sendPayloa
 		s.log.Warn().Err(err).Str(fieldConv, cs).Uint64(fieldSeq, env.Seq).Msg("im fanout skipped")
 		members = nil
 	}
-	s.fanout(members, &env, env.AppendJSON(make([]byte, 0, 160+len(body))))
+	s.fanout(members, &env, env.AppendJSON(make([]byte, 0, 160+len(body))), c.ClientID)
 	return sent{conv: cs, id: env.ID, seq: env.Seq, ts: env.TS}, nil
 }
 

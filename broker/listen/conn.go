@@ -73,6 +73,12 @@ type conn struct {
 	// by mochi's client lock) and the reader's DISCONNECT on a refusal.
 	wmu       sync.Mutex
 	writeShut bool // under wmu: the refusal's DISCONNECT went out, nothing may follow
+	// Under wmu: writes held while corked (cork.go), and the error of a
+	// held write's flush, returned by the next Write.
+	corked bool
+	held   []byte
+	werr   error
+	corkOn atomic.Bool // corked, readable without wmu
 
 	mochiDeadline atomic.Bool // mochi set a deadline: CONNECT is done, the timeout is mochi's
 	shutdown      atomic.Bool // the listener is closing: write deadlines are ours
@@ -219,6 +225,7 @@ func (c *conn) refuseSession(reason string, err error, disconnect [4]byte) error
 	// DISCONNECT (and this reader) for long: bound it, then take the lock.
 	_ = c.inner.SetWriteDeadline(time.Now().Add(shutdownWriteTimeout))
 	c.wmu.Lock()
+	c.flushHeldLocked() // what mochi wrote before the refusal goes first
 	if !c.writeShut && !c.closed.Load() && c.ps.v5() {
 		_, _ = c.inner.Write(disconnect[:])
 	}
@@ -237,6 +244,13 @@ func (c *conn) Write(p []byte) (int, error) {
 	defer c.wmu.Unlock()
 	if c.writeShut {
 		return 0, net.ErrClosed
+	}
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	if c.corked {
+		c.held = append(c.held, p...)
+		return len(p), nil
 	}
 	return c.inner.Write(p)
 }
@@ -313,6 +327,7 @@ func (c *conn) linger(deadline time.Time) {
 	defer c.l.lingerDone()
 	tcp := c.raw.TCPConn
 	_ = tcp.SetDeadline(deadline)
+	c.Uncork() // the held writes (a reply, a DISCONNECT) go before the goodbye
 	if c.ws != nil {
 		_ = c.ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), deadline)

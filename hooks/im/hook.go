@@ -43,9 +43,10 @@ type Hook struct {
 	opts Options
 	log  zerolog.Logger
 
-	life   context.Context // cancelled by Stop: Handle calls in progress give up
-	cancel context.CancelFunc
-	once   sync.Once
+	life    context.Context // cancelled by Stop: Handle calls in progress give up
+	cancel  context.CancelFunc
+	once    sync.Once
+	pending pendingWrites
 }
 
 // New returns the hook. It starts nothing.
@@ -58,10 +59,11 @@ func New(opts Options) (*Hook, error) {
 	}
 	life, cancel := context.WithCancel(context.Background())
 	return &Hook{
-		opts:   opts,
-		log:    opts.Log.With().Str(fieldComponent, "im_hook").Logger(),
-		life:   life,
-		cancel: cancel,
+		opts:    opts,
+		log:     opts.Log.With().Str(fieldComponent, "im_hook").Logger(),
+		life:    life,
+		cancel:  cancel,
+		pending: newPendingWrites(),
 	}, nil
 }
 
@@ -72,6 +74,7 @@ func (h *Hook) ID() string { return "imqtt-im" }
 func (h *Hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnPublish,
+		mqtt.OnPacketProcessed,
 		mqtt.OnSessionEstablished,
 		mqtt.OnDisconnect,
 	}, []byte{b})
@@ -101,13 +104,17 @@ func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, nil
 	}
 	ctx, cancel := context.WithTimeout(h.life, h.opts.HandleTimeout)
-	out := h.opts.Service.Handle(ctx, client(cl), im.Request{
+	req := im.Request{
 		Topic:           pk.TopicName,
 		Payload:         pk.Payload,
 		QoS:             pk.FixedHeader.Qos,
 		ResponseTopic:   pk.Properties.ResponseTopic,
 		CorrelationData: pk.Properties.CorrelationData,
-	})
+	}
+	if k, ok := cl.Net.Conn.(corker); ok {
+		req.Replying = k.Cork // OnPacketProcessed uncorks
+	}
+	out := h.opts.Service.Handle(ctx, client(cl), req)
 	cancel()
 	if out.Code >= 0x80 {
 		h.log.Debug().Str(fieldClientID, cl.ID).Str(fieldTopic, pk.TopicName).
@@ -117,6 +124,15 @@ func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		}
 	}
 	return pk, packets.CodeSuccessIgnore
+}
+
+// OnPacketProcessed releases what the connection held since the service
+// replied to the packet (OnPublish corks it); mochi has written its PUBACK by
+// now. Cheap for every other packet.
+func (h *Hook) OnPacketProcessed(cl *mqtt.Client, _ packets.Packet, _ error) {
+	if k, ok := cl.Net.Conn.(corker); ok && k.Corked() {
+		h.release(cl, k)
+	}
 }
 
 // OnSessionEstablished reports a connected device; a user above the device cap

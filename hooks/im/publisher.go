@@ -22,17 +22,24 @@ const contentType = "application/json"
 type Publisher struct {
 	srv    *mqtt.Server
 	inline *mqtt.Client
+	remote func(topic string) bool
 }
 
-// NewPublisher returns a Publisher for srv.
-func NewPublisher(srv *mqtt.Server) *Publisher {
+// NewPublisher returns a Publisher for srv. remote reports whether a
+// subscriber on another node matches a topic (the cluster router's routes);
+// nil means there is none (a single node).
+func NewPublisher(srv *mqtt.Server, remote func(topic string) bool) *Publisher {
 	cl := srv.NewClient(nil, "local", inlineID, true)
 	cl.Properties.ProtocolVersion = 5
-	return &Publisher{srv: srv, inline: cl}
+	return &Publisher{srv: srv, inline: cl, remote: remote}
 }
 
-// Deliver publishes d as the broker.
+// Deliver publishes d as the broker; with d.SkipIfOnly set it publishes
+// nothing unless another subscriber than that client matches d.Topic.
 func (p *Publisher) Deliver(d im.Delivery) error {
+	if d.SkipIfOnly != "" && !p.othersSubscribed(d.Topic, d.SkipIfOnly) {
+		return nil
+	}
 	pk := packets.Packet{
 		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: d.QoS, Retain: d.Retain},
 		TopicName:   d.Topic,
@@ -47,4 +54,21 @@ func (p *Publisher) Deliver(d im.Delivery) error {
 		return fmt.Errorf("deliver %s: %w", d.Topic, err)
 	}
 	return nil
+}
+
+// othersSubscribed reports whether a subscriber other than client id except
+// matches topic: a local subscription of another client (persistent sessions
+// of every node are in the local index too), any shared subscription, or a
+// route of another node.
+func (p *Publisher) othersSubscribed(topic, except string) bool {
+	subs := p.srv.Topics.Subscribers(topic)
+	if len(subs.Shared) > 0 {
+		return true
+	}
+	for id := range subs.Subscriptions {
+		if id != except {
+			return true
+		}
+	}
+	return p.remote != nil && p.remote(topic)
 }

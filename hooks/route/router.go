@@ -123,6 +123,16 @@ func New(opts Options) (*Router, error) {
 	return r, nil
 }
 
+// RemoteSubscribed reports whether another node advertised a route matching
+// topic (its clean-session clients' subscriptions).
+func (r *Router) RemoteSubscribed(topic string) bool {
+	if r.npeers.Load() == 0 {
+		return false
+	}
+	subs := r.remote.Subscribers(topic)
+	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0
+}
+
 // ID implements mqtt.Hook.
 func (r *Router) ID() string { return "imqtt-route" }
 

@@ -208,8 +208,10 @@ function onAck(a) {
   const c = S.convs.get(a.conv) || [...S.convs.values()].find((x) => x.pending.has(a.cid));
   const p = c && c.pending.get(a.cid);
   if (a.ok) {
-    if (p) { p.state = 'sent'; p.seq = a.seq; }
     if (c) c.read = Math.max(c.read, a.seq);
+    // The sending device gets no copy of its own message (only the other
+    // devices do): the ack makes the pending message a message of the log.
+    if (p) addMessage({ id: a.id, conv: a.conv, seq: a.seq, ts: a.ts, from: S.me, cid: a.cid, type: 'text', body: p.body });
   } else {
     if (p) { p.state = 'failed'; p.reason = a.reason; }
     showError('not sent: ' + a.reason + ' (code ' + a.code + ')');
