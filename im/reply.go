@@ -52,6 +52,12 @@ func refusalAck(out Outcome, cid, topic string) ack {
 	return ack{code: out.Code, reason: out.Reason, cid: cid, topic: clip(topic)}
 }
 
+// ackQoS is the QoS of acks. An ack answers the device that is waiting for it;
+// a device that misses one (its connection dropped) re-sends the request with
+// the same cid and gets the same answer (dedup), so QoS 1 would only add a
+// PUBACK per message, and nothing to queue for offline devices is wanted.
+const ackQoS = 0
+
 // sendAck publishes a on im/u/{user}/ack and, if the request named a reply topic
 // (MQTT 5 Response Topic or reply_to), there too, with the request's MQTT 5
 // Correlation Data echoed on both. It calls r.Replying first.
@@ -62,9 +68,9 @@ func (s *Service) sendAck(user, replyTopic string, r *Request, a ack) {
 	corr := r.CorrelationData
 	payload := a.appendJSON(make([]byte, 0, 160))
 	at := userTopic(user, leafAck)
-	s.deliver(Delivery{Topic: at, Payload: payload, QoS: 1, CorrelationData: corr})
+	s.deliver(Delivery{Topic: at, Payload: payload, QoS: ackQoS, CorrelationData: corr})
 	if replyTopic != "" && replyTopic != at {
-		s.deliver(Delivery{Topic: replyTopic, Payload: payload, QoS: 1, CorrelationData: corr})
+		s.deliver(Delivery{Topic: replyTopic, Payload: payload, QoS: ackQoS, CorrelationData: corr})
 	}
 }
 
