@@ -32,7 +32,7 @@ func (s *Service) fanout(members []string, env *Envelope, payload []byte, device
 		return
 	}
 	for _, m := range members {
-		if m == env.From || s.onlineAnywhere(m) {
+		if m == env.From || s.onlineHere(m) || s.onlineAnywhere(m) {
 			continue
 		}
 		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(env.Body),

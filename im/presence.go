@@ -223,6 +223,14 @@ func (s *Service) presenceLoop() {
 	}
 }
 
+// onlineHere reports whether user has a device connected to this node (no
+// store read: the push check asks it first).
+func (s *Service) onlineHere(user string) bool {
+	s.pres.mu.Lock()
+	defer s.pres.mu.Unlock()
+	return len(s.pres.devices[user]) > 0
+}
+
 // onlineAnywhere reports whether user has a device on a current member node
 // (from the local replica).
 func (s *Service) onlineAnywhere(user string) bool {
