@@ -15,7 +15,12 @@
 //     QoS 0 and QoS 2 publishes always get a plain acknowledgement (mochi cannot
 //     send a negative one for them: it would route the packet for 3.1.1 and QoS 0,
 //     and answer QoS 2 with a PUBACK, mochi #510): the ack topic carries the
-//     refusal.
+//     refusal. On a TCP or TLS connection the hook corks the connection when the
+//     service is about to publish the ack (Request.Replying), so the ack and
+//     mochi's PUBACK leave in one write.
+//   - OnPacketProcessed: after mochi wrote its PUBACK, the hook yields to the
+//     client's write loop until the queued ack is written (at most 4 yields,
+//     reading mochi's queued-packet count) and uncorks (cork.go).
 //   - OnSessionEstablished / OnDisconnect: Service.Connected / Disconnected,
 //     which keep presence. A session taken over by a new connection with the same
 //     client id is not reported as disconnected. A user above the device cap is
@@ -27,6 +32,9 @@
 // properties, so a request/response reply carries its Correlation Data), like
 // any server publish: online sessions get it from mochi, persistent sessions
 // through the storage hook's durable queue, and the ACL decides who receives it.
+// A Delivery with SkipIfOnly (the author's copy of a message) is published only
+// when a subscriber other than the sending client matches its topic: in mochi's
+// index or, in a cluster, among the routes of the other nodes.
 //
 // # Wiring
 //
