@@ -10,6 +10,7 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/broker/admin"
@@ -212,7 +213,8 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		if !lc.Enabled {
 			continue
 		}
-		l, err := listen.New(lc.Config, b.guard, log, listen.WithOnPanic(b.onPanic))
+		l, err := listen.New(lc.Config, b.guard, log, listen.WithOnPanic(b.onPanic),
+			listen.WithCloseClients(b.closeListenerClients))
 		if err != nil {
 			return nil, fmt.Errorf("listeners.%s: %w", name, err)
 		}
@@ -487,3 +489,14 @@ func (b *Broker) onPanic(listener string, conn net.Conn, _ any) {
 }
 
 var errPanicked = errors.New("client handler panicked")
+
+// closeListenerClients disconnects the clients of one listener at shutdown (0x8B
+// server shutting down), as mochi's Server.closeListenerClients does, reading
+// the client table once: mochi's own can deadlock (listen.WithCloseClients).
+func (b *Broker) closeListenerClients(listener string) {
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Net.Listener == listener && !cl.Closed() {
+			_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+}

@@ -164,7 +164,14 @@ func newTestBroker(t *testing.T, lim Limits, cfgs []Config, opts []Option, bopts
 	g := NewGuard(lim, obs, log)
 	b := &testBroker{srv: srv, guard: g, obs: obs, ls: map[string]*Listener{}}
 	for _, c := range cfgs {
-		l, err := New(c, g, log, opts...)
+		// mochi's own client closing can deadlock at Close (WithCloseClients).
+		l, err := New(c, g, log, append([]Option{WithCloseClients(func(id string) {
+			for _, cl := range srv.Clients.GetAll() {
+				if cl.Net.Listener == id && !cl.Closed() {
+					_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+				}
+			}
+		})}, opts...)...)
 		if err != nil {
 			g.Close()
 			t.Fatalf("new listener %s: %v", c.ID(), err)

@@ -28,6 +28,16 @@ func WithOnPanic(fn func(listener string, conn net.Conn, v any)) Option {
 	return func(l *Listener) { l.onPanic = fn }
 }
 
+// WithCloseClients sets the function Close uses to disconnect this listener's
+// clients instead of the one the server passes in. mochi v2.7.9's own
+// (Server.closeListenerClients) can deadlock: Clients.GetByListener takes the
+// client table's read lock and, inside it, again through Clients.Len; a session
+// ending at that moment (Clients.Delete, a write lock) queues between the two
+// and nobody proceeds. The broker passes one that reads the table once.
+func WithCloseClients(fn listeners.CloseFn) Option {
+	return func(l *Listener) { l.closeClients = fn }
+}
+
 // Listener is one MQTT listener (tcp, tls, ws or wss) implementing mochi's
 // listeners.Listener. See the package documentation for its lifecycle.
 type Listener struct {
@@ -36,8 +46,10 @@ type Listener struct {
 	g       *Guard
 	log     zerolog.Logger
 	onPanic func(listener string, conn net.Conn, v any)
-	tls     *tlsStore // tls, wss; nil otherwise
-	path    string    // ws, wss
+	// closeClients replaces Close's argument when set (WithCloseClients).
+	closeClients listeners.CloseFn
+	tls          *tlsStore // tls, wss; nil otherwise
+	path         string    // ws, wss
 
 	mu        sync.Mutex
 	acc       *acceptor
@@ -220,6 +232,9 @@ func (l *Listener) Close(closeClients listeners.CloseFn) {
 	deadline := nowPlus(shutdownWriteTimeout)
 	for _, c := range conns {
 		c.beginShutdown(deadline)
+	}
+	if l.closeClients != nil {
+		closeClients = l.closeClients
 	}
 	if closeClients != nil {
 		closeClients(l.id)
