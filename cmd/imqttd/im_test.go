@@ -483,3 +483,33 @@ func TestIMAdminAPI(t *testing.T) {
 		t.Fatalf("ctl notify without a target succeeded:\n%s", out)
 	}
 }
+
+// TestIMSendingDeviceGetsAck: a user's sending device gets the ack of its
+// send, not a copy of the message, while it is the user's only device; with a
+// second device subscribed, every device of the user gets the copy (the
+// sending one too, matched by cid).
+func TestIMSendingDeviceGetsAck(t *testing.T) {
+	n := imNode(t, "  rate_limit: {messages_per_second: 0}\n")
+	alice1 := imConnect(t, n, "alice", "alice-phone")
+	bob := imConnect(t, n, "bob", "bob-phone")
+
+	ack := alice1.send(t, "im/send/user/bob", "one", "hi bob")
+	if ack["ok"] != true || num(t, ack, "seq") != 1 {
+		t.Fatalf("ack: %v", ack)
+	}
+	if m := bob.await(t, "msg", nil); num(t, m, "seq") != 1 || m["cid"] != "one" {
+		t.Fatalf("bob got %v", m)
+	}
+	alice1.quiet(t, "msg", 300*time.Millisecond)
+
+	alice2 := imConnect(t, n, "alice", "alice-laptop")
+	ack = alice1.send(t, "im/send/user/bob", "two", "hi again")
+	if ack["ok"] != true || num(t, ack, "seq") != 2 {
+		t.Fatalf("ack: %v", ack)
+	}
+	for _, c := range []*imClient{alice1, alice2, bob} {
+		if m := c.await(t, "msg", nil); num(t, m, "seq") != 2 || m["cid"] != "two" || m["from"] != "alice" {
+			t.Fatalf("%s got %v", c.user, m)
+		}
+	}
+}
