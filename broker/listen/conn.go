@@ -249,8 +249,14 @@ func (c *conn) Write(p []byte) (int, error) {
 		return 0, c.werr
 	}
 	if c.corked {
-		c.held = append(c.held, p...)
-		return len(p), nil
+		if len(c.held)+len(p) <= maxHeld {
+			c.held = append(c.held, p...)
+			return len(p), nil
+		}
+		c.flushHeldLocked() // a backlog is not held in memory
+		if c.werr != nil {
+			return 0, c.werr
+		}
 	}
 	return c.inner.Write(p)
 }

@@ -7,7 +7,8 @@ package listen
 // corks the connection right before it publishes the reply and uncorks it
 // once mochi has processed the packet, so both leave in one write. Only the
 // reader goroutine corks and uncorks, around work it does synchronously: the
-// hold is never longer than the rest of one packet's processing. Corking is
+// hold is never longer than the rest of one packet's processing, nor larger than
+// maxHeld. Corking is
 // offered on TCP and TLS connections; a WebSocket connection ignores it (a
 // frame per packet).
 
@@ -42,8 +43,13 @@ func (c *conn) Uncork() {
 // Corked reports whether writes are being held.
 func (c *conn) Corked() bool { return c.corkOn.Load() }
 
-// maxHeldCap bounds the hold buffer a connection keeps between corks.
-const maxHeldCap = 16 << 10
+// maxHeld bounds what a corked connection holds: a write that would go past
+// it writes out what is held and itself (the client's write loop draining a
+// backlog while corked). maxHeldCap bounds the buffer kept between corks.
+const (
+	maxHeld    = 64 << 10
+	maxHeldCap = 16 << 10
+)
 
 // flushHeldLocked writes the held bytes (under wmu).
 func (c *conn) flushHeldLocked() {

@@ -78,6 +78,21 @@ func TestCorkHoldsWritesUntilUncork(t *testing.T) {
 		t.Fatalf("uncorked write: %q", got)
 	}
 
+	// A corked connection does not hold more than maxHeld: the write that
+	// would pass it goes out with what was held.
+	sc.Cork()
+	small := bytes.Repeat([]byte("a"), 100)
+	big := bytes.Repeat([]byte("b"), maxHeld)
+	for _, p := range [][]byte{small, big} {
+		if _, err := sc.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := readNow(len(small) + len(big)); !bytes.Equal(got, append(append([]byte(nil), small...), big...)) {
+		t.Fatal("a write past maxHeld did not flush the held bytes and itself, in order")
+	}
+	sc.Uncork()
+
 	sc.Cork()
 	if _, err := sc.Write([]byte("bye")); err != nil {
 		t.Fatal(err)
