@@ -7,10 +7,9 @@ package listen
 // corks the connection right before it publishes the reply and uncorks it
 // once mochi has processed the packet, so both leave in one write. Only the
 // reader goroutine corks and uncorks, around work it does synchronously: the
-// hold is never longer than the rest of one packet's processing, nor larger than
-// maxHeld. Corking is
-// offered on TCP and TLS connections; a WebSocket connection ignores it (a
-// frame per packet).
+// hold is never longer than the rest of one packet's processing, nor larger
+// than maxHeld. Corking is offered on TCP and TLS connections; a WebSocket
+// connection ignores it (a frame per packet).
 
 // Cork holds the connection's writes in memory until Uncork. Called by the
 // goroutine that reads the connection (mochi's read loop, through a hook).
