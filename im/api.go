@@ -25,6 +25,11 @@ type Delivery struct {
 	// matches the topic; then every matching device, the sender included,
 	// gets it. "" publishes unconditionally.
 	SkipIfOnly string
+	// Requester names the device whose request this answers (an ack). The
+	// Deliverer may write a QoS 0 delivery straight to that device when it
+	// is the only subscriber of the topic (no trip through the broker's
+	// publish path); otherwise it publishes as usual.
+	Requester string
 }
 
 // Deliverer publishes a Delivery as the broker (the hook publishes via mochi).

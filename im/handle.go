@@ -58,7 +58,7 @@ func (s *Service) Handle(ctx context.Context, c Client, r Request) (out Outcome)
 func (s *Service) refuse(c Client, r *Request, cid, reply string, err error) Outcome {
 	out := outcomeOf(err)
 	s.logRefusal(c, r.Topic, out, err)
-	s.sendAck(c.User, reply, r, refusalAck(out, cid, r.Topic))
+	s.sendAck(c, reply, r, refusalAck(out, cid, r.Topic))
 	return out
 }
 

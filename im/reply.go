@@ -61,16 +61,16 @@ const ackQoS = 0
 // sendAck publishes a on im/u/{user}/ack and, if the request named a reply topic
 // (MQTT 5 Response Topic or reply_to), there too, with the request's MQTT 5
 // Correlation Data echoed on both. It calls r.Replying first.
-func (s *Service) sendAck(user, replyTopic string, r *Request, a ack) {
+func (s *Service) sendAck(c Client, replyTopic string, r *Request, a ack) {
 	if r.Replying != nil {
 		r.Replying()
 	}
 	corr := r.CorrelationData
 	payload := a.appendJSON(make([]byte, 0, 160))
-	at := userTopic(user, leafAck)
-	s.deliver(Delivery{Topic: at, Payload: payload, QoS: ackQoS, CorrelationData: corr})
+	at := userTopic(c.User, leafAck)
+	s.deliver(Delivery{Topic: at, Payload: payload, QoS: ackQoS, CorrelationData: corr, Requester: c.ClientID})
 	if replyTopic != "" && replyTopic != at {
-		s.deliver(Delivery{Topic: replyTopic, Payload: payload, QoS: ackQoS, CorrelationData: corr})
+		s.deliver(Delivery{Topic: replyTopic, Payload: payload, QoS: ackQoS, CorrelationData: corr, Requester: c.ClientID})
 	}
 }
 

@@ -41,7 +41,7 @@ func (s *Service) handleSend(ctx context.Context, c Client, r *Request, t upTopi
 	if err != nil {
 		return s.refuse(c, r, cid, reply, err)
 	}
-	s.sendAck(c.User, reply, r, ack{ok: true, cid: cid, conv: res.conv,
+	s.sendAck(c, reply, r, ack{ok: true, cid: cid, conv: res.conv,
 		id: res.id, seq: res.seq, ts: res.ts, dup: res.dup})
 	return Outcome{}
 }
