@@ -153,7 +153,11 @@ cluster:
 
 	var mu sync.Mutex
 	acked := map[string]bool{}
+	// isolatedAt is set once the cut is in effect, healed just before it is
+	// lifted: a publish sent in between may be acknowledged only after the
+	// heal (raft commits it then), never before.
 	var isolatedAt time.Time
+	healed := false
 	var lateAcks []string // sent through the cut-off node after the cut, acknowledged
 	refused := 0          // publishes through the cut-off node refused after the cut
 	publish := func(ctx context.Context, n *node, name string, cutoff bool) {
@@ -178,7 +182,7 @@ cluster:
 			}
 			mu.Lock()
 			acked[payload] = true
-			if cutoff && !isolatedAt.IsZero() && sent.After(isolatedAt) {
+			if cutoff && !isolatedAt.IsZero() && sent.After(isolatedAt) && !healed {
 				lateAcks = append(lateAcks, payload)
 			}
 			mu.Unlock()
@@ -190,10 +194,10 @@ cluster:
 	go func() { defer wg.Done(); publish(ctx, nodes[leader], "cut", true) }()
 	go func() { defer wg.Done(); publish(ctx, nodes[other], "maj", false) }()
 	time.Sleep(time.Second)
+	pn.cut(ips[leader], true)
 	mu.Lock()
 	isolatedAt = time.Now()
 	mu.Unlock()
-	pn.cut(ips[leader], true)
 	t.Logf("cut off n%d (the leader)", leader+1)
 	// The majority elects a leader and takes writes again.
 	deadline := time.Now().Add(15 * time.Second)
@@ -214,6 +218,9 @@ cluster:
 	if st.State == "Leader" {
 		t.Errorf("the cut-off node still thinks it leads")
 	}
+	mu.Lock()
+	healed = true
+	mu.Unlock()
 	pn.cut(ips[leader], false)
 	stop()
 	wg.Wait()
