@@ -143,23 +143,13 @@ func TestScenariosEndToEnd(t *testing.T) {
 // JSON line, and `report` turns JSON lines into a markdown table of medians.
 func TestRunOutputsAndReport(t *testing.T) {
 	addr := newTestBroker(t)
-	var out, errOut bytes.Buffer
-	args := []string{"-broker", addr, "-scenario", "pairs", "-pubs", "10", "-rate", "200", "-qos", "1",
-		"-warmup", "100ms", "-duration", "500ms", "-json", "-label", "imqttd"}
-	if code := run(context.Background(), args, &out, &errOut); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
-	if !strings.Contains(out.String(), "delivered msg/s") {
-		t.Errorf("no human table:\n%s", out.String())
-	}
-	var lines []string
-	for _, l := range strings.Split(out.String(), "\n") {
-		if strings.HasPrefix(l, "{") {
-			lines = append(lines, l)
-		}
+	out, _, lines := runTool(t, "-broker", addr, "-scenario", "pairs", "-pubs", "10", "-rate", "200", "-qos", "1",
+		"-warmup", "100ms", "-duration", "500ms", "-json", "-label", "imqttd")
+	if !strings.Contains(out, "delivered msg/s") {
+		t.Errorf("no human table:\n%s", out)
 	}
 	if len(lines) != 1 {
-		t.Fatalf("want one JSON line, got %d:\n%s", len(lines), out.String())
+		t.Fatalf("want one JSON line, got %d:\n%s", len(lines), out)
 	}
 	var md bytes.Buffer
 	in := strings.NewReader(lines[0] + "\n" + lines[0] + "\n")
@@ -248,4 +238,28 @@ func checkValidate(t *testing.T, name string, c Config, want string) {
 	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), want) {
 		t.Errorf("%s: err = %v, want one naming %q", name, err, want)
 	}
+}
+
+// runTool runs the command line args in process; a non-zero exit fails t. It
+// returns stdout, stderr and the JSON lines of stdout.
+func runTool(t *testing.T, args ...string) (out, errOut string, jsonLines []string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	if code := run(context.Background(), args, &o, &e); code != 0 {
+		t.Fatalf("exit %d: %s", code, e.String())
+	}
+	for _, l := range strings.Split(o.String(), "\n") {
+		if strings.HasPrefix(l, "{") {
+			jsonLines = append(jsonLines, l)
+		}
+	}
+	return o.String(), e.String(), jsonLines
+}
+
+// lastOf returns the last of lines, "" for none.
+func lastOf(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return lines[len(lines)-1]
 }

@@ -159,20 +159,11 @@ func TestIMScenariosEndToEnd(t *testing.T) {
 // the JSON line and the report.
 func TestIMCommandLine(t *testing.T) {
 	addr, secret := newIMTestBroker(t, 1000)
-	var out, errOut bytes.Buffer
-	args := []string{"-broker", addr, "-scenario", "imchat", "-pubs", "5", "-rate", "200",
-		"-jwt-secret-file", secret, "-warmup", "100ms", "-duration", "500ms", "-json", "-label", "imqttd"}
-	if code := run(context.Background(), args, &out, &errOut); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
-	var line string
-	for _, l := range strings.Split(out.String(), "\n") {
-		if strings.HasPrefix(l, "{") {
-			line = l
-		}
-	}
-	if !strings.Contains(out.String(), "delivered msg/s") || line == "" {
-		t.Fatalf("output:\n%s", out.String())
+	out, _, lines := runTool(t, "-broker", addr, "-scenario", "imchat", "-pubs", "5", "-rate", "200",
+		"-jwt-secret-file", secret, "-warmup", "100ms", "-duration", "500ms", "-json", "-label", "imqttd")
+	line := lastOf(lines)
+	if !strings.Contains(out, "delivered msg/s") || line == "" {
+		t.Fatalf("output:\n%s", out)
 	}
 	var md bytes.Buffer
 	if err := report(nil, strings.NewReader(line+"\n"), &md); err != nil {

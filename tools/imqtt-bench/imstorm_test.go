@@ -240,23 +240,14 @@ func TestStormEndToEnd(t *testing.T) {
 // tools/imbench.sh adds: the human table, the JSON line and the report.
 func TestStormCommandLine(t *testing.T) {
 	addr, secret := newIMTestBroker(t, 100)
-	var out, errOut bytes.Buffer
-	args := []string{"-scenario", "imstorm", "-subs", "10", "-pubs", "3", "-msgs", "4", "-settle", "0s",
-		"-duration", "10s", "-broker", addr, "-label", "imqttd", "-json", "-jwt-secret-file", secret}
-	if code := run(context.Background(), args, &out, &errOut); code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
+	out, errOut, lines := runTool(t, "-scenario", "imstorm", "-subs", "10", "-pubs", "3", "-msgs", "4", "-settle", "0s",
+		"-duration", "10s", "-broker", addr, "-label", "imqttd", "-json", "-jwt-secret-file", secret)
+	line := lastOf(lines)
+	if !strings.Contains(out, "to synced p50/p90/p99/max") || !strings.Contains(out, "missing                      0 = 0.000 %") || line == "" {
+		t.Fatalf("output:\n%s", out)
 	}
-	var line string
-	for _, l := range strings.Split(out.String(), "\n") {
-		if strings.HasPrefix(l, "{") {
-			line = l
-		}
-	}
-	if !strings.Contains(out.String(), "to synced p50/p90/p99/max") || !strings.Contains(out.String(), "missing                      0 = 0.000 %") || line == "" {
-		t.Fatalf("output:\n%s", out.String())
-	}
-	if !strings.Contains(errOut.String(), "[imstorm] 10 of 10 devices reconnected and synced") {
-		t.Errorf("stderr:\n%s", errOut.String())
+	if !strings.Contains(errOut, "[imstorm] 10 of 10 devices reconnected and synced") {
+		t.Errorf("stderr:\n%s", errOut)
 	}
 	for _, f := range []string{`"scenario":"imstorm"`, `"msgs":4`, `"synced_devices":10`, `"received":40`, `"lost":0`, `"sync_rpcs":`, `"send_s":`} {
 		if !strings.Contains(line, f) {
