@@ -56,6 +56,7 @@ type Metrics struct {
 
 	authFailures *prometheus.CounterVec
 	aclDenied    *prometheus.CounterVec
+	limitRefused *prometheus.CounterVec
 }
 
 // listenerMetrics holds the resolved children of one listener.
@@ -133,6 +134,10 @@ func New(opts Options) (*Metrics, error) {
 		Name: nameACLDenied,
 		Help: "ACL checks that denied access, by access kind.",
 	}, []string{labelAccess})
+	m.limitRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: nameLimitRefusals,
+		Help: "Requests refused by a per-user, per-client or per-address bound, by limit (docs/operations.md, Security).",
+	}, []string{labelLimit})
 
 	for t, name := range packetTypeNames {
 		if name == "" {
@@ -150,7 +155,7 @@ func New(opts Options) (*Metrics, error) {
 		m.connActive, m.connTotal, m.connEstablished, m.connRejected, m.acceptErrors, m.panics,
 		packetsReceived, packetsSent, m.bytesReceived, m.bytesSent,
 		messagesReceived, messagesSent, newDroppedCollector(opts.Server, m),
-		m.authFailures, m.aclDenied,
+		m.authFailures, m.aclDenied, m.limitRefused,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}

@@ -29,6 +29,7 @@ const (
 	labelType     = "type"
 	labelQoS      = "qos"
 	labelAccess   = "access"
+	labelLimit    = "limit"
 )
 
 // Fully qualified family names.
@@ -48,6 +49,7 @@ const (
 	nameMessagesDropped        = Namespace + "_messages_dropped_total"
 	nameAuthFailures           = Namespace + "_auth_failures_total"
 	nameACLDenied              = Namespace + "_acl_denied_total"
+	nameLimitRefusals          = Namespace + "_limit_refusals_total"
 	nameSubscriptions          = Namespace + "_subscriptions"
 	nameRetainedMessages       = Namespace + "_retained_messages"
 	nameInflightMessages       = Namespace + "_inflight_messages"
@@ -73,6 +75,7 @@ var ownNames = [...]string{
 	nameMessagesDropped,
 	nameAuthFailures,
 	nameACLDenied,
+	nameLimitRefusals,
 	nameSubscriptions,
 	nameRetainedMessages,
 	nameInflightMessages,

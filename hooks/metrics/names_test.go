@@ -21,6 +21,7 @@ func TestNamesMatchScrape(t *testing.T) {
 	m.Panic(listenerID)
 	m.AuthFailed("bad_password")
 	m.ACLDenied("publish")
+	m.LimitRefused("max_subscriptions_per_client")
 	h := metrics.NewHook(m)
 	cl := b.srv.NewClient(nil, listenerID, "names", false)
 	h.OnSessionEstablished(cl, packets.Packet{})
@@ -49,7 +50,7 @@ func TestNamesMatchScrape(t *testing.T) {
 		"imqtt_packets_received_total", "imqtt_packets_sent_total",
 		"imqtt_bytes_received_total", "imqtt_bytes_sent_total",
 		"imqtt_messages_received_total", "imqtt_messages_sent_total", "imqtt_messages_dropped_total",
-		"imqtt_auth_failures_total", "imqtt_acl_denied_total",
+		"imqtt_auth_failures_total", "imqtt_acl_denied_total", "imqtt_limit_refusals_total",
 		"imqtt_subscriptions", "imqtt_retained_messages", "imqtt_inflight_messages",
 		"imqtt_clients_connected", "imqtt_clients_total", "imqtt_sessions_disconnected",
 		"go_goroutines", "process_cpu_seconds_total",

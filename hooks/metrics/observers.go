@@ -40,3 +40,11 @@ func (m *Metrics) AuthFailed(reason string) {
 func (m *Metrics) ACLDenied(access string) {
 	m.aclDenied.WithLabelValues(labelValue(access)).Inc()
 }
+
+// LimitRefused counts a request refused by a security bound
+// (imqtt_limit_refusals_total). limit becomes a label value, so it must come
+// from a small fixed set of constants (one per configured bound, named after its
+// config key, for example "max_sessions_per_user").
+func (m *Metrics) LimitRefused(limit string) {
+	m.limitRefused.WithLabelValues(labelValue(limit)).Inc()
+}

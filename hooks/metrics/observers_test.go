@@ -11,9 +11,10 @@ import (
 // The observer contracts *Metrics must satisfy. The auth and ACL observers are
 // declared by their hooks; these are their method sets.
 var (
-	_ listen.Observer                        = (*metrics.Metrics)(nil)
-	_ interface{ AuthFailed(reason string) } = (*metrics.Metrics)(nil)
-	_ interface{ ACLDenied(access string) }  = (*metrics.Metrics)(nil)
+	_ listen.Observer                         = (*metrics.Metrics)(nil)
+	_ interface{ AuthFailed(reason string) }  = (*metrics.Metrics)(nil)
+	_ interface{ ACLDenied(access string) }   = (*metrics.Metrics)(nil)
+	_ interface{ LimitRefused(limit string) } = (*metrics.Metrics)(nil)
 )
 
 func TestObserversShowUpInScrape(t *testing.T) {
@@ -34,6 +35,8 @@ func TestObserversShowUpInScrape(t *testing.T) {
 	m.ACLDenied("publish")
 	m.ACLDenied("subscribe")
 	m.ACLDenied("subscribe")
+	m.LimitRefused("max_sessions_per_user")
+	m.LimitRefused("max_sessions_per_user")
 	m.Rejected("bad\xffutf8", "r\xfe") // invalid UTF-8 must not panic
 
 	s := b.scrape(t)
@@ -49,5 +52,6 @@ func TestObserversShowUpInScrape(t *testing.T) {
 		e("imqtt_auth_failures_total", 1, "reason=expired_token"),
 		e("imqtt_acl_denied_total", 1, "access=publish"),
 		e("imqtt_acl_denied_total", 2, "access=subscribe"),
+		e("imqtt_limit_refusals_total", 2, "limit=max_sessions_per_user"),
 	)
 }
