@@ -36,7 +36,7 @@ func mountAdminAPI(b *Broker) error {
 		Ready:         b.Ready,
 		Tracker:       tracker,
 		NodeID:        b.cfg.Node.ID,
-		TokenRequired: b.cfg.Admin.Token != "" || b.cfg.Admin.TokenFile != "",
+		TokenRequired: b.admin.TokenRequired(),
 		ApplyTimeout:  b.cfg.Storage.ApplyTimeout,
 		Log:           b.rootLog.With().Str(fieldNodeID, b.cfg.Node.ID).Logger(),
 	}

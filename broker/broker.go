@@ -229,10 +229,11 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	}
 
 	if cfg.Admin.Enabled {
-		b.admin, err = admin.New(cfg.Admin.Config, admin.Deps{
-			Metrics: b.metrics,
-			Ready:   b.Ready,
-			Version: admin.Version{Version: b.cfg.Version},
+		b.admin, err = admin.New(cfg.adminConfig(), admin.Deps{
+			Metrics:  b.metrics,
+			Ready:    b.Ready,
+			Version:  admin.Version{Version: b.cfg.Version},
+			Refusals: b.metrics,
 		}, log)
 		if err != nil {
 			return nil, fmt.Errorf("admin: %w", err)
@@ -318,6 +319,9 @@ func (b *Broker) Start() error {
 	}
 	if b.admin != nil {
 		ev = ev.Str("admin", b.admin.Addr())
+		if f := b.admin.TokenFile(); f != "" {
+			ev = ev.Str("admin_token_file", f) // where imqttd ctl finds the token; never the token
+		}
 	}
 	if b.node != nil {
 		ev = ev.Str("cluster", b.node.Addr())
@@ -358,6 +362,16 @@ func (b *Broker) Addr(name string) string {
 		return l.Address()
 	}
 	return ""
+}
+
+// AdminTokenFile returns the file holding the admin bearer token (the
+// generated <data_dir>/admin.token or admin.token_file), "" when the token is
+// inline, off, or the admin listener is disabled.
+func (b *Broker) AdminTokenFile() string {
+	if b.admin == nil {
+		return ""
+	}
+	return b.admin.TokenFile()
 }
 
 // Server exposes the mochi server to the broker's own wiring and tests.

@@ -216,6 +216,21 @@ func (c *Config) storeConfig() persist.Config {
 	return s
 }
 
+// AdminTokenFile is the name, in node.data_dir, of the admin token the node
+// generates when admin.require_token is on and no token is configured.
+const AdminTokenFile = "admin.token"
+
+// adminConfig returns the admin listener config with the generated token's
+// path (absolute, for the start-up log and imqttd ctl) filled in.
+func (c *Config) adminConfig() admin.Config {
+	a := c.Admin.Config
+	a.GeneratedTokenFile = filepath.Join(c.Node.DataDir, AdminTokenFile)
+	if abs, err := filepath.Abs(a.GeneratedTokenFile); err == nil {
+		a.GeneratedTokenFile = abs
+	}
+	return a
+}
+
 // EmbeddedRules is the ACL of the embedded default: anonymous clients (which it only
 // admits on loopback listeners) may publish and subscribe anywhere outside $SYS and
 // read $SYS, as mosquitto 2 does on its local-only default listener.

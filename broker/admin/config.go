@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -17,9 +18,22 @@ const MinTokenLength = 16
 // errors are relative to this section; the broker prefixes its key ("admin: ").
 type Config struct {
 	// Address is host:port to listen on. Port 0 picks a free port (see Addr).
-	// A non-loopback host (including an empty one, "all interfaces") requires a
-	// token.
+	// A non-loopback host (including an empty one, "all interfaces") requires
+	// the token (RequireToken true, the default).
 	Address string `yaml:"address"`
+	// RequireToken (default true) makes every route except /healthz, /readyz
+	// and HandlePublic routes require "Authorization: Bearer <token>". With
+	// neither Token nor TokenFile set, New creates a random token in
+	// GeneratedTokenFile (<node.data_dir>/admin.token) or reuses it. false is
+	// the explicit opt-out: accepted only on a loopback address and without
+	// Token or TokenFile, and warned about at start.
+	RequireToken bool `yaml:"require_token"`
+	// AllowedHosts are the extra names (compared case-insensitively, port
+	// ignored) a request's Host header may carry, besides localhost, loopback
+	// IPs and the IP the connection arrived on: the names operators, reverse
+	// proxies or scrapers use for this listener. Any other Host is refused
+	// (DNS rebinding).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// Token is the bearer token every route except /healthz requires. Prefer
 	// TokenFile: a token in the config file is readable by whoever reads the file.
 	Token string `yaml:"token"`
@@ -37,12 +51,19 @@ type Config struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxHeaderBytes caps the request header size.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
+
+	// GeneratedTokenFile is where New creates (mode 0600) or reuses the token
+	// when RequireToken is set and neither Token nor TokenFile is. Not a config
+	// key: the broker derives it from node.data_dir.
+	GeneratedTokenFile string `yaml:"-"`
 }
 
-// DefaultConfig returns the secure defaults: loopback only, no token.
+// DefaultConfig returns the secure defaults: loopback only, token required
+// (generated when none is configured).
 func DefaultConfig() Config {
 	return Config{
 		Address:           "127.0.0.1:18083",
+		RequireToken:      true,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -70,9 +91,19 @@ func (c Config) Validate() error {
 			return invalidf("token: %w", err)
 		}
 	}
-	if c.Token == "" && c.TokenFile == "" && !isLoopbackHost(host) {
-		return invalidf("address: %q is not a loopback address: %w (set token or token_file)",
-			c.Address, ErrTokenRequired)
+	if !c.RequireToken {
+		if c.Token != "" || c.TokenFile != "" {
+			return invalidf("require_token: false, but token or token_file is set: remove one or the other")
+		}
+		if !isLoopbackHost(host) {
+			return invalidf("require_token: false on address %q, which is not a loopback address: %w",
+				c.Address, ErrTokenRequired)
+		}
+	}
+	for i, h := range c.AllowedHosts {
+		if err := checkAllowedHost(h); err != nil {
+			return invalidf("allowed_hosts[%d]: %q: %w", i, h, err)
+		}
 	}
 	if c.ReadHeaderTimeout <= 0 {
 		return invalidf("read_header_timeout: %s: must be positive", c.ReadHeaderTimeout)
@@ -98,6 +129,8 @@ func (c Config) Validate() error {
 // MarshalZerologObject logs c with the token redacted.
 func (c Config) MarshalZerologObject(e *zerolog.Event) {
 	e.Str("address", c.Address).
+		Bool("require_token", c.RequireToken).
+		Strs("allowed_hosts", c.AllowedHosts).
 		Bool("token_set", c.Token != "").
 		Str("token_file", c.TokenFile).
 		Dur("read_header_timeout", c.ReadHeaderTimeout).
@@ -120,6 +153,25 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// checkAllowedHost reports why h cannot be an allowed_hosts entry: it must be
+// a bare host name or IP literal (no scheme, port, path or wildcard), because
+// entries are compared with the Host header's host part.
+func checkAllowedHost(h string) error {
+	if h == "" {
+		return errors.New("empty")
+	}
+	if ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); ip != nil {
+		return nil
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return fmt.Errorf("byte %d (%q): want a host name or IP without scheme, port or wildcard", i, c)
+		}
+	}
+	return nil
 }
 
 // checkToken reports why t cannot be a bearer token: too short, or holding bytes

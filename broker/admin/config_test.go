@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,11 +34,20 @@ func TestValidate(t *testing.T) {
 		{"localhost", mod(func(c *Config) { c.Address = "LocalHost:1" }), nil, ""},
 		{"all interfaces with token", mod(func(c *Config) { c.Address = ":18083"; c.Token = testToken }), nil, ""},
 		{"routable with token file", mod(func(c *Config) { c.Address = "10.0.0.1:18083"; c.TokenFile = "/run/secrets/admin" }), nil, ""},
-		{"all interfaces no token", mod(func(c *Config) { c.Address = ":18083" }), ErrTokenRequired, "address"},
-		{"0.0.0.0 no token", mod(func(c *Config) { c.Address = "0.0.0.0:18083" }), ErrTokenRequired, "address"},
-		{"[::] no token", mod(func(c *Config) { c.Address = "[::]:18083" }), ErrTokenRequired, "address"},
-		{"routable no token", mod(func(c *Config) { c.Address = "192.168.1.5:18083" }), ErrTokenRequired, "address"},
-		{"hostname no token", mod(func(c *Config) { c.Address = "admin.example.com:18083" }), ErrTokenRequired, "address"},
+		{"all interfaces generated token", mod(func(c *Config) { c.Address = ":18083" }), nil, ""},
+		{"loopback opt-out", mod(func(c *Config) { c.RequireToken = false }), nil, ""},
+		{"all interfaces opt-out", mod(func(c *Config) { c.Address = ":18083"; c.RequireToken = false }), ErrTokenRequired, "require_token"},
+		{"0.0.0.0 opt-out", mod(func(c *Config) { c.Address = "0.0.0.0:18083"; c.RequireToken = false }), ErrTokenRequired, "require_token"},
+		{"[::] opt-out", mod(func(c *Config) { c.Address = "[::]:18083"; c.RequireToken = false }), ErrTokenRequired, "require_token"},
+		{"routable opt-out", mod(func(c *Config) { c.Address = "192.168.1.5:18083"; c.RequireToken = false }), ErrTokenRequired, "require_token"},
+		{"hostname opt-out", mod(func(c *Config) { c.Address = "admin.example.com:18083"; c.RequireToken = false }), ErrTokenRequired, "require_token"},
+		{"opt-out with token", mod(func(c *Config) { c.RequireToken = false; c.Token = testToken }), ErrInvalidConfig, "require_token"},
+		{"opt-out with token file", mod(func(c *Config) { c.RequireToken = false; c.TokenFile = "/x" }), ErrInvalidConfig, "require_token"},
+		{"allowed hosts", mod(func(c *Config) { c.AllowedHosts = []string{"admin.example.com", "10.0.0.5", "[fd00::1]", "fd00::2"} }), nil, ""},
+		{"allowed host with port", mod(func(c *Config) { c.AllowedHosts = []string{"ok.example", "admin.example.com:18083"} }), ErrInvalidConfig, "allowed_hosts[1]"},
+		{"allowed host wildcard", mod(func(c *Config) { c.AllowedHosts = []string{"*.example.com"} }), ErrInvalidConfig, "allowed_hosts[0]"},
+		{"allowed host url", mod(func(c *Config) { c.AllowedHosts = []string{"http://a"} }), ErrInvalidConfig, "allowed_hosts[0]"},
+		{"allowed host empty", mod(func(c *Config) { c.AllowedHosts = []string{""} }), ErrInvalidConfig, "allowed_hosts[0]"},
 		{"empty address", mod(func(c *Config) { c.Address = "" }), ErrInvalidConfig, "address"},
 		{"no port", mod(func(c *Config) { c.Address = "127.0.0.1" }), ErrInvalidConfig, "address"},
 		{"bad port", mod(func(c *Config) { c.Address = "127.0.0.1:http" }), ErrInvalidConfig, "address"},
@@ -97,6 +107,7 @@ func FuzzConfigValidate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, addr, token string) {
 		c := DefaultConfig()
 		c.Address, c.Token = addr, token
+		c.RequireToken = token != "" // no token: the opt-out, which only loopback allows
 		err := c.Validate()
 		if err == nil {
 			host, _, splitErr := net.SplitHostPort(addr)
@@ -121,6 +132,7 @@ func TestConfigYAML(t *testing.T) {
 	const doc = `
 address: "0.0.0.0:18083"
 token_file: /run/secrets/imqtt-admin
+allowed_hosts: [admin.example.com, "[fd00::1]"]
 read_header_timeout: 2s
 read_timeout: 10s
 write_timeout: 1m
@@ -134,11 +146,12 @@ max_header_bytes: 32768
 		t.Fatalf("decode: %v", err)
 	}
 	want := Config{
-		Address: "0.0.0.0:18083", TokenFile: "/run/secrets/imqtt-admin",
+		Address: "0.0.0.0:18083", TokenFile: "/run/secrets/imqtt-admin", RequireToken: true,
+		AllowedHosts: []string{"admin.example.com", "[fd00::1]"},
 		ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute,
 		IdleTimeout: 90 * time.Second, MaxHeaderBytes: 32768,
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("decoded %+v, want %+v", c, want)
 	}
 	if err := c.Validate(); err != nil {

@@ -26,3 +26,8 @@ var (
 	// net/http.ServeMux refuses (malformed, or conflicting with a registered one).
 	ErrInvalidPattern = errors.New("invalid route pattern")
 )
+
+// ErrTokenFileUnsafe is returned by New when the generated token file
+// (Config.GeneratedTokenFile) exists but is not a regular file owned by this
+// process's user with mode 0600 (no group or other bits).
+var ErrTokenFileUnsafe = errors.New("admin token file is not private to this user")

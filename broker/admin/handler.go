@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-// ServeHTTP is the single entry point: it checks the bearer token (all routes
-// except public ones), routes through the mux with JSON errors for unknown paths
-// and methods, and logs the request at debug level. It never logs the token.
+// ServeHTTP is the single entry point: before any route runs it checks the
+// Host header, cross-site markers, the bearer token (all routes except public
+// ones) and the Content-Type of state-changing requests (check); then it
+// routes through the mux with JSON errors for unknown paths and methods, and
+// logs the request at debug level. It never logs the token.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
@@ -29,12 +31,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// pattern is "" when no route matches (404, 405 or a redirect): such requests
 	// need the token too, so that probing does not reveal which routes exist.
 	_, pattern := s.mux.Handler(r)
-	if s.hasToken && !s.public[pattern] {
-		if !s.authorized(r) {
+	if ref := s.check(r, pattern); ref != nil {
+		s.logRefusal(r, ref)
+		if ref.status == http.StatusUnauthorized {
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="imqtt-admin"`)
-			writeError(rec, http.StatusUnauthorized, codeUnauthorized, "missing or invalid bearer token")
-			return
 		}
+		writeError(rec, ref.status, ref.code, ref.msg)
+		return
+	}
+	if s.hasToken && !s.public[pattern] {
 		principal = principalToken
 	}
 	var out http.ResponseWriter = rec

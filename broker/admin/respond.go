@@ -7,11 +7,18 @@ import (
 
 // Error codes in JSON error bodies.
 const (
-	codeUnauthorized     = "unauthorized"
-	codeNotFound         = "not_found"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeBadRequest       = "bad_request"
-	codeInternal         = "internal"
+	codeUnauthorized = "unauthorized"
+	// codeForbiddenHost: the Host header is not this listener's (403).
+	codeForbiddenHost = "forbidden_host"
+	// codeForbiddenOrigin: a cross-site request (403).
+	codeForbiddenOrigin = "forbidden_origin"
+	// codeUnsupportedMediaType: a state-changing request without a JSON
+	// Content-Type (415).
+	codeUnsupportedMediaType = "unsupported_media_type"
+	codeNotFound             = "not_found"
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeBadRequest           = "bad_request"
+	codeInternal             = "internal"
 )
 
 // errorBody is {"error":{"code":"...","message":"..."}}.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -36,7 +37,19 @@ type Deps struct {
 	Ready func() error
 	// Version is reported by GET /api/v1/version.
 	Version Version
+	// Refusals counts refused requests by limit label (LimitHost,
+	// LimitOrigin, LimitContentType, LimitToken). Nil: not counted.
+	Refusals RefusalCounter
 }
+
+// healthzPattern is the liveness route, which skips every request check.
+const healthzPattern = "GET /healthz"
+
+// refusalBurst refusal log lines are written per refusalPeriod at most.
+const (
+	refusalBurst  = 5
+	refusalPeriod = 10 * time.Second
+)
 
 // Server lifecycle states.
 const (
@@ -52,6 +65,13 @@ type Server struct {
 	deps Deps
 	log  zerolog.Logger
 	mux  *http.ServeMux
+	// refusedLog is log sampled to refusalBurst lines per refusalPeriod.
+	refusedLog zerolog.Logger
+	// allowedHosts are Config.AllowedHosts without IPv6 brackets.
+	allowedHosts []string
+	// tokenFile is the file the token came from (TokenFile or the generated
+	// file), "" for an inline token or none.
+	tokenFile string
 
 	// tokenSum is the SHA-256 of the bearer token; hasToken says whether one is
 	// configured. Comparing digests keeps the comparison constant-time whatever the
@@ -70,35 +90,58 @@ type Server struct {
 	closeErr  error
 }
 
-// New validates cfg, reads cfg.TokenFile if set, and builds the routes. It does
-// not listen: call Start.
+// New validates cfg, finds the bearer token and builds the routes. It does
+// not listen: call Start. The token is cfg.Token, or read from cfg.TokenFile,
+// or (cfg.RequireToken with neither set) read from cfg.GeneratedTokenFile,
+// which New creates with a random token if it does not exist
+// (loadOrCreateTokenFile; ErrTokenFileUnsafe for a file others could read or
+// replace). RequireToken with no source at all is ErrInvalidConfig.
 func New(cfg Config, deps Deps, logger zerolog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	log := logger.With().Str(fieldComponent, component).Logger()
 	s := &Server{
-		cfg:    cfg,
-		deps:   deps,
-		log:    logger.With().Str(fieldComponent, component).Logger(),
-		mux:    http.NewServeMux(),
-		public: make(map[string]bool),
+		cfg:        cfg,
+		deps:       deps,
+		log:        log,
+		refusedLog: log.Sample(&zerolog.BurstSampler{Burst: refusalBurst, Period: refusalPeriod}),
+		mux:        http.NewServeMux(),
+		public:     make(map[string]bool),
+	}
+	for _, h := range cfg.AllowedHosts {
+		s.allowedHosts = append(s.allowedHosts, strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
 	}
 	token := cfg.Token
-	if cfg.TokenFile != "" {
+	switch {
+	case cfg.TokenFile != "":
 		t, err := s.readTokenFile(cfg.TokenFile)
 		if err != nil {
 			return nil, err
 		}
-		token = t
+		token, s.tokenFile = t, cfg.TokenFile
+	case cfg.Token == "" && cfg.RequireToken:
+		if cfg.GeneratedTokenFile == "" {
+			return nil, invalidf("token: require_token is true but no token, token_file or data directory for a generated token is set")
+		}
+		t, created, err := loadOrCreateTokenFile(cfg.GeneratedTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("admin token file: %w", err)
+		}
+		token, s.tokenFile = t, cfg.GeneratedTokenFile
+		if created {
+			s.log.Info().Str(fieldTokenFile, s.tokenFile).Msg("admin token created")
+		}
 	}
 	if token != "" {
 		s.tokenSum = sha256.Sum256([]byte(token))
 		s.hasToken = true
 	}
 
-	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
-	s.public["GET /healthz"] = true
+	s.mux.HandleFunc(healthzPattern, s.handleHealthz)
+	s.public[healthzPattern] = true
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.public["GET /readyz"] = true
 	s.mux.HandleFunc("GET /api/v1/version", s.handleVersion)
 	if deps.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.metricsHandler())
@@ -106,8 +149,17 @@ func New(cfg Config, deps Deps, logger zerolog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// readTokenFile reads and checks the token file. A file readable by group or
-// others is accepted with a warning.
+// TokenRequired reports whether routes other than /healthz, /readyz and
+// public ones require the bearer token.
+func (s *Server) TokenRequired() bool { return s.hasToken }
+
+// TokenFile returns the file the token was read from (token_file or the
+// generated file), "" when the token is inline or there is none.
+func (s *Server) TokenFile() string { return s.tokenFile }
+
+// readTokenFile reads and checks the operator's token file. A file readable
+// by group or others is accepted with a warning (the generated file is held
+// to a stricter rule: loadOrCreateTokenFile).
 func (s *Server) readTokenFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -194,7 +246,12 @@ func (s *Server) Start() error {
 			s.log.Error().Err(err).Str(fieldListener, s.addr).Msg("admin server stopped")
 		}
 	}()
-	s.log.Info().Str(fieldListener, s.addr).Bool("token_required", s.hasToken).Msg("admin server listening")
+	s.log.Info().Str(fieldListener, s.addr).Bool("token_required", s.hasToken).
+		Str(fieldTokenFile, s.tokenFile).Msg("admin server listening")
+	if !s.hasToken {
+		s.log.Warn().Str(fieldListener, s.addr).
+			Msg("admin API without a token (admin.require_token: false): any local process can use it")
+	}
 	return nil
 }
 

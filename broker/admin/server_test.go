@@ -50,9 +50,18 @@ func newTestServer(t *testing.T, cfg admin.Config, deps admin.Deps, setup ...fun
 	return s
 }
 
+// testConfig is the default on 127.0.0.1:0 with the token opted out
+// (require_token: false); tokenConfig sets the inline token instead.
 func testConfig() admin.Config {
 	c := admin.DefaultConfig()
 	c.Address = "127.0.0.1:0"
+	c.RequireToken = false
+	return c
+}
+
+func tokenConfig() admin.Config {
+	c := testConfig()
+	c.RequireToken, c.Token = true, token
 	return c
 }
 
@@ -155,14 +164,13 @@ func TestReadyWithoutFuncIsReady(t *testing.T) {
 	}
 }
 
-func TestTokenRequiredOnEveryRouteButHealthz(t *testing.T) {
+func TestTokenRequiredOnEveryRouteButProbes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "imqtt_test_total", Help: "test"})
 	reg.MustRegister(c)
 	c.Add(3)
 
-	cfg := testConfig()
-	cfg.Token = token
+	cfg := tokenConfig()
 	s := newTestServer(t, cfg, admin.Deps{Metrics: reg, Version: admin.Version{Version: "v1.2.3"}}, func(s *admin.Server) {
 		if err := s.Handle("GET /api/v1/private", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			admin.WriteJSON(w, 200, map[string]string{"secret": "yes"})
@@ -180,11 +188,14 @@ func TestTokenRequiredOnEveryRouteButHealthz(t *testing.T) {
 	if r := do(t, "GET", base+"/healthz", ""); r.status != 200 {
 		t.Fatalf("/healthz without token = %d, want 200", r.status)
 	}
+	if r := do(t, "GET", base+"/readyz", ""); r.status != 200 {
+		t.Fatalf("/readyz without token = %d, want 200", r.status)
+	}
 	if r := do(t, "GET", base+"/web/index.html", ""); r.status != 200 || r.body != "web client" {
 		t.Fatalf("public route without token = %d %q, want 200", r.status, r.body)
 	}
 
-	for _, path := range []string{"/readyz", "/metrics", "/api/v1/version", "/api/v1/private", "/no/such/route"} {
+	for _, path := range []string{"/metrics", "/api/v1/version", "/api/v1/private", "/no/such/route"} {
 		for _, auth := range []string{"", "Bearer wrong-token-0123456789", "Basic " + token, "Bearer " + token + "x", "Bearer " + token[:len(token)-1], token} {
 			r := do(t, "GET", base+path, auth)
 			if r.status != http.StatusUnauthorized {
@@ -203,8 +214,8 @@ func TestTokenRequiredOnEveryRouteButHealthz(t *testing.T) {
 	if r := do(t, "GET", base+"/readyz", good); r.status != 200 {
 		t.Fatalf("/readyz with token = %d %q", r.status, r.body)
 	}
-	if r := do(t, "GET", base+"/readyz", "bearer "+token); r.status != 200 {
-		t.Fatalf("/readyz with lower-case scheme = %d %q", r.status, r.body)
+	if r := do(t, "GET", base+"/api/v1/version", "bearer "+token); r.status != 200 {
+		t.Fatalf("version with lower-case scheme = %d %q", r.status, r.body)
 	}
 	if r := do(t, "GET", base+"/api/v1/private", good); r.status != 200 || !strings.Contains(r.body, `"secret":"yes"`) {
 		t.Fatalf("mounted route with token = %d %q", r.status, r.body)
@@ -240,15 +251,18 @@ func TestTokenFile(t *testing.T) {
 	}
 	cfg := testConfig()
 	cfg.Address = "0.0.0.0:0" // non-loopback is fine with a token file
-	cfg.TokenFile = path
+	cfg.RequireToken, cfg.TokenFile = true, path
 	s := newTestServer(t, cfg, admin.Deps{})
 	_, port, _ := net.SplitHostPort(s.Addr())
 	base := "http://127.0.0.1:" + port
-	if r := do(t, "GET", base+"/readyz", ""); r.status != 401 {
-		t.Fatalf("/readyz without token = %d", r.status)
+	if r := do(t, "GET", base+"/api/v1/version", ""); r.status != 401 {
+		t.Fatalf("version without token = %d", r.status)
 	}
-	if r := do(t, "GET", base+"/readyz", "Bearer "+token); r.status != 200 {
-		t.Fatalf("/readyz with the file's token = %d %q", r.status, r.body)
+	if r := do(t, "GET", base+"/api/v1/version", "Bearer "+token); r.status != 200 {
+		t.Fatalf("version with the file's token = %d %q", r.status, r.body)
+	}
+	if s.TokenFile() != path || !s.TokenRequired() {
+		t.Fatalf("TokenFile() = %q, TokenRequired() = %v", s.TokenFile(), s.TokenRequired())
 	}
 
 	short := filepath.Join(dir, "short")
@@ -266,11 +280,16 @@ func TestTokenFile(t *testing.T) {
 }
 
 func TestNewRefusesNonLoopbackWithoutToken(t *testing.T) {
-	cfg := testConfig()
+	cfg := testConfig() // require_token: false
 	cfg.Address = "0.0.0.0:0"
 	_, err := admin.New(cfg, admin.Deps{}, zerolog.Nop())
 	if !errors.Is(err, admin.ErrTokenRequired) {
 		t.Fatalf("New = %v, want ErrTokenRequired", err)
+	}
+	// require_token (the default) with nowhere to get or put a token.
+	cfg.RequireToken = true
+	if _, err := admin.New(cfg, admin.Deps{}, zerolog.Nop()); !errors.Is(err, admin.ErrInvalidConfig) {
+		t.Fatalf("New without a token source = %v, want ErrInvalidConfig", err)
 	}
 }
 
@@ -398,8 +417,7 @@ func (s *syncBuffer) String() string {
 
 func TestRequestLogNamesPrincipalNotToken(t *testing.T) {
 	var buf syncBuffer
-	cfg := testConfig()
-	cfg.Token = token
+	cfg := tokenConfig()
 	s, err := admin.New(cfg, admin.Deps{}, zerolog.New(&buf).Level(zerolog.DebugLevel))
 	if err != nil {
 		t.Fatal(err)
@@ -409,11 +427,11 @@ func TestRequestLogNamesPrincipalNotToken(t *testing.T) {
 	}
 	defer s.Close(context.Background())
 	base := "http://" + s.Addr()
-	do(t, "GET", base+"/readyz?x=1", "Bearer "+token)
+	do(t, "GET", base+"/api/v1/version?x=1", "Bearer "+token)
 	do(t, "GET", base+"/api/v1/version", "Bearer nope-nope-nope-nope")
 
 	want := []string{
-		`"component":"admin"`, `"method":"GET"`, `"path":"/readyz"`, `"status":200`, `"principal":"token"`,
+		`"component":"admin"`, `"method":"GET"`, `"path":"/api/v1/version"`, `"status":200`, `"principal":"token"`,
 		`"path":"/api/v1/version"`, `"status":401`, `"principal":"anonymous"`, `"remote":"127.0.0.1:`,
 	}
 	deadline := time.Now().Add(5 * time.Second)
