@@ -219,11 +219,7 @@ func TestPanicIsContained(t *testing.T) {
 // scrape returns the /metrics lines of one family.
 func scrape(t *testing.T, b *Broker, family string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + b.Addr("admin") + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := adminGet(t, b, "/metrics")
 	var lines []string
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -377,13 +373,35 @@ func TestOversizePacketGetsDisconnect0x95(t *testing.T) {
 func TestPprofOnlyWhenEnabled(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		b := newTestBroker(t, func(c *Config) { c.Admin.Pprof = on })
-		resp, err := http.Get("http://" + b.Addr("admin") + "/debug/pprof/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := adminGet(t, b, "/debug/pprof/")
 		if got, want := resp.StatusCode == 200, on; got != want {
 			t.Errorf("pprof %v: status %d", on, resp.StatusCode)
 		}
+	}
+}
+
+// TestAdminTokenByDefault: the embedded default generates the admin token in
+// the data directory, /metrics needs it, and a refused request is counted in
+// imqtt_limit_refusals_total.
+func TestAdminTokenByDefault(t *testing.T) {
+	dir := t.TempDir()
+	b := newTestBroker(t, func(c *Config) { c.Node.DataDir = dir })
+	if got, want := b.AdminTokenFile(), filepath.Join(dir, AdminTokenFile); got != want {
+		t.Fatalf("AdminTokenFile() = %q, want %q", got, want)
+	}
+	resp, err := http.Get("http://" + b.Addr("admin") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without the token: %d, want 401", resp.StatusCode)
+	}
+	if r := adminGet(t, b, "/api/v1/sessions", "Host", "attacker.example"); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign Host: %d, want 403", r.StatusCode)
+	}
+	v := scrape(t, b, "imqtt_limit_refusals_total")
+	if !strings.Contains(v, `limit="admin_host"} 1`) || !strings.Contains(v, `limit="admin_token"} 1`) {
+		t.Fatalf("refusals not counted: %q", v)
 	}
 }

@@ -3,6 +3,9 @@ package broker
 import (
 	"context"
 	"net"
+	"net/http"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +41,36 @@ func newTestBroker(t *testing.T, mutate func(*Config)) *Broker {
 		}
 	})
 	return b
+}
+
+// adminGet sends GET path to b's admin listener with its bearer token (read
+// from b.AdminTokenFile) and extra headers ("Host" sets the Host header).
+func adminGet(t *testing.T, b *Broker, path string, hdr ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+b.Addr("admin")+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := b.AdminTokenFile(); f != "" {
+		tok, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+		} else {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
 }
 
 type testClient struct {

@@ -127,6 +127,7 @@ func startNode(t *testing.T, token string) *testNode {
 
 	acfg := admin.DefaultConfig()
 	acfg.Address, acfg.Token = "127.0.0.1:0", token
+	acfg.RequireToken = token != "" // no token: the explicit loopback opt-out
 	apiLog := zerolog.New(io.MultiWriter(tn.logs, zerolog.NewTestWriter(t))).Level(zerolog.InfoLevel)
 	as, err := admin.New(acfg, admin.Deps{}, apiLog)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,10 +17,9 @@ import (
 	"github.com/imqtt/imqtt/cluster"
 )
 
-const adminTestToken = "imqtt-admin-test-token-0123456789"
-
-// adminNode is a node whose admin API needs adminTestToken, with anonymous
-// clients on a loopback TCP listener and the ACL rules of aclFile.
+// adminNode is a node on the default admin settings (the token it generates
+// in <dir>/data/admin.token), with anonymous clients on a loopback TCP
+// listener and the ACL rules of aclFile.
 type adminNode struct {
 	*node
 	aclFile string
@@ -47,7 +45,7 @@ listeners:
   ws: {enabled: false}
 auth: {allow_anonymous: true}
 acl: {file: `+aclFile+`}
-admin: {enabled: true, address: "127.0.0.1:0", token: `+adminTestToken+`}
+admin: {enabled: true, address: "127.0.0.1:0"}
 cluster: {bind_addr: "127.0.0.1:0"}
 `)
 	n := startNode(t, dir, "--config", cfg)
@@ -58,29 +56,17 @@ cluster: {bind_addr: "127.0.0.1:0"}
 // status and body; the body must be JSON.
 func (a *adminNode) api(t *testing.T, method, path, token string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, a.base+path, nil)
-	if err != nil {
-		t.Fatal(err)
+	status, body := a.adminDo(t, method, path, token, "", nil)
+	if !json.Valid(body) {
+		t.Fatalf("%s %s: %d, not JSON: %s", method, path, status, body)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("%s %s: %d, content type %q: %s", method, path, resp.StatusCode, ct, body)
-	}
-	return resp.StatusCode, body
+	return status, body
 }
 
 // call sends an authorised request, checks the status and decodes into out.
 func (a *adminNode) call(t *testing.T, want int, method, path string, out any) []byte {
 	t.Helper()
-	status, body := a.api(t, method, path, adminTestToken)
+	status, body := a.api(t, method, path, a.adminToken())
 	if status != want {
 		t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, body)
 	}
@@ -324,7 +310,7 @@ func TestAdminAPIProcess(t *testing.T) {
 		if err := os.WriteFile(a.aclFile, []byte(aclBase+"topic readwrite b/#\nthis is not a rule\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		status, body := a.api(t, "POST", "/api/v1/reload", adminTestToken)
+		status, body := a.api(t, "POST", "/api/v1/reload", a.adminToken())
 		if status != http.StatusUnprocessableEntity {
 			t.Fatalf("reload with a broken ACL: %d %s", status, body)
 		}

@@ -49,10 +49,13 @@ func clusterStatus(t *testing.T, nd *node) cluster.Status {
 	return st
 }
 
-// clusterRun runs `imqttd cluster ARGS --addr <nd's admin>`.
+// clusterRun runs `imqttd cluster ARGS --addr <nd's admin>` in nd's working
+// directory, where it finds the node's admin token by itself.
 func clusterRun(t *testing.T, nd *node, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(imqttdBin, append(append([]string{"cluster"}, args...), "--addr", nd.addr("admin"))...)
+	args = append(append(append([]string{"cluster"}, args...), "--addr", nd.addr("admin")), nd.ctlTokenArgs()...)
+	cmd := exec.Command(imqttdBin, args...)
+	cmd.Dir = nd.dir
 	cmd.Env = append(cleanEnv(), "GORACE=atexit_sleep_ms=0")
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -84,10 +87,9 @@ func waitVoters(t *testing.T, nd *node, want int) {
 // routeTable reads GET /api/v1/cluster/routes of nd.
 func routeTable(t *testing.T, nd *node) adminapi.RouteTable {
 	t.Helper()
-	cmd := exec.Command("curl", "-sf", "http://"+nd.addr("admin")+"/api/v1/cluster/routes")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("GET routes: %v", err)
+	status, out := nd.adminAPI(t, "GET", "/api/v1/cluster/routes", "")
+	if status != 200 {
+		t.Fatalf("GET routes: %d %s", status, out)
 	}
 	var rt adminapi.RouteTable
 	if err := json.Unmarshal(out, &rt); err != nil {

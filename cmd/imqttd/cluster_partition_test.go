@@ -247,9 +247,9 @@ cluster:
 	}
 	var states []string
 	for _, n := range nodes {
-		out, err := exec.Command("curl", "-sf", "http://"+n.addr("admin")+"/api/v1/sessions").Output()
-		if err != nil {
-			t.Fatal(err)
+		status, out := n.adminAPI(t, "GET", "/api/v1/sessions", "")
+		if status != 200 {
+			t.Fatalf("GET sessions: %d %s", status, out)
 		}
 		states = append(states, normaliseSessions(string(out)))
 	}

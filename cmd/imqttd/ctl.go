@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/imqtt/imqtt/broker"
 )
 
 // ctlUsage documents `imqttd ctl`.
@@ -31,12 +33,19 @@ commands:
   version                                          the server's version
   health                                           readiness, node id, connected clients
 
+The admin token is found without flags on the node's machine: --token,
+--token-file, IMQTT_ADMIN_TOKEN or IMQTT_ADMIN_TOKEN_FILE first, then the
+--config file's admin.token or admin.token_file, then the token the node
+generated: <data_dir>/admin.token, data_dir from --data-dir,
+IMQTT_NODE_DATA_DIR, the --config file's node.data_dir, or ./data.
+
 flags (before or after the command):
 `
 
 // ctlFlags are the options of `imqttd ctl`.
 type ctlFlags struct {
-	addr, token                   string
+	addr, token, tokenFile        string
+	config, dataDir               string
 	json                          bool
 	timeout                       time.Duration
 	user, prefix, listener, topic string
@@ -50,8 +59,10 @@ type ctlFlags struct {
 const ctlDefaultAddr = "http://127.0.0.1:18083"
 
 // ctlCmd runs `imqttd ctl`. Flags may come before or after the command. The
-// token comes from --token or IMQTT_ADMIN_TOKEN (the same variable that sets
-// admin.token for serve); the address from --addr or IMQTT_ADMIN_ADDRESS.
+// token comes from --token, --token-file, IMQTT_ADMIN_TOKEN(_FILE), the
+// --config file, or the file the node generated in its data directory
+// (ctlFindToken); the address from --addr, IMQTT_ADMIN_ADDRESS or the
+// --config file's admin.address.
 func ctlCmd(args []string, stdout, stderr io.Writer, env []string) error {
 	var f ctlFlags
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
@@ -62,6 +73,9 @@ func ctlCmd(args []string, stdout, stderr io.Writer, env []string) error {
 	}
 	fs.StringVar(&f.addr, "addr", envValue(env, "IMQTT_ADMIN_ADDRESS", ctlDefaultAddr), "admin API base URL or host:port (env IMQTT_ADMIN_ADDRESS)")
 	fs.StringVar(&f.token, "token", envValue(env, "IMQTT_ADMIN_TOKEN", ""), "admin bearer token (env IMQTT_ADMIN_TOKEN)")
+	fs.StringVar(&f.tokenFile, "token-file", envValue(env, "IMQTT_ADMIN_TOKEN_FILE", ""), "file holding the admin token (env IMQTT_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "the node's data directory, where it wrote admin.token (default env IMQTT_NODE_DATA_DIR, the --config file's node.data_dir, or ./data)")
+	fs.StringVar(&f.config, "config", "", "the node's config file: its admin token, data directory and admin address")
 	fs.BoolVar(&f.json, "json", false, "print the API's JSON instead of a table")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of each request")
 	fs.StringVar(&f.user, "user", "", "clients, sessions: only this user")
@@ -89,13 +103,28 @@ func ctlCmd(args []string, stdout, stderr io.Writer, env []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: no command", errUsage)
 	}
+	flagSet := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { flagSet[fl.Name] = true })
+	var cfg *broker.Config
+	if f.config != "" {
+		c, err := loadConfig(f.config, env)
+		if err != nil {
+			return err
+		}
+		cfg = &c
+		if a := ctlConfigAddr(cfg); a != "" && !flagSet["addr"] && envValue(env, "IMQTT_ADMIN_ADDRESS", "") == "" {
+			f.addr = a
+		}
+	}
 	base, err := ctlBaseURL(f.addr)
 	if err != nil {
 		return fmt.Errorf("%w: --addr: %w", errUsage, err)
 	}
-	c := &ctlClient{base: base, token: f.token, timeout: f.timeout}
-	flagSet := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { flagSet[fl.Name] = true })
+	auth, err := ctlFindToken(&f, cfg, env)
+	if err != nil {
+		return err
+	}
+	c := &ctlClient{base: base, token: auth.token, tokenFrom: auth.from, timeout: f.timeout}
 	cmd, cargs := rest[0], rest[1:]
 	run, ok := ctlCommands[cmd]
 	if !ok {
@@ -117,7 +146,10 @@ func ctlCmd(args []string, stdout, stderr io.Writer, env []string) error {
 }
 
 // ctlCommonFlags apply to every command.
-var ctlCommonFlags = map[string]bool{"addr": true, "token": true, "json": true, "timeout": true, "limit": true}
+var ctlCommonFlags = map[string]bool{
+	"addr": true, "token": true, "token-file": true, "data-dir": true, "config": true,
+	"json": true, "timeout": true, "limit": true,
+}
 
 // ctlCommand is one ctl command: argument count and the flags it takes.
 type ctlCommand struct {

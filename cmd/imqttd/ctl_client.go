@@ -21,24 +21,27 @@ const ctlMaxBody = 64 << 20
 
 // ctlClient calls the admin API.
 type ctlClient struct {
-	base    string // http://host:port
-	token   string
-	timeout time.Duration
-	http    http.Client
+	base      string // http://host:port
+	token     string
+	tokenFrom string // where the token came from, or the file looked for
+	timeout   time.Duration
+	http      http.Client
 }
 
 // apiError is an error answer of the API.
 type apiError struct {
-	status int
-	code   string
-	msg    string
-	body   []byte // the whole body (for --json)
+	status    int
+	code      string
+	msg       string
+	body      []byte // the whole body (for --json)
+	tokenFrom string // where ctl's token came from (for a 401)
 }
 
 func (e *apiError) Error() string {
 	switch e.status {
 	case http.StatusUnauthorized:
-		return "401 unauthorized: missing or wrong admin token (set --token or IMQTT_ADMIN_TOKEN)"
+		return fmt.Sprintf("401 unauthorized: missing or wrong admin token (token: %s); run on the node's machine "+
+			"with --data-dir or --config, or set --token, --token-file or IMQTT_ADMIN_TOKEN", e.tokenFrom)
 	}
 	if e.msg == "" {
 		return fmt.Sprintf("%d %s", e.status, http.StatusText(e.status))
@@ -68,7 +71,9 @@ func (c *ctlClient) doBody(method, path string, q url.Values, payload []byte) ([
 	if err != nil {
 		return nil, err
 	}
-	if payload != nil {
+	// Every request with a body, and every POST (the admin listener refuses
+	// a state-changing request without a JSON body type).
+	if payload != nil || method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
@@ -91,7 +96,7 @@ func (c *ctlClient) doBody(method, path string, q url.Values, payload []byte) ([
 		return nil, fmt.Errorf("read answer of %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		e := &apiError{status: resp.StatusCode, body: body}
+		e := &apiError{status: resp.StatusCode, body: body, tokenFrom: c.tokenFrom}
 		var eb adminapi.ErrorBody
 		if json.Unmarshal(body, &eb) == nil {
 			e.code, e.msg = eb.Error.Code, eb.Error.Message

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -214,11 +215,10 @@ cluster: {bind_addr: "127.0.0.1:0"}
 	_, _ = io.Copy(io.Discard, raw)
 	_ = raw.Close()
 
-	url := "http://" + n.addr("admin") + "/metrics"
 	var missing []string
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		have := scrapeNames(t, url)
+		have := scrapeNames(t, n)
 		missing = missing[:0]
 		for _, name := range names {
 			if !have[name] {
@@ -235,19 +235,16 @@ cluster: {bind_addr: "127.0.0.1:0"}
 	}
 }
 
-// scrapeNames returns the metric names with at least one sample on url.
-func scrapeNames(t *testing.T, url string) map[string]bool {
+// scrapeNames returns the metric names with at least one sample on n's
+// /metrics (behind the admin token).
+func scrapeNames(t *testing.T, n *node) map[string]bool {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
+	status, body := n.adminAPI(t, "GET", "/metrics", "")
+	if status != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", status)
 	}
 	out := map[string]bool{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()

@@ -20,7 +20,14 @@ import (
 // environment) and returns stdout, stderr and the exit code.
 func ctlRun(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return ctlRunIn(t, "", env, args...)
+}
+
+// ctlRunIn is ctlRun in the working directory dir ("" for the test's).
+func ctlRunIn(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(imqttdBin, append([]string{"ctl"}, args...)...)
+	cmd.Dir = dir
 	// The test binary is built with -race, whose runtime sleeps 1 s at exit
 	// by default (atexit_sleep_ms); ctl runs are short-lived processes.
 	cmd.Env = append(append(cleanEnv(), "GORACE=atexit_sleep_ms=0"), env...)
@@ -48,11 +55,13 @@ func ctlRun(t *testing.T, env []string, args ...string) (string, string, int) {
 	return "", "", -1
 }
 
-// ctlOK runs ctl with the node's address and token and fails unless it exits 0.
+// ctlOK runs ctl with the node's address from the node's working directory
+// (where ctl finds the token the node generated, ./data/admin.token) and
+// fails unless it exits 0.
 func (a *adminNode) ctlOK(t *testing.T, args ...string) string {
 	t.Helper()
-	full := append([]string{"--addr", a.base, "--token", adminTestToken}, args...)
-	out, errOut, code := ctlRun(t, nil, full...)
+	full := append([]string{"--addr", a.base}, args...)
+	out, errOut, code := ctlRunIn(t, a.dir, nil, full...)
 	if code != 0 {
 		t.Fatalf("imqttd ctl %v: exit %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
 	}
@@ -167,7 +176,7 @@ func TestCtlEndToEnd(t *testing.T) {
 
 	t.Run("errors", func(t *testing.T) {
 		// 404: exit 1 with the server's message.
-		_, errOut, code := ctlRun(t, nil, "--addr", a.base, "--token", adminTestToken, "client", "nobody")
+		_, errOut, code := ctlRun(t, nil, "--addr", a.base, "--token", a.adminToken(), "client", "nobody")
 		if code != 1 || !strings.Contains(errOut, "404") || !strings.Contains(errOut, "nobody") {
 			t.Fatalf("unknown client: exit %d, %q", code, errOut)
 		}
@@ -176,12 +185,12 @@ func TestCtlEndToEnd(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, "401") || !strings.Contains(errOut, "IMQTT_ADMIN_TOKEN") {
 			t.Fatalf("wrong token: exit %d, %q", code, errOut)
 		}
-		out, errOut, code := ctlRun(t, []string{"IMQTT_ADMIN_TOKEN=" + adminTestToken, "IMQTT_ADMIN_ADDRESS=" + a.addr("admin")}, "health")
+		out, errOut, code := ctlRun(t, []string{"IMQTT_ADMIN_TOKEN=" + a.adminToken(), "IMQTT_ADMIN_ADDRESS=" + a.addr("admin")}, "health")
 		if code != 0 || !strings.Contains(out, "ok:") {
 			t.Fatalf("token and address from the environment: exit %d, %q %q", code, out, errOut)
 		}
 		// 400: bad filter.
-		_, errOut, code = ctlRun(t, nil, "--addr", a.base, "--token", adminTestToken, "subs", "a/#/b")
+		_, errOut, code = ctlRun(t, nil, "--addr", a.base, "--token", a.adminToken(), "subs", "a/#/b")
 		if code != 1 || !strings.Contains(errOut, "400") || !strings.Contains(errOut, "last level") {
 			t.Fatalf("bad filter: exit %d, %q", code, errOut)
 		}

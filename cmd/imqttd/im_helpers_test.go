@@ -33,13 +33,13 @@ auth:
   password_file: %[2]s
 acl:
   file: %[3]s
-admin: {enabled: true, address: "127.0.0.1:0", token: %[5]s}
+admin: {enabled: true, address: "127.0.0.1:0"}
 cluster:
   bind_addr: "127.0.0.1:0"
 im:
   admins: [root]
 %[4]s
-`, dir, passwd, aclFile, imExtra, adminTestToken))
+`, dir, passwd, aclFile, imExtra))
 	return startNode(t, dir, "--config", cfg)
 }
 

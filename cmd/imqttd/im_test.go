@@ -379,29 +379,20 @@ func TestIMLimits(t *testing.T) {
 // the status and the decoded JSON answer.
 func imAdmin(t *testing.T, n *node, method, path string, body any) (int, map[string]any) {
 	t.Helper()
-	var rd io.Reader
+	var js string
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = strings.NewReader(string(b))
+		js = string(b)
 	}
-	req, err := http.NewRequest(method, "http://"+n.addr("admin")+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+adminTestToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
+	status, b := n.adminAPI(t, method, path, js)
 	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("%s %s: %d, not JSON: %v", method, path, resp.StatusCode, err)
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s %s: %d, not JSON: %v", method, path, status, err)
 	}
-	return resp.StatusCode, out
+	return status, out
 }
 
 // TestIMAdminAPI: the operator lists groups and members and sends notifications
@@ -461,7 +452,7 @@ func TestIMAdminAPI(t *testing.T) {
 	// The same through imqttd ctl.
 	ctl := func(args ...string) string {
 		t.Helper()
-		out, err := runCmd(t, 30*time.Second, nil, imqttdBin, append([]string{"ctl", "--addr", "http://" + n.addr("admin"), "--token", adminTestToken}, args...)...)
+		out, err := runCmd(t, 30*time.Second, nil, imqttdBin, append([]string{"ctl", "--addr", "http://" + n.addr("admin"), "--token", n.adminToken()}, args...)...)
 		if err != nil {
 			t.Fatalf("imqttd ctl %v: %v\n%s", args, err, out)
 		}
@@ -479,7 +470,7 @@ func TestIMAdminAPI(t *testing.T) {
 	if m := bob.awaitTopic(t, "im/u/bob/notify", nil); m["body"] != "from the cli" {
 		t.Fatalf("ctl notification: %v", m)
 	}
-	if out, err := runCmd(t, 30*time.Second, nil, imqttdBin, "ctl", "--addr", "http://"+n.addr("admin"), "--token", adminTestToken, "notify", "x"); err == nil {
+	if out, err := runCmd(t, 30*time.Second, nil, imqttdBin, "ctl", "--addr", "http://"+n.addr("admin"), "--token", n.adminToken(), "notify", "x"); err == nil {
 		t.Fatalf("ctl notify without a target succeeded:\n%s", out)
 	}
 }

@@ -103,7 +103,7 @@ func startNodeVia(t *testing.T, dir string, via []string, args ...string) *node 
 						addrs[name], _ = v.(string)
 					}
 				}
-				for _, k := range []string{"admin", "cluster"} {
+				for _, k := range []string{"admin", "cluster", "admin_token_file"} {
 					if a, ok := ev[k].(string); ok {
 						addrs[k] = a
 					}
