@@ -147,7 +147,7 @@ max_header_bytes: 32768
 	}
 	want := Config{
 		Address: "0.0.0.0:18083", TokenFile: "/run/secrets/imqtt-admin", RequireToken: true,
-		AllowedHosts: []string{"admin.example.com", "[fd00::1]"},
+		AllowedHosts:      []string{"admin.example.com", "[fd00::1]"},
 		ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute,
 		IdleTimeout: 90 * time.Second, MaxHeaderBytes: 32768,
 	}

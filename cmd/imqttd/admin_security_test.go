@@ -75,7 +75,9 @@ func TestAdminForgeryRefused(t *testing.T) {
 		}
 	}
 	json := map[string]string{"Content-Type": "application/json"}
-	with := func(k, v string) map[string]string { return map[string]string{"Content-Type": "application/json", k: v} }
+	with := func(k, v string) map[string]string {
+		return map[string]string{"Content-Type": "application/json", k: v}
+	}
 	for _, p := range []struct{ path, body string }{{"/api/v1/cluster/nodes", join}, {"/api/v1/im/notify", notify}, {"/api/v1/reload", "{}"}} {
 		reqs = append(reqs,
 			// DNS rebinding: the page's name resolves to 127.0.0.1.
