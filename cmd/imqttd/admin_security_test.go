@@ -74,7 +74,7 @@ func TestAdminForgeryRefused(t *testing.T) {
 			reqs = append(reqs, req{"POST", p.path, p.body, map[string]string{"Content-Type": ct}, 415, "unsupported_media_type"})
 		}
 	}
-	json := map[string]string{"Content-Type": "application/json"}
+	jsonCT := map[string]string{"Content-Type": "application/json"}
 	with := func(k, v string) map[string]string {
 		return map[string]string{"Content-Type": "application/json", k: v}
 	}
@@ -103,7 +103,7 @@ func TestAdminForgeryRefused(t *testing.T) {
 	}
 	// Without the token, or with a wrong one: 401, even with a JSON body.
 	for _, bad := range []string{"", "not-the-admin-token-0123456789"} {
-		for _, r := range []req{{"GET", "/api/v1/sessions", "", nil, 0, ""}, {"POST", "/api/v1/cluster/nodes", join, json, 0, ""}, {"GET", "/metrics", "", nil, 0, ""}} {
+		for _, r := range []req{{"GET", "/api/v1/sessions", "", nil, 0, ""}, {"POST", "/api/v1/cluster/nodes", join, jsonCT, 0, ""}, {"GET", "/metrics", "", nil, 0, ""}} {
 			if status, body := n.adminDo(t, r.method, r.path, bad, r.body, r.hdr); status != 401 || !strings.Contains(string(body), `"code":"unauthorized"`) {
 				t.Errorf("%s %s with token %q: %d %s, want 401", r.method, r.path, bad, status, body)
 			}
