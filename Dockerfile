@@ -22,8 +22,10 @@ COPY --from=build /out/imqttd /usr/local/bin/imqttd
 COPY --from=build --chown=65532:65532 /out/data /data
 # Inside a container the listeners must bind all interfaces. Anonymous access is
 # ignored on non-loopback listeners: mount a config with a password file or JWT.
-# The admin listener stays on loopback (metrics need a token to leave it:
-# IMQTT_ADMIN_ADDRESS=0.0.0.0:18083 plus IMQTT_ADMIN_TOKEN_FILE).
+# The admin listener stays on loopback and needs the token the node writes to
+# /data/admin.token (the health check's `imqttd ctl` finds it through
+# IMQTT_NODE_DATA_DIR). To scrape metrics from outside: IMQTT_ADMIN_ADDRESS=0.0.0.0:18083
+# and give Prometheus that token (or set IMQTT_ADMIN_TOKEN_FILE).
 ENV IMQTT_NODE_DATA_DIR=/data \
     IMQTT_LISTENERS_TCP_ADDRESS=0.0.0.0:1883 \
     IMQTT_LISTENERS_WS_ADDRESS=0.0.0.0:8083 \

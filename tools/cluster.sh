@@ -40,5 +40,5 @@ for _ in $(seq 50); do
 done
 start n2 1 --join 127.0.0.1:7946
 start n3 2 --join 127.0.0.1:7946
-echo "cluster starting: MQTT on 127.0.0.1:1883-1885; status: bin/imqttd cluster status --addr 127.0.0.1:18083" >&2
+echo "cluster starting: MQTT on 127.0.0.1:1883-1885; status: bin/imqttd cluster status --addr 127.0.0.1:18083 --data-dir $DIR/n1" >&2
 wait

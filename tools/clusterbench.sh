@@ -17,7 +17,7 @@ IMQTT_LIMITS_PER_IP_CONNECTIONS=0 IMQTT_LIMITS_PER_IP_RATE=0 IMQTT_LOG_LEVEL=war
 CPID=$!
 trap 'kill -TERM $CPID 2>/dev/null; wait $CPID 2>/dev/null || true; rm -rf "$DIR"' EXIT
 for _ in $(seq 100); do
-  bin/imqttd cluster status --addr 127.0.0.1:18085 --json 2>/dev/null | grep -q '"leader_id": "n1"' && break
+  bin/imqttd cluster status --addr 127.0.0.1:18085 --data-dir "$DIR/n3" --json 2>/dev/null | grep -q '"leader_id": "n1"' && break
   sleep 0.2
 done
 sleep 1

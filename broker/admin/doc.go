@@ -19,28 +19,66 @@
 //
 // # Routes
 //
-//	GET /healthz          200 "ok" while the process serves HTTP; never needs the token
+//	GET /healthz          200 "ok" while the process serves HTTP; no check applies
 //	GET /readyz           200 {"status":"ready"} when Deps.Ready returns nil,
-//	                      503 {"status":"not_ready","reason":"..."} otherwise
+//	                      503 {"status":"not_ready","reason":"..."} otherwise; no token
 //	GET /metrics          Deps.Metrics through promhttp (absent if Metrics is nil)
 //	GET /api/v1/version   {"name","version","commit","build_date","go_version","mochi_version"}
 //
 // Errors are JSON: {"error":{"code":"...","message":"..."}} with codes
-// unauthorized, not_found, method_not_allowed; mounted handlers should use
-// WriteError for the same shape.
+// unauthorized, forbidden_host, forbidden_origin, unsupported_media_type,
+// not_found, method_not_allowed; mounted handlers should use WriteError for
+// the same shape.
 //
 // # Security
 //
-// The default address is loopback (127.0.0.1:18083). Config.Validate refuses a
-// non-loopback address (an empty host, a routable IP, or any host name other than
-// "localhost") unless a token (Token or TokenFile) is set. With a token, every
-// route except /healthz and HandlePublic routes requires
-// "Authorization: Bearer <token>"; a missing or wrong token gets 401 with
-// WWW-Authenticate. Unknown paths also answer 401 without the token, so probing
-// does not map the routes. The token is kept only as its SHA-256 digest and
-// compared in constant time; it is never logged (Config.MarshalZerologObject
-// redacts it). The listener speaks plain HTTP: put it behind a TLS proxy or keep it
-// on loopback when the token must cross a network.
+// The threat is any local process and any web page the operator's browser
+// opens: a page can send a "simple" cross-origin POST (text/plain or a form,
+// no CORS preflight), and with DNS rebinding read answers. ServeHTTP runs four
+// checks (guard.go) before any route, in this order; the first that fails
+// answers and no handler runs:
+//
+//  1. Host (403 forbidden_host): the Host header's host must be localhost, a
+//     loopback IP, the IP the connection arrived on (http.LocalAddrContextKey:
+//     the bound address, or the interface of a wildcard bind), or an entry of
+//     Config.AllowedHosts; the port is not compared. A request without Host
+//     (HTTP/1.0) passes: browsers always send one.
+//  2. Cross-site (403 forbidden_origin): Sec-Fetch-Site cross-site or
+//     same-site, or an Origin whose host:port is not Host ("null" included),
+//     on every route except GET/HEAD of HandlePublic routes (a link from
+//     another site to the web client keeps working).
+//  3. Token (401 unauthorized, WWW-Authenticate): "Authorization: Bearer
+//     <token>" on every route except /healthz, /readyz and HandlePublic routes.
+//     Unknown paths also answer 401 without the token, so probing does not map
+//     the routes.
+//  4. Content-Type (415 unsupported_media_type): a matched route called with
+//     any method but GET, HEAD, OPTIONS, TRACE, or a DELETE without a body,
+//     needs Content-Type application/json, which a browser sends
+//     cross-origin only after a preflight this listener never grants.
+//
+// /healthz skips all four: it answers a constant and changes nothing, and load
+// balancers reach it under names the node cannot know.
+//
+// The token is Config.Token, the file Config.TokenFile (read once by New; a
+// file readable by group or others is accepted with a warning), or, with
+// Config.RequireToken (the default) and neither set, Config.GeneratedTokenFile
+// (the broker passes <node.data_dir>/admin.token): New creates it with 32
+// random bytes in hex, mode 0600 (temporary file, fsync, hard link, so a crash
+// leaves no partial token and nothing is overwritten), or reuses it; an
+// existing file that is a symbolic link, not a regular file, not owned by the
+// process's user or has any group/other permission bit is ErrTokenFileUnsafe
+// and the node does not start. RequireToken false is the explicit opt-out,
+// which Validate accepts only on a loopback address without Token or
+// TokenFile; Start then logs a warning. The token is kept only as its SHA-256
+// digest and compared in constant time; it is never logged
+// (Config.MarshalZerologObject redacts it); the start-up line names the file.
+// The listener speaks plain HTTP: put it behind a TLS proxy or keep it on
+// loopback when the token crosses a network.
+//
+// Each refusal is counted with Deps.Refusals.LimitRefused (labels LimitHost,
+// LimitOrigin, LimitToken, LimitContentType) and logged at warn through a
+// sampled logger (5 lines per 10 s), with the reason and the offending header
+// values cut to 200 bytes, never the Authorization header.
 //
 // Every request is logged at debug level with method, path (no query), status,
 // remote address, principal ("token" or "anonymous") and duration.

@@ -1,8 +1,10 @@
 // Package adminapi is imqttd's admin HTTP API (/api/v1/...): connected
 // clients, durable sessions, subscriptions, retained messages, reload and the
 // cluster status. It is mounted on the admin listener (broker/admin), which
-// owns the socket, the bearer token check, the request log and the JSON error
-// shape; docs/admin-api.md is the reference for operators.
+// owns the socket, the request checks (Host, cross-site, bearer token, JSON
+// Content-Type on state-changing requests: no handler here runs for a request
+// that fails one), the request log and the JSON error shape;
+// docs/admin-api.md is the reference for operators.
 //
 // # What it owns
 //
@@ -71,9 +73,9 @@
 // The admin server logs every request at debug (method, path, status, remote,
 // principal). The API also logs every action that changes the node (kick,
 // delete_session, delete_retained, reload) at info, or warn when it failed,
-// with "principal" (token: the caller held the bearer token; loopback: no
-// token is configured, which admin.Config.Validate allows only on a loopback
-// address; mtls:SUBJECT for a verified client certificate if the listener
+// with "principal" (token: the caller held the bearer token; loopback: the
+// token is off, admin.require_token: false, which admin.Config.Validate allows
+// only on a loopback address; mtls:SUBJECT for a verified client certificate if the listener
 // ever terminates TLS), "remote", "action", "status" and the target
 // (client_id or topic). Tokens and payloads are never logged.
 //

@@ -174,6 +174,9 @@ func (tn *testNode) call(method, path, token string, out any) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if method == http.MethodPost { // the admin listener refuses other body types (415)
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tn.t.Fatalf("%s %s: %v", method, path, err)

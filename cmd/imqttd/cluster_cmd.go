@@ -15,7 +15,9 @@ const clusterUsage = `usage: imqttd cluster [ctl flags] status | join ID ADDR | 
 
 Cluster membership through a running node's admin API (any member: changes go
 to the leader). ADDR is the new node's cluster port (cluster.advertise_addr or
-cluster.bind_addr). Flags as for imqttd ctl (--addr, --token, --json).`
+cluster.bind_addr). Flags as for imqttd ctl (--addr, --token, --token-file,
+--data-dir, --config, --json); on a node's machine the admin token is found
+as ctl finds it.`
 
 // clusterCmd runs `imqttd cluster`: shorthands for the ctl cluster commands.
 func clusterCmd(args []string, stdout, stderr io.Writer, env []string) error {

@@ -38,7 +38,7 @@ type ctlAuth struct {
 // the loaded --config file, nil without one.
 func ctlFindToken(f *ctlFlags, cfg *broker.Config, env []string) (ctlAuth, error) {
 	if f.token != "" {
-		return ctlAuth{token: f.token, from: "--token"}, nil
+		return ctlAuth{token: f.token, from: "--token or IMQTT_ADMIN_TOKEN"}, nil
 	}
 	if f.tokenFile != "" {
 		return readCtlToken(f.tokenFile)
