@@ -76,6 +76,7 @@ func newTestBroker(t *testing.T, caps func(*mqtt.Capabilities)) *testBroker {
 
 	cfg := admin.DefaultConfig()
 	cfg.Address = "127.0.0.1:0"
+	cfg.RequireToken = false // loopback opt-out: these tests scrape without a token
 	adm, err := admin.New(cfg, admin.Deps{Metrics: m}, zerolog.New(zerolog.NewTestWriter(t)))
 	if err != nil {
 		t.Fatalf("admin.New: %v", err)
