@@ -7,8 +7,8 @@ var (
 	// messages themselves start with the field path.
 	ErrInvalidConfig = errors.New("invalid admin config")
 
-	// ErrTokenRequired is wrapped (with ErrInvalidConfig) when the address is not a
-	// loopback address and neither token nor token_file is set.
+	// ErrTokenRequired is wrapped (with ErrInvalidConfig) when require_token is
+	// false on an address that is not a loopback address.
 	ErrTokenRequired = errors.New("token required")
 
 	// ErrInvalidToken is returned by New when the token (inline or read from
@@ -22,12 +22,13 @@ var (
 	// ErrClosed is returned by Start after Close.
 	ErrClosed = errors.New("admin server closed")
 
+	// ErrTokenFileUnsafe is returned by New when the generated token file
+	// (Config.GeneratedTokenFile) exists but is a symbolic link, not a regular
+	// file, not owned by this process's user, or has a group or other
+	// permission bit: the node does not start.
+	ErrTokenFileUnsafe = errors.New("admin token file is not private to this user")
+
 	// ErrInvalidPattern is returned by Handle and HandlePublic for a pattern
 	// net/http.ServeMux refuses (malformed, or conflicting with a registered one).
 	ErrInvalidPattern = errors.New("invalid route pattern")
 )
-
-// ErrTokenFileUnsafe is returned by New when the generated token file
-// (Config.GeneratedTokenFile) exists but is not a regular file owned by this
-// process's user with mode 0600 (no group or other bits).
-var ErrTokenFileUnsafe = errors.New("admin token file is not private to this user")
