@@ -20,4 +20,10 @@ const (
 	fieldLogger     = "logger"
 	fieldReason     = "reason"
 	fieldPeerID     = "peer_id"
+	fieldPath       = "path"
+	fieldSource     = "source"
+	fieldRemote     = "remote"
+	fieldSide       = "side"
+	fieldKind       = "kind"
+	fieldSuppressed = "suppressed"
 )
