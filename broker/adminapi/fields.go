@@ -20,12 +20,15 @@ const (
 // Error codes of JSON error bodies, beside the admin package's own
 // (unauthorized, not_found, method_not_allowed, bad_request, internal).
 const (
-	codeBadRequest   = "bad_request"
-	codeNotFound     = "not_found"
-	codeConflict     = "conflict"
-	codeReloadFailed = "reload_failed"
-	codeUnavailable  = "unavailable"
-	codeInternal     = "internal"
+	codeBadRequest = "bad_request"
+	codeNotFound   = "not_found"
+	codeConflict   = "conflict"
+	// codePeerUnauthenticated: POST /api/v1/cluster/nodes named a node that
+	// did not prove the cluster secret (422).
+	codePeerUnauthenticated = "peer_unauthenticated"
+	codeReloadFailed        = "reload_failed"
+	codeUnavailable         = "unavailable"
+	codeInternal            = "internal"
 )
 
 // Principals logged for admin actions.
