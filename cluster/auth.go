@@ -67,23 +67,39 @@ func (a *authenticator) accept(c net.Conn) (byte, error) {
 }
 
 func (a *authenticator) acceptConn(c net.Conn) (byte, error) {
-	if tc, ok := unwrapConn(c).(*tls.Conn); ok {
-		if err := tc.HandshakeContext(context.Background()); err != nil {
-			if reasonOf(err) == ReasonTimeout {
-				return 0, failed(err)
-			}
-			return 0, &handshakeError{reason: ReasonTLS, err: err}
-		}
+	if err := tlsHandshake(c); err != nil {
+		return 0, err
 	}
 	return acceptHandshake(c, a.secret)
 }
 
-// dial authenticates a dialled connection announcing kind, within timeout
+// tlsHandshake runs the TLS handshake first when c is TLS (within c's
+// deadline), so a TLS failure is told apart (ReasonTLS).
+func tlsHandshake(c net.Conn) error {
+	tc, ok := unwrapConn(c).(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	if err := tc.HandshakeContext(context.Background()); err != nil {
+		if reasonOf(err) == ReasonTimeout {
+			return failed(err)
+		}
+		return &handshakeError{reason: ReasonTLS, err: err}
+	}
+	return nil
+}
+
+// dial authenticates a dialled connection (the TLS handshake first, if c is
+// TLS) announcing kind, within timeout
 // (or the configured handshake timeout, if shorter). On error the caller
 // closes c.
 func (a *authenticator) dial(c net.Conn, kind byte, timeout time.Duration) error {
 	_ = c.SetDeadline(time.Now().Add(min(timeout, a.timeout)))
-	if err := dialHandshake(c, a.secret, kind); err != nil {
+	err := tlsHandshake(c)
+	if err == nil {
+		err = dialHandshake(c, a.secret, kind)
+	}
+	if err != nil {
 		a.fail(sideOutbound, c, err)
 		return err
 	}

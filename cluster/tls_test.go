@@ -131,4 +131,8 @@ func testClusterTLS(t *testing.T, secret string) {
 			t.Fatalf("voters after a refused %s join: %v", name, v)
 		}
 	}
+	// The plain and the foreign node failed TLS on m1's side.
+	if hs := m1.n.HandshakeStats(); hs.InboundFailed[ReasonTLS] < 2 {
+		t.Fatalf("m1 handshake counters %+v", hs)
+	}
 }

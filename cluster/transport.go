@@ -193,16 +193,12 @@ func (s *tcpStream) Dial(address raft.ServerAddress, timeout time.Duration) (net
 func (s *tcpStream) DialKind(address string, kind byte, timeout time.Duration) (net.Conn, error) {
 	d := s.dialer
 	d.Timeout = timeout
-	var c net.Conn
-	var err error
-	if s.tlsClient != nil {
-		td := tls.Dialer{NetDialer: &d, Config: s.tlsClient}
-		c, err = td.Dial("tcp", address)
-	} else {
-		c, err = d.Dial("tcp", address)
-	}
+	c, err := d.Dial("tcp", address)
 	if err != nil {
 		return nil, err
+	}
+	if s.tlsClient != nil {
+		c = tls.Client(c, s.tlsClient) // the handshake runs in auth.dial
 	}
 	tc, err := s.track(c)
 	if err != nil {
