@@ -24,6 +24,5 @@ const (
 	fieldSource     = "source"
 	fieldRemote     = "remote"
 	fieldSide       = "side"
-	fieldKind       = "kind"
 	fieldSuppressed = "suppressed"
 )

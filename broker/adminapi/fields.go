@@ -20,15 +20,12 @@ const (
 // Error codes of JSON error bodies, beside the admin package's own
 // (unauthorized, not_found, method_not_allowed, bad_request, internal).
 const (
-	codeBadRequest = "bad_request"
-	codeNotFound   = "not_found"
-	codeConflict   = "conflict"
-	// codePeerUnauthenticated: POST /api/v1/cluster/nodes named a node that
-	// did not prove the cluster secret (422).
-	codePeerUnauthenticated = "peer_unauthenticated"
-	codeReloadFailed        = "reload_failed"
-	codeUnavailable         = "unavailable"
-	codeInternal            = "internal"
+	codeBadRequest   = "bad_request"
+	codeNotFound     = "not_found"
+	codeConflict     = "conflict"
+	codeReloadFailed = "reload_failed"
+	codeUnavailable  = "unavailable"
+	codeInternal     = "internal"
 )
 
 // Principals logged for admin actions.
@@ -43,3 +40,7 @@ const (
 	// principalMTLSPrefix precedes the subject of a verified client certificate.
 	principalMTLSPrefix = "mtls:"
 )
+
+// codePeerUnauthenticated is the error code of POST /api/v1/cluster/nodes
+// naming a node that did not prove the cluster secret (422).
+const codePeerUnauthenticated = "peer_unauthenticated"
