@@ -179,6 +179,10 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	if err := b.metrics.Registry().Register(flow.NewCollector(flowHook)); err != nil {
 		return nil, fmt.Errorf("flow metrics: %w", err)
 	}
+	b.node.SetLimitObserver(b.metrics)
+	if err := b.metrics.Registry().Register(newHandshakeCollector(b.node)); err != nil {
+		return nil, fmt.Errorf("cluster metrics: %w", err)
+	}
 	// Order matters: limits bounds the keepalive before auth may refuse; auth is the
 	// only OnConnectAuthenticate provider; flow comes before acl, the only hook that
 	// grants OnACLCheck (flow only waits for a full subscriber and never grants).

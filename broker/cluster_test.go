@@ -3,11 +3,14 @@ package broker
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/imqtt/imqtt/cluster"
 )
 
 // newTestCluster starts three brokers in this process, joined into one
@@ -15,10 +18,14 @@ import (
 func newTestCluster(t *testing.T) []*Broker {
 	t.Helper()
 	b1 := newTestBroker(t, func(c *Config) { c.Node.ID = "n1" })
+	// n1 created its cluster secret in its data directory; the others
+	// are given that file, as an operator copies it.
+	secret := filepath.Join(b1.cfg.Node.DataDir, cluster.SecretFileName)
 	bs := []*Broker{b1}
 	for _, id := range []string{"n2", "n3"} {
 		bs = append(bs, newTestBroker(t, func(c *Config) {
 			c.Node.ID = id
+			c.Cluster.SecretFile = secret
 			c.Cluster.Bootstrap = false
 			c.Cluster.Join = []string{b1.node.Addr()}
 		}))

@@ -46,6 +46,20 @@ type Config struct {
 	// with mutual TLS under a cluster CA. Off by default: then keep the port
 	// on loopback or a private network.
 	TLS TLSConfig `yaml:"tls"`
+	// Secret is the cluster secret itself (at least 32 bytes): every
+	// connection on the cluster port starts with a mutual proof of it
+	// (handshake.go). Meant for tests and IMQTT_CLUSTER_SECRET; prefer
+	// SecretFile. Never logged.
+	Secret string `yaml:"secret"`
+	// SecretFile is a file holding the cluster secret (surrounding white
+	// space ignored, at least 32 bytes). Empty and no Secret: the node uses
+	// DataDir/cluster.secret, which a node that bootstraps creates (32 random
+	// bytes, hex, mode 0600). A node that joins must be given the cluster's
+	// secret (a copy of that file) or use TLS.
+	SecretFile string `yaml:"secret_file"`
+	// HandshakeTimeout bounds the authentication of each cluster connection
+	// (the whole exchange, on both sides); a peer slower than that is closed.
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
 	// SourceAddr is the local IP outbound cluster connections are made from
 	// (empty: the system picks). Set it on hosts with several addresses when
 	// the peers or a firewall must see the cluster address; the partition
@@ -104,7 +118,8 @@ type Config struct {
 
 // DefaultConfig returns the single-node defaults: node id "node1", data under
 // ./data, raft on 127.0.0.1:7946 (loopback: a single node needs no peers),
-// bootstrap on, the Badger log store, entries of up to 64 commands or 1 MiB,
+// the cluster secret in ./data/cluster.secret (created at bootstrap), 5 s to
+// authenticate a cluster connection, bootstrap on, the Badger log store, entries of up to 64 commands or 1 MiB,
 // held back at most 1 ms once 2 entries are in flight, 5 s apply timeout,
 // raft's default timing and snapshot policy.
 func DefaultConfig() Config {
@@ -112,6 +127,7 @@ func DefaultConfig() Config {
 		NodeID:             "node1",
 		DataDir:            "data",
 		BindAddr:           "127.0.0.1:7946",
+		HandshakeTimeout:   5 * time.Second,
 		Bootstrap:          true,
 		LogStore:           LogStoreBadger,
 		BatchMaxCommands:   64,
@@ -158,6 +174,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.TLS.validate(); err != nil {
 		return err
+	}
+	if err := c.validateSecret(); err != nil {
+		return err
+	}
+	if c.HandshakeTimeout < 10*time.Millisecond || c.HandshakeTimeout > time.Minute {
+		return bad("handshake_timeout", "%s is outside [10ms, 1m]", c.HandshakeTimeout)
 	}
 	if c.SourceAddr != "" && net.ParseIP(c.SourceAddr) == nil {
 		return bad("source_addr", "%q is not an IP address", c.SourceAddr)

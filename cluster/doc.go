@@ -6,8 +6,23 @@
 //
 // Everything under Config.DataDir/raft: the log + stable store (raft-wal under
 // wal/ or Badger under log/, Config.LogStore, default Badger), the snapshots
-// (snapshots/, two kept) and the LOCK file; the raft TCP transport on
-// Config.BindAddr; the goroutines of the batcher and the leader observer. It
+// (snapshots/, two kept) and the LOCK file; Config.DataDir/cluster.secret
+// when no secret is configured (created by a node that bootstraps); the
+// cluster port on Config.BindAddr (raft, forwarded writes, routing links);
+// the goroutines of the batcher and the leader observer.
+//
+// # Authentication
+//
+// Every connection on the cluster port, accepted or dialled, starts with a
+// mutual proof of the cluster secret (handshake.go: HMAC-SHA256 over fresh
+// nonces of both sides, within Config.HandshakeTimeout), inside TLS when
+// Config.TLS is set (TLS alone when no secret is configured). Nothing else is
+// read or written before both proofs passed; a failure closes the
+// connection, is logged (rate-limited) and counted (HandshakeStats). Join
+// adds a voter only after the leader dialled it and it proved the secret and
+// its id. Only nodes holding the secret join, read or write the replicated
+// state. The secret authenticates, it does not encrypt: use TLS on networks
+// that are not trusted. It
 // does not own the StateMachine: the caller (persist) builds it, passes it to
 // Open and closes it after Close.
 //
@@ -34,7 +49,10 @@
 // Apply returns ErrNotLeader (a *NotLeaderError naming the leader, the seam for
 // forwarding) on a follower, ErrNoQuorum when no leader can commit within
 // Config.ApplyTimeout, ErrTimeout when the commit did not finish in time,
-// ctx.Err() and ErrClosed. After ErrNoQuorum, ErrTimeout, ctx.Err() or
+// ctx.Err() and ErrClosed. Join (and JoinForward, JoinVia) returns
+// ErrPeerUnauthenticated when the node to add did not prove the cluster
+// secret; dials of the cluster port return it for a peer that did not.
+// After ErrNoQuorum, ErrTimeout, ctx.Err() or
 // ErrClosed the command's outcome is unknown: it may still commit. Callers
 // must not acknowledge what they cannot prove committed.
 //

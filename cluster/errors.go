@@ -94,6 +94,13 @@ func (e *NotLeaderError) Error() string {
 // Unwrap makes errors.Is(err, ErrNotLeader) true.
 func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }
 
+// ErrPeerUnauthenticated is returned when a node at the other end of a
+// cluster connection did not prove the cluster secret (or the TLS identity):
+// by Join when the node to add cannot be reached or fails the handshake
+// (nothing is changed), and by dials of the cluster port (raft, forwarded
+// writes, routing links) to such a node.
+var ErrPeerUnauthenticated = errors.New("cluster: peer did not prove the cluster secret")
+
 // ErrRemote wraps an error the leader returned for a forwarded command that is
 // none of the other sentinels (for example the state machine refused the
 // command); the leader's message follows.

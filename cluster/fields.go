@@ -20,4 +20,9 @@ const (
 	fieldLogger     = "logger"
 	fieldReason     = "reason"
 	fieldPeerID     = "peer_id"
+	fieldPath       = "path"
+	fieldSource     = "source"
+	fieldRemote     = "remote"
+	fieldSide       = "side"
+	fieldSuppressed = "suppressed"
 )

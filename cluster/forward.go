@@ -120,7 +120,10 @@ func (n *Node) memberForward(ctx context.Context, local func() error, op byte, p
 
 // JoinVia asks the cluster members at addrs (any member: its cluster port),
 // in turn, to add this node as a voter, until one accepts or ctx ends. Used
-// for Config.Join (`imqttd serve --join`).
+// for Config.Join (`imqttd serve --join`). The leader probes this node back
+// (Join) before adding it. It gives up at once with an error wrapping
+// ErrPeerUnauthenticated when a member proves another secret, or the leader
+// could not authenticate this node.
 func (n *Node) JoinVia(ctx context.Context, addrs ...string) error {
 	if len(addrs) == 0 {
 		return fmt.Errorf("%w: join: no address", ErrInvalidConfig)
@@ -132,6 +135,11 @@ func (n *Node) JoinVia(ctx context.Context, addrs ...string) error {
 		if err == nil {
 			n.log.Info().Str(fieldAddr, addr).Msg("joined the cluster")
 			return nil
+		}
+		if isBadProof(err) || errors.Is(err, ErrPeerUnauthenticated) && !errors.Is(err, errNotSent) {
+			// A member with another secret, or the leader could not
+			// authenticate this node: retrying does not help.
+			return fmt.Errorf("join via %s: %w", addr, err)
 		}
 		n.log.Warn().Err(err).Str(fieldAddr, addr).Msg("join request failed, retrying")
 		select {

@@ -46,7 +46,7 @@ type rpcResp struct {
 func (f *forwarder) call(ctx context.Context, addr string, op byte, payload []byte) ([]byte, error) {
 	rc, err := f.conn(addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", errNotSent, addr, err)
+		return nil, fmt.Errorf("%w: %s: %w", errNotSent, addr, err)
 	}
 	ch := make(chan rpcResp, 1)
 	rc.mu.Lock()

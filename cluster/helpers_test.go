@@ -26,13 +26,17 @@ func testLogger(t testing.TB) zerolog.Logger {
 	return zerolog.New(zerolog.NewTestWriter(t)).Level(level).With().Timestamp().Logger()
 }
 
+// testSecret is the cluster secret of the test nodes (testConfig).
+const testSecret = "imqtt-cluster-test-secret-0123456789abcdef"
+
 // testConfig is a single-node config on a free loopback port with fast raft
-// timing.
+// timing and the shared testSecret.
 func testConfig(t testing.TB, dir, store string) Config {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.NodeID = "n1"
 	cfg.DataDir = dir
+	cfg.Secret = testSecret
 	cfg.BindAddr = "127.0.0.1:0"
 	cfg.LogStore = store
 	cfg.HeartbeatTimeout = 100 * time.Millisecond

@@ -17,9 +17,16 @@ import (
 // The new node must have been opened with Bootstrap false and no raft state;
 // it then receives a snapshot and the log from the leader.
 //
-// ctx is checked before the change is proposed and bounds the time raft may
-// take to accept it; once proposed the change runs to commit or to leadership
-// loss (bounded by raft's LeaderLeaseTimeout), and Close waits for it.
+// An address is not proof: before the change the leader dials addr and the
+// node there must complete the handshake (prove the cluster secret, or the
+// TLS identity) and name itself id (probe.go). Otherwise nothing changes and
+// Join returns ErrPeerUnauthenticated (unreachable, wrong or no secret) or
+// ErrInvalidConfig (another id answered).
+//
+// ctx is checked before the change is proposed and bounds the probe and the
+// time raft may take to accept the change; once proposed the change runs to
+// commit or to leadership loss (bounded by raft's LeaderLeaseTimeout), and
+// Close waits for it.
 func (n *Node) Join(ctx context.Context, id, addr string) error {
 	if err := validateID("join id", id); err != nil {
 		return err
@@ -27,13 +34,17 @@ func (n *Node) Join(ctx context.Context, id, addr string) error {
 	if _, err := checkHostPort(addr, false); err != nil {
 		return fmt.Errorf("%w: join address %q: %v", ErrInvalidConfig, addr, err)
 	}
-	return n.membershipOp(ctx, func(cfg raft.Configuration, timeout time.Duration) (raft.Future, bool) {
+	return n.membershipOp(ctx, func(cfg raft.Configuration) (raft.Future, error) {
 		for _, s := range cfg.Servers {
 			if string(s.ID) == id && string(s.Address) == addr && s.Suffrage == raft.Voter {
-				return nil, false
+				return nil, nil
 			}
 		}
-		return n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, timeout), true
+		if err := n.probePeer(ctx, id, addr); err != nil {
+			n.log.Warn().Err(err).Str(fieldPeerID, id).Str(fieldAddr, addr).Msg("join refused: the node did not prove the cluster secret")
+			return nil, err
+		}
+		return n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.opTimeout(ctx)), nil
 	}, "raft voter added", id, addr)
 }
 
@@ -41,18 +52,19 @@ func (n *Node) Join(ctx context.Context, id, addr string) error {
 // the leader; removing an id that is not a member is a no-op. Removing the
 // leader itself makes it step down once the change commits. ctx as for Join.
 func (n *Node) Remove(ctx context.Context, id string) error {
-	return n.membershipOp(ctx, func(cfg raft.Configuration, timeout time.Duration) (raft.Future, bool) {
+	return n.membershipOp(ctx, func(cfg raft.Configuration) (raft.Future, error) {
 		for _, s := range cfg.Servers {
 			if string(s.ID) == id {
-				return n.raft.RemoveServer(raft.ServerID(id), 0, timeout), true
+				return n.raft.RemoveServer(raft.ServerID(id), 0, n.opTimeout(ctx)), nil
 			}
 		}
-		return nil, false
+		return nil, nil
 	}, "raft server removed", id, "")
 }
 
-// membershipOp runs one configuration change on the leader.
-func (n *Node) membershipOp(ctx context.Context, change func(raft.Configuration, time.Duration) (raft.Future, bool), msg, id, addr string) error {
+// membershipOp runs one configuration change on the leader. change returns
+// the raft future of the change, nil for a no-op, or an error to refuse it.
+func (n *Node) membershipOp(ctx context.Context, change func(raft.Configuration) (raft.Future, error), msg, id, addr string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -67,9 +79,9 @@ func (n *Node) membershipOp(ctx context.Context, change func(raft.Configuration,
 	if err := cf.Error(); err != nil {
 		return n.mapRaftError(err)
 	}
-	f, ok := change(cf.Configuration(), n.opTimeout(ctx))
-	if !ok {
-		return nil
+	f, err := change(cf.Configuration())
+	if err != nil || f == nil {
+		return err
 	}
 	if err := f.Error(); err != nil {
 		return n.mapRaftError(err)

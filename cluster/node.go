@@ -26,6 +26,7 @@ type Node struct {
 	raft   *raft.Raft
 	trans  *raft.NetworkTransport
 	stream *tcpStream
+	auth   *authenticator
 	logs   *countingStore
 	snaps  *raft.FileSnapshotStore
 	lock   *dirLock
@@ -125,10 +126,16 @@ func (n *Node) open(ctx context.Context) error {
 			return fmt.Errorf("%w: cluster.advertise_addr: %q: %v", ErrInvalidConfig, cfg.AdvertiseAddr, err)
 		}
 	}
-	if n.trans, n.stream, err = newTCPTransport(cfg.BindAddr, cfg.SourceAddr, cfg.TLS, advertise, hl.Named("transport")); err != nil {
+	secret, err := loadSecret(cfg, n.log)
+	if err != nil {
+		return err
+	}
+	n.auth = &authenticator{secret: secret, timeout: cfg.HandshakeTimeout, log: n.log}
+	if n.trans, n.stream, err = newTCPTransport(cfg.BindAddr, cfg.SourceAddr, cfg.TLS, advertise, n.auth, hl.Named("transport")); err != nil {
 		return fmt.Errorf("raft transport on %s: %w", cfg.BindAddr, err)
 	}
 	n.stream.SetHandler(connRPC, n.serveRPC)
+	n.stream.SetHandler(connHello, n.serveHello)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -369,6 +376,14 @@ func (n *Node) SetConnHandler(kind byte, h func(net.Conn)) { n.stream.SetHandler
 func (n *Node) DialPeer(addr string, kind byte) (net.Conn, error) {
 	return n.stream.DialKind(addr, kind, dialTimeout)
 }
+
+// SetLimitObserver makes the node count the connections it closes for a
+// configured bound (cluster.handshake_timeout) with o. Call it once, early;
+// refusals before it are not counted.
+func (n *Node) SetLimitObserver(o LimitObserver) { n.auth.limits.Store(&o) }
+
+// HandshakeStats returns the counters of cluster connection authentication.
+func (n *Node) HandshakeStats() HandshakeStats { return n.auth.stats() }
 
 // ID is this node's raft server id (Config.NodeID).
 func (n *Node) ID() string { return n.cfg.NodeID }

@@ -40,6 +40,7 @@ const (
 	errTooLargeCode
 	errInvalidCode
 	errOtherCode
+	errUnauthCode
 )
 
 // errBadFrame is returned for a frame that does not decode.
@@ -100,6 +101,8 @@ func encodeRPCError(dst []byte, err error) []byte {
 		dst = append(dst, errTooLargeCode)
 	case errors.Is(err, ErrInvalidConfig):
 		dst = append(dst, errInvalidCode)
+	case errors.Is(err, ErrPeerUnauthenticated):
+		dst = append(dst, errUnauthCode)
 	default:
 		dst = append(dst, errOtherCode)
 	}
@@ -139,6 +142,8 @@ func decodeRPCError(b []byte) error {
 		base = ErrCommandTooLarge
 	case errInvalidCode:
 		base = ErrInvalidConfig
+	case errUnauthCode:
+		base = ErrPeerUnauthenticated
 	default:
 		base = ErrRemote
 	}

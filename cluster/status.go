@@ -29,6 +29,10 @@ type Status struct {
 	// Batch are the write batcher's counters (commands per entry, why
 	// batches were flushed, log appends = fsyncs).
 	Batch Stats `json:"batch"`
+	// Handshakes counts the authentication of cluster connections: a
+	// failure is a peer that did not prove the cluster secret (or TLS
+	// identity), or was too slow to.
+	Handshakes HandshakeStats `json:"handshakes"`
 }
 
 // Server is one member of the raft configuration.
@@ -63,6 +67,7 @@ func (n *Node) Status() Status {
 		CommitIndex:  n.raft.CommitIndex(),
 		AppliedIndex: max(n.fsm.applied.Load(), n.raft.AppliedIndex()),
 		Batch:        n.Stats(),
+		Handshakes:   n.HandshakeStats(),
 	}
 	if v, err := strconv.ParseUint(n.raft.Stats()["last_snapshot_index"], 10, 64); err == nil {
 		st.LastSnapshotIndex = v

@@ -62,10 +62,12 @@ func testCA(t *testing.T, dir, name string) TLSConfig {
 	}
 }
 
-func tlsMember(t *testing.T, id string, bootstrap bool, tc TLSConfig) testMember {
+// tlsMember opens a node with tc; secret is its cluster secret ("": none,
+// TLS alone authenticates).
+func tlsMember(t *testing.T, id string, bootstrap bool, tc TLSConfig, secret string) testMember {
 	t.Helper()
 	cfg := testConfig(t, t.TempDir(), LogStoreBadger)
-	cfg.NodeID, cfg.Bootstrap, cfg.TLS = id, bootstrap, tc
+	cfg.NodeID, cfg.Bootstrap, cfg.TLS, cfg.Secret = id, bootstrap, tc, secret
 	cfg.HeartbeatTimeout, cfg.ElectionTimeout = time.Second, time.Second
 	cfg.LeaderLeaseTimeout, cfg.ApplyTimeout = 500*time.Millisecond, 3*time.Second
 	kv := newMemKV()
@@ -75,15 +77,22 @@ func tlsMember(t *testing.T, id string, bootstrap bool, tc TLSConfig) testMember
 	return testMember{n: openNodeNoWait(t, cfg, kv), kv: kv}
 }
 
-// TestClusterTLS: with cluster.tls, nodes holding certificates of the cluster
-// CA join and replicate (raft, forwarded writes); a node without TLS, or with a
-// certificate of another CA, cannot join.
+// TestClusterTLS: with cluster.tls, alone or with a cluster secret, nodes
+// holding certificates of the cluster CA join and replicate (raft, forwarded
+// writes); a node without TLS, or with a certificate of another CA, cannot
+// join, and with a secret a node of the CA with another secret cannot
+// either.
 func TestClusterTLS(t *testing.T) {
+	t.Run("tls only", func(t *testing.T) { testClusterTLS(t, "") })
+	t.Run("tls and secret", func(t *testing.T) { testClusterTLS(t, testSecret) })
+}
+
+func testClusterTLS(t *testing.T, secret string) {
 	checkGoroutines(t)
 	dir := t.TempDir()
 	tc := testCA(t, dir, "cluster")
-	m1 := tlsMember(t, "n1", true, tc)
-	m2 := tlsMember(t, "n2", false, tc)
+	m1 := tlsMember(t, "n1", true, tc, secret)
+	m2 := tlsMember(t, "n2", false, tc, secret)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := m2.n.JoinVia(ctx, m1.n.Addr()); err != nil {
@@ -99,8 +108,19 @@ func TestClusterTLS(t *testing.T) {
 	}
 	waitApplied(t, m1, []string{"over-tls"})
 
-	for name, other := range map[string]TLSConfig{"plain": {}, "foreign CA": testCA(t, t.TempDir(), "foreign")} {
-		m := tlsMember(t, "x-"+strings.ReplaceAll(name, " ", "-"), false, other)
+	type outsider struct {
+		tc     TLSConfig
+		secret string
+	}
+	outsiders := map[string]outsider{
+		"plain":      {TLSConfig{}, testSecret},
+		"foreign CA": {testCA(t, t.TempDir(), "foreign"), secret},
+	}
+	if secret != "" {
+		outsiders["other secret"] = outsider{tc, string(secretB)}
+	}
+	for name, o := range outsiders {
+		m := tlsMember(t, "x-"+strings.ReplaceAll(name, " ", "-"), false, o.tc, o.secret)
 		sctx, scancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		err := m.n.JoinVia(sctx, m1.n.Addr())
 		scancel()
@@ -110,5 +130,9 @@ func TestClusterTLS(t *testing.T) {
 		if v := m1.n.Status().Voters(); len(v) != 2 {
 			t.Fatalf("voters after a refused %s join: %v", name, v)
 		}
+	}
+	// The plain and the foreign node failed TLS on m1's side.
+	if hs := m1.n.HandshakeStats(); hs.InboundFailed[ReasonTLS] < 2 {
+		t.Fatalf("m1 handshake counters %+v", hs)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -20,16 +19,21 @@ import (
 // pooled outbound connections open) until the peer hangs up.
 //
 // The one port carries several kinds of connection (a mux, as rqlite does):
-// every connection starts with one kind byte written by the dialler — connRaft
-// for raft's own traffic, others for the handlers registered with SetHandler
-// (forwarded writes, publish routing links). Accept hands raft only its own
-// connections; a connection of another kind is served by its handler in a
-// goroutine the stream owns; an unknown kind is closed.
+// every connection starts with the handshake (handshake.go), in which the
+// dialler announces the kind and both sides prove the cluster secret —
+// connRaft for raft's own traffic, others for the handlers registered with
+// SetHandler (forwarded writes, publish routing links, the join probe).
+// Nothing is read from or written to a connection past the handshake until
+// the peer proved the secret; a failed handshake closes the connection.
+// Accept hands raft only its own connections; a connection of another kind
+// is served by its handler in a goroutine the stream owns; an unknown kind
+// is closed.
 type tcpStream struct {
 	ln        net.Listener
 	advertise net.Addr
 	dialer    net.Dialer
 	tlsClient *tls.Config // nil: plain TCP
+	auth      *authenticator
 
 	raftCh chan net.Conn
 	stop   chan struct{}
@@ -47,17 +51,17 @@ const (
 	connRPC  byte = 'F'
 	// ConnLink is the kind of the publish routing links (package cluster/route).
 	ConnLink byte = 'L'
+	// connHello is the join probe: the acceptor answers its node id
+	// (probe.go).
+	connHello byte = 'H'
 )
-
-// kindReadTimeout bounds how long an accepted connection may take to send its
-// kind byte.
-const kindReadTimeout = 5 * time.Second
 
 var _ raft.StreamLayer = (*tcpStream)(nil)
 
 // newTCPTransport listens on bindAddr and returns the raft transport over it.
 // advertise nil means the bound address, which must then be dialable.
-func newTCPTransport(bindAddr, sourceAddr string, tc TLSConfig, advertise net.Addr, hl hclog.Logger) (*raft.NetworkTransport, *tcpStream, error) {
+// auth authenticates every connection, accepted or dialled.
+func newTCPTransport(bindAddr, sourceAddr string, tc TLSConfig, advertise net.Addr, auth *authenticator, hl hclog.Logger) (*raft.NetworkTransport, *tcpStream, error) {
 	var serverTLS, clientTLS *tls.Config
 	if tc.Enabled() {
 		var err error
@@ -80,6 +84,7 @@ func newTCPTransport(bindAddr, sourceAddr string, tc TLSConfig, advertise net.Ad
 		conns:     map[*trackedConn]struct{}{},
 		handlers:  map[byte]func(net.Conn){},
 		tlsClient: clientTLS,
+		auth:      auth,
 	}
 	if ip := net.ParseIP(sourceAddr); ip != nil {
 		s.dialer.LocalAddr = &net.TCPAddr{IP: ip}
@@ -140,17 +145,15 @@ func (s *tcpStream) acceptLoop() {
 	}
 }
 
-// sort reads the kind byte of c and hands it on.
+// sort authenticates c, reads the kind its dialler announced and hands it on.
 func (s *tcpStream) sort(c net.Conn) {
 	defer s.wg.Done()
-	var kind [1]byte
-	_ = c.SetReadDeadline(time.Now().Add(kindReadTimeout))
-	if _, err := io.ReadFull(c, kind[:]); err != nil {
+	kind, err := s.auth.accept(c)
+	if err != nil {
 		_ = c.Close()
 		return
 	}
-	_ = c.SetReadDeadline(time.Time{})
-	if kind[0] == connRaft {
+	if kind == connRaft {
 		select {
 		case s.raftCh <- c:
 		case <-s.stop:
@@ -159,7 +162,7 @@ func (s *tcpStream) sort(c net.Conn) {
 		return
 	}
 	s.mu.Lock()
-	h := s.handlers[kind[0]]
+	h := s.handlers[kind]
 	s.mu.Unlock()
 	if h == nil {
 		_ = c.Close()
@@ -183,29 +186,29 @@ func (s *tcpStream) Dial(address raft.ServerAddress, timeout time.Duration) (net
 	return s.DialKind(string(address), connRaft, timeout)
 }
 
-// DialKind dials address and announces a connection of kind. The connection is
-// tracked (closed by Close).
+// DialKind dials address, announces a connection of kind and runs the
+// handshake: the peer must prove the cluster secret (else an error wrapping
+// ErrPeerUnauthenticated and a *handshakeError). The connection is tracked
+// (closed by Close).
 func (s *tcpStream) DialKind(address string, kind byte, timeout time.Duration) (net.Conn, error) {
 	d := s.dialer
 	d.Timeout = timeout
-	var c net.Conn
-	var err error
-	if s.tlsClient != nil {
-		td := tls.Dialer{NetDialer: &d, Config: s.tlsClient}
-		c, err = td.Dial("tcp", address)
-	} else {
-		c, err = d.Dial("tcp", address)
-	}
+	c, err := d.Dial("tcp", address)
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := c.Write([]byte{kind}); err != nil {
-		_ = c.Close()
+	if s.tlsClient != nil {
+		c = tls.Client(c, s.tlsClient) // the handshake runs in auth.dial
+	}
+	tc, err := s.track(c)
+	if err != nil {
 		return nil, err
 	}
-	_ = c.SetWriteDeadline(time.Time{})
-	return s.track(c)
+	if err := s.auth.dial(tc, kind, timeout); err != nil {
+		_ = tc.Close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrPeerUnauthenticated, address, err)
+	}
+	return tc, nil
 }
 
 func (s *tcpStream) track(c net.Conn) (net.Conn, error) {

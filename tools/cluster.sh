@@ -8,8 +8,10 @@
 #   n2    1884  8084       18084  7947
 #   n3    1885  8085       18085  7948
 #
-# n1 bootstraps the cluster, n2 and n3 join through it (on later runs every
-# node already has state and rejoins by itself). Ctrl-C stops all three.
+# n1 bootstraps the cluster and creates its secret ($DIR/n1/cluster.secret);
+# n2 and n3 join through it with that file (--cluster-secret-file), as an
+# operator copies it to every node (on later runs every node already has
+# state and rejoins by itself). Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/imqttd}
@@ -38,7 +40,9 @@ for _ in $(seq 50); do
   curl -sf http://127.0.0.1:18083/readyz >/dev/null 2>&1 && break
   sleep 0.2
 done
-start n2 1 --join 127.0.0.1:7946
-start n3 2 --join 127.0.0.1:7946
+SECRET="$DIR/n1/cluster.secret"
+[ -f "$SECRET" ] || { echo "n1 did not create $SECRET" >&2; exit 1; }
+start n2 1 --join 127.0.0.1:7946 --cluster-secret-file "$SECRET"
+start n3 2 --join 127.0.0.1:7946 --cluster-secret-file "$SECRET"
 echo "cluster starting: MQTT on 127.0.0.1:1883-1885; status: bin/imqttd cluster status --addr 127.0.0.1:18083 --data-dir $DIR/n1" >&2
 wait

@@ -141,8 +141,9 @@ func (a *API) Mount(m Mounter) error {
 	return nil
 }
 
-// fail writes the JSON error for err: 400 for bad input, 404, 409, 503 for a
-// durable write that did not commit, 500 otherwise.
+// fail writes the JSON error for err: 400 for bad input, 404, 409, 422 for a
+// node to add that did not prove the cluster secret, 503 for a durable write
+// that did not commit, 500 otherwise.
 func (a *API) fail(w http.ResponseWriter, err error) {
 	status, code := http.StatusInternalServerError, codeInternal
 	switch {
@@ -153,6 +154,9 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 		status, code = http.StatusNotFound, codeNotFound
 	case errors.Is(err, ErrSessionOnline):
 		status, code = http.StatusConflict, codeConflict
+	case errors.Is(err, cluster.ErrPeerUnauthenticated):
+		// The node to add did not prove the cluster secret: nothing changed.
+		status, code = http.StatusUnprocessableEntity, codePeerUnauthenticated
 	case errors.Is(err, ErrNotDurable), errors.Is(err, cluster.ErrNoQuorum), errors.Is(err, cluster.ErrNotLeader), errors.Is(err, cluster.ErrTimeout),
 		errors.Is(err, persist.ErrDiskFull), errors.Is(err, context.DeadlineExceeded):
 		status, code = http.StatusServiceUnavailable, codeUnavailable

@@ -43,7 +43,8 @@
 // come in key order (client id; client id then filter; topic), so a cursor
 // stays valid while the set changes: items before it are not repeated. Errors
 // are {"error":{"code":"...","message":"..."}} with codes bad_request (400),
-// not_found (404), conflict (409), reload_failed (422), unavailable (503: raft
+// not_found (404), conflict (409), reload_failed (422), peer_unauthenticated
+// (422: the node to add did not prove the cluster secret), unavailable (503: raft
 // has no quorum, the disk is full, a durable write timed out), internal (500).
 //
 // # Durable changes

@@ -40,3 +40,7 @@ const (
 	// principalMTLSPrefix precedes the subject of a verified client certificate.
 	principalMTLSPrefix = "mtls:"
 )
+
+// codePeerUnauthenticated is the error code of POST /api/v1/cluster/nodes
+// naming a node that did not prove the cluster secret (422).
+const codePeerUnauthenticated = "peer_unauthenticated"

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 
 	"github.com/imqtt/imqtt/broker/adminapi"
+	"github.com/imqtt/imqtt/cluster"
 )
 
 // clusterUsage documents `imqttd cluster`.
@@ -15,9 +17,10 @@ const clusterUsage = `usage: imqttd cluster [ctl flags] status | join ID ADDR | 
 
 Cluster membership through a running node's admin API (any member: changes go
 to the leader). ADDR is the new node's cluster port (cluster.advertise_addr or
-cluster.bind_addr). Flags as for imqttd ctl (--addr, --token, --token-file,
---data-dir, --config, --json); on a node's machine the admin token is found
-as ctl finds it.`
+cluster.bind_addr); the leader dials it and the node there must prove the
+cluster secret (docs/cluster.md). Flags as for imqttd ctl (--addr, --token,
+--token-file, --data-dir, --config, --json); on a node's machine the admin
+token is found as ctl finds it.`
 
 // clusterCmd runs `imqttd cluster`: shorthands for the ctl cluster commands.
 func clusterCmd(args []string, stdout, stderr io.Writer, env []string) error {
@@ -63,6 +66,11 @@ func ctlClusterJoin(c *ctlClient, f *ctlFlags, args []string, out io.Writer) err
 		return err
 	}
 	body, err := c.doBody(http.MethodPost, "/api/v1/cluster/nodes", nil, payload)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.code == "peer_unauthenticated" {
+		return fmt.Errorf("%w\nthe node at %s must run with this cluster's secret: give it a copy of a member's <data_dir>/%s (cluster.secret_file / --cluster-secret-file) or the cluster's TLS certificates",
+			err, args[1], cluster.SecretFileName)
+	}
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +17,9 @@ import (
 )
 
 // startCluster starts n imqttd processes on 127.0.0.1 (embedded default
-// config, anonymous loopback clients): node 1 bootstraps, node k joins through
-// node k-1's cluster port. It waits until every node sees n voters.
+// config, anonymous loopback clients): node 1 bootstraps (creating the
+// cluster secret), node k joins through node k-1's cluster port with a copy
+// of it. It waits until every node sees n voters.
 func startCluster(t *testing.T, n int) []*node {
 	t.Helper()
 	var nodes []*node
@@ -25,7 +28,7 @@ func startCluster(t *testing.T, n int) []*node {
 		if i == 1 {
 			args = append(args, "--bootstrap")
 		} else {
-			args = append(args, "--join", nodes[i-2].addr("cluster"))
+			args = append(append(args, "--join", nodes[i-2].addr("cluster")), secretArgs(secretFileIn(nodes[0].dir))...)
 		}
 		nodes = append(nodes, startNode(t, "", args...))
 	}
@@ -49,11 +52,38 @@ func clusterStatus(t *testing.T, nd *node) cluster.Status {
 	return st
 }
 
-// clusterRun runs `imqttd cluster ARGS --addr <nd's admin>` in nd's working
-// directory, where it finds the node's admin token by itself.
+// secretFileIn is the cluster secret a node started in dir created when it
+// bootstrapped: the nodes of these tests keep their data in dir/data.
+func secretFileIn(dir string) string {
+	return filepath.Join(dir, "data", cluster.SecretFileName)
+}
+
+// secretArgs are the serve flags that give a node the cluster secret in file
+// (a copy of the bootstrapping node's, as an operator would make).
+func secretArgs(file string) []string { return []string{"--cluster-secret-file", file} }
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// clusterRun runs `imqttd cluster ARGS --addr <nd's admin>`.
 func clusterRun(t *testing.T, nd *node, args ...string) (string, string, int) {
 	t.Helper()
-	args = append(append(append([]string{"cluster"}, args...), "--addr", nd.addr("admin")), nd.ctlTokenArgs()...)
+	return adminRun(t, nd, "cluster", args...)
+}
+
+// adminRun runs `imqttd SUB ARGS --addr <nd's admin>` in nd's working
+// directory, where it finds the node's admin token by itself; SUB is cluster
+// or ctl: every admin API call of the cluster tests goes through here.
+func adminRun(t *testing.T, nd *node, sub string, args ...string) (string, string, int) {
+	t.Helper()
+	args = append(append(append([]string{sub}, args...), "--addr", nd.addr("admin")), nd.ctlTokenArgs()...)
 	cmd := exec.Command(imqttdBin, args...)
 	cmd.Dir = nd.dir
 	cmd.Env = append(cleanEnv(), "GORACE=atexit_sleep_ms=0")

@@ -95,16 +95,6 @@ type lossCluster struct {
 	mu    sync.Mutex
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func newLossCluster(t *testing.T) *lossCluster {
 	lc := &lossCluster{t: t}
 	dir := t.TempDir()
@@ -140,7 +130,7 @@ func (lc *lossCluster) start(i int, bootstrap bool) {
 	if bootstrap {
 		args = append(args, "--bootstrap")
 	} else {
-		args = append(args, "--join", lc.raft[0])
+		args = append(append(args, "--join", lc.raft[0]), secretArgs(secretFileIn(lc.dirs[0]))...)
 	}
 	n := startNode(lc.t, lc.dirs[i], args...)
 	lc.mu.Lock()

@@ -127,7 +127,7 @@ cluster:
 		if i == 0 {
 			args = append(args, "--bootstrap")
 		} else {
-			args = append(args, "--join", nodes[0].addr("cluster"))
+			args = append(append(args, "--join", nodes[0].addr("cluster")), secretArgs(secretFileIn(nodes[0].dir))...)
 		}
 		nodes = append(nodes, startNode(t, dir, args...))
 	}

@@ -68,6 +68,23 @@ func startNode(t *testing.T, dir string, args ...string) *node {
 // wrapper such as unshare; it must exec imqttd so that the node's PID is imqttd's).
 func startNodeVia(t *testing.T, dir string, via []string, args ...string) *node {
 	t.Helper()
+	n, started := launchNode(t, dir, via, args...)
+	select {
+	case n.addrs = <-started:
+	case err := <-n.exit:
+		n.exit <- err
+		t.Fatalf("imqttd exited before starting: %v\n%s", err, n.log())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("imqttd did not start in 30s\n%s", n.log())
+	}
+	return n
+}
+
+// launchNode runs imqttd serve with args and returns at once; started
+// delivers the listener addresses of its "imqttd started" line, if it comes.
+// Cleanup stops it with SIGTERM.
+func launchNode(t *testing.T, dir string, via []string, args ...string) (*node, <-chan map[string]string) {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -119,15 +136,7 @@ func startNodeVia(t *testing.T, dir string, via []string, args ...string) *node 
 			t.Logf("imqttd log:\n%s", n.log())
 		}
 	})
-	select {
-	case n.addrs = <-started:
-	case err := <-n.exit:
-		n.exit <- err
-		t.Fatalf("imqttd exited before starting: %v\n%s", err, n.log())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("imqttd did not start in 30s\n%s", n.log())
-	}
-	return n
+	return n, started
 }
 
 func cleanEnv() []string {

@@ -23,7 +23,7 @@ import (
 type serveFlags struct {
 	config, dataDir, nodeID, logLevel, logFormat string
 	tcp, tls, ws, wss, admin, raftAddr           string
-	advertise, join                              string
+	advertise, join, clusterSecretFile           string
 	bootstrap                                    bool
 	shutdownTimeout                              time.Duration
 }
@@ -46,6 +46,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.advertise, "advertise-addr", "", "cluster address other nodes dial (cluster.advertise_addr)")
 	fs.BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this node as its first voter (cluster.bootstrap; the default for a single node)")
 	fs.StringVar(&f.join, "join", "", "comma-separated cluster ports of existing members to join through (cluster.join)")
+	fs.StringVar(&f.clusterSecretFile, "cluster-secret-file", "", "file holding the cluster secret, a copy of a member's <data_dir>/cluster.secret (cluster.secret_file)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop may take")
 	if err := fs.Parse(args); err != nil {
 		return f, fmt.Errorf("%w: %w", errUsage, err)
@@ -68,6 +69,9 @@ func (f serveFlags) apply(cfg *broker.Config) {
 	set(&cfg.Log.Format, f.logFormat)
 	set(&cfg.Cluster.BindAddr, f.raftAddr)
 	set(&cfg.Cluster.AdvertiseAddr, f.advertise)
+	if f.clusterSecretFile != "" {
+		cfg.Cluster.SecretFile, cfg.Cluster.Secret = f.clusterSecretFile, ""
+	}
 	if f.bootstrap {
 		cfg.Cluster.Bootstrap = true
 		cfg.Cluster.Join = nil
