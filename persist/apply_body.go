@@ -1,0 +1,183 @@
+package persist
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Shared bodies (DESIGN.md "Shared bodies"). A fan-out publish stores its
+// message once (OpPutBody: a/{id}) and one small QueueRef per target queue
+// (OpEnqueueRef: q/{client}{seq}); t/c{id} counts the references. Every key of
+// one body (a/, t/c and each q/ reference) carries the same Badger TTL, the
+// body's expiry, so whatever a replica's clock hides of them it hides all
+// together, and decisions taken on a replica that already sees them expired
+// only write keys that are expired there too.
+
+// room makes sure the next n writes of at most size bytes in total fit in
+// the current transaction, splitting first if they would not: a group of
+// writes that must be committed together (a reference and its count) is
+// never cut by a split.
+func (w *txnWriter) room(n int, size int64) error {
+	if w.count == 0 {
+		return nil
+	}
+	if w.count+int64(n)+reserveEntries >= w.maxCount || w.size+size+int64(n)*12+reserveBytes >= w.maxSize {
+		return w.split()
+	}
+	return nil
+}
+
+// putBody is OpPutBody: id = m/body_seq + 1; the body, then the counter last
+// (a re-run after a split recomputes the same id).
+func putBody(w *txnWriter, m *Message, val []byte) (Result, error) {
+	last, err := readCounter(w, keyBodySeq)
+	if err != nil {
+		return Result{}, err
+	}
+	id := last + 1
+	if err := w.set(bodyKey(id), val, badgerExpiry(m.Expiry)); err != nil {
+		return Result{}, err
+	}
+	return Result{Seq: id}, w.set(keyBodySeq, binary.BigEndian.AppendUint64(nil, id), 0)
+}
+
+// enqueueRef is OpEnqueueRef: the reference, the body's count + 1 and the
+// queue counter, committed together (room).
+func enqueueRef(w *txnWriter, client string, r *QueueRef, val []byte) (Result, error) {
+	body := r.Body
+	if body == 0 {
+		id, err := readCounter(w, keyBodySeq)
+		if err != nil {
+			return Result{}, err
+		}
+		body = id
+	}
+	if body != r.Body {
+		rr := *r
+		rr.Body = body
+		val = rr.appendTo(make([]byte, 0, len(val)+8))
+	}
+	ck := queueSeqKey(client)
+	if err := w.room(3, int64(len(val)+len(ck)+2*len(pfxQueue)+64+len(client)*2)); err != nil {
+		return Result{}, err
+	}
+	last, err := readCounter(w, ck)
+	if err != nil {
+		return Result{}, err
+	}
+	seq := last + 1
+	ttl := badgerExpiry(r.Expiry)
+	if err := w.set(queueKey(client, seq), val, ttl); err != nil {
+		return Result{}, err
+	}
+	if err := addBodyRefs(w, body, 1, ttl); err != nil {
+		return Result{}, err
+	}
+	return Result{Seq: seq}, w.set(ck, binary.BigEndian.AppendUint64(nil, seq), 0)
+}
+
+// addBodyRefs adds delta to body id's reference count (absent or expired = 0).
+// At 0 the count and the body are deleted.
+func addBodyRefs(w *txnWriter, id uint64, delta int64, ttl uint64) error {
+	k := bodyRefsKey(id)
+	v, ok, err := w.get(k)
+	if err != nil {
+		return err
+	}
+	var n uint64
+	if ok && len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	switch {
+	case delta > 0:
+		n += uint64(delta)
+	case !ok:
+		return nil // already gone (expired, or released by a replica-clock race)
+	case n <= uint64(-delta):
+		if err := w.del(k); err != nil {
+			return err
+		}
+		return w.del(bodyKey(id))
+	default:
+		n -= uint64(-delta)
+	}
+	return w.set(k, binary.BigEndian.AppendUint64(nil, n), ttl)
+}
+
+// deleteQueueRange deletes client's queue entries in [from (nil: the start),
+// upto (nil: the end)] and releases the bodies their references hold. Like
+// txnWriter.deleteRange it works in chunks (a split may fall between
+// entries); each reference is deleted together with its count update.
+func deleteQueueRange(w *txnWriter, client string, from, upto []byte) (int, error) {
+	prefix := clientPrefix(pfxQueue, client, 0)
+	total := 0
+	seek := prefix
+	if from != nil {
+		seek = from
+	}
+	type entry struct {
+		key []byte
+		ref *QueueRef
+		ttl uint64
+	}
+	for {
+		var chunk []entry
+		done := true
+		it := w.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			k := item.KeyCopy(nil)
+			if upto != nil && bytes.Compare(k, upto) > 0 {
+				break
+			}
+			if len(chunk) == rangeChunk {
+				done = false
+				break
+			}
+			e := entry{key: k, ttl: item.ExpiresAt()}
+			// A reference is small; a bigger value is a Message, not read.
+			if item.ValueSize() <= maxRefRecord {
+				v, err := item.ValueCopy(nil)
+				if err != nil {
+					it.Close()
+					return total, err
+				}
+				if isRefValue(v) {
+					var r QueueRef
+					if err := r.UnmarshalBinary(v); err != nil {
+						it.Close()
+						return total, fmt.Errorf("key %q: %w", truncKey(k), err)
+					}
+					e.ref = &r
+				}
+			}
+			chunk = append(chunk, e)
+		}
+		it.Close()
+		for _, e := range chunk {
+			if e.ref == nil {
+				if err := w.del(e.key); err != nil {
+					return total, err
+				}
+				continue
+			}
+			if err := w.room(4, int64(len(e.key))+64); err != nil {
+				return total, err
+			}
+			if err := w.del(e.key); err != nil {
+				return total, err
+			}
+			if err := addBodyRefs(w, e.ref.Body, -1, e.ttl); err != nil {
+				return total, err
+			}
+		}
+		total += len(chunk)
+		if done {
+			return total, nil
+		}
+		seek = append(append([]byte{}, chunk[len(chunk)-1].key...), 0)
+	}
+}
