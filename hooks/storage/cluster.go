@@ -37,7 +37,7 @@ func (h *Hook) Observe(_ uint64, batches [][]persist.Op, results [][]persist.Res
 func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 	srv := h.opts.Server
 	switch op.Kind {
-	case persist.OpEnqueue:
+	case persist.OpEnqueue, persist.OpEnqueueRef:
 		h.mu.Lock()
 		s := h.sessions[op.Client]
 		h.mu.Unlock()
@@ -114,7 +114,7 @@ func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 		if cl, ok := srv.Clients.Get(op.Client); ok {
 			cl.State.Subscriptions.Delete(op.Filter)
 		}
-	case persist.OpPutRetained:
+	case persist.OpPutRetained, persist.OpPutRetainedOwned:
 		if op.Message != nil {
 			m := retainedMessage(op.Message)
 			srv.Topics.RetainMessage(m.ToPacket())
