@@ -266,3 +266,19 @@ func (s *Store) RetainedUsage(owner string) (RetainedUsage, error) {
 	})
 	return u, err
 }
+
+// RetainedOwner returns who owns the retained message of topic and how many
+// bytes it is charged; ok is false for an unowned (or absent) topic.
+func (s *Store) RetainedOwner(topic string) (owner string, size uint64, ok bool, err error) {
+	err = s.view(func(txn *badger.Txn) error {
+		k := retOwnerKey(topic)
+		v, found, err := getCopy(txn, k)
+		if err != nil || !found {
+			return err
+		}
+		o, err := decodeRetOwner(k, v)
+		owner, size, ok = o.owner, o.size, err == nil
+		return err
+	})
+	return owner, size, ok, err
+}

@@ -75,16 +75,21 @@ func (h *Hook) retainedOp(cl *mqtt.Client, pk *packets.Packet, nowMs int64) (op 
 // retainRefused records a retained message refused by the quota: the metric
 // with the bound it hit, and a rate-limited warning.
 func (h *Hook) retainRefused(cl *mqtt.Client, pk *packets.Packet, err error) {
+	// Which bound: the count one if the message would add one past it.
 	limit := LimitRetainedBytes
-	if u, uerr := h.opts.Store.RetainedUsage(string(cl.Properties.Username)); uerr == nil &&
-		h.opts.Retained.MaxPerUser > 0 && u.Count >= uint64(h.opts.Retained.MaxPerUser) {
-		limit = LimitRetainedCount
+	user := string(cl.Properties.Username)
+	if max := h.opts.Retained.MaxPerUser; max > 0 {
+		u, uerr := h.opts.Store.RetainedUsage(user)
+		o, _, owned, oerr := h.opts.Store.RetainedOwner(pk.TopicName)
+		if uerr == nil && oerr == nil && !(owned && o == user) && u.Count+1 > uint64(max) {
+			limit = LimitRetainedCount
+		}
 	}
 	if h.opts.Limits != nil {
 		h.opts.Limits.LimitRefused(limit)
 	}
 	if n, ok := h.quotaLog.allow(h.now()); ok {
-		h.log.Warn().Err(err).Str(fieldClientID, cl.ID).Str(fieldUser, string(cl.Properties.Username)).
+		h.log.Warn().Err(err).Str(fieldClientID, cl.ID).Str(fieldUser, user).
 			Str(fieldTopic, pk.TopicName).Str(fieldLimit, limit).Int(fieldSuppressed, n).
 			Msg("retained message refused by quota")
 	}
