@@ -1,0 +1,151 @@
+package storage
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// limitCounter records LimitRefused calls.
+type limitCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *limitCounter) LimitRefused(limit string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[limit]++
+}
+
+func (c *limitCounter) get(limit string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[limit]
+}
+
+// TestFanoutSplitsCommands: a publish for 300 offline sessions with a
+// command limit of 8 KiB is stored as one body and references spread over
+// several commands, acknowledged only after all of them; every session
+// finds the message in its queue and gets it on reconnect.
+func TestFanoutSplitsCommands(t *testing.T) {
+	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *Options) { o.MaxCommandBytes = 8 << 10 })
+	const n = 300
+	for i := range n {
+		id := fmt.Sprintf("s%03d", i)
+		c, _ := connect(t, b.addr, id, true, 3600)
+		subscribe(t, c, "fan/x", 1)
+		b.disconnect(t, c, id)
+	}
+	payload := strings.Repeat("p", 2000)
+	before := b.app.count.Load()
+	if pr, err := publish(connectPub(t, b), "fan/x", payload, 1, false); err != nil || pr.ReasonCode != 0 {
+		t.Fatalf("publish: %v %v", pr, err)
+	}
+	if cmds := b.app.count.Load() - before; cmds < 3 {
+		t.Fatalf("%d commands for %d references under 8 KiB, want several", cmds, n)
+	}
+	for i := range n {
+		q, err := b.store.Queue(fmt.Sprintf("s%03d", i), 0, 0, time.Now())
+		if err != nil || len(q) != 1 || string(q[0].Message.Payload) != payload || q[0].Message.QoS != 1 {
+			t.Fatalf("queue of s%03d: %+v %v", i, q, err)
+		}
+	}
+	for _, i := range []int{0, 150, 299} {
+		id := fmt.Sprintf("s%03d", i)
+		_, r := connect(t, b.addr, id, false, 3600)
+		waitFor(t, "delivery to "+id, func() bool { return len(r.snapshot()) == 1 })
+		if m := r.snapshot()[0]; string(m.Payload) != payload || m.Topic != "fan/x" {
+			t.Fatalf("%s got %s %d bytes", id, m.Topic, len(m.Payload))
+		}
+		// The acknowledgement releases the reference.
+		waitFor(t, "dequeue of "+id, func() bool { c, _, _ := b.store.QueueLen(id); return c == 0 })
+	}
+}
+
+// TestFanoutFewTargetsCopies: below the thresholds each target still gets
+// its own copy in one command (the common path is unchanged).
+func TestFanoutFewTargetsCopies(t *testing.T) {
+	if useSharedBody(1, 1<<20) || useSharedBody(3, 100) || !useSharedBody(2, fanoutMinBytes/2) || !useSharedBody(fanoutMinTargets, 1) {
+		t.Fatal("thresholds")
+	}
+	b := startBroker(t, t.TempDir(), DefaultConfig())
+	for _, id := range []string{"a", "b"} {
+		c, _ := connect(t, b.addr, id, true, 3600)
+		subscribe(t, c, "few", 2)
+		b.disconnect(t, c, id)
+	}
+	before := b.app.count.Load()
+	if pr, err := publish(connectPub(t, b), "few", "small", 2, false); err != nil || pr.ReasonCode != 0 {
+		t.Fatalf("publish: %v %v", pr, err)
+	}
+	if cmds := b.app.count.Load() - before; cmds != 1 {
+		t.Fatalf("%d commands, want 1", cmds)
+	}
+	for _, id := range []string{"a", "b"} {
+		if q, _ := b.store.Queue(id, 0, 0, time.Time{}); len(q) != 1 || string(q[0].Message.Payload) != "small" {
+			t.Fatalf("queue %s: %+v", id, q)
+		}
+	}
+}
+
+// TestRetainedQuotaHook: the hook charges retained messages to the
+// publisher's user, answers 0x97 past the bound (nothing retained, nothing
+// enqueued for the persistent subscriber), counts the refusal, and lets
+// QoS 0 through without retaining it.
+func TestRetainedQuotaHook(t *testing.T) {
+	lc := &limitCounter{}
+	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *Options) {
+		o.Retained = RetainedConfig{MaxPerUser: 2, MaxBytesPerUser: 1000}
+		o.Limits = lc
+	})
+	sub, _ := connect(t, b.addr, "sub", true, 3600)
+	subscribe(t, sub, "ret/#", 1)
+	b.disconnect(t, sub, "sub")
+	pub := connectPub(t, b)
+	for i, want := range []byte{0, 0, 0x97} {
+		pr, err := publish(pub, fmt.Sprintf("ret/%d", i), "x", 1, true)
+		if err != nil && pr == nil {
+			t.Fatal(err)
+		}
+		if pr.ReasonCode != want {
+			t.Fatalf("retained %d: %#x, want %#x", i, pr.ReasonCode, want)
+		}
+	}
+	if n, _, _ := b.store.QueueLen("sub"); n != 2 {
+		t.Fatalf("queued %d, want 2 (the refused one not enqueued)", n)
+	}
+	if _, err := b.store.Retained("ret/2", time.Time{}); err == nil {
+		t.Fatal("refused message retained")
+	}
+	if lc.get(LimitRetainedCount) != 1 {
+		t.Fatalf("refusals %v", lc.n)
+	}
+	// Bytes: replacing ret/0 with 1000 bytes goes past 1000 in total.
+	if pr, _ := publish(pub, "ret/0", strings.Repeat("y", 1000), 1, true); pr == nil || pr.ReasonCode != 0x97 {
+		t.Fatalf("bytes bound: %v", pr)
+	}
+	if lc.get(LimitRetainedBytes) != 1 {
+		t.Fatalf("refusals %v", lc.n)
+	}
+	// QoS 0: enqueued (delivered) but not retained.
+	if _, err := publish(pub, "ret/9", "q0", 0, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "qos 0 enqueued", func() bool { n, _, _ := b.store.QueueLen("sub"); return n == 3 })
+	if _, err := b.store.Retained("ret/9", time.Time{}); err == nil {
+		t.Fatal("qos 0 message over the bound retained")
+	}
+	if _, ok := b.srv.Topics.Retained.Get("ret/9"); ok {
+		t.Fatal("qos 0 message over the bound in mochi's retained index")
+	}
+	u, _ := b.store.RetainedUsage("")
+	if u.Count != 2 {
+		t.Fatalf("usage %+v", u)
+	}
+}
