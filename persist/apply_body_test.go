@@ -265,4 +265,19 @@ func TestQueueRefCodec(t *testing.T) {
 		var m Message
 		wantErr(t, m.UnmarshalBinary(b), ErrCorruptRecord) // a reference is never read as a message
 	}
+	// The largest reference hooks/storage builds (500 identifiers) fits.
+	r := QueueRef{Body: ^uint64(0), QoS: 2, Expiry: 1<<63 - 1, SubscriptionIDs: make([]int, 500)}
+	for i := range r.SubscriptionIDs {
+		r.SubscriptionIDs[i] = maxVarByteInt
+	}
+	if _, err := r.MarshalBinary(); err != nil {
+		t.Fatalf("500 identifiers: %v", err)
+	}
+	r.SubscriptionIDs = append(r.SubscriptionIDs, make([]int, 10)...)
+	for i := range r.SubscriptionIDs {
+		r.SubscriptionIDs[i] = maxVarByteInt
+	}
+	if _, err := r.MarshalBinary(); err == nil {
+		t.Fatal("510 identifiers of 4 bytes fit in a reference")
+	}
 }

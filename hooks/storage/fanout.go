@@ -81,14 +81,17 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 		start := next
 		for ; next < len(ops); next++ {
 			m := ops[next].Message
-			ref := persist.QueueRef{Body: bodyID, QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry,
-				SubscriptionIDs: m.Properties.SubscriptionIDs}
-			n := refOpSize(ops[next].Client, &ref)
+			op, n := ops[next], len(bodyBytes)+len(ops[next].Client)+5*len(m.Properties.SubscriptionIDs)+64
+			if len(m.Properties.SubscriptionIDs) <= maxRefSubscriptionIDs {
+				ref := persist.QueueRef{Body: bodyID, QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry,
+					SubscriptionIDs: m.Properties.SubscriptionIDs}
+				op, n = persist.EnqueueRefOp(ops[next].Client, ref), refOpSize(ops[next].Client, &ref)
+			} // else a full copy: too many identifiers for a reference
 			if size+n > budget && next > start {
 				break
 			}
 			size += n
-			cmd = append(cmd, persist.EnqueueRefOp(ops[next].Client, ref))
+			cmd = append(cmd, op)
 		}
 		rs, err := h.apply(cmd)
 		if err != nil {
@@ -104,6 +107,12 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 	}
 	return seqs, nil
 }
+
+// maxRefSubscriptionIDs is the most subscription identifiers a reference
+// carries (a QueueRef record is at most 2 KiB: 26 bytes + 4 per id); a target
+// matched by more of its own subscriptions gets a full copy instead, which
+// costs its publisher's command one payload more but never an invalid op.
+const maxRefSubscriptionIDs = 500
 
 // refOpSize bounds the encoded size of an EnqueueRefOp: kind, client, the
 // ref record (at most 3 + 3 uvarints of up to 10 bytes + the ids).

@@ -1,11 +1,14 @@
 package storage
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/eclipse/paho.golang/paho"
 )
 
 // limitCounter records LimitRefused calls.
@@ -147,5 +150,48 @@ func TestRetainedQuotaHook(t *testing.T) {
 	u, _ := b.store.RetainedUsage("")
 	if u.Count != 2 {
 		t.Fatalf("usage %+v", u)
+	}
+}
+
+// TestFanoutManyIdentifiers: a target matched by more of its subscriptions
+// than a reference can carry identifiers for gets a full copy with all of
+// them [MQTT-3.3.4-3]; the publish still succeeds for everyone.
+func TestFanoutManyIdentifiers(t *testing.T) {
+	b := startBroker(t, t.TempDir(), DefaultConfig())
+	for i := range fanoutMinTargets {
+		id := fmt.Sprintf("plain%02d", i)
+		c, _ := connect(t, b.addr, id, true, 3600)
+		subscribe(t, c, "l0/l1/l2/l3/l4/l5/l6/l7/l8", 1)
+		b.disconnect(t, c, id)
+	}
+	big, _ := connect(t, b.addr, "big", true, 3600)
+	for mask := range 1 << 9 { // 512 distinct filters matching the topic
+		var lv []string
+		for l := range 9 {
+			if mask&(1<<l) != 0 {
+				lv = append(lv, "+")
+			} else {
+				lv = append(lv, fmt.Sprintf("l%d", l))
+			}
+		}
+		sid := 268_435_455 - mask // 4-byte identifiers: 512 of them do not fit a reference
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := big.Subscribe(ctx, &paho.Subscribe{Properties: &paho.SubscribeProperties{SubscriptionIdentifier: &sid},
+			Subscriptions: []paho.SubscribeOptions{{Topic: strings.Join(lv, "/"), QoS: 1}}})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.disconnect(t, big, "big")
+	if pr, err := publish(connectPub(t, b), "l0/l1/l2/l3/l4/l5/l6/l7/l8", "m", 1, false); err != nil || pr.ReasonCode != 0 {
+		t.Fatalf("publish: %v %v", pr, err)
+	}
+	q, err := b.store.Queue("big", 0, 0, time.Time{})
+	if err != nil || len(q) != 1 || len(q[0].Message.Properties.SubscriptionIDs) != 512 {
+		t.Fatalf("big's queue: %d entries %v", len(q), err)
+	}
+	if q, _ := b.store.Queue("plain00", 0, 0, time.Time{}); len(q) != 1 || string(q[0].Message.Payload) != "m" {
+		t.Fatalf("plain00's queue: %+v", q)
 	}
 }
