@@ -115,8 +115,8 @@
 //
 // # Fan-out (fanout.go)
 //
-// With fanoutMinTargets (16) targets or more, or when the copies would reach
-// fanoutMinBytes (16 KiB), the message is stored once (persist.PutBodyOp)
+// When the copies would reach fanoutMinBytes (16 KiB, counting 128 bytes of
+// overhead per copy), the message is stored once (persist.PutBodyOp)
 // and each target gets a persist.EnqueueRefOp (about 40 bytes: its QoS,
 // retain flag, identifiers); below that each target gets its own copy, in
 // one command, as before. A target matched with more than 500 subscription

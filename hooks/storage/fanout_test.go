@@ -74,7 +74,7 @@ func TestFanoutSplitsCommands(t *testing.T) {
 // TestFanoutFewTargetsCopies: below the thresholds each target still gets
 // its own copy in one command (the common path is unchanged).
 func TestFanoutFewTargetsCopies(t *testing.T) {
-	if useSharedBody(1, 1<<20) || useSharedBody(3, 100) || !useSharedBody(2, fanoutMinBytes/2) || !useSharedBody(fanoutMinTargets, 1) {
+	if useSharedBody(1, 1<<20) || useSharedBody(3, 100) || useSharedBody(16, 64) || !useSharedBody(2, fanoutMinBytes/2) || !useSharedBody(128, 1) {
 		t.Fatal("thresholds")
 	}
 	b := startBroker(t, t.TempDir(), DefaultConfig())
@@ -158,7 +158,7 @@ func TestRetainedQuotaHook(t *testing.T) {
 // them [MQTT-3.3.4-3]; the publish still succeeds for everyone.
 func TestFanoutManyIdentifiers(t *testing.T) {
 	b := startBroker(t, t.TempDir(), DefaultConfig())
-	for i := range fanoutMinTargets {
+	for i := range 16 {
 		id := fmt.Sprintf("plain%02d", i)
 		c, _ := connect(t, b.addr, id, true, 3600)
 		subscribe(t, c, "l0/l1/l2/l3/l4/l5/l6/l7/l8", 1)
@@ -184,14 +184,15 @@ func TestFanoutManyIdentifiers(t *testing.T) {
 		}
 	}
 	b.disconnect(t, big, "big")
-	if pr, err := publish(connectPub(t, b), "l0/l1/l2/l3/l4/l5/l6/l7/l8", "m", 1, false); err != nil || pr.ReasonCode != 0 {
+	payload := strings.Repeat("m", 2048) // 17 targets: a shared body
+	if pr, err := publish(connectPub(t, b), "l0/l1/l2/l3/l4/l5/l6/l7/l8", payload, 1, false); err != nil || pr.ReasonCode != 0 {
 		t.Fatalf("publish: %v %v", pr, err)
 	}
 	q, err := b.store.Queue("big", 0, 0, time.Time{})
 	if err != nil || len(q) != 1 || len(q[0].Message.Properties.SubscriptionIDs) != 512 {
 		t.Fatalf("big's queue: %d entries %v", len(q), err)
 	}
-	if q, _ := b.store.Queue("plain00", 0, 0, time.Time{}); len(q) != 1 || string(q[0].Message.Payload) != "m" {
+	if q, _ := b.store.Queue("plain00", 0, 0, time.Time{}); len(q) != 1 || string(q[0].Message.Payload) != payload {
 		t.Fatalf("plain00's queue: %+v", q)
 	}
 }
