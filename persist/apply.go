@@ -155,7 +155,7 @@ func encodeValue(op *Op) ([]byte, error) {
 		return appendRecord(make([]byte, 0, op.Message.sizeHint()), "message", op.Message.appendTo)
 	case OpPutInflight:
 		return appendRecord(make([]byte, 0, 8+op.Inflight.Message.sizeHint()), "inflight", op.Inflight.appendTo)
-	case OpEnqueueRef:
+	case OpEnqueueRef, OpStageRef:
 		return op.Ref.appendTo(make([]byte, 0, 16+4*len(op.Ref.SubscriptionIDs))), nil
 	case OpPutRaw:
 		return op.Value, nil

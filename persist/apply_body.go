@@ -47,18 +47,9 @@ func putBody(w *txnWriter, m *Message, val []byte) (Result, error) {
 // enqueueRef is OpEnqueueRef: the reference, the body's count + 1 and the
 // queue counter, committed together (room).
 func enqueueRef(w *txnWriter, client string, r *QueueRef, val []byte) (Result, error) {
-	body := r.Body
-	if body == 0 {
-		id, err := readCounter(w, keyBodySeq)
-		if err != nil {
-			return Result{}, err
-		}
-		body = id
-	}
-	if body != r.Body {
-		rr := *r
-		rr.Body = body
-		val = rr.appendTo(make([]byte, 0, len(val)+8))
+	body, val, err := resolveBody(w, r, val)
+	if err != nil {
+		return Result{}, err
 	}
 	ck := queueSeqKey(client)
 	if err := w.room(3, int64(len(val)+len(ck)+2*len(pfxQueue)+64+len(client)*2)); err != nil {
@@ -77,6 +68,85 @@ func enqueueRef(w *txnWriter, client string, r *QueueRef, val []byte) (Result, e
 		return Result{}, err
 	}
 	return Result{Seq: seq}, w.set(ck, binary.BigEndian.AppendUint64(nil, seq), 0)
+}
+
+// resolveBody returns the body id r names (0: the current body counter,
+// which the batch rule makes the batch's own body) and r's value with it.
+func resolveBody(w *txnWriter, r *QueueRef, val []byte) (uint64, []byte, error) {
+	if r.Body != 0 {
+		return r.Body, val, nil
+	}
+	id, err := readCounter(w, keyBodySeq)
+	if err != nil {
+		return 0, nil, err
+	}
+	rr := *r
+	rr.Body = id
+	return id, rr.appendTo(make([]byte, 0, len(val)+8)), nil
+}
+
+// stagedPrefix is t/s{id be64}: the references staged for body id.
+func stagedPrefix(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(pfxStaged), id)
+}
+
+func stagedKey(id uint64, client string) []byte {
+	return append(stagedPrefix(id), client...)
+}
+
+// stageRef is OpStageRef: one write, no TTL (a staging is deterministic
+// state until OpCommitBody or OpDropStaged removes it).
+func stageRef(w *txnWriter, client string, r *QueueRef, val []byte) (Result, error) {
+	body, val, err := resolveBody(w, r, val)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Seq: body}, w.set(stagedKey(body, client), val, 0)
+}
+
+// commitBody is OpCommitBody: every staged reference of body id is enqueued
+// and its staging deleted in one group (room), so a re-run after a split
+// enqueues each exactly once.
+func commitBody(w *txnWriter, id uint64) (Result, error) {
+	prefix := stagedPrefix(id)
+	type staged struct {
+		key []byte
+		val []byte
+	}
+	n := 0
+	for {
+		var chunk []staged
+		it := w.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(chunk) < rangeChunk; it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return Result{Count: n}, err
+			}
+			chunk = append(chunk, staged{key: it.Item().KeyCopy(nil), val: v})
+		}
+		it.Close()
+		if len(chunk) == 0 {
+			return Result{Seq: id, Count: n}, nil
+		}
+		for _, e := range chunk {
+			client := string(e.key[len(prefix):])
+			var r QueueRef
+			if err := r.UnmarshalBinary(e.val); err != nil {
+				return Result{Count: n}, fmt.Errorf("key %q: %w", truncKey(e.key), err)
+			}
+			if err := w.room(4, int64(len(e.key)+len(e.val)+3*len(client)+128)); err != nil {
+				return Result{Count: n}, err
+			}
+			if err := w.del(e.key); err != nil {
+				return Result{Count: n}, err
+			}
+			if _, err := enqueueRef(w, client, &r, e.val); err != nil {
+				return Result{Count: n}, err
+			}
+			n++
+		}
+	}
 }
 
 // addBodyRefs adds delta to body id's reference count (absent or expired = 0).

@@ -281,3 +281,88 @@ func TestQueueRefCodec(t *testing.T) {
 		t.Fatal("510 identifiers of 4 bytes fit in a reference")
 	}
 }
+
+// TestStagedFanout: references staged over several entries are invisible
+// until OpCommitBody enqueues them all at once; OpDropStaged discards them.
+func TestStagedFanout(t *testing.T) {
+	s := mustOpen(t, testConfig(t))
+	m := msg("fan/big", "staged payload")
+	first := []Op{PutBodyOp(m), StageRefOp("c1", QueueRef{QoS: 1}), StageRefOp("c2", QueueRef{QoS: 2})}
+	res := mustApply(t, s, 1, first)
+	id := res[0][0].Seq
+	if res[0][1].Seq != id || res[0][2].Seq != id {
+		t.Fatalf("stage results %+v", res[0])
+	}
+	mustApply(t, s, 2, []Op{StageRefOp("c3", QueueRef{Body: id, QoS: 1, SubscriptionIDs: []int{7}})})
+	for _, c := range []string{"c1", "c2", "c3"} {
+		if q, _ := s.Queue(c, 0, 0, time.Time{}); len(q) != 0 {
+			t.Fatalf("staged reference visible in %s before the commit", c)
+		}
+	}
+	res = mustApply(t, s, 3, []Op{EnqueueOp("c1", msg("other", "x")), CommitBodyOp(id)})
+	if res[0][1].Count != 3 {
+		t.Fatalf("commit %+v", res[0][1])
+	}
+	q, _ := s.Queue("c1", 0, 0, time.Time{})
+	if len(q) != 2 || q[1].Message.Topic != "fan/big" || q[1].Seq != 2 {
+		t.Fatalf("c1 after commit: %+v", q)
+	}
+	if q, _ := s.Queue("c3", 0, 0, time.Time{}); len(q) != 1 || q[0].Message.Properties.SubscriptionIDs[0] != 7 {
+		t.Fatalf("c3 after commit: %+v", q)
+	}
+	if bodyRefs(t, s, id) != 3 || countKeys(t, s, pfxStaged) != 0 {
+		t.Fatalf("refs %d, staged %d", bodyRefs(t, s, id), countKeys(t, s, pfxStaged))
+	}
+	// A second commit finds nothing; a dropped staging is never enqueued.
+	res = mustApply(t, s, 4, []Op{CommitBodyOp(id), PutBodyOp(m), StageRefOp("c1", QueueRef{QoS: 1})})
+	if res[0][0].Count != 0 {
+		t.Fatalf("second commit %+v", res[0][0])
+	}
+	res = mustApply(t, s, 5, []Op{DropStagedOp(id + 1), CommitBodyOp(id + 1)})
+	if res[0][0].Count != 1 || res[0][1].Count != 0 {
+		t.Fatalf("drop/commit %+v", res[0])
+	}
+	if q, _ := s.Queue("c1", 0, 0, time.Time{}); len(q) != 2 {
+		t.Fatalf("c1 got a dropped staging: %d entries", len(q))
+	}
+	if _, err := EncodeOps([]Op{StageRefOp("c", QueueRef{})}); !errors.Is(err, ErrInvalidOp) {
+		t.Fatalf("stage body 0 without a body: %v", err)
+	}
+}
+
+// TestStagedCommitSplitResume: a commit of 300 staged references split over
+// many transactions and interrupted ends as an unsplit store does.
+func TestStagedCommitSplitResume(t *testing.T) {
+	m := msg("fan/big", strings.Repeat("p", 100))
+	stage := []Op{PutBodyOp(m)}
+	for i := range 300 {
+		stage = append(stage, StageRefOp(fmt.Sprintf("c%03d", i), QueueRef{QoS: 1}))
+	}
+	commit := []Op{CommitBodyOp(1)}
+	ref := mustOpen(t, memConfig())
+	mustApply(t, ref, 1, stage)
+	mustApply(t, ref, 2, commit)
+	s := mustOpen(t, testConfig(t))
+	mustApply(t, s, 1, stage)
+	s.testTxnLimit = 20
+	failed := false
+	s.testAfterSplit = func(n int) error {
+		if n == 5 && !failed {
+			failed = true
+			return errors.New("injected failure")
+		}
+		return nil
+	}
+	if _, err := s.Apply(2, [][]Op{commit}); err == nil {
+		t.Fatal("no injected failure")
+	}
+	if _, err := s.Apply(2, [][]Op{commit}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dump(t, s), dump(t, ref)) {
+		t.Fatal("resumed store differs from the reference")
+	}
+	if bodyRefs(t, s, 1) != 300 {
+		t.Fatalf("refs %d", bodyRefs(t, s, 1))
+	}
+}

@@ -45,6 +45,13 @@ func applyOp(w *txnWriter, op *Op, val []byte) (Result, error) {
 		return putBody(w, op.Message, val)
 	case OpEnqueueRef:
 		return enqueueRef(w, op.Client, op.Ref, val)
+	case OpStageRef:
+		return stageRef(w, op.Client, op.Ref, val)
+	case OpCommitBody:
+		return commitBody(w, op.Seq)
+	case OpDropStaged:
+		n, err := w.deleteRange(stagedPrefix(op.Seq), nil)
+		return Result{Count: n}, err
 	case OpPutRaw:
 		if op.IfAbsent {
 			_, found, err := w.getLive(op.Key)

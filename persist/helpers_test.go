@@ -275,6 +275,12 @@ func randOp(r *rand.Rand) Op {
 			ref.SubscriptionIDs = append(ref.SubscriptionIDs, 1+r.IntN(maxVarByteInt))
 		}
 		return EnqueueRefOp(client, ref)
+	case OpStageRef:
+		return StageRefOp(client, QueueRef{Body: uint64(1 + r.IntN(4)), QoS: byte(r.IntN(3))})
+	case OpCommitBody:
+		return CommitBodyOp(uint64(1 + r.IntN(4)))
+	case OpDropStaged:
+		return DropStagedOp(uint64(1 + r.IntN(4)))
 	case OpPutRetainedOwned:
 		m := randMessage(r)
 		m.Topic = "t" + m.Topic[:min(len(m.Topic), 2)]

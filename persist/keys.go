@@ -21,6 +21,7 @@ const (
 	pfxMeta         = "m/"  // m/{name}                           -> per key
 	pfxBody         = "a/"  // a/{id be64}                        -> Message (shared body)
 	pfxBodyRefs     = "t/c" // t/c{id be64}                      -> be64 reference count
+	pfxStaged       = "t/s" // t/s{id be64}{client}              -> QueueRef (staged)
 	pfxRetOwner     = "t/o" // t/o{topic}                        -> retained owner record
 	pfxRetUsage     = "t/u" // t/u{owner}                        -> be64 count, be64 bytes
 	pfxRetExpiring  = "t/x" // t/x{len16 owner}{topic}           -> be64 expiry ms

@@ -77,6 +77,21 @@ const (
 	// otherwise. Message.Created is the op's clock for dropping the owner's
 	// expired entries from its usage (DESIGN.md "Retained quota").
 	OpPutRetainedOwned
+	// OpStageRef stages Ref for Client under its body (t/s{body}{client}, no
+	// TTL) without touching the queue; OpCommitBody enqueues the staged
+	// references, OpDropStaged discards them. A fan-out too large for one
+	// command stages its references over several and commits them in the
+	// last, so no queue sees a partial one. Ref.Body 0 works as in
+	// OpEnqueueRef; Result.Seq is the body id. A second stage of the same
+	// client for one body replaces the first.
+	OpStageRef
+	// OpCommitBody enqueues every reference staged for body Seq (as
+	// OpEnqueueRef, in client id order) and deletes the staging;
+	// Result.Count is how many.
+	OpCommitBody
+	// OpDropStaged deletes the references staged for body Seq (an abandoned
+	// fan-out); Result.Count is how many.
+	OpDropStaged
 
 	opKindEnd // first unused value
 )
@@ -90,6 +105,7 @@ var opKindNames = [...]string{
 	OpPutRaw: "put_raw", OpDeleteRaw: "delete_raw", OpIncrRaw: "incr_raw",
 	OpAppendRaw: "append_raw", OpMaxRaw: "max_raw",
 	OpPutBody: "put_body", OpEnqueueRef: "enqueue_ref", OpPutRetainedOwned: "put_retained_owned",
+	OpStageRef: "stage_ref", OpCommitBody: "commit_body", OpDropStaged: "drop_staged",
 }
 
 // String returns the snake_case name of k.
@@ -205,6 +221,17 @@ func PutBodyOp(m Message) Op { return Op{Kind: OpPutBody, Message: &m} }
 func EnqueueRefOp(client string, r QueueRef) Op {
 	return Op{Kind: OpEnqueueRef, Client: client, Ref: &r}
 }
+
+// StageRefOp returns an OpStageRef.
+func StageRefOp(client string, r QueueRef) Op {
+	return Op{Kind: OpStageRef, Client: client, Ref: &r}
+}
+
+// CommitBodyOp returns an OpCommitBody for body id.
+func CommitBodyOp(id uint64) Op { return Op{Kind: OpCommitBody, Seq: id} }
+
+// DropStagedOp returns an OpDropStaged for body id.
+func DropStagedOp(id uint64) Op { return Op{Kind: OpDropStaged, Seq: id} }
 
 // PutRetainedOwnedOp returns an OpPutRetainedOwned charging m to owner within
 // maxCount messages and maxBytes bytes (0 = no bound).
@@ -373,7 +400,7 @@ func validateOp(op *Op) error {
 			return bad("no message")
 		}
 		return rec(op.Message.validate())
-	case OpEnqueueRef:
+	case OpEnqueueRef, OpStageRef:
 		if op.Ref == nil {
 			return bad("no ref")
 		}
@@ -383,7 +410,15 @@ func validateOp(op *Op) error {
 		if err := keyTooLong(queueSeqKey(op.Client), "queue"); err != nil {
 			return err
 		}
+		if err := keyTooLong(stagedKey(0, op.Client), "staged"); err != nil {
+			return err
+		}
 		return rec(op.Ref.validate())
+	case OpCommitBody, OpDropStaged:
+		if op.Seq == 0 {
+			return bad("body 0")
+		}
+		return nil
 	case OpPutRetainedOwned:
 		if op.Message == nil {
 			return bad("no message")
@@ -421,9 +456,9 @@ func checkBodyRefs(batch []Op) error {
 		switch op := &batch[i]; op.Kind {
 		case OpPutBody:
 			body = true
-		case OpEnqueueRef:
+		case OpEnqueueRef, OpStageRef:
 			if op.Ref != nil && op.Ref.Body == 0 && !body {
-				return fmt.Errorf("op %d: %w: enqueue_ref: body 0 with no put_body before it in the batch", i, ErrInvalidOp)
+				return fmt.Errorf("op %d: %w: %s: body 0 with no put_body before it in the batch", i, ErrInvalidOp, op.Kind)
 			}
 		}
 	}

@@ -105,9 +105,11 @@ func appendOp(b []byte, op *Op) ([]byte, error) {
 		b = binary.AppendUvarint(b, op.Seq)
 	case OpPutBody:
 		return appendRecord(b, "message", op.Message.appendTo)
-	case OpEnqueueRef:
+	case OpEnqueueRef, OpStageRef:
 		b = appendString(b, op.Client)
 		return op.Ref.appendTo(b), nil
+	case OpCommitBody, OpDropStaged:
+		b = binary.AppendUvarint(b, op.Seq)
 	case OpPutRetainedOwned:
 		b = appendString(b, op.Owner)
 		b = binary.AppendUvarint(b, op.MaxCount)
@@ -224,10 +226,12 @@ func decodeOp(d *decoder, op *Op) {
 	case OpPutBody:
 		op.Message = &Message{}
 		decodeRecord(d, "message", op.Message.decode)
-	case OpEnqueueRef:
+	case OpEnqueueRef, OpStageRef:
 		op.Client = d.str("client")
 		op.Ref = &QueueRef{}
 		op.Ref.decode(d)
+	case OpCommitBody, OpDropStaged:
+		op.Seq = d.uvarint()
 	case OpPutRetainedOwned:
 		op.Owner = d.str("owner")
 		op.MaxCount = d.uvarint()

@@ -35,6 +35,9 @@ func allOps() []Op {
 		EnqueueRefOp("c/1", QueueRef{QoS: 1, Retain: true, Expiry: m.Expiry, SubscriptionIDs: []int{3, 9}}),
 		EnqueueRefOp("c/2", QueueRef{Body: 7, QoS: 2, Expiry: m.Expiry}),
 		PutRetainedOwnedOp(m, "alice", 1000, 16<<20),
+		StageRefOp("c/3", QueueRef{QoS: 1, Expiry: m.Expiry}),
+		CommitBodyOp(7),
+		DropStagedOp(8),
 	}
 }
 
