@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -250,4 +251,37 @@ func deleteQueueRange(w *txnWriter, client string, from, upto []byte) (int, erro
 		}
 		seek = append(append([]byte{}, chunk[len(chunk)-1].key...), 0)
 	}
+}
+
+// StaleStaged returns up to limit ids of bodies with staged references whose
+// expiry is at or before now: fan-outs whose commit never came (the
+// proposer failed or crashed between their commands). Propose
+// OpDropStaged for them.
+func (s *Store) StaleStaged(now time.Time, limit int) ([]uint64, error) {
+	var out []uint64
+	nowMs := now.UnixMilli()
+	err := s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pfxStaged), PrefetchValues: false})
+		defer it.Close()
+		for it.Seek([]byte(pfxStaged)); it.ValidForPrefix([]byte(pfxStaged)) && len(out) < limit; {
+			k := it.Item().Key()
+			if len(k) < len(pfxStaged)+8 {
+				return fmt.Errorf("key %q: %w: short staged key", truncKey(k), ErrCorruptRecord)
+			}
+			id := beUint64(k[len(pfxStaged):])
+			var r QueueRef
+			if err := decodeItem(it.Item(), &r); err != nil {
+				return err
+			}
+			if r.Expiry != 0 && r.Expiry <= nowMs {
+				out = append(out, id)
+			}
+			if id == ^uint64(0) {
+				break
+			}
+			it.Seek(stagedPrefix(id + 1))
+		}
+		return nil
+	})
+	return out, err
 }

@@ -325,6 +325,14 @@ func TestStagedFanout(t *testing.T) {
 	if q, _ := s.Queue("c1", 0, 0, time.Time{}); len(q) != 2 {
 		t.Fatalf("c1 got a dropped staging: %d entries", len(q))
 	}
+	// An abandoned staging is found once its expiry passed.
+	now := time.Now()
+	mustApply(t, s, 6, []Op{PutBodyOp(m), StageRefOp("c1", QueueRef{QoS: 1, Expiry: now.Add(-time.Second).UnixMilli()}),
+		StageRefOp("c2", QueueRef{QoS: 1, Expiry: now.Add(-time.Second).UnixMilli()}),
+		PutBodyOp(m), StageRefOp("c1", QueueRef{QoS: 1, Expiry: now.Add(time.Hour).UnixMilli()})})
+	if ids, err := s.StaleStaged(now, 10); err != nil || !reflect.DeepEqual(ids, []uint64{id + 2}) {
+		t.Fatalf("stale stagings %v %v, want [%d]", ids, err, id+2)
+	}
 	if _, err := EncodeOps([]Op{StageRefOp("c", QueueRef{})}); !errors.Is(err, ErrInvalidOp) {
 		t.Fatalf("stage body 0 without a body: %v", err)
 	}

@@ -44,6 +44,23 @@ func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 		if s != nil {
 			s.notify(h, res.Seq)
 		}
+	case persist.OpCommitBody:
+		// The staged references name no sessions in the op: wake every pump
+		// here (a pump with nothing new reads one seq and goes back to sleep).
+		if res.Count == 0 {
+			return
+		}
+		h.mu.Lock()
+		var ss []*session
+		for _, s := range h.sessions {
+			if s.pump != nil {
+				ss = append(ss, s)
+			}
+		}
+		h.mu.Unlock()
+		for _, s := range ss {
+			s.notifyQueue(h)
+		}
 	case persist.OpDequeueThrough:
 		// A session pumped on another node: this node's queue counter (the
 		// bound on enqueues made here) only ever grew; re-read it from the

@@ -121,14 +121,20 @@
 // retain flag, identifiers); below that each target gets its own copy, in
 // one command, as before. A target matched with more than 500 subscription
 // identifiers gets a full copy (a reference holds at most 500). The ops are
-// packed into commands under Options.MaxCommandBytes (cluster.batch_max_bytes)
-// minus 4 KiB: the first holds the retained update, the body and as many
-// references as fit, the next ones the rest, naming the body by the id the
-// first returned. They are applied in order and the publisher is acknowledged
-// after the last. Each command is atomic, the set is not: a failure or crash
-// between two leaves the message queued for the targets already written and
-// the publisher unacknowledged; its re-send reaches those targets twice (for
-// QoS 2 a documented limit, docs/operations.md). Nothing acknowledged is lost.
+// sized against Options.MaxCommandBytes (cluster.batch_max_bytes) minus 4 KiB.
+// If the retained update, the body and every reference fit, that is one
+// command. Otherwise the references are staged (persist.StageRefOp) over
+// several commands, the first holding the retained update and the body, the
+// next ones naming the body by the id the first returned, and the last
+// ending with persist.CommitBodyOp, which enqueues them all in one op; the
+// publisher is acknowledged after it. A failure before the commit leaves no
+// queue with the message: the hook proposes persist.DropStagedOp, the
+// leader's sweep drops stagings left by a crash once they expired
+// (Store.StaleStaged), and the publisher's re-send reaches every target once.
+// Full copies (targets with more than 500 identifiers) go into the last
+// commands; only those that do not fit there are visible before the commit.
+// Staged targets get no seq back: their pumps are woken by Observe when the
+// commit applies (every pump on the node re-reads its queue's last seq).
 // The pumps read references through Store.Queue, which resolves them; acks
 // (DequeueThrough), session deletion and expiry release them in persist.
 //

@@ -40,9 +40,10 @@ func useSharedBody(n int, size int) bool {
 }
 
 // enqueue makes the enqueue ops durable, with extra (the retained update)
-// in the first command, and returns each enqueue's queue seq. Copies (or a
-// shared body with references) are split over several commands when they do
-// not fit in one: see doc.go "Fan-out" for what a crash between them means.
+// in the first command, and returns each enqueue's queue seq (0 for a
+// staged reference: its pump is woken by Observe when the commit applies).
+// A fan-out that does not fit in one command is staged: see doc.go
+// "Fan-out".
 func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 	seqs := make([]uint64, len(ops))
 	if len(ops) == 0 || !useSharedBody(len(ops), len(ops[0].Message.Topic)+len(ops[0].Message.Payload)) {
@@ -69,47 +70,108 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 		limit = defaultMaxCommandBytes
 	}
 	budget := limit - commandSlack
-
-	// First command: the extra ops, the body, as many references as fit.
-	first := append(extra[:len(extra):len(extra)], persist.PutBodyOp(body))
-	bodyAt := len(extra)
-	size := len(bodyBytes) + 16
+	head := len(bodyBytes) + 16
 	for _, op := range extra {
 		if op.Message != nil {
-			size += len(op.Message.Topic) + len(op.Message.Payload) + 64
+			head += len(op.Message.Topic) + len(op.Message.Payload) + 64
 		}
 	}
+
+	// One item per target: a reference, or a full copy for a target with
+	// more identifiers than a reference holds; copies go last (when staged,
+	// into the last commands, next to the commit).
+	type item struct {
+		i    int // index in ops
+		ref  *persist.QueueRef
+		size int
+	}
+	items := make([]item, 0, len(ops))
+	var copies []item
+	for i := range ops {
+		m := ops[i].Message
+		if len(m.Properties.SubscriptionIDs) > maxRefSubscriptionIDs {
+			copies = append(copies, item{i: i, size: len(bodyBytes) + len(ops[i].Client) + 5*len(m.Properties.SubscriptionIDs) + 64})
+			continue
+		}
+		ref := &persist.QueueRef{QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry, SubscriptionIDs: m.Properties.SubscriptionIDs}
+		items = append(items, item{i: i, ref: ref, size: refOpSize(ops[i].Client, ref)})
+	}
+	items = append(items, copies...)
+	// Chunks: [start, end) of items per command, the first one after head.
+	var chunks [][2]int
+	size, start := head, 0
+	for k, it := range items {
+		if size+it.size > budget && k > start {
+			chunks = append(chunks, [2]int{start, k})
+			size, start = 0, k
+		}
+		size += it.size
+	}
+	chunks = append(chunks, [2]int{start, len(items)})
+	staged := len(chunks) > 1
+
 	var bodyID uint64
-	next := 0
-	for cmd := first; next < len(ops) || cmd != nil; cmd, size = nil, 0 {
-		start := next
-		for ; next < len(ops); next++ {
-			m := ops[next].Message
-			op, n := ops[next], len(bodyBytes)+len(ops[next].Client)+5*len(m.Properties.SubscriptionIDs)+64
-			if len(m.Properties.SubscriptionIDs) <= maxRefSubscriptionIDs {
-				ref := persist.QueueRef{Body: bodyID, QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry,
-					SubscriptionIDs: m.Properties.SubscriptionIDs}
-				op, n = persist.EnqueueRefOp(ops[next].Client, ref), refOpSize(ops[next].Client, &ref)
-			} // else a full copy: too many identifiers for a reference
-			if size+n > budget && next > start {
-				break
+	for c, ch := range chunks {
+		var cmd []persist.Op
+		if c == 0 {
+			cmd = append(extra[:len(extra):len(extra)], persist.PutBodyOp(body))
+		}
+		off := len(cmd)
+		for _, it := range items[ch[0]:ch[1]] {
+			switch {
+			case it.ref == nil:
+				cmd = append(cmd, ops[it.i])
+			case staged:
+				it.ref.Body = bodyID
+				cmd = append(cmd, persist.StageRefOp(ops[it.i].Client, *it.ref))
+			default:
+				cmd = append(cmd, persist.EnqueueRefOp(ops[it.i].Client, *it.ref))
 			}
-			size += n
-			cmd = append(cmd, op)
+		}
+		if staged && c == len(chunks)-1 {
+			cmd = append(cmd, persist.CommitBodyOp(bodyID))
 		}
 		rs, err := h.apply(cmd)
 		if err != nil {
+			if bodyID != 0 {
+				h.dropStaged(bodyID)
+			}
 			return nil, err
 		}
-		off := len(cmd) - (next - start)
-		if bodyID == 0 {
-			bodyID = rs[bodyAt].Seq
+		if c == 0 {
+			bodyID = rs[len(extra)].Seq
 		}
-		for i := start; i < next; i++ {
-			seqs[i] = rs[off+i-start].Seq
+		for k, it := range items[ch[0]:ch[1]] {
+			if it.ref == nil || !staged {
+				seqs[it.i] = rs[off+k].Seq
+			}
 		}
 	}
+	if staged {
+		h.log.Debug().Int(fieldTargets, len(ops)).Int(fieldCount, len(chunks)).Msg("fan-out staged over several commands")
+	}
 	return seqs, nil
+}
+
+// sweepStaged drops the stagings of fan-outs whose commit never came and
+// whose message has expired (leader only, from sweep).
+func (h *Hook) sweepStaged() {
+	ids, err := h.opts.Store.StaleStaged(h.now(), 100)
+	if err != nil {
+		h.log.Error().Err(err).Msg("list stale stagings failed")
+		return
+	}
+	for _, id := range ids {
+		h.dropStaged(id)
+	}
+}
+
+// dropStaged discards the staged references of a fan-out that failed
+// before its commit, best effort: the expiry sweep drops what is left.
+func (h *Hook) dropStaged(id uint64) {
+	if _, err := h.apply([]persist.Op{persist.DropStagedOp(id)}); err != nil {
+		h.log.Warn().Err(err).Uint64(fieldSeq, id).Msg("drop of a failed fan-out's staging failed")
+	}
 }
 
 // maxRefSubscriptionIDs is the most subscription identifiers a reference
@@ -118,7 +180,7 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 // costs its publisher's command one payload more but never an invalid op.
 const maxRefSubscriptionIDs = 500
 
-// refOpSize bounds the encoded size of an EnqueueRefOp: kind, client, the
+// refOpSize bounds the encoded size of an EnqueueRefOp or StageRefOp: kind, client, the
 // ref record (at most 3 + 3 uvarints of up to 10 bytes + the ids).
 func refOpSize(client string, r *persist.QueueRef) int {
 	return 1 + 3 + len(client) + 3 + 30 + 1 + 5*len(r.SubscriptionIDs)

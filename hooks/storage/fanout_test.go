@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,12 +40,7 @@ func (c *limitCounter) get(limit string) int {
 func TestFanoutSplitsCommands(t *testing.T) {
 	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *Options) { o.MaxCommandBytes = 8 << 10 })
 	const n = 300
-	for i := range n {
-		id := fmt.Sprintf("s%03d", i)
-		c, _ := connect(t, b.addr, id, true, 3600)
-		subscribe(t, c, "fan/x", 1)
-		b.disconnect(t, c, id)
-	}
+	offlineSessions(t, b, n, "fan/x")
 	payload := strings.Repeat("p", 2000)
 	before := b.app.count.Load()
 	if pr, err := publish(connectPub(t, b), "fan/x", payload, 1, false); err != nil || pr.ReasonCode != 0 {
@@ -194,5 +190,70 @@ func TestFanoutManyIdentifiers(t *testing.T) {
 	}
 	if q, _ := b.store.Queue("plain00", 0, 0, time.Time{}); len(q) != 1 || string(q[0].Message.Payload) != payload {
 		t.Fatalf("plain00's queue: %+v", q)
+	}
+}
+
+// failNth fails the nth Apply (1-based, counted from arm) and passes the
+// others to the node.
+type failNth struct {
+	inner Applier
+	n     atomic.Int64
+	at    atomic.Int64 // 0: never
+}
+
+func (f *failNth) Apply(ctx context.Context, cmd []byte) (any, error) {
+	if at := f.at.Load(); at > 0 && f.n.Add(1) == at {
+		return nil, errInjected
+	}
+	return f.inner.Apply(ctx, cmd)
+}
+
+// TestFanoutStagedAtomic: a fan-out spread over several commands that fails
+// between them leaves no queue with the message (the references were only
+// staged) and the publisher unacknowledged; the re-send reaches every
+// session exactly once.
+func TestFanoutStagedAtomic(t *testing.T) {
+	fail := &failNth{}
+	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *Options) {
+		o.MaxCommandBytes = 8 << 10
+		fail.inner = o.Node
+		o.Node = fail
+	})
+	const n = 300
+	offlineSessions(t, b, n, "fan/x")
+	payload := strings.Repeat("p", 2000)
+	pub := connectPub(t, b)
+	fail.n.Store(0)
+	fail.at.Store(3) // the third command of the fan-out
+	if pr, _ := publish(pub, "fan/x", payload, 1, false); pr == nil || pr.ReasonCode != 0x80 {
+		t.Fatalf("publish with a failed command: %v", pr)
+	}
+	for i := range n {
+		if c, _, _ := b.store.QueueLen(fmt.Sprintf("s%03d", i)); c != 0 {
+			t.Fatalf("s%03d has %d queued after a failed fan-out: partial state visible", i, c)
+		}
+	}
+	fail.at.Store(0)
+	if pr, err := publish(pub, "fan/x", payload, 1, false); err != nil || pr.ReasonCode != 0 {
+		t.Fatalf("re-send: %v %v", pr, err)
+	}
+	for i := range n {
+		if c, _, _ := b.store.QueueLen(fmt.Sprintf("s%03d", i)); c != 1 {
+			t.Fatalf("s%03d has %d queued after the re-send, want 1", i, c)
+		}
+	}
+	_, r := connect(t, b.addr, "s007", false, 3600)
+	waitFor(t, "delivery", func() bool { return len(r.snapshot()) == 1 })
+}
+
+// offlineSessions creates n offline persistent sessions s000.. subscribed to
+// filter at QoS 1.
+func offlineSessions(t *testing.T, b *broker, n int, filter string) {
+	t.Helper()
+	for i := range n {
+		id := fmt.Sprintf("s%03d", i)
+		c, _ := connect(t, b.addr, id, true, 3600)
+		subscribe(t, c, filter, 1)
+		b.disconnect(t, c, id)
 	}
 }

@@ -150,6 +150,10 @@ func (h *Hook) route(cl *mqtt.Client, pkp *packets.Packet, will bool) error {
 		return err
 	}
 	for i, t := range targets {
+		if seqs[i] == 0 { // staged: the commit made it durable
+			t.s.notifyQueue(h)
+			continue
+		}
 		t.s.notify(h, seqs[i])
 	}
 	for i, s := range live {
