@@ -211,18 +211,16 @@ func deleteQueueRange(w *txnWriter, client string, from, upto []byte) (int, erro
 			e := entry{key: k, ttl: item.ExpiresAt()}
 			// A reference is small; a bigger value is a Message, not read.
 			if item.ValueSize() <= maxRefRecord {
-				v, err := item.ValueCopy(nil)
+				err := item.Value(func(v []byte) error { // no copy unless it is a reference
+					if !isRefValue(v) {
+						return nil
+					}
+					e.ref = &QueueRef{}
+					return e.ref.UnmarshalBinary(v)
+				})
 				if err != nil {
 					it.Close()
-					return total, err
-				}
-				if isRefValue(v) {
-					var r QueueRef
-					if err := r.UnmarshalBinary(v); err != nil {
-						it.Close()
-						return total, fmt.Errorf("key %q: %w", truncKey(k), err)
-					}
-					e.ref = &r
+					return total, fmt.Errorf("key %q: %w", truncKey(k), err)
 				}
 			}
 			chunk = append(chunk, e)
