@@ -2,15 +2,11 @@ package storage
 
 // Log field names and the component value.
 const (
-	component       = "storage"
-	fieldComponent  = "component"
-	fieldClientID   = "client_id"
-	fieldTopic      = "topic"
-	fieldReason     = "reason"
-	fieldSeq        = "seq"
-	fieldCount      = "count"
-	fieldUser       = "user"
-	fieldLimit      = "limit"
-	fieldSuppressed = "suppressed"
-	fieldTargets    = "targets"
+	component      = "storage"
+	fieldComponent = "component"
+	fieldClientID  = "client_id"
+	fieldTopic     = "topic"
+	fieldReason    = "reason"
+	fieldSeq       = "seq"
+	fieldCount     = "count"
 )

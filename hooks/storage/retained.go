@@ -18,6 +18,14 @@ const (
 	LimitRetainedBytes = "retained.max_bytes_per_user"
 )
 
+// Log fields of the fan-out and retained quota lines.
+const (
+	fieldUser       = "user"
+	fieldLimit      = "limit"
+	fieldSuppressed = "suppressed"
+	fieldTargets    = "targets"
+)
+
 // LimitObserver counts refusals by a security bound (hooks/metrics
 // implements it: imqtt_limit_refusals_total{limit}).
 type LimitObserver interface {
