@@ -136,6 +136,7 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		b.storage, err = storage.New(cfg.Storage.Config, storage.Options{
 			Server: b.srv, Node: b.writer, Store: b.store, ACL: b.aclPlain, Log: log, IsLeader: b.node.IsLeader,
 			Forwarded: route.Forwarded,
+			Retained:  cfg.Retained, Limits: b.metrics, MaxCommandBytes: cfg.Cluster.BatchMaxBytes,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("storage: %w", err)

@@ -40,6 +40,8 @@ type Config struct {
 	Cluster cluster.Config `yaml:"cluster"`
 	// Storage is the durable session layer (hooks/storage); Enabled switches it on.
 	Storage StorageConfig `yaml:"storage"`
+	// Retained bounds each user's retained messages (hooks/storage retained.go).
+	Retained storage.RetainedConfig `yaml:"retained"`
 	// Store is the Badger state store. Its dir defaults to <node.data_dir>/fsm.
 	Store persist.Config `yaml:"persist"`
 	// IM is the IM server on the im/ topic tree (docs/protocol.md).
@@ -173,13 +175,14 @@ func DefaultConfig() Config {
 			MaxMessageExpiry:        0,
 			SysInterval:             10 * time.Second,
 		},
-		Auth:    auth.DefaultConfig(),
-		ACL:     acl.DefaultConfig(),
-		Admin:   AdminConfig{Enabled: true, Config: admin.DefaultConfig()},
-		Cluster: defaultCluster(),
-		Storage: StorageConfig{Enabled: true, Config: storage.DefaultConfig()},
-		Store:   defaultStore(),
-		IM:      DefaultIMConfig(),
+		Auth:     auth.DefaultConfig(),
+		ACL:      acl.DefaultConfig(),
+		Admin:    AdminConfig{Enabled: true, Config: admin.DefaultConfig()},
+		Cluster:  defaultCluster(),
+		Storage:  StorageConfig{Enabled: true, Config: storage.DefaultConfig()},
+		Retained: storage.DefaultRetainedConfig(),
+		Store:    defaultStore(),
+		IM:       DefaultIMConfig(),
 	}
 }
 
@@ -349,6 +352,9 @@ func (c *Config) Validate() error {
 		if err := c.Storage.Config.Validate(); err != nil {
 			return err // names storage.<key>
 		}
+	}
+	if err := c.Retained.Validate(); err != nil {
+		return err // names retained.<key>
 	}
 	if err := c.storeConfig().Validate(); err != nil {
 		return err // names persist.<key>

@@ -135,6 +135,9 @@ func prepareBatch(batch []Op) ([][]byte, error) {
 		}
 		vals[i] = v
 	}
+	if err := checkBodyRefs(batch); err != nil {
+		return nil, err
+	}
 	return vals, nil
 }
 
@@ -145,13 +148,15 @@ func encodeValue(op *Op) ([]byte, error) {
 		return appendRecord(make([]byte, 0, 64), "session", op.Session.appendTo)
 	case OpPutSubscription:
 		return appendRecord(make([]byte, 0, 16+len(op.Subscription.Filter)), "subscription", op.Subscription.appendTo)
-	case OpEnqueue, OpPutRetained:
-		if op.Kind == OpPutRetained && len(op.Message.Payload) == 0 {
+	case OpEnqueue, OpPutRetained, OpPutBody, OpPutRetainedOwned:
+		if (op.Kind == OpPutRetained || op.Kind == OpPutRetainedOwned) && len(op.Message.Payload) == 0 {
 			return nil, nil
 		}
 		return appendRecord(make([]byte, 0, op.Message.sizeHint()), "message", op.Message.appendTo)
 	case OpPutInflight:
 		return appendRecord(make([]byte, 0, 8+op.Inflight.Message.sizeHint()), "inflight", op.Inflight.appendTo)
+	case OpEnqueueRef, OpStageRef:
+		return op.Ref.appendTo(make([]byte, 0, 16+4*len(op.Ref.SubscriptionIDs))), nil
 	case OpPutRaw:
 		return op.Value, nil
 	}

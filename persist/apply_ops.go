@@ -35,14 +35,23 @@ func applyOp(w *txnWriter, op *Op, val []byte) (Result, error) {
 		return putKey(w, inflightKey(op.Client, op.Inflight.Dir, op.Inflight.PacketID), val, 0)
 	case OpDeleteInflight:
 		return deleteKey(w, inflightKey(op.Client, op.Dir, op.PacketID))
-	case OpPutRetained:
-		key := retainedKey(op.Message.Topic)
-		if len(op.Message.Payload) == 0 { // [MQTT-3.3.1-6]
-			return deleteKey(w, key)
-		}
-		return putKey(w, key, val, badgerExpiry(op.Message.Expiry))
+	case OpPutRetained: // an empty payload deletes [MQTT-3.3.1-6]
+		return putRetainedUnowned(w, op.Message.Topic, val, op.Message.Expiry, len(op.Message.Payload) == 0)
 	case OpDeleteRetained:
-		return deleteKey(w, retainedKey(op.Topic))
+		return putRetainedUnowned(w, op.Topic, nil, 0, true)
+	case OpPutRetainedOwned:
+		return putRetainedOwned(w, op, val)
+	case OpPutBody:
+		return putBody(w, op.Message, val)
+	case OpEnqueueRef:
+		return enqueueRef(w, op.Client, op.Ref, val)
+	case OpStageRef:
+		return stageRef(w, op.Client, op.Ref, val)
+	case OpCommitBody:
+		return commitBody(w, op.Seq)
+	case OpDropStaged:
+		n, err := w.deleteRange(stagedPrefix(op.Seq), nil)
+		return Result{Count: n}, err
 	case OpPutRaw:
 		if op.IfAbsent {
 			_, found, err := w.getLive(op.Key)
@@ -122,7 +131,13 @@ func putSession(w *txnWriter, sess *Session, val []byte) (Result, error) {
 func deleteSession(w *txnWriter, client string) (Result, error) {
 	count := 0
 	for _, p := range []string{pfxSubscription, pfxQueue, pfxInflight} {
-		n, err := w.deleteRange(clientPrefix(p, client, 0), nil)
+		var n int
+		var err error
+		if p == pfxQueue {
+			n, err = deleteQueueRange(w, client, nil, nil) // releases shared bodies
+		} else {
+			n, err = w.deleteRange(clientPrefix(p, client, 0), nil)
+		}
 		count += n
 		if err != nil {
 			return Result{}, err

@@ -142,3 +142,53 @@ func BenchmarkQueueScan(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFanout: one entry delivering a message to n queues, as n full
+// copies (enqueue) or as one shared body and n references (put_body +
+// enqueue_ref), then the dequeue that releases them. hooks/storage's
+// thresholds (fanout.go) come from this.
+func BenchmarkFanout(b *testing.B) {
+	for _, size := range []int{64, 1024, 16384} {
+		for _, n := range []int{2, 16, 256} {
+			for _, shared := range []bool{false, true} {
+				name := fmt.Sprintf("msg=%d/targets=%d/shared=%v", size, n, shared)
+				b.Run(name, func(b *testing.B) {
+					cfg := testConfig(b)
+					cfg.MemTableSize = defaultMemTableSize
+					s := mustOpen(b, cfg)
+					m := benchMessage(size)
+					var batch []Op
+					if shared {
+						batch = append(batch, PutBodyOp(m))
+					}
+					for i := range n {
+						c := fmt.Sprintf("client-%d", i)
+						if shared {
+							batch = append(batch, EnqueueRefOp(c, QueueRef{QoS: 1}))
+						} else {
+							batch = append(batch, EnqueueOp(c, m))
+						}
+					}
+					b.ReportAllocs()
+					b.SetBytes(int64(n * size))
+					idx, seq := uint64(0), uint64(0)
+					for b.Loop() {
+						idx++
+						seq++
+						if _, err := s.Apply(idx, [][]Op{batch}); err != nil {
+							b.Fatal(err)
+						}
+						var deq []Op
+						for i := range n {
+							deq = append(deq, DequeueThroughOp(fmt.Sprintf("client-%d", i), seq))
+						}
+						idx++
+						if _, err := s.Apply(idx, [][]Op{deq}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -39,6 +39,13 @@
 // the time they pass in. Sessions are never expired by the store:
 // ExpiredSessions lists candidates and the leader proposes their deletion.
 //
+// A message for many queues can be stored once (OpPutBody) and referenced
+// from each queue (OpEnqueueRef, or staged with OpStageRef and enqueued at
+// once by OpCommitBody); Queue resolves references, and dequeues, session
+// deletes and expiry release them, the body going with the last. Retained
+// messages can be charged to an owner within bounds (OpPutRetainedOwned,
+// ErrQuotaExceeded), deterministically on every replica.
+//
 // DESIGN.md in this directory has the key schema, the encodings, the Apply,
 // snapshot, GC and disk-full rules and the reasons for them.
 package persist

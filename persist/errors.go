@@ -59,6 +59,11 @@ var (
 	// when the key does not exist (or has expired).
 	ErrNotFound = errors.New("persist: not found")
 
+	// ErrQuotaExceeded is set in Result.Err of an OpPutRetainedOwned that would
+	// take its owner past the op's MaxCount or MaxBytes; nothing was written.
+	// Deterministic: the usage it checks is replicated state.
+	ErrQuotaExceeded = errors.New("persist: quota exceeded")
+
 	// ErrDiskFull is returned (wrapped) by a write that was refused because the
 	// file system has less than Config.MinFreeBytes available, or that failed with
 	// ENOSPC. Nothing of the refused write is visible; the next write after space

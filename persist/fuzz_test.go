@@ -130,3 +130,26 @@ func FuzzDecodeOps(f *testing.F) {
 		checkDecoded(t, in, err, func() ([]byte, error) { return EncodeOps(ops) })
 	})
 }
+
+func FuzzDecodeQueueRef(f *testing.F) {
+	var encs [][]byte
+	for _, r := range []QueueRef{{}, {Body: 77, QoS: 1, Retain: true, Expiry: 1_700_000_000_000, SubscriptionIDs: []int{4, 9}}} {
+		b, _ := r.MarshalBinary()
+		encs = append(encs, b)
+	}
+	seedRecords(f, encs)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var r QueueRef
+		err := r.UnmarshalBinary(in)
+		checkDecoded(t, in, err, r.MarshalBinary)
+	})
+}
+
+func FuzzDecodeRetainedOwner(f *testing.F) {
+	o := retOwner{owner: "alice", size: 1234, expiry: 1_700_000_000_000}
+	seedRecords(f, [][]byte{o.encode(), (&retOwner{}).encode()})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		o, err := decodeRetOwner([]byte("t/o"), in)
+		checkDecoded(t, in, err, func() ([]byte, error) { return o.encode(), nil })
+	})
+}

@@ -267,6 +267,24 @@ func randOp(r *rand.Rand) Op {
 			dedup, randBytes(r, 32), r.Int64N(1<<45), raise...)
 	case OpMaxRaw:
 		return MaxRawOp(randRawKey(r), r.Uint64())
+	case OpPutBody:
+		return PutBodyOp(randMessage(r))
+	case OpEnqueueRef:
+		ref := QueueRef{Body: uint64(1 + r.IntN(4)), QoS: byte(r.IntN(3)), Retain: r.IntN(2) == 1}
+		for range r.IntN(3) {
+			ref.SubscriptionIDs = append(ref.SubscriptionIDs, 1+r.IntN(maxVarByteInt))
+		}
+		return EnqueueRefOp(client, ref)
+	case OpStageRef:
+		return StageRefOp(client, QueueRef{Body: uint64(1 + r.IntN(4)), QoS: byte(r.IntN(3))})
+	case OpCommitBody:
+		return CommitBodyOp(uint64(1 + r.IntN(4)))
+	case OpDropStaged:
+		return DropStagedOp(uint64(1 + r.IntN(4)))
+	case OpPutRetainedOwned:
+		m := randMessage(r)
+		m.Topic = "t" + m.Topic[:min(len(m.Topic), 2)]
+		return PutRetainedOwnedOp(m, []string{"", "alice", "bob"}[r.IntN(3)], uint64(r.IntN(4)), uint64(r.IntN(200)))
 	default:
 		return IncrRawOp(randRawKey(r), r.Uint64())
 	}

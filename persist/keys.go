@@ -11,14 +11,20 @@ import (
 // wherever keys of one client are scanned by prefix, so that the prefix of client
 // "a" never matches a key of client "ab", and ids may contain any byte ('/', NUL).
 const (
-	pfxSession      = "s/" // s/{client}                         -> Session
-	pfxSubscription = "b/" // b/{len16 client}{filter}           -> Subscription
-	pfxQueue        = "q/" // q/{len16 client}{seq be64}         -> Message
-	pfxQueueSeq     = "n/" // n/{client}                         -> last seq (be64)
-	pfxInflight     = "f/" // f/{len16 client}{dir}{packetID be16} -> Inflight
-	pfxRetained     = "r/" // r/{topic}                          -> Message
-	pfxSessionExp   = "e/" // e/{deadline ms be64}{client}       -> empty
-	pfxMeta         = "m/" // m/{name}                           -> per key
+	pfxSession      = "s/"  // s/{client}                         -> Session
+	pfxSubscription = "b/"  // b/{len16 client}{filter}           -> Subscription
+	pfxQueue        = "q/"  // q/{len16 client}{seq be64}         -> Message
+	pfxQueueSeq     = "n/"  // n/{client}                         -> last seq (be64)
+	pfxInflight     = "f/"  // f/{len16 client}{dir}{packetID be16} -> Inflight
+	pfxRetained     = "r/"  // r/{topic}                          -> Message
+	pfxSessionExp   = "e/"  // e/{deadline ms be64}{client}       -> empty
+	pfxMeta         = "m/"  // m/{name}                           -> per key
+	pfxBody         = "a/"  // a/{id be64}                        -> Message (shared body)
+	pfxBodyRefs     = "t/c" // t/c{id be64}                      -> be64 reference count
+	pfxStaged       = "t/s" // t/s{id be64}{client}              -> QueueRef (staged)
+	pfxRetOwner     = "t/o" // t/o{topic}                        -> retained owner record
+	pfxRetUsage     = "t/u" // t/u{owner}                        -> be64 count, be64 bytes
+	pfxRetExpiring  = "t/x" // t/x{len16 owner}{topic}           -> be64 expiry ms
 )
 
 // Meta keys.

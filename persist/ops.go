@@ -3,6 +3,7 @@ package persist
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -57,6 +58,40 @@ const (
 	// max(existing, Seq) (absent = 0, always written when absent) and reports the
 	// value now stored in Result.Seq; Result.Found is set when nothing changed.
 	OpMaxRaw
+	// OpPutBody stores Message once as a shared body (a/{id}) for the
+	// OpEnqueueRef ops that follow it; id = the body counter + 1, reported in
+	// Result.Seq. A body nobody references is deleted with its last reference
+	// or by its Badger TTL (Message.Expiry). See DESIGN.md "Shared bodies".
+	OpPutBody
+	// OpEnqueueRef appends a reference to a shared body (Ref) to Client's
+	// queue: seq = last seq + 1 as OpEnqueue (Result.Seq), and the body's
+	// reference count + 1. Ref.Body 0 names the body of the nearest OpPutBody
+	// earlier in the same batch (validation requires one).
+	OpEnqueueRef
+	// OpPutRetainedOwned is OpPutRetained charged to Owner (the publisher's
+	// user name): the owner's retained count and topic+payload bytes must stay
+	// within MaxCount / MaxBytes (0 = no bound) after the change, else the op
+	// fails with Result.Err wrapping ErrQuotaExceeded and writes nothing. An
+	// empty payload deletes and is always allowed. Replacing a message counts
+	// the difference for the same owner and frees the previous owner's share
+	// otherwise. Message.Created is the op's clock for dropping the owner's
+	// expired entries from its usage (DESIGN.md "Retained quota").
+	OpPutRetainedOwned
+	// OpStageRef stages Ref for Client under its body (t/s{body}{client}, no
+	// TTL) without touching the queue; OpCommitBody enqueues the staged
+	// references, OpDropStaged discards them. A fan-out too large for one
+	// command stages its references over several and commits them in the
+	// last, so no queue sees a partial one. Ref.Body 0 works as in
+	// OpEnqueueRef; Result.Seq is the body id. A second stage of the same
+	// client for one body replaces the first.
+	OpStageRef
+	// OpCommitBody enqueues every reference staged for body Seq (as
+	// OpEnqueueRef, in client id order) and deletes the staging;
+	// Result.Count is how many.
+	OpCommitBody
+	// OpDropStaged deletes the references staged for body Seq (an abandoned
+	// fan-out); Result.Count is how many.
+	OpDropStaged
 
 	opKindEnd // first unused value
 )
@@ -69,6 +104,8 @@ var opKindNames = [...]string{
 	OpPutRetained: "put_retained", OpDeleteRetained: "delete_retained",
 	OpPutRaw: "put_raw", OpDeleteRaw: "delete_raw", OpIncrRaw: "incr_raw",
 	OpAppendRaw: "append_raw", OpMaxRaw: "max_raw",
+	OpPutBody: "put_body", OpEnqueueRef: "enqueue_ref", OpPutRetainedOwned: "put_retained_owned",
+	OpStageRef: "stage_ref", OpCommitBody: "commit_body", OpDropStaged: "drop_staged",
 }
 
 // String returns the snake_case name of k.
@@ -98,9 +135,13 @@ type Op struct {
 	ExpiresAt    int64 // unix ms, 0 = never
 	IfAbsent     bool
 	Delta        uint64
-	Prefix       []byte   // OpAppendRaw: entry key prefix
-	DedupKey     []byte   // OpAppendRaw: optional dedup record key
-	Raise        [][]byte // OpAppendRaw: keys raised to the new seq
+	Prefix       []byte    // OpAppendRaw: entry key prefix
+	DedupKey     []byte    // OpAppendRaw: optional dedup record key
+	Raise        [][]byte  // OpAppendRaw: keys raised to the new seq
+	Ref          *QueueRef // OpEnqueueRef
+	Owner        string    // OpPutRetainedOwned: the user charged
+	MaxCount     uint64    // OpPutRetainedOwned: the owner's bound on retained messages (0 = none)
+	MaxBytes     uint64    // OpPutRetainedOwned: the owner's bound on topic+payload bytes (0 = none)
 }
 
 // PutSessionOp returns an OpPutSession.
@@ -170,6 +211,32 @@ func IncrRawOp(key []byte, delta uint64) Op { return Op{Kind: OpIncrRaw, Key: ke
 func AppendRawOp(counterKey, entryPrefix, dedupKey, value []byte, dedupExpiresAt int64, raise ...[]byte) Op {
 	return Op{Kind: OpAppendRaw, Key: counterKey, Prefix: entryPrefix, DedupKey: dedupKey,
 		Value: value, ExpiresAt: dedupExpiresAt, Raise: raise}
+}
+
+// PutBodyOp returns an OpPutBody. m's QoS, Retain and subscription
+// identifiers are replaced by each reference's.
+func PutBodyOp(m Message) Op { return Op{Kind: OpPutBody, Message: &m} }
+
+// EnqueueRefOp returns an OpEnqueueRef.
+func EnqueueRefOp(client string, r QueueRef) Op {
+	return Op{Kind: OpEnqueueRef, Client: client, Ref: &r}
+}
+
+// StageRefOp returns an OpStageRef.
+func StageRefOp(client string, r QueueRef) Op {
+	return Op{Kind: OpStageRef, Client: client, Ref: &r}
+}
+
+// CommitBodyOp returns an OpCommitBody for body id.
+func CommitBodyOp(id uint64) Op { return Op{Kind: OpCommitBody, Seq: id} }
+
+// DropStagedOp returns an OpDropStaged for body id.
+func DropStagedOp(id uint64) Op { return Op{Kind: OpDropStaged, Seq: id} }
+
+// PutRetainedOwnedOp returns an OpPutRetainedOwned charging m to owner within
+// maxCount messages and maxBytes bytes (0 = no bound).
+func PutRetainedOwnedOp(m Message, owner string, maxCount, maxBytes uint64) Op {
+	return Op{Kind: OpPutRetainedOwned, Message: &m, Owner: owner, MaxCount: maxCount, MaxBytes: maxBytes}
 }
 
 // MaxRawOp returns an OpMaxRaw: store max(existing, v) under key.
@@ -328,6 +395,44 @@ func validateOp(op *Op) error {
 			return bad("key %q outside the raw prefixes %q", truncKey(op.Key), rawPrefixLetters)
 		}
 		return nil
+	case OpPutBody:
+		if op.Message == nil {
+			return bad("no message")
+		}
+		return rec(op.Message.validate())
+	case OpEnqueueRef, OpStageRef:
+		if op.Ref == nil {
+			return bad("no ref")
+		}
+		if err := checkClient(op.Client); err != nil {
+			return err
+		}
+		if err := keyTooLong(queueSeqKey(op.Client), "queue"); err != nil {
+			return err
+		}
+		if err := keyTooLong(stagedKey(0, op.Client), "staged"); err != nil {
+			return err
+		}
+		return rec(op.Ref.validate())
+	case OpCommitBody, OpDropStaged:
+		if op.Seq == 0 {
+			return bad("body 0")
+		}
+		return nil
+	case OpPutRetainedOwned:
+		if op.Message == nil {
+			return bad("no message")
+		}
+		if op.Message.Topic == "" {
+			return bad("empty topic")
+		}
+		if len(op.Owner) > math.MaxUint16 {
+			return bad("owner of %d bytes", len(op.Owner))
+		}
+		if err := keyTooLong(retExpiringKey(op.Owner, op.Message.Topic), "retained owner"); err != nil {
+			return err
+		}
+		return rec(op.Message.validate())
 	}
 	return bad("unknown kind")
 }
@@ -337,6 +442,24 @@ func validateBatch(batch []Op) error {
 	for i := range batch {
 		if err := validateOp(&batch[i]); err != nil {
 			return fmt.Errorf("op %d: %w", i, err)
+		}
+	}
+	return checkBodyRefs(batch)
+}
+
+// checkBodyRefs rejects an OpEnqueueRef naming body 0 (the batch's body)
+// with no OpPutBody before it in the batch: it would otherwise resolve to a
+// body of an earlier command.
+func checkBodyRefs(batch []Op) error {
+	body := false
+	for i := range batch {
+		switch op := &batch[i]; op.Kind {
+		case OpPutBody:
+			body = true
+		case OpEnqueueRef, OpStageRef:
+			if op.Ref != nil && op.Ref.Body == 0 && !body {
+				return fmt.Errorf("op %d: %w: %s: body 0 with no put_body before it in the batch", i, ErrInvalidOp, op.Kind)
+			}
 		}
 	}
 	return nil

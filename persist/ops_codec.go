@@ -34,6 +34,9 @@ func AppendOps(b []byte, ops []Op) ([]byte, error) {
 			return b[:start], fmt.Errorf("encode op %d: %w", i, err)
 		}
 	}
+	if err := checkBodyRefs(ops); err != nil {
+		return b[:start], fmt.Errorf("encode: %w", err)
+	}
 	return b, nil
 }
 
@@ -100,6 +103,18 @@ func appendOp(b []byte, op *Op) ([]byte, error) {
 	case OpMaxRaw:
 		b = appendBytes(b, op.Key)
 		b = binary.AppendUvarint(b, op.Seq)
+	case OpPutBody:
+		return appendRecord(b, "message", op.Message.appendTo)
+	case OpEnqueueRef, OpStageRef:
+		b = appendString(b, op.Client)
+		return op.Ref.appendTo(b), nil
+	case OpCommitBody, OpDropStaged:
+		b = binary.AppendUvarint(b, op.Seq)
+	case OpPutRetainedOwned:
+		b = appendString(b, op.Owner)
+		b = binary.AppendUvarint(b, op.MaxCount)
+		b = binary.AppendUvarint(b, op.MaxBytes)
+		return appendRecord(b, "message", op.Message.appendTo)
 	}
 	return b, nil
 }
@@ -128,6 +143,9 @@ func DecodeOps(data []byte) ([]Op, error) {
 	}
 	if err := d.finish(); err != nil {
 		return nil, err
+	}
+	if err := checkBodyRefs(ops); err != nil {
+		return nil, fmt.Errorf("decode: %w: %w", ErrCorruptRecord, err)
 	}
 	return ops, nil
 }
@@ -205,6 +223,21 @@ func decodeOp(d *decoder, op *Op) {
 	case OpMaxRaw:
 		op.Key = d.bytes("key")
 		op.Seq = d.uvarint()
+	case OpPutBody:
+		op.Message = &Message{}
+		decodeRecord(d, "message", op.Message.decode)
+	case OpEnqueueRef, OpStageRef:
+		op.Client = d.str("client")
+		op.Ref = &QueueRef{}
+		op.Ref.decode(d)
+	case OpCommitBody, OpDropStaged:
+		op.Seq = d.uvarint()
+	case OpPutRetainedOwned:
+		op.Owner = d.str("owner")
+		op.MaxCount = d.uvarint()
+		op.MaxBytes = d.uvarint()
+		op.Message = &Message{}
+		decodeRecord(d, "message", op.Message.decode)
 	default:
 		d.fail("unknown op kind %d", byte(op.Kind))
 	}

@@ -31,6 +31,13 @@ func allOps() []Op {
 		AppendRawOp([]byte("c/conv"), []byte("x/conv/"), []byte("i/conv/alice/cid1"), []byte(`{"body":"hi"}`),
 			1_700_000_000_000, []byte("v/conv/alice/r"), []byte("v/conv/alice/d")),
 		MaxRawOp([]byte("v/conv/bob/r"), 7),
+		PutBodyOp(m),
+		EnqueueRefOp("c/1", QueueRef{QoS: 1, Retain: true, Expiry: m.Expiry, SubscriptionIDs: []int{3, 9}}),
+		EnqueueRefOp("c/2", QueueRef{Body: 7, QoS: 2, Expiry: m.Expiry}),
+		PutRetainedOwnedOp(m, "alice", 1000, 16<<20),
+		StageRefOp("c/3", QueueRef{QoS: 1, Expiry: m.Expiry}),
+		CommitBodyOp(7),
+		DropStagedOp(8),
 	}
 }
 

@@ -23,7 +23,7 @@ func dequeueThrough(w *txnWriter, client string, seq uint64) (Result, error) {
 	if h := w.queueHead(client); h > 0 && h < seq {
 		start = queueKey(client, h+1)
 	}
-	n, err := w.deleteRangeFrom(clientPrefix(pfxQueue, client, 0), start, queueKey(client, seq))
+	n, err := deleteQueueRange(w, client, start, queueKey(client, seq))
 	if err != nil {
 		return Result{Count: n}, err
 	}

@@ -180,8 +180,12 @@ func (s *Store) Queue(client string, afterSeq uint64, limit int, now time.Time) 
 			}
 			var qm QueuedMessage
 			qm.Seq = seq
-			if err := decodeItem(item, &qm.Message); err != nil {
+			found, err := decodeQueueItem(txn, item, &qm.Message)
+			if err != nil {
 				return false, err
+			}
+			if !found { // a reference whose body expired with it
+				return true, nil
 			}
 			if !now.IsZero() && qm.Message.Expired(now) {
 				return true, nil
@@ -194,14 +198,16 @@ func (s *Store) Queue(client string, afterSeq uint64, limit int, now time.Time) 
 }
 
 // QueueLen returns the number of client's queued messages and their stored size
-// in bytes. It reads keys only; messages past their Expiry but not yet past
+// in bytes (a reference counts its body's size). It reads keys (and the small
+// values of references) only; messages past their Expiry but not yet past
 // Badger's TTL (up to a second) are counted.
 func (s *Store) QueueLen(client string) (count int, bytes int64, err error) {
 	err = s.view(func(txn *badger.Txn) error {
 		return scan(txn, clientPrefix(pfxQueue, client, 0), nil, false, func(item *badger.Item) (bool, error) {
 			count++
-			bytes += item.ValueSize()
-			return true, nil
+			n, err := queueItemSize(txn, item)
+			bytes += n
+			return true, err
 		})
 	})
 	return count, bytes, err
@@ -282,4 +288,67 @@ func (s *Store) EachRetained(now time.Time, fn func(Message) error) error {
 			return true, fn(m)
 		})
 	})
+}
+
+// decodeQueueItem decodes a queue entry into m: a Message, or a QueueRef
+// resolved against its shared body. found is false for a reference whose
+// body is gone (it expired: body and references share their TTL).
+func decodeQueueItem(txn *badger.Txn, item *badger.Item, m *Message) (found bool, err error) {
+	var ref *QueueRef
+	err = item.Value(func(val []byte) error {
+		if !isRefValue(val) {
+			return m.UnmarshalBinary(val)
+		}
+		ref = &QueueRef{}
+		return ref.UnmarshalBinary(val)
+	})
+	if err != nil {
+		return false, fmt.Errorf("key %q: %w", truncKey(item.Key()), err)
+	}
+	if ref == nil {
+		return true, nil
+	}
+	body, err := txn.Get(bodyKey(ref.Body))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var b Message
+	if err := decodeItem(body, &b); err != nil {
+		return false, err
+	}
+	*m = ref.resolve(b)
+	return true, nil
+}
+
+// queueItemSize is the stored size of a queue entry; for a reference, its
+// body's (0 if the body is gone).
+func queueItemSize(txn *badger.Txn, item *badger.Item) (int64, error) {
+	if item.ValueSize() > maxRefRecord {
+		return item.ValueSize(), nil
+	}
+	var ref *QueueRef
+	err := item.Value(func(val []byte) error {
+		if !isRefValue(val) {
+			return nil
+		}
+		ref = &QueueRef{}
+		return ref.UnmarshalBinary(val)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("key %q: %w", truncKey(item.Key()), err)
+	}
+	if ref == nil {
+		return item.ValueSize(), nil
+	}
+	body, err := txn.Get(bodyKey(ref.Body))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return body.ValueSize(), nil
 }

@@ -65,12 +65,7 @@ func (p *Properties) validate(what string) error {
 	if p.PayloadFormat > 1 {
 		return invalid(what, "payload format %d (want 0 or 1)", p.PayloadFormat)
 	}
-	for i, id := range p.SubscriptionIDs {
-		if id < 1 || id > maxVarByteInt {
-			return invalid(what, "subscription id [%d] %d out of 1..%d", i, id, maxVarByteInt)
-		}
-	}
-	return nil
+	return validateSubIDs(what, p.SubscriptionIDs)
 }
 
 func (p *Properties) appendTo(b []byte) []byte {
@@ -84,11 +79,7 @@ func (p *Properties) appendTo(b []byte) []byte {
 		b = appendString(b, up.Key)
 		b = appendString(b, up.Value)
 	}
-	b = binary.AppendUvarint(b, uint64(len(p.SubscriptionIDs)))
-	for _, id := range p.SubscriptionIDs {
-		b = binary.AppendUvarint(b, uint64(id))
-	}
-	return b
+	return appendSubIDs(b, p.SubscriptionIDs)
 }
 
 func (p *Properties) decode(d *decoder) {
@@ -107,16 +98,44 @@ func (p *Properties) decode(d *decoder) {
 			p.UserProperties[i].Value = d.str("user property value")
 		}
 	}
-	if n := d.count(1, "subscription ids"); n > 0 {
-		p.SubscriptionIDs = make([]int, n)
-		for i := range p.SubscriptionIDs {
-			id := d.uvarintMax(maxVarByteInt, "subscription id")
-			if id == 0 && d.err == nil {
-				d.fail("subscription id 0")
-			}
-			p.SubscriptionIDs[i] = int(id)
+	p.SubscriptionIDs = decodeSubIDs(d)
+}
+
+// decodeSubIDs reads a count and that many subscription identifiers
+// (1..268 435 455 each); nil for none.
+func decodeSubIDs(d *decoder) []int {
+	n := d.count(1, "subscription ids")
+	if n == 0 {
+		return nil
+	}
+	ids := make([]int, n)
+	for i := range ids {
+		id := d.uvarintMax(maxVarByteInt, "subscription id")
+		if id == 0 && d.err == nil {
+			d.fail("subscription id 0")
+		}
+		ids[i] = int(id)
+	}
+	return ids
+}
+
+// appendSubIDs appends a count and the subscription identifiers.
+func appendSubIDs(b []byte, ids []int) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	for _, id := range ids {
+		b = binary.AppendUvarint(b, uint64(id))
+	}
+	return b
+}
+
+// validateSubIDs checks subscription identifiers.
+func validateSubIDs(what string, ids []int) error {
+	for i, id := range ids {
+		if id < 1 || id > maxVarByteInt {
+			return invalid(what, "subscription id [%d] %d out of 1..%d", i, id, maxVarByteInt)
 		}
 	}
+	return nil
 }
 
 func (m *Message) validate() error {

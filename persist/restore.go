@@ -145,7 +145,9 @@ func readErr(err error, what string) error {
 func readUvarint(hr *hashReader, what string) (uint64, error) {
 	v, err := binary.ReadUvarint(hr)
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// The reader's own error (I/O, EOF) is not corruption; only an
+		// overlong varint is.
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || (hr.err != nil && errors.Is(err, hr.err)) {
 			return 0, readErr(err, what)
 		}
 		return 0, corruptSnapshot("%s: %v", what, err)

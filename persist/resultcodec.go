@@ -16,9 +16,13 @@ import (
 //
 // Error codes keep errors.Is working across the wire for the sentinels callers
 // test: 1 ErrInvalidOp, 2 ErrCorruptRecord, 3 ErrDiskFull, 4 ErrAlreadyApplied,
-// 5 anything else.
+// 5 anything else, 6 ErrQuotaExceeded (after 5, which older builds send for
+// every other error: codes are never renumbered).
 
-var resultErrs = []error{nil, ErrInvalidOp, ErrCorruptRecord, ErrDiskFull, ErrAlreadyApplied}
+var resultErrs = []error{nil, ErrInvalidOp, ErrCorruptRecord, ErrDiskFull, ErrAlreadyApplied, nil, ErrQuotaExceeded}
+
+// codeOther is the code of an error that is none of resultErrs.
+const codeOther = 5
 
 // EncodeResult encodes a result of Apply: a []Result or an error.
 func (m *StateMachine) EncodeResult(res any) ([]byte, error) {
@@ -52,9 +56,9 @@ func appendResultErr(b []byte, err error) []byte {
 	if err == nil {
 		return append(b, 0)
 	}
-	code := byte(len(resultErrs))
+	code := byte(codeOther)
 	for i, e := range resultErrs[1:] {
-		if errors.Is(err, e) {
+		if e != nil && errors.Is(err, e) {
 			code = byte(i + 1)
 			break
 		}
@@ -127,7 +131,7 @@ func readResultErr(b []byte) (error, []byte, bool) {
 	}
 	msg := string(b[k : k+int(n)])
 	b = b[k+int(n):]
-	if int(code) < len(resultErrs) {
+	if int(code) < len(resultErrs) && resultErrs[code] != nil {
 		return fmt.Errorf("%w (leader: %s)", resultErrs[code], msg), b, true
 	}
 	return errors.New(msg), b, true

@@ -168,6 +168,7 @@ type hashReader struct {
 	h   hash.Hash32
 	n   int64
 	one [1]byte
+	err error // the last error ReadByte got from r
 }
 
 func (h *hashReader) ReadByte() (byte, error) {
@@ -177,6 +178,7 @@ func (h *hashReader) ReadByte() (byte, error) {
 		h.h.Write(h.one[:])
 		h.n++
 	}
+	h.err = err
 	return c, err
 }
 

@@ -37,12 +37,29 @@ func (h *Hook) Observe(_ uint64, batches [][]persist.Op, results [][]persist.Res
 func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 	srv := h.opts.Server
 	switch op.Kind {
-	case persist.OpEnqueue:
+	case persist.OpEnqueue, persist.OpEnqueueRef:
 		h.mu.Lock()
 		s := h.sessions[op.Client]
 		h.mu.Unlock()
 		if s != nil {
 			s.notify(h, res.Seq)
+		}
+	case persist.OpCommitBody:
+		// The staged references name no sessions in the op: wake every pump
+		// here (a pump with nothing new reads one seq and goes back to sleep).
+		if res.Count == 0 {
+			return
+		}
+		h.mu.Lock()
+		var ss []*session
+		for _, s := range h.sessions {
+			if s.pump != nil {
+				ss = append(ss, s)
+			}
+		}
+		h.mu.Unlock()
+		for _, s := range ss {
+			s.notifyQueue(h)
 		}
 	case persist.OpDequeueThrough:
 		// A session pumped on another node: this node's queue counter (the
@@ -114,7 +131,7 @@ func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 		if cl, ok := srv.Clients.Get(op.Client); ok {
 			cl.State.Subscriptions.Delete(op.Filter)
 		}
-	case persist.OpPutRetained:
+	case persist.OpPutRetained, persist.OpPutRetainedOwned:
 		if op.Message != nil {
 			m := retainedMessage(op.Message)
 			srv.Topics.RetainMessage(m.ToPacket())

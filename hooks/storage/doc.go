@@ -26,10 +26,14 @@
 //     AccessRead): an EnqueueOp with QoS min(pub, sub), the subscription
 //     identifiers, the retain flag per Retain As Published, and an expiry of
 //     min(message expiry, now + Retention). A QoS 0 copy for an *online*
-//     session skips raft and goes to its pump from memory. RETAIN adds a
-//     PutRetainedOp (DeleteRetainedOp for an empty payload).
-//  3. One command (persist.EncodeOps) goes through Applier.Apply, which returns
-//     after the raft entry is fsync'd in the log and applied to Badger.
+//     session skips raft and goes to its pump from memory. RETAIN adds the
+//     retained update (retained.go): a PutRetainedOwnedOp charged to the
+//     publisher's user name, or for the broker's inline clients a
+//     PutRetainedOp / DeleteRetainedOp. A charged one with a bound is applied
+//     alone, first (see "Retained quota").
+//  3. The copies go through Applier.Apply (which returns after the raft entry
+//     is fsync'd in the log and applied to Badger) as one command, or, for
+//     many targets, as a shared body and references (see "Fan-out").
 //  4. OnPublish returns: mochi writes the PUBACK/PUBREC. The seqs returned by
 //     the apply are handed to the targets' pumps (session.notify).
 //
@@ -108,6 +112,54 @@
 // topic (and, for 3.1.1 publishers, disconnect them). The counters are kept in
 // memory, loaded from Store.QueueLen on first use; expiry makes them
 // over-count until the pump dequeues.
+//
+// # Fan-out (fanout.go)
+//
+// When the copies would reach fanoutMinBytes (16 KiB, counting 128 bytes of
+// overhead per copy), the message is stored once (persist.PutBodyOp)
+// and each target gets a persist.EnqueueRefOp (about 40 bytes: its QoS,
+// retain flag, identifiers); below that each target gets its own copy, in
+// one command, as before. A target matched with more than 500 subscription
+// identifiers gets a full copy (a reference holds at most 500). The ops are
+// sized against Options.MaxCommandBytes (cluster.batch_max_bytes) minus 4 KiB.
+// If the retained update, the body and every reference fit, that is one
+// command. Otherwise the references are staged (persist.StageRefOp) over
+// several commands, the first holding the retained update and the body, the
+// next ones naming the body by the id the first returned, and the last
+// ending with persist.CommitBodyOp, which enqueues them all in one op; the
+// publisher is acknowledged after it. A failure before the commit leaves no
+// queue with the message: the hook proposes persist.DropStagedOp, the
+// leader's sweep drops stagings left by a crash once they expired
+// (Store.StaleStaged), and the publisher's re-send reaches every target once.
+// Full copies (targets with more than 500 identifiers) go into the last
+// commands; only those that do not fit there are visible before the commit.
+// Staged targets get no seq back: their pumps are woken by Observe when the
+// commit applies (every pump on the node re-reads its queue's last seq).
+// The pumps read references through Store.Queue, which resolves them; acks
+// (DequeueThrough), session deletion and expiry release them in persist.
+//
+// No other user's state can refuse a publish: a full queue drops the new
+// message for that session only (below), an oversized reference becomes a
+// copy, and the ACL only skips a target. What can refuse it is the
+// publisher's own message or quota, or the node (disk full, no quorum,
+// timeout).
+//
+// # Retained quota (retained.go)
+//
+// Options.Retained bounds each user's retained messages (count and
+// topic+payload bytes), charged in the replicated store by
+// persist.PutRetainedOwnedOp, so the bound is cluster-wide and every node
+// decides alike. Anonymous clients share the owner ""; the broker's inline
+// clients (presence, admin API, stored wills after a restart) are not
+// charged. A charged update with a bound is applied in its own command before
+// the copies: a refusal (persist.ErrQuotaExceeded) leaves nothing written.
+// Then an MQTT 5 QoS 1/2 publisher gets 0x97 and the message is not
+// delivered; a 3.1.1 one is disconnected (refuse); QoS 0 messages and wills
+// are delivered without being retained (OnPublish returns the packet with
+// Retain cleared; for a will, mochi's retained index is put back from the
+// store). Every refusal is counted with Options.Limits
+// (retained.max_per_user / retained.max_bytes_per_user) and logged at most
+// once a second.
 //
 // # Recovery order at start
 //

@@ -63,8 +63,9 @@ func testLog(t testing.TB) zerolog.Logger {
 }
 
 // startBroker opens persist + cluster in dir and serves a mochi server with the
-// storage hook and the real acl hook (allow-all rules).
-func startBroker(t testing.TB, dir string, cfg Config) *broker {
+// storage hook and the real acl hook (allow-all rules); opts adjust the
+// hook's Options.
+func startBroker(t testing.TB, dir string, cfg Config, opts ...func(*Options)) *broker {
 	t.Helper()
 	pc := persist.DefaultConfig()
 	pc.Dir = dir + "/fsm"
@@ -98,7 +99,11 @@ func startBroker(t testing.TB, dir string, cfg Config) *broker {
 		t.Fatalf("acl.New: %v", err)
 	}
 	b.srv = mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	b.hook, err = New(cfg, Options{Server: b.srv, Node: b.app, Store: st, ACL: plain, Log: testLog(t)})
+	o := Options{Server: b.srv, Node: b.app, Store: st, ACL: plain, Log: testLog(t)}
+	for _, f := range opts {
+		f(&o)
+	}
+	b.hook, err = New(cfg, o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

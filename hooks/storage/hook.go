@@ -44,6 +44,14 @@ type Options struct {
 	// inline client (a publish another node already made durable): OnPublish
 	// then does nothing. nil: never.
 	Forwarded func(cl *mqtt.Client) bool
+	// Retained bounds each user's retained messages (retained.go); the zero
+	// value bounds nothing.
+	Retained RetainedConfig
+	// Limits counts refusals by a bound (nil: not counted).
+	Limits LimitObserver
+	// MaxCommandBytes is the node's largest command (cluster.batch_max_bytes;
+	// 0: its default): a fan-out is split to stay under it (fanout.go).
+	MaxCommandBytes int
 }
 
 // Hook is the storage hook. Create it with New, pass Policy() to acl.New,
@@ -62,6 +70,7 @@ type Hook struct {
 	establishing map[string]int
 	wills        map[string]pendingWill // stored wills waiting for their time (wills.go), under mu
 
+	quotaLog   logLimiter   // rate limit of the retained quota warnings
 	willClient *mqtt.Client // inline client stored wills are published from
 	stopped    bool
 
@@ -95,6 +104,9 @@ const aclRead = acl.AccessRead
 // New checks cfg and opts and returns the hook; it starts nothing (Init does).
 func New(cfg Config, opts Options) (*Hook, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.Retained.Validate(); err != nil {
 		return nil, err
 	}
 	switch {

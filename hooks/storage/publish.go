@@ -27,17 +27,21 @@ func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if h.opts.Forwarded != nil && h.opts.Forwarded(cl) {
 		return pk, nil // the origin node enqueued it and updated the retained index
 	}
-	if err := h.route(pk); err != nil {
+	if err := h.route(cl, &pk, false); err != nil {
 		return h.refuse(cl, pk, err)
 	}
-	return pk, nil
+	return pk, nil // Retain cleared when a QoS 0 message was not retained (quota)
 }
 
 // OnWillSent enqueues a will message (mochi publishes it without OnPublish)
 // for the persistent sessions it matches.
 func (h *Hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
-	if err := h.route(pk); err != nil {
+	retain := pk.FixedHeader.Retain
+	if err := h.route(cl, &pk, true); err != nil {
 		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Str(fieldTopic, pk.TopicName).Msg("durable will failed")
+	}
+	if retain && !pk.FixedHeader.Retain {
+		h.resyncRetained(pk.TopicName) // mochi retained it before the quota said no
 	}
 	// A delayed will (the client is gone): its session record still holds it.
 	h.mu.Lock()
@@ -50,8 +54,13 @@ func (h *Hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 }
 
 // route enqueues pk for every matching persistent session (durably, through
-// the node) and hands QoS 0 copies for online ones to their pumps.
-func (h *Hook) route(pk packets.Packet) error {
+// the node) and hands QoS 0 copies for online ones to their pumps. A retained
+// message over its owner's quota (retained.go) fails the publish with an
+// error wrapping persist.ErrQuotaExceeded before anything is written; for
+// QoS 0 and wills (nobody to refuse) it is delivered without being retained
+// and pk's Retain flag is cleared.
+func (h *Hook) route(cl *mqtt.Client, pkp *packets.Packet, will bool) error {
+	pk := *pkp
 	// Fast path: with no persistent session on this node (every client clean)
 	// nothing can be enqueued, and mochi matches the topic again anyway; only a
 	// retained update still has to be made durable. A session registers in
@@ -72,6 +81,24 @@ func (h *Hook) route(pk packets.Packet) error {
 	expiry := nowMs + h.cfg.Retention.Milliseconds()
 	if e := pk.Properties.MessageExpiryInterval; e > 0 {
 		expiry = min(expiry, nowMs+int64(e)*1000)
+	}
+	var extra []persist.Op // the retained update, made with the first enqueue command
+	if pk.FixedHeader.Retain {
+		op, limited := h.retainedOp(cl, &pk, nowMs)
+		if !limited {
+			extra = append(extra, op)
+		} else if _, err := h.apply([]persist.Op{op}); err != nil {
+			// Alone and first, so a refusal by the quota leaves nothing
+			// written: the publisher's own state decides, nobody else's.
+			if !isQuota(err) {
+				return err
+			}
+			h.retainRefused(cl, &pk, err)
+			if pk.FixedHeader.Qos > 0 && !will {
+				return err
+			}
+			pk.FixedHeader.Retain, pkp.FixedHeader.Retain = false, false
+		}
 	}
 
 	var (
@@ -117,26 +144,17 @@ func (h *Hook) route(pk packets.Packet) error {
 	ops, targets = h.filterReadable(ops, targets)
 	live, liveMsg = h.filterLive(live, liveMsg)
 
-	if pk.FixedHeader.Retain {
-		if len(pk.Payload) == 0 { // [MQTT-3.3.1-10]
-			ops = append(ops, persist.DeleteRetainedOp(pk.TopicName))
-		} else {
-			rm := messageFromPacket(&pk, pk.FixedHeader.Qos, true, nil, nowMs, 0)
-			if e := pk.Properties.MessageExpiryInterval; e > 0 {
-				rm.Expiry = nowMs + int64(e)*1000
-			}
-			ops = append(ops, persist.PutRetainedOp(rm))
-		}
+	seqs, err := h.enqueue(ops, extra)
+	if err != nil {
+		h.release(targets)
+		return err
 	}
-	if len(ops) > 0 {
-		rs, err := h.apply(ops)
-		if err != nil {
-			h.release(targets)
-			return err
+	for i, t := range targets {
+		if seqs[i] == 0 { // staged: the commit made it durable
+			t.s.notifyQueue(h)
+			continue
 		}
-		for i, t := range targets {
-			t.s.notify(h, rs[i].Seq)
-		}
+		t.s.notify(h, seqs[i])
 	}
 	for i, s := range live {
 		s.pushLive(h, liveMsg[i])
@@ -209,13 +227,15 @@ func (h *Hook) unreserve(s *session, size int64) {
 // written here because mochi would write a PUBACK even for QoS 2. 3.1.1 has no
 // negative ack: the client is disconnected. QoS 0 is dropped.
 func (h *Hook) refuse(cl *mqtt.Client, pk packets.Packet, err error) (packets.Packet, error) {
-	h.log.Error().Err(err).Str(fieldClientID, cl.ID).Str(fieldTopic, pk.TopicName).Msg("durable publish failed")
+	if !isQuota(err) { // logged, rate-limited, by retainRefused
+		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Str(fieldTopic, pk.TopicName).Msg("durable publish failed")
+	}
 	if cl.Net.Inline || pk.FixedHeader.Qos == 0 {
 		return pk, packets.ErrRejectPacket
 	}
 	code := packets.ErrUnspecifiedError
-	if isDiskFull(err) {
-		code = packets.ErrQuotaExceeded
+	if isDiskFull(err) || isQuota(err) {
+		code = packets.ErrQuotaExceeded // 0x97
 	}
 	if cl.Properties.ProtocolVersion == 5 {
 		ack := packets.Packet{

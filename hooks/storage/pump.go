@@ -118,6 +118,17 @@ func (s *session) notify(h *Hook, seq uint64) {
 	}
 }
 
+// notifyQueue tells s's pump (if any) to send its queue through the last
+// seq the store holds (a commit of staged references reports no seqs).
+func (s *session) notifyQueue(h *Hook) {
+	h.mu.Lock()
+	p := s.pump
+	h.mu.Unlock()
+	if p != nil {
+		p.push(event{kind: evDurable, initial: true})
+	}
+}
+
 // maxPendingEvents bounds a pump's FIFO for live QoS 0 messages: past it a
 // slow client loses QoS 0 messages instead of growing the broker's memory.
 const maxPendingEvents = 10000

@@ -1,0 +1,187 @@
+package storage
+
+import (
+	"fmt"
+
+	"github.com/imqtt/imqtt/persist"
+)
+
+// Durable fan-out (doc.go "Fan-out"). A publish for many persistent sessions
+// stores its message once (persist.PutBodyOp) and one small reference per
+// target queue (persist.EnqueueRefOp), instead of one full copy per target
+// in one raft command: the command's size no longer grows with the number of
+// targets times the payload, so other users' sessions cannot push a publish
+// over the command limit (cluster.batch_max_bytes).
+const (
+	// fanoutMinBytes: share one body once the copies (targets x (topic +
+	// payload + copyOverhead)) would reach this many bytes. Below it, full
+	// copies cost less than the body's extra writes (the body, its counter and
+	// a reference count per target) and the command stays under 16 KiB.
+	// persist BenchmarkFanout (enqueue + dequeue, 2 cores): 64-byte messages
+	// to 16 targets take 0.2 ms as copies and 0.4 ms shared, to 256 targets
+	// the same (~8 ms); 1 KiB to 16 targets 0.23 ms vs 0.19 ms; 16 KiB to 2
+	// targets 0.1-0.25 ms vs 0.06-0.15 ms, to 256 targets 60 ms vs 6 ms.
+	fanoutMinBytes = 16 << 10
+	// copyOverhead approximates what a copy adds besides topic and payload
+	// (op kind, client id, message fields).
+	copyOverhead = 128
+	// defaultMaxCommandBytes is cluster.batch_max_bytes's default, used when
+	// Options.MaxCommandBytes is 0.
+	defaultMaxCommandBytes = 1 << 20
+	// commandSlack is kept free under the command limit for the framing of
+	// the ops that the size estimate does not count exactly.
+	commandSlack = 4 << 10
+)
+
+// useSharedBody reports whether n targets of a size-byte message go through
+// a shared body.
+func useSharedBody(n int, size int) bool {
+	return n >= 2 && n*(size+copyOverhead) >= fanoutMinBytes
+}
+
+// enqueue makes the enqueue ops durable, with extra (the retained update)
+// in the first command, and returns each enqueue's queue seq (0 for a
+// staged reference: its pump is woken by Observe when the commit applies).
+// A fan-out that does not fit in one command is staged: see doc.go
+// "Fan-out".
+func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
+	seqs := make([]uint64, len(ops))
+	if len(ops) == 0 || !useSharedBody(len(ops), len(ops[0].Message.Topic)+len(ops[0].Message.Payload)) {
+		if len(ops)+len(extra) == 0 {
+			return seqs, nil
+		}
+		rs, err := h.apply(append(ops[:len(ops):len(ops)], extra...))
+		if err != nil {
+			return nil, err
+		}
+		for i := range ops {
+			seqs[i] = rs[i].Seq
+		}
+		return seqs, nil
+	}
+	body := *ops[0].Message
+	body.QoS, body.Retain, body.Properties.SubscriptionIDs = 0, false, nil
+	bodyBytes, err := body.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("encode body: %w", err)
+	}
+	limit := h.opts.MaxCommandBytes
+	if limit <= 0 {
+		limit = defaultMaxCommandBytes
+	}
+	budget := limit - commandSlack
+	head := len(bodyBytes) + 16
+	for _, op := range extra {
+		if op.Message != nil {
+			head += len(op.Message.Topic) + len(op.Message.Payload) + 64
+		}
+	}
+
+	// One item per target: a reference, or a full copy for a target with
+	// more identifiers than a reference holds; copies go last (when staged,
+	// into the last commands, next to the commit).
+	type item struct {
+		i    int // index in ops
+		ref  *persist.QueueRef
+		size int
+	}
+	items := make([]item, 0, len(ops))
+	var copies []item
+	for i := range ops {
+		m := ops[i].Message
+		if len(m.Properties.SubscriptionIDs) > maxRefSubscriptionIDs {
+			copies = append(copies, item{i: i, size: len(bodyBytes) + len(ops[i].Client) + 5*len(m.Properties.SubscriptionIDs) + 64})
+			continue
+		}
+		ref := &persist.QueueRef{QoS: m.QoS, Retain: m.Retain, Expiry: m.Expiry, SubscriptionIDs: m.Properties.SubscriptionIDs}
+		items = append(items, item{i: i, ref: ref, size: refOpSize(ops[i].Client, ref)})
+	}
+	items = append(items, copies...)
+	// Chunks: [start, end) of items per command, the first one after head.
+	var chunks [][2]int
+	size, start := head, 0
+	for k, it := range items {
+		if size+it.size > budget && k > start {
+			chunks = append(chunks, [2]int{start, k})
+			size, start = 0, k
+		}
+		size += it.size
+	}
+	chunks = append(chunks, [2]int{start, len(items)})
+	staged := len(chunks) > 1
+
+	var bodyID uint64
+	for c, ch := range chunks {
+		var cmd []persist.Op
+		if c == 0 {
+			cmd = append(extra[:len(extra):len(extra)], persist.PutBodyOp(body))
+		}
+		off := len(cmd)
+		for _, it := range items[ch[0]:ch[1]] {
+			switch {
+			case it.ref == nil:
+				cmd = append(cmd, ops[it.i])
+			case staged:
+				it.ref.Body = bodyID
+				cmd = append(cmd, persist.StageRefOp(ops[it.i].Client, *it.ref))
+			default:
+				cmd = append(cmd, persist.EnqueueRefOp(ops[it.i].Client, *it.ref))
+			}
+		}
+		if staged && c == len(chunks)-1 {
+			cmd = append(cmd, persist.CommitBodyOp(bodyID))
+		}
+		rs, err := h.apply(cmd)
+		if err != nil {
+			if bodyID != 0 {
+				h.dropStaged(bodyID)
+			}
+			return nil, err
+		}
+		if c == 0 {
+			bodyID = rs[len(extra)].Seq
+		}
+		for k, it := range items[ch[0]:ch[1]] {
+			if it.ref == nil || !staged {
+				seqs[it.i] = rs[off+k].Seq
+			}
+		}
+	}
+	if staged {
+		h.log.Debug().Int(fieldTargets, len(ops)).Int(fieldCount, len(chunks)).Msg("fan-out staged over several commands")
+	}
+	return seqs, nil
+}
+
+// sweepStaged drops the stagings of fan-outs whose commit never came and
+// whose message has expired (leader only, from sweep).
+func (h *Hook) sweepStaged() {
+	ids, err := h.opts.Store.StaleStaged(h.now(), 100)
+	if err != nil {
+		h.log.Error().Err(err).Msg("list stale stagings failed")
+		return
+	}
+	for _, id := range ids {
+		h.dropStaged(id)
+	}
+}
+
+// dropStaged discards the staged references of a fan-out that failed
+// before its commit, best effort: the expiry sweep drops what is left.
+func (h *Hook) dropStaged(id uint64) {
+	if _, err := h.apply([]persist.Op{persist.DropStagedOp(id)}); err != nil {
+		h.log.Warn().Err(err).Uint64(fieldSeq, id).Msg("drop of a failed fan-out's staging failed")
+	}
+}
+
+// maxRefSubscriptionIDs is the most subscription identifiers a reference
+// carries (a QueueRef record is at most 2 KiB: 26 bytes + 4 per id); a target
+// matched by more of its own subscriptions gets a full copy instead, which
+// costs its publisher's command one payload more but never an invalid op.
+const maxRefSubscriptionIDs = 500
+
+// refOpSize bounds the encoded size of an EnqueueRefOp or StageRefOp: kind, client, the
+// ref record (at most 3 + 3 uvarints of up to 10 bytes + the ids).
+func refOpSize(client string, r *persist.QueueRef) int {
+	return 1 + 3 + len(client) + 3 + 30 + 1 + 5*len(r.SubscriptionIDs)
+}

@@ -1,0 +1,142 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/imqtt/imqtt/persist"
+)
+
+// Limit labels for LimitObserver.LimitRefused: the config keys of the bounds.
+const (
+	LimitRetainedCount = "retained.max_per_user"
+	LimitRetainedBytes = "retained.max_bytes_per_user"
+)
+
+// Log fields of the fan-out and retained quota lines.
+const (
+	fieldUser       = "user"
+	fieldLimit      = "limit"
+	fieldSuppressed = "suppressed"
+	fieldTargets    = "targets"
+)
+
+// LimitObserver counts refusals by a security bound (hooks/metrics
+// implements it: imqtt_limit_refusals_total{limit}).
+type LimitObserver interface {
+	LimitRefused(limit string)
+}
+
+// RetainedConfig bounds what one user may keep retained, cluster-wide. In the
+// imqttd config file it is the top-level `retained:` section.
+type RetainedConfig struct {
+	// MaxPerUser is the most retained messages one user may own (0 = no bound).
+	MaxPerUser int `yaml:"max_per_user"`
+	// MaxBytesPerUser bounds the topic+payload bytes of a user's retained
+	// messages (0 = no bound).
+	MaxBytesPerUser int64 `yaml:"max_bytes_per_user"`
+}
+
+// DefaultRetainedConfig returns 1000 messages and 16 MiB per user.
+func DefaultRetainedConfig() RetainedConfig {
+	return RetainedConfig{MaxPerUser: 1000, MaxBytesPerUser: 16 << 20}
+}
+
+// Validate checks the bounds; errors wrap ErrInvalidConfig and name the key.
+func (c RetainedConfig) Validate() error {
+	switch {
+	case c.MaxPerUser < 0:
+		return fmt.Errorf("%w: retained.max_per_user: %d: must be >= 0", ErrInvalidConfig, c.MaxPerUser)
+	case c.MaxBytesPerUser < 0:
+		return fmt.Errorf("%w: retained.max_bytes_per_user: %d: must be >= 0", ErrInvalidConfig, c.MaxBytesPerUser)
+	}
+	return nil
+}
+
+// retainedOp is the durable retained update for pk published by cl. A
+// message from a connected client is charged to its user name (anonymous
+// clients share the owner ""); one from an inline client (the broker's own:
+// presence, the admin API, stored wills after a restart) is not charged and
+// frees whatever owner the topic had. limited reports whether the op can be
+// refused by the quota.
+func (h *Hook) retainedOp(cl *mqtt.Client, pk *packets.Packet, nowMs int64) (op persist.Op, limited bool) {
+	rm := messageFromPacket(pk, pk.FixedHeader.Qos, true, nil, nowMs, 0)
+	if e := pk.Properties.MessageExpiryInterval; e > 0 {
+		rm.Expiry = nowMs + int64(e)*1000
+	}
+	if cl == nil || cl.Net.Inline {
+		if len(pk.Payload) == 0 { // [MQTT-3.3.1-10]
+			return persist.DeleteRetainedOp(pk.TopicName), false
+		}
+		return persist.PutRetainedOp(rm), false
+	}
+	rc := h.opts.Retained
+	op = persist.PutRetainedOwnedOp(rm, string(cl.Properties.Username), uint64(rc.MaxPerUser), uint64(rc.MaxBytesPerUser))
+	return op, len(pk.Payload) > 0 && (rc.MaxPerUser > 0 || rc.MaxBytesPerUser > 0)
+}
+
+// retainRefused records a retained message refused by the quota: the metric
+// with the bound it hit, and a rate-limited warning.
+func (h *Hook) retainRefused(cl *mqtt.Client, pk *packets.Packet, err error) {
+	// Which bound: the count one if the message would add one past it.
+	limit := LimitRetainedBytes
+	user := string(cl.Properties.Username)
+	if max := h.opts.Retained.MaxPerUser; max > 0 {
+		u, uerr := h.opts.Store.RetainedUsage(user)
+		o, _, owned, oerr := h.opts.Store.RetainedOwner(pk.TopicName)
+		if uerr == nil && oerr == nil && !(owned && o == user) && u.Count+1 > uint64(max) {
+			limit = LimitRetainedCount
+		}
+	}
+	if h.opts.Limits != nil {
+		h.opts.Limits.LimitRefused(limit)
+	}
+	if n, ok := h.quotaLog.allow(h.now()); ok {
+		h.log.Warn().Err(err).Str(fieldClientID, cl.ID).Str(fieldUser, user).
+			Str(fieldTopic, pk.TopicName).Str(fieldLimit, limit).Int(fieldSuppressed, n).
+			Msg("retained message refused by quota")
+	}
+}
+
+// isQuota reports a refusal by the retained quota.
+func isQuota(err error) bool { return errors.Is(err, persist.ErrQuotaExceeded) }
+
+// logLimiter lets one log line through per interval and counts the others.
+type logLimiter struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether a line may be logged now and how many were
+// suppressed since the last one.
+func (l *logLimiter) allow(now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.last) < time.Second {
+		l.suppressed++
+		return 0, false
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	return n, true
+}
+
+// resyncRetained puts this node's retained index for topic back in step with
+// the store (mochi retained a will before the durable write was refused).
+func (h *Hook) resyncRetained(topic string) {
+	m, err := h.opts.Store.Retained(topic, h.now())
+	if err != nil {
+		h.opts.Server.Topics.RetainMessage(packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: topic,
+		})
+		return
+	}
+	rm := retainedMessage(&m)
+	h.opts.Server.Topics.RetainMessage(rm.ToPacket())
+}
