@@ -47,11 +47,11 @@ auth:
   password_file: %[2]s
 acl:
   file: %[3]s
-admin: {enabled: true, address: "127.0.0.1:0", token: %[4]s}
+admin: {enabled: true, address: "127.0.0.1:0"}
 cluster:
   bind_addr: "127.0.0.1:0"
-%[5]s
-`, dir, passwd, aclFile, adminTestToken, extra))
+%[4]s
+`, dir, passwd, aclFile, extra))
 	return startNode(t, dir, "--config", cfg)
 }
 

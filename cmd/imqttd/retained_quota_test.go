@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -158,7 +156,11 @@ retained:
 		t.Fatalf("retained at the end: %v", got)
 	}
 
-	metrics := scrapeWithToken(t, "http://"+n.addr("admin")+"/metrics")
+	code, body := n.adminAPI(t, http.MethodGet, "/metrics", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", code, body)
+	}
+	metrics := string(body)
 	for _, l := range []string{`imqtt_limit_refusals_total{limit="retained.max_per_user"}`, `imqtt_limit_refusals_total{limit="retained.max_bytes_per_user"}`} {
 		if !strings.Contains(metrics, l) {
 			t.Fatalf("metrics lack %s", l)
@@ -167,24 +169,4 @@ retained:
 	if !strings.Contains(n.log(), "retained message refused by quota") {
 		t.Fatal("no log line for the refusals")
 	}
-}
-
-// scrapeWithToken returns the body of GET url with the admin test token.
-func scrapeWithToken(t *testing.T, url string) string {
-	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+adminTestToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
-	}
-	return string(bytes.TrimSpace(b))
 }
