@@ -179,10 +179,17 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	if err := b.metrics.Registry().Register(flow.NewCollector(flowHook)); err != nil {
 		return nil, fmt.Errorf("flow metrics: %w", err)
 	}
+	sessionHook, err := b.newSessionHook()
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
 	// Order matters: limits bounds the keepalive before auth may refuse; auth is the
-	// only OnConnectAuthenticate provider; flow comes before acl, the only hook that
-	// grants OnACLCheck (flow only waits for a full subscriber and never grants).
-	hooks := []mqtt.Hook{limitsHook, b.authHook, flowHook, b.aclHook, metrics.NewHook(b.metrics)}
+	// only OnConnectAuthenticate provider; session decides, with the identity auth
+	// set, who may use the client id before any other hook sees the CONNECT (and
+	// bounds a SUBSCRIBE before acl and storage see it); flow comes before acl, the
+	// only hook that grants OnACLCheck (flow only waits for a full subscriber and
+	// never grants).
+	hooks := []mqtt.Hook{limitsHook, b.authHook, sessionHook, flowHook, b.aclHook, metrics.NewHook(b.metrics)}
 	if b.im != nil {
 		hooks = append(hooks, b.im.hook) // before storage: an im/ up publish ends here
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 )
 
 // imUsers are the password users of the IM tests (user name = password + "-pw").
-var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "flood", "root"}
+var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "eve", "flood", "root"}
 
 // imNode starts imqttd with password users, the IM server and extra YAML
 // appended under im: (indented by the caller).
@@ -223,6 +224,14 @@ func (c *imClient) close() {
 // a function that waits for a line containing what and returns the output so far.
 func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
 	t.Helper()
+	wait, _ := startMosquittoSubProc(t, args...)
+	return wait
+}
+
+// startMosquittoSubProc is startMosquittoSub that also returns a function
+// killing the mosquitto_sub process (idempotent; the cleanup calls it too).
+func startMosquittoSubProc(t *testing.T, args ...string) (wait func(what string) string, stop func()) {
+	t.Helper()
 	sub := exec.Command("stdbuf", append([]string{"-oL", "mosquitto_sub", "-d"}, args...)...)
 	out, err := sub.StdoutPipe()
 	if err != nil {
@@ -232,7 +241,9 @@ func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
 	if err := sub.Start(); err != nil {
 		t.Fatalf("mosquitto_sub: %v", err)
 	}
-	t.Cleanup(func() { _ = sub.Process.Kill(); _ = sub.Wait() })
+	var once sync.Once
+	stop = func() { once.Do(func() { _ = sub.Process.Kill(); _ = sub.Wait() }) }
+	t.Cleanup(stop)
 	lines := make(chan string, 100)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -242,7 +253,7 @@ func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
 		close(lines)
 	}()
 	var seen []string
-	return func(what string) string {
+	wait = func(what string) string {
 		t.Helper()
 		deadline := time.After(15 * time.Second)
 		for {
@@ -260,4 +271,5 @@ func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
 			}
 		}
 	}
+	return wait, stop
 }
