@@ -21,6 +21,12 @@ var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "eve", "flood", 
 // appended under im: (indented by the caller).
 func imNode(t *testing.T, imExtra string) *node {
 	t.Helper()
+	return imNodeBin(t, imqttdBin, imExtra)
+}
+
+// imNodeBin is imNode running the imqttd binary bin.
+func imNodeBin(t *testing.T, bin, imExtra string) *node {
+	t.Helper()
 	dir := t.TempDir()
 	passwd, aclFile := writeIMUsers(t, dir)
 	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
@@ -41,7 +47,7 @@ im:
   admins: [root]
 %[4]s
 `, dir, passwd, aclFile, imExtra, adminTestToken))
-	return startNode(t, dir, "--config", cfg)
+	return startNodeBin(t, bin, dir, nil, "--config", cfg)
 }
 
 // writeIMUsers writes the password file of imUsers (password = user + "-pw")
@@ -73,6 +79,14 @@ type imClient struct {
 // imConnect connects user's device id and subscribes to im/u/{user}/#.
 func imConnect(t *testing.T, n *node, user, id string) *imClient {
 	t.Helper()
+	ic := &imClient{v5client: dialUser(t, n, id, user), user: user}
+	ic.subscribe(t, "im/u/"+user+"/#", 0)
+	return ic
+}
+
+// dialUser connects user's MQTT 5 clean session id (session expiry 0).
+func dialUser(t *testing.T, n *node, id, user string) *v5client {
+	t.Helper()
 	conn, err := dialMQTT(t, "tcp", n.addr("tcp"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +95,7 @@ func imConnect(t *testing.T, n *node, user, id string) *imClient {
 	if err != nil {
 		t.Fatalf("connect %s: %v", id, err)
 	}
-	ic := &imClient{v5client: c, user: user}
-	ic.subscribe(t, "im/u/"+user+"/#", 0)
-	return ic
+	return c
 }
 
 // subscribe subscribes to filter and fails unless the SUBACK has want.
