@@ -244,3 +244,37 @@ func connectPersistent(t *testing.T, n *node, id, user string, clean bool) (*pah
 	}
 	return ca, c
 }
+
+// TestSessionOwnerCluster: bob's session lives in the replicated state, so
+// the node eve connects to refuses her too: bob's session made on node 1,
+// eve on node 2 is refused and receives nothing; bob resumes on node 2 and
+// gets his message; a session online on node 2 is refused to eve on node 1.
+func TestSessionOwnerCluster(t *testing.T) {
+	dir := t.TempDir()
+	passwd, aclFile := writeIMUsers(t, dir)
+	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf("auth:\n  password_file: %s\nacl:\n  file: %s\n", passwd, aclFile))
+	nodes := startClusterArgs(t, 2, "--config", cfg)
+	n1, n2 := nodes[0], nodes[1]
+
+	bobWait, bobStop := startMosquittoSubProc(t, mosqArgs(n1, "mqttv5", "bob", "bob-tablet", "news/bob")...)
+	bobWait("SUBACK")
+	bobStop()
+	waitSynced(t, n1, n2)
+	mosquittoPub(t, n1, "alice", "news/bob", "secret for bob")
+
+	out := attempt(t, mosqArgs(n2, "mqttv5", "eve", "bob-tablet", "eve/#"))
+	if !strings.Contains(out, "CONNACK (135)") || strings.Contains(out, "secret for bob") {
+		t.Fatalf("eve with bob's client id on node 2: want CONNACK (135) and no message, got:\n%s", out)
+	}
+	bobWait, _ = startMosquittoSubProc(t, mosqArgs(n2, "mqttv5", "bob", "bob-tablet", "news/bob")...)
+	bobWait("secret for bob")
+
+	laptopWait, _ := startMosquittoSubProc(t, mosqArgs(n2, "mqttv5", "bob", "bob-laptop", "news/bob")...)
+	laptopWait("SUBACK")
+	waitSynced(t, n1, n2)
+	if out := attempt(t, mosqArgs(n1, "mqttv5", "eve", "bob-laptop", "eve/#")); !strings.Contains(out, "CONNACK (135)") {
+		t.Fatalf("eve with online bob's client id on node 1: want CONNACK (135), got:\n%s", out)
+	}
+	mosquittoPub(t, n1, "alice", "news/bob", "second for bob")
+	laptopWait("second for bob")
+}
