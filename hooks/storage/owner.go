@@ -63,6 +63,11 @@ func (h *Hook) Discard(clientID string) error {
 	if _, err := h.apply([]persist.Op{persist.DeleteSessionOp(clientID)}); err != nil {
 		return fmt.Errorf("discard session %q: %w", clientID, err)
 	}
+	h.mu.Lock()
+	if s := h.sessions[clientID]; s != nil && s.cl == nil {
+		h.deleteSessionLocked(clientID) // the observer does it too, on every node
+	}
+	h.mu.Unlock()
 	return nil
 }
 
