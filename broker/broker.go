@@ -18,7 +18,6 @@ import (
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
-	"github.com/imqtt/imqtt/hooks/flow"
 	"github.com/imqtt/imqtt/hooks/limits"
 	"github.com/imqtt/imqtt/hooks/metrics"
 	"github.com/imqtt/imqtt/hooks/route"
@@ -116,7 +115,14 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	guardLimits.MaxPacketSize = int(cfg.Limits.MaxPacketSize)
 	b.guard = listen.NewGuard(guardLimits, b.metrics, log)
 
-	var aclOpts, plainOpts []acl.Option
+	flowHook, err := b.newFlowHook()
+	if err != nil {
+		return nil, err
+	}
+	// The byte bound's veto comes first: every other policy decides access,
+	// this one only drops a delivery the subscriber has no room for.
+	aclOpts := []acl.Option{acl.WithPolicies(flowPolicy(flowHook))}
+	var plainOpts []acl.Option
 	if cfg.IM.Enabled {
 		// The IM service decides every access to the im/ tree, for mochi's
 		// checks and storage's alike.
@@ -173,21 +179,21 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("limits: %w", err)
 	}
-	flowHook, err := flow.New(cfg.Limits.FlowConfig, flow.Options{MaxInflight: int(cfg.Limits.MaxInflight), Log: log})
+	sessionHook, err := b.newSessionHook()
 	if err != nil {
-		return nil, fmt.Errorf("limits: %w", err)
-	}
-	if err := b.metrics.Registry().Register(flow.NewCollector(flowHook)); err != nil {
-		return nil, fmt.Errorf("flow metrics: %w", err)
+		return nil, fmt.Errorf("session: %w", err)
 	}
 	b.node.SetLimitObserver(b.metrics)
 	if err := b.metrics.Registry().Register(newHandshakeCollector(b.node)); err != nil {
 		return nil, fmt.Errorf("cluster metrics: %w", err)
 	}
 	// Order matters: limits bounds the keepalive before auth may refuse; auth is the
-	// only OnConnectAuthenticate provider; flow comes before acl, the only hook that
-	// grants OnACLCheck (flow only waits for a full subscriber and never grants).
-	hooks := []mqtt.Hook{limitsHook, b.authHook, flowHook, b.aclHook, metrics.NewHook(b.metrics)}
+	// only OnConnectAuthenticate provider; session decides, with the identity auth
+	// set, who may use the client id before any other hook sees the CONNECT (and
+	// bounds a SUBSCRIBE before acl and storage see it); flow comes before acl, the
+	// only hook that grants OnACLCheck (flow only waits for a full subscriber and
+	// never grants).
+	hooks := []mqtt.Hook{limitsHook, b.authHook, sessionHook, flowHook, b.aclHook, metrics.NewHook(b.metrics)}
 	if b.im != nil {
 		hooks = append(hooks, b.im.hook) // before storage: an im/ up publish ends here
 	}
@@ -205,6 +211,9 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		return nil, fmt.Errorf("route: %w", err)
 	}
 	hooks = append(hooks, b.router)
+	// The flow tap learns the size of each publish mochi delivers: after
+	// every hook that may refuse or change it.
+	hooks = append(hooks, flowHook.Tap())
 	for _, h := range hooks {
 		if err := b.srv.AddHook(h, nil); err != nil {
 			return nil, fmt.Errorf("add hook %s: %w", h.ID(), err)

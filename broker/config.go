@@ -17,6 +17,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/flow"
 	"github.com/imqtt/imqtt/hooks/limits"
+	"github.com/imqtt/imqtt/hooks/session"
 	"github.com/imqtt/imqtt/hooks/storage"
 	"github.com/imqtt/imqtt/persist"
 )
@@ -46,6 +47,9 @@ type Config struct {
 	Store persist.Config `yaml:"persist"`
 	// IM is the IM server on the im/ topic tree (docs/protocol.md).
 	IM IMConfig `yaml:"im"`
+	// Session decides who may use a session and how many one user holds
+	// (hooks/session).
+	Session session.Config `yaml:"session"`
 }
 
 // NodeConfig identifies the node and its data directory.
@@ -105,8 +109,10 @@ type AdminConfig struct {
 type LimitsConfig struct {
 	listen.Limits `yaml:",inline"`
 	limits.Config `yaml:",inline"`
-	// Config of the back-pressure hook: slow_subscriber_wait.
+	// Config of the back-pressure hook: slow_subscriber_wait, max_queued_bytes.
 	FlowConfig flow.Config `yaml:",inline"`
+	// SessionLimits: max_subscriptions_per_client (hooks/session).
+	SessionLimits session.Limits `yaml:",inline"`
 	// MaxPacketSize is the largest MQTT packet accepted, in bytes [MQTT-3.2.2-15].
 	MaxPacketSize uint32 `yaml:"max_packet_size"`
 	// ReceiveMaximum is the number of unacknowledged QoS 1/2 PUBLISHes a client may
@@ -159,6 +165,7 @@ func DefaultConfig() Config {
 			Limits:          listen.DefaultLimits(),
 			Config:          limits.DefaultConfig(),
 			FlowConfig:      flow.DefaultConfig(),
+			SessionLimits:   session.DefaultLimits(),
 			MaxPacketSize:   1 << 20,
 			ReceiveMaximum:  1024,
 			MaxInflight:     8192,
@@ -183,6 +190,7 @@ func DefaultConfig() Config {
 		Retained: storage.DefaultRetainedConfig(),
 		Store:    defaultStore(),
 		IM:       DefaultIMConfig(),
+		Session:  session.DefaultConfig(),
 	}
 }
 
@@ -303,6 +311,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Limits.FlowConfig.Validate(); err != nil {
 		return fmt.Errorf("limits: %w", err)
+	}
+	if err := c.Limits.SessionLimits.Validate(); err != nil {
+		return err
+	}
+	if err := c.Session.Validate(); err != nil {
+		return err
 	}
 	if c.Limits.MaxPacketSize < 64 || c.Limits.MaxPacketSize > 256<<20 {
 		return invalid("limits.max_packet_size", c.Limits.MaxPacketSize, "must be between 64 and 268435456 bytes")

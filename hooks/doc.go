@@ -12,4 +12,10 @@
 // subscriber's queue is full (mochi asks the ACL right before it enqueues), and
 // always answers false; it declares NeverGrants, sits before hooks/acl, and the
 // broker test checks both.
+//
+// Session ownership: hooks/session alone decides whether a CONNECT may use the
+// session its client id names (a session belongs to the user who created it) and
+// whether a user may open another persistent session. It sits right after
+// hooks/auth, whose OnConnect sets the identity, and refuses in its own OnConnect,
+// before mochi's takeover.
 package hooks

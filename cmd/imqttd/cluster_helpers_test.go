@@ -22,9 +22,16 @@ import (
 // of it. It waits until every node sees n voters.
 func startCluster(t *testing.T, n int) []*node {
 	t.Helper()
+	return startClusterArgs(t, n)
+}
+
+// startClusterArgs is startCluster with extra imqttd arguments for every node
+// (such as --config with users).
+func startClusterArgs(t *testing.T, n int, extra ...string) []*node {
+	t.Helper()
 	var nodes []*node
 	for i := 1; i <= n; i++ {
-		args := append([]string{"--node-id", fmt.Sprintf("n%d", i)}, loopbackFlags...)
+		args := append(append([]string{"--node-id", fmt.Sprintf("n%d", i)}, loopbackFlags...), extra...)
 		if i == 1 {
 			args = append(args, "--bootstrap")
 		} else {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,11 +15,17 @@ import (
 )
 
 // imUsers are the password users of the IM tests (user name = password + "-pw").
-var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "flood", "root"}
+var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "eve", "flood", "root"}
 
 // imNode starts imqttd with password users, the IM server and extra YAML
 // appended under im: (indented by the caller).
 func imNode(t *testing.T, imExtra string) *node {
+	t.Helper()
+	return imNodeBin(t, imqttdBin, imExtra)
+}
+
+// imNodeBin is imNode running the imqttd binary bin.
+func imNodeBin(t *testing.T, bin, imExtra string) *node {
 	t.Helper()
 	dir := t.TempDir()
 	passwd, aclFile := writeIMUsers(t, dir)
@@ -40,7 +47,7 @@ im:
   admins: [root]
 %[4]s
 `, dir, passwd, aclFile, imExtra))
-	return startNode(t, dir, "--config", cfg)
+	return startNodeBin(t, bin, dir, nil, "--config", cfg)
 }
 
 // writeIMUsers writes the password file of imUsers (password = user + "-pw")
@@ -72,6 +79,14 @@ type imClient struct {
 // imConnect connects user's device id and subscribes to im/u/{user}/#.
 func imConnect(t *testing.T, n *node, user, id string) *imClient {
 	t.Helper()
+	ic := &imClient{v5client: dialUser(t, n, id, user), user: user}
+	ic.subscribe(t, "im/u/"+user+"/#", 0)
+	return ic
+}
+
+// dialUser connects user's MQTT 5 clean session id (session expiry 0).
+func dialUser(t *testing.T, n *node, id, user string) *v5client {
+	t.Helper()
 	conn, err := dialMQTT(t, "tcp", n.addr("tcp"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -80,9 +95,7 @@ func imConnect(t *testing.T, n *node, user, id string) *imClient {
 	if err != nil {
 		t.Fatalf("connect %s: %v", id, err)
 	}
-	ic := &imClient{v5client: c, user: user}
-	ic.subscribe(t, "im/u/"+user+"/#", 0)
-	return ic
+	return c
 }
 
 // subscribe subscribes to filter and fails unless the SUBACK has want.
@@ -223,6 +236,14 @@ func (c *imClient) close() {
 // a function that waits for a line containing what and returns the output so far.
 func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
 	t.Helper()
+	wait, _ := startMosquittoSubProc(t, args...)
+	return wait
+}
+
+// startMosquittoSubProc is startMosquittoSub that also returns a function
+// killing the mosquitto_sub process (idempotent; the cleanup calls it too).
+func startMosquittoSubProc(t *testing.T, args ...string) (wait func(what string) string, stop func()) {
+	t.Helper()
 	sub := exec.Command("stdbuf", append([]string{"-oL", "mosquitto_sub", "-d"}, args...)...)
 	out, err := sub.StdoutPipe()
 	if err != nil {
@@ -232,7 +253,9 @@ func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
 	if err := sub.Start(); err != nil {
 		t.Fatalf("mosquitto_sub: %v", err)
 	}
-	t.Cleanup(func() { _ = sub.Process.Kill(); _ = sub.Wait() })
+	var once sync.Once
+	stop = func() { once.Do(func() { _ = sub.Process.Kill(); _ = sub.Wait() }) }
+	t.Cleanup(stop)
 	lines := make(chan string, 100)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -242,7 +265,7 @@ func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
 		close(lines)
 	}()
 	var seen []string
-	return func(what string) string {
+	wait = func(what string) string {
 		t.Helper()
 		deadline := time.After(15 * time.Second)
 		for {
@@ -260,4 +283,5 @@ func startMosquittoSub(t *testing.T, args ...string) func(what string) string {
 			}
 		}
 	}
+	return wait, stop
 }

@@ -68,7 +68,13 @@ func startNode(t *testing.T, dir string, args ...string) *node {
 // wrapper such as unshare; it must exec imqttd so that the node's PID is imqttd's).
 func startNodeVia(t *testing.T, dir string, via []string, args ...string) *node {
 	t.Helper()
-	n, started := launchNode(t, dir, via, args...)
+	return startNodeBin(t, imqttdBin, dir, via, args...)
+}
+
+// startNodeBin is startNodeVia running the imqttd binary bin.
+func startNodeBin(t *testing.T, bin, dir string, via []string, args ...string) *node {
+	t.Helper()
+	n, started := launchNodeBin(t, bin, dir, via, args...)
 	select {
 	case n.addrs = <-started:
 	case err := <-n.exit:
@@ -85,13 +91,19 @@ func startNodeVia(t *testing.T, dir string, via []string, args ...string) *node 
 // Cleanup stops it with SIGTERM.
 func launchNode(t *testing.T, dir string, via []string, args ...string) (*node, <-chan map[string]string) {
 	t.Helper()
+	return launchNodeBin(t, imqttdBin, dir, via, args...)
+}
+
+// launchNodeBin is launchNode running the imqttd binary bin.
+func launchNodeBin(t *testing.T, bin, dir string, via []string, args ...string) (*node, <-chan map[string]string) {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	full := append([]string{"serve", "--log-format", "json", "--log-level", "debug"}, args...)
-	cmd := exec.Command(imqttdBin, full...)
+	cmd := exec.Command(bin, full...)
 	if len(via) > 0 {
-		cmd = exec.Command(via[0], append(append(via[1:], imqttdBin), full...)...)
+		cmd = exec.Command(via[0], append(append(via[1:], bin), full...)...)
 	}
 	cmd.Dir = dir
 	cmd.Env = cleanEnv()

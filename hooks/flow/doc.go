@@ -32,4 +32,38 @@
 // goroutine) and publishes forwarded by other cluster nodes (the link's reader:
 // a stalled local subscriber holds that link for at most MaxWait, then is slow).
 // A client is never made to wait for its own queue from its own publish.
+//
+// # Bytes
+//
+// The queue is also bounded in bytes (Config.MaxQueuedBytes,
+// limits.max_queued_bytes): a packet bound does not bound memory (800 queued
+// 256 KiB messages are 200 MiB). mochi's enqueue has no hook that sees the
+// packet, so the hook counts per client (by client id, for the connection it
+// saw):
+//
+//   - in: in OnACLCheck, the bytes of the delivery (packetBytes: topic,
+//     payload, the publisher's properties, plus 16). The size comes from the
+//     Tap, a second hook added after every other one: its OnPublish records
+//     the size of the publish mochi is about to deliver under the data pointer
+//     of its topic string, which mochi passes unchanged to OnACLCheck for each
+//     subscriber, and OnPublished (or the publisher's OnDisconnect) forgets it.
+//     A retained message sent on SUBSCRIBE has no recorded size and is not
+//     counted (the packet bound still applies).
+//   - out: OnPacketSent for a written PUBLISH and OnPublishDropped for one mochi
+//     dropped (same function, so the same count); an empty outbound queue
+//     counts zero, which also clears deliveries that were counted and then not
+//     queued (refused by the ACL, or mochi's in-flight quota).
+//
+// A delivery that would take the client past the bound (one to an empty queue
+// always goes) waits, as for the packet bound, until it fits or MaxWait
+// passes; then the client is marked slow (logged once, counted) and the
+// delivery is refused: Dropping(clientID) is true, and the broker's ACL
+// policy built on it vetoes that delivery (the ACL is asked right after this
+// hook), so mochi does not queue it. Each refusal is counted with
+// Observer.LimitRefused(LimitQueuedBytes) and Observer.QueuedBytesDropped. The
+// count is approximate by what concurrent deliveries add between the empty
+// check and their enqueue, and over-counts a packet written with a topic alias
+// by its topic until the queue empties. Clients for which Options.Bypass is
+// true (persistent sessions, written by hooks/storage's pump, not through
+// mochi's queue) are not counted.
 package flow

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 )
 
@@ -16,15 +17,23 @@ type Config struct {
 	// the subscriber is marked slow (limits.slow_subscriber_wait); 0 turns
 	// back-pressure off (full queues drop, as stock mochi does).
 	MaxWait time.Duration `yaml:"slow_subscriber_wait"`
+	// MaxQueuedBytes bounds the bytes of the deliveries waiting in one
+	// client's outbound queue (limits.max_queued_bytes; doc.go "Bytes"); 0
+	// turns the bound off. Nothing is allocated for it: it is a cap.
+	MaxQueuedBytes int64 `yaml:"max_queued_bytes"`
 }
 
-// DefaultConfig waits up to 2 s for a full subscriber.
-func DefaultConfig() Config { return Config{MaxWait: 2 * time.Second} }
+// DefaultConfig waits up to 2 s for a full subscriber and bounds a client's
+// queue at 8 MiB.
+func DefaultConfig() Config { return Config{MaxWait: 2 * time.Second, MaxQueuedBytes: 8 << 20} }
 
-// Validate refuses a negative wait.
+// Validate refuses a negative wait or bound.
 func (c Config) Validate() error {
 	if c.MaxWait < 0 {
 		return fmt.Errorf("slow_subscriber_wait: %s: must not be negative: %w", c.MaxWait, ErrInvalidConfig)
+	}
+	if c.MaxQueuedBytes < 0 {
+		return fmt.Errorf("max_queued_bytes: %d: must not be negative (0: no bound): %w", c.MaxQueuedBytes, ErrInvalidConfig)
 	}
 	return nil
 }
@@ -35,6 +44,12 @@ type Options struct {
 	MaxInflight int
 	// Log receives one line per subscriber marked slow.
 	Log zerolog.Logger
+	// Bypass reports a client whose deliveries do not go through mochi's
+	// outbound queue (a persistent session the storage hook delivers to); its
+	// bytes are not counted. nil: none.
+	Bypass func(cl *mqtt.Client) bool
+	// Observer counts what the byte bound drops; nil: nobody.
+	Observer Observer
 }
 
 // First and last poll interval of a wait: short at first (a draining writer
@@ -51,6 +66,15 @@ type Hook struct {
 	maxWait     time.Duration
 	maxInflight int
 	log         zerolog.Logger
+
+	maxBytes     int64
+	bypass       func(cl *mqtt.Client) bool
+	obs          Observer
+	sizes        sizes
+	bytes        sync.Map      // client id -> *byteState (bytes.go)
+	bytesMax     atomic.Int64  // largest queued bytes seen for one client
+	bytesDropped atomic.Uint64 // deliveries refused by the byte bound
+	bytesSlow    atomic.Uint64 // times a client was marked slow by the byte bound
 
 	slow  sync.Map // *mqtt.Client -> struct{}: marked slow, nobody waits for it
 	nslow atomic.Int64
@@ -77,6 +101,10 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		maxWait:     cfg.MaxWait,
 		maxInflight: opts.MaxInflight,
 		log:         opts.Log,
+		maxBytes:    cfg.MaxQueuedBytes,
+		bypass:      opts.Bypass,
+		obs:         opts.Observer,
+		sizes:       sizes{m: map[*byte]*publishSize{}, by: map[*mqtt.Client]*byte{}},
 		done:        make(chan struct{}),
 	}, nil
 }
@@ -86,7 +114,7 @@ func (h *Hook) ID() string { return "imqtt-flow" }
 
 // Provides lists the events the hook handles.
 func (h *Hook) Provides(b byte) bool {
-	return b == mqtt.OnACLCheck || b == mqtt.OnDisconnect
+	return b == mqtt.OnACLCheck || b == mqtt.OnDisconnect || b == mqtt.OnPacketSent || b == mqtt.OnPublishDropped
 }
 
 // Init accepts no runtime config (it is given to New).
@@ -102,8 +130,12 @@ func (h *Hook) Stop() error {
 // OnACLCheck never grants access: it returns false so that the ACL hook after it
 // decides. For a read check (mochi's check right before it enqueues a delivery)
 // it first waits while the subscriber's queue or in-flight window is full.
-func (h *Hook) OnACLCheck(cl *mqtt.Client, _ string, write bool) bool {
-	if write || h.maxWait <= 0 || cl.Net.Inline {
+func (h *Hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if write || cl.Net.Inline {
+		return false
+	}
+	defer h.checkBytes(cl, topic)
+	if h.maxWait <= 0 {
 		return false
 	}
 	if !h.full(cl, 3, 4) {
@@ -123,8 +155,38 @@ func (h *Hook) OnACLCheck(cl *mqtt.Client, _ string, write bool) bool {
 // (the security invariant of hooks/doc.go; broker tests check it).
 func (h *Hook) NeverGrants() bool { return true }
 
-// OnDisconnect forgets a slow mark.
-func (h *Hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { h.unmark(cl) }
+// OnDisconnect forgets a slow mark and the client's byte count.
+func (h *Hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	h.unmark(cl)
+	if v, ok := h.bytes.Load(cl.ID); ok && v.(*byteState).cl == cl {
+		h.bytes.CompareAndDelete(cl.ID, v)
+	}
+}
+
+// checkBytes applies the byte bound to a delivery to cl (after the packet
+// bound's wait): see admitBytes.
+func (h *Hook) checkBytes(cl *mqtt.Client, topic string) {
+	if h.maxBytes <= 0 || (h.bypass != nil && h.bypass(cl)) {
+		return
+	}
+	if size := h.sizes.size(topic); size > 0 {
+		h.admitBytes(cl, size)
+	}
+}
+
+// OnPacketSent counts a written PUBLISH out of the client's queued bytes.
+func (h *Hook) OnPacketSent(cl *mqtt.Client, pk packets.Packet, _ []byte) {
+	if h.maxBytes > 0 && pk.FixedHeader.Type == packets.Publish {
+		h.sent(cl, &pk)
+	}
+}
+
+// OnPublishDropped counts a delivery mochi dropped (queue full) out again.
+func (h *Hook) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {
+	if h.maxBytes > 0 {
+		h.sent(cl, &pk)
+	}
+}
 
 // full reports whether cl's outbound queue or in-flight window is at least
 // num/den full.
@@ -142,6 +204,14 @@ func (h *Hook) full(cl *mqtt.Client, num, den int) bool {
 // wait polls until cl has drained to half, is gone, or MaxWait has passed (then
 // cl is marked slow).
 func (h *Hook) wait(cl *mqtt.Client) {
+	if !h.pollUntil(func() bool { return cl.Closed() || !h.full(cl, 1, 2) }) {
+		h.mark(cl)
+	}
+}
+
+// pollUntil polls ready, more and more slowly, until it is true (or the hook
+// stops: true too) or MaxWait has passed (false). Counted as one wait.
+func (h *Hook) pollUntil(ready func() bool) bool {
 	start := time.Now()
 	deadline := start.Add(h.maxWait)
 	poll := firstPoll
@@ -154,15 +224,14 @@ func (h *Hook) wait(cl *mqtt.Client) {
 	for {
 		select {
 		case <-h.done:
-			return
+			return true
 		case <-t.C:
 		}
-		if cl.Closed() || !h.full(cl, 1, 2) {
-			return
+		if ready() {
+			return true
 		}
 		if time.Now().After(deadline) {
-			h.mark(cl)
-			return
+			return false
 		}
 		poll = min(2*poll, lastPoll)
 		t.Reset(poll)
@@ -196,6 +265,10 @@ type Stats struct {
 	WaitTime    time.Duration // their total wait
 	SlowMarked  uint64        // times a subscriber was marked slow
 	SlowCurrent int64         // subscribers marked slow now
+	// Byte bound (limits.max_queued_bytes).
+	QueuedBytesMax     int64  // largest queued bytes seen for one client
+	QueuedBytesDropped uint64 // deliveries it refused
+	QueuedBytesSlow    uint64 // times it marked a client slow
 }
 
 // Stats returns the counters.
@@ -205,6 +278,10 @@ func (h *Hook) Stats() Stats {
 		WaitTime:    time.Duration(h.waitNanos.Load()),
 		SlowMarked:  h.slowMarked.Load(),
 		SlowCurrent: h.nslow.Load(),
+
+		QueuedBytesMax:     h.bytesMax.Load(),
+		QueuedBytesDropped: h.bytesDropped.Load(),
+		QueuedBytesSlow:    h.bytesSlow.Load(),
 	}
 }
 

@@ -22,33 +22,49 @@ import (
 )
 
 // allowHook allows every connection and topic; it comes after the flow hook, as
-// the real ACL hook does in imqttd.
-type allowHook struct{ mqtt.HookBase }
+// the real ACL hook does in imqttd, and vetoes a delivery the byte bound
+// refused (the broker's ACL policy on Hook.Dropping).
+type allowHook struct {
+	mqtt.HookBase
+	flow *flow.Hook
+}
 
 func (h *allowHook) ID() string { return "test-allow-all" }
 func (h *allowHook) Provides(b byte) bool {
 	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
 }
 func (h *allowHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (h *allowHook) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
+func (h *allowHook) OnACLCheck(cl *mqtt.Client, _ string, write bool) bool {
+	return write || !h.flow.Dropping(cl.ID)
+}
 
 // startBroker runs a real mochi server on 127.0.0.1:0 with the given queue and
 // in-flight bounds and, when wait > 0, the flow hook in front of the ACL.
 func startBroker(t *testing.T, queue int32, inflight uint16, wait time.Duration) (string, *flow.Hook) {
 	t.Helper()
+	return startBrokerCfg(t, queue, inflight, flow.Config{MaxWait: wait})
+}
+
+// startBrokerCfg is startBroker with the whole flow config; the hook's tap is
+// added last.
+func startBrokerCfg(t *testing.T, queue int32, inflight uint16, cfg flow.Config) (string, *flow.Hook) {
+	t.Helper()
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumClientWritesPending = queue
 	caps.MaximumInflight = inflight
 	srv := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler), Capabilities: caps, InlineClient: true})
-	h, err := flow.New(flow.Config{MaxWait: wait}, flow.Options{MaxInflight: int(inflight), Log: zerolog.New(zerolog.NewTestWriter(t))})
+	h, err := flow.New(cfg, flow.Options{MaxInflight: int(inflight), Log: zerolog.New(zerolog.NewTestWriter(t))})
 	if err != nil {
 		t.Fatalf("flow.New: %v", err)
 	}
 	if err := srv.AddHook(h, nil); err != nil {
 		t.Fatalf("AddHook(flow): %v", err)
 	}
-	if err := srv.AddHook(new(allowHook), nil); err != nil {
+	if err := srv.AddHook(&allowHook{flow: h}, nil); err != nil {
 		t.Fatalf("AddHook(allow): %v", err)
+	}
+	if err := srv.AddHook(h.Tap(), nil); err != nil {
+		t.Fatalf("AddHook(tap): %v", err)
 	}
 	tcp := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "t1", Address: "127.0.0.1:0"})
 	if err := srv.AddListener(tcp); err != nil {

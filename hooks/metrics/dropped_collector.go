@@ -49,6 +49,7 @@ func (c *droppedCollector) Collect(ch chan<- prometheus.Metric) {
 		{DropPacketIDsExhausted, exhausted},
 		{DropExpired, c.m.dropExpired.Load()},
 		{DropQoSDropped, c.m.dropQoS.Load()},
+		{DropQueuedBytes, c.m.dropQueuedBytes.Load()},
 	} {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(r.v), r.reason)
 	}

@@ -125,6 +125,8 @@ func TestDropCounters(t *testing.T) {
 	want(DropInflightQuota, 2)
 	want(DropExpired, 0)
 	want(DropQoSDropped, 0)
+	m.QueuedBytesDropped()
+	want(DropQueuedBytes, 1)
 
 	// A transiently smaller difference never makes the counter go down.
 	srv.Info.InflightDropped = 1
@@ -133,8 +135,8 @@ func TestDropCounters(t *testing.T) {
 	want(DropInflightQuota, 5)
 
 	// Without a server there is no inflight_quota series.
-	if all := collectByReason(t, newDroppedCollector(nil, m)); len(all) != 4 {
-		t.Errorf("series without server = %v, want the 4 hook reasons", all)
+	if all := collectByReason(t, newDroppedCollector(nil, m)); len(all) != 5 {
+		t.Errorf("series without server = %v, want the 5 hook reasons", all)
 	}
 }
 

@@ -53,6 +53,7 @@ type Metrics struct {
 	dropPacketIDsExhausted atomic.Int64
 	dropExpired            atomic.Int64
 	dropQoS                atomic.Int64
+	dropQueuedBytes        atomic.Int64
 
 	authFailures *prometheus.CounterVec
 	aclDenied    *prometheus.CounterVec

@@ -20,6 +20,9 @@ const (
 	DropExpired = "expired"
 	// DropQoSDropped: any other inflight message discarded (OnQosDropped).
 	DropQoSDropped = "qos_dropped"
+	// DropQueuedBytes: a subscriber's queued bytes were at limits.max_queued_bytes
+	// (hooks/flow).
+	DropQueuedBytes = "max_queued_bytes"
 )
 
 // Label names.

@@ -48,3 +48,8 @@ func (m *Metrics) ACLDenied(access string) {
 func (m *Metrics) LimitRefused(limit string) {
 	m.limitRefused.WithLabelValues(labelValue(limit)).Inc()
 }
+
+// QueuedBytesDropped counts a delivery dropped because its subscriber's
+// queued bytes were at limits.max_queued_bytes
+// (imqtt_messages_dropped_total{reason="max_queued_bytes"}).
+func (m *Metrics) QueuedBytesDropped() { m.dropQueuedBytes.Add(1) }

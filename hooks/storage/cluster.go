@@ -79,7 +79,7 @@ func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 		if h.sessions[ss.ClientID] == nil {
 			// username and proto are read without the lock once the session
 			// is registered: set them only on a new one.
-			h.sessions[ss.ClientID] = &session{id: ss.ClientID, username: ss.Username, proto: ss.ProtocolVersion}
+			h.putSessionLocked(&session{id: ss.ClientID, username: ss.Username, proto: ss.ProtocolVersion})
 		}
 		h.mu.Unlock()
 		if _, ok := srv.Clients.Get(ss.ClientID); ok {
@@ -100,7 +100,7 @@ func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 		}
 		h.mu.Lock()
 		if s := h.sessions[op.Client]; s != nil && s.cl == nil {
-			delete(h.sessions, op.Client)
+			h.deleteSessionLocked(op.Client)
 		}
 		h.mu.Unlock()
 		if cl, ok := srv.Clients.Get(op.Client); ok && (cl.Net.Conn == nil || cl.Closed()) {

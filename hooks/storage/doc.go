@@ -227,6 +227,15 @@
 // (Options.IsLeader) and sees sessions connected to any node as connected
 // (their records carry no disconnect time).
 //
+// # Owners
+//
+// Each registered session carries the username that created it; the registry
+// keeps a count of sessions per username (perUser, owner.go) in step with every
+// registration and removal, so SessionsOf is O(1). SessionOwner reads the
+// replicated record of one id (owner, connected on some node), and Discard
+// deletes an offline session through the node. hooks/session decides with
+// them; this package decides nothing about owners.
+//
 // # Limits
 //
 // A QoS 0 copy for an online session is lost if the node crashes before

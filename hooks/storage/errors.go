@@ -11,4 +11,7 @@ var (
 	ErrUnexpectedResult = errors.New("storage: unexpected apply result")
 	// ErrClosed is returned by operations after Stop.
 	ErrClosed = errors.New("storage: hook stopped")
+	// ErrSessionConnected is returned by Discard while a client of this node
+	// holds the session.
+	ErrSessionConnected = errors.New("storage: session is connected")
 )

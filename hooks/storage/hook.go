@@ -65,6 +65,7 @@ type Hook struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session // persistent sessions known to this node
+	perUser  map[string]int      // persistent sessions per username, in step with sessions (owner.go)
 	// establishing counts the session writes of OnSessionEstablish in
 	// flight, per client id (Observe leaves those ids alone).
 	establishing map[string]int
@@ -125,6 +126,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		log:          opts.Log.With().Str(fieldComponent, component).Logger(),
 		now:          opts.Now,
 		sessions:     make(map[string]*session),
+		perUser:      make(map[string]int),
 		establishing: map[string]int{},
 		wills:        make(map[string]pendingWill),
 		done:         make(chan struct{}),

@@ -25,7 +25,7 @@ func (h *Hook) StoredClients() ([]storage.Client, error) {
 		s := &ss[i]
 		out = append(out, storedClient(s))
 		if _, ok := h.sessions[s.ClientID]; !ok {
-			h.sessions[s.ClientID] = &session{id: s.ClientID, username: s.Username, proto: s.ProtocolVersion}
+			h.putSessionLocked(&session{id: s.ClientID, username: s.Username, proto: s.ProtocolVersion})
 		}
 	}
 	return out, nil

@@ -91,16 +91,17 @@ func (h *Hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !keep {
-		delete(h.sessions, cl.ID)
+		h.deleteSessionLocked(cl.ID)
 		return
 	}
+	user := string(cl.Properties.Username)
 	s := old
 	if s == nil || pk.Connect.Clean {
-		s = &session{id: cl.ID}
-		h.sessions[cl.ID] = s
+		s = &session{id: cl.ID, username: user}
+		h.putSessionLocked(s)
 	}
 	s.cl = cl
-	s.username = string(cl.Properties.Username)
+	h.setUserLocked(s, user)
 	s.proto = cl.Properties.ProtocolVersion
 }
 
@@ -153,7 +154,7 @@ func (h *Hook) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
 	if op.Kind == persist.OpDeleteSession {
 		h.mu.Lock()
 		if h.sessions[cl.ID] == s && s.cl == nil {
-			delete(h.sessions, cl.ID)
+			h.deleteSessionLocked(cl.ID)
 		}
 		h.mu.Unlock()
 	}
@@ -203,7 +204,7 @@ func (h *Hook) deleteSessions(ids []string) {
 	h.mu.Lock()
 	for _, id := range ids {
 		if s, ok := h.sessions[id]; ok && s.cl == nil {
-			delete(h.sessions, id)
+			h.deleteSessionLocked(id)
 		}
 	}
 	h.mu.Unlock()
