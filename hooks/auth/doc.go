@@ -47,7 +47,10 @@
 // alg are refused; the key is chosen by alg and only from the key configured
 // for it, so an HS256 token is never checked against the RSA/EC public key);
 // signature; exp required; nbf and iat honoured; leeway applies to all three;
-// iss and aud when configured; sub must pass ValidateUsername. The identity is
+// iss and aud when configured; sub must pass ValidateUsername. Claim types are
+// strict (checkClaimTypes, before the signature): exp, nbf and iat must be JSON
+// numbers (RFC 7519 NumericDate; jwt/v5 alone also takes "exp":"1700000000"),
+// sub a single JSON string, and none of the four may appear twice. The identity is
 // the sub. The token is not re-checked after the CONNACK: a connection
 // outlives its token's exp.
 //
