@@ -161,6 +161,7 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		WillCheck:        b.aclHook.CanWriteWill,
 		LoopbackListener: func(id string) bool { return loopback[id] },
 		Observer:         b.metrics,
+		Limits:           b.metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)

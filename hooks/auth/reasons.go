@@ -21,6 +21,7 @@ const (
 	ReasonTokenUserMismatch = "token_user_mismatch" // MQTT username differs from the token's sub
 	ReasonAnonymousDenied   = "anonymous_denied"    // anonymous off, or listener not loopback-only
 	ReasonWillDenied        = "will_denied"         // WillCheck refused the will topic
+	ReasonThrottled         = "throttled"           // too many failed logins: refused without checking (auth.throttle)
 )
 
 // Observer is told about every refused CONNECT (for metrics). AuthFailed is
