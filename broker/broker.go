@@ -201,6 +201,16 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		return nil, fmt.Errorf("route: %w", err)
 	}
 	hooks = append(hooks, b.router)
+	// Topic depth: the last OnPacketRead provider, so the limits hook has resolved
+	// a topic alias before it counts levels, and the neutral PUBACK (id 0) it hands
+	// mochi for an answered packet passes no other hook (storage takes PUBACKs).
+	// OnPacketRead runs before mochi processes the packet, so no hook's OnPublish,
+	// OnSubscribe or OnACLCheck and not mochi's index ever see a too deep topic.
+	levelsHook, err := limits.NewLevels(cfg.Limits.Levels, b.metrics, log)
+	if err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	hooks = append(hooks, levelsHook)
 	for _, h := range hooks {
 		if err := b.srv.AddHook(h, nil); err != nil {
 			return nil, fmt.Errorf("add hook %s: %w", h.ID(), err)

@@ -105,6 +105,8 @@ type LimitsConfig struct {
 	limits.Config `yaml:",inline"`
 	// Config of the back-pressure hook: slow_subscriber_wait.
 	FlowConfig flow.Config `yaml:",inline"`
+	// Levels bounds topic depth: max_topic_levels (hooks/limits LevelsHook).
+	Levels limits.LevelsConfig `yaml:",inline"`
 	// MaxPacketSize is the largest MQTT packet accepted, in bytes [MQTT-3.2.2-15].
 	MaxPacketSize uint32 `yaml:"max_packet_size"`
 	// ReceiveMaximum is the number of unacknowledged QoS 1/2 PUBLISHes a client may
@@ -157,6 +159,7 @@ func DefaultConfig() Config {
 			Limits:          listen.DefaultLimits(),
 			Config:          limits.DefaultConfig(),
 			FlowConfig:      flow.DefaultConfig(),
+			Levels:          limits.DefaultLevelsConfig(),
 			MaxPacketSize:   1 << 20,
 			ReceiveMaximum:  1024,
 			MaxInflight:     8192,
@@ -284,6 +287,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("limits: %w", err)
 	}
 	if err := c.Limits.FlowConfig.Validate(); err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	if err := c.Limits.Levels.Validate(); err != nil {
 		return fmt.Errorf("limits: %w", err)
 	}
 	if c.Limits.MaxPacketSize < 64 || c.Limits.MaxPacketSize > 256<<20 {

@@ -20,6 +20,12 @@ var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "flood", "root"}
 // appended under im: (indented by the caller).
 func imNode(t *testing.T, imExtra string) *node {
 	t.Helper()
+	return imNodeAuth(t, "", imExtra)
+}
+
+// imNodeAuth is imNode with extra YAML under auth: as well.
+func imNodeAuth(t *testing.T, authExtra, imExtra string) *node {
+	t.Helper()
 	dir := t.TempDir()
 	passwd, aclFile := writeIMUsers(t, dir)
 	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
@@ -31,6 +37,7 @@ listeners:
   ws: {enabled: false}
 auth:
   password_file: %[2]s
+%[6]s
 acl:
   file: %[3]s
 admin: {enabled: true, address: "127.0.0.1:0", token: %[5]s}
@@ -39,7 +46,7 @@ cluster:
 im:
   admins: [root]
 %[4]s
-`, dir, passwd, aclFile, imExtra, adminTestToken))
+`, dir, passwd, aclFile, imExtra, adminTestToken, authExtra))
 	return startNode(t, dir, "--config", cfg)
 }
 

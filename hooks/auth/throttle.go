@@ -14,19 +14,24 @@ import (
 //
 // Rules, for one password attempt by user from addr:
 //
-//   - (user, addr) key: its first FreeAttempts checks run at once. Checks that
-//     are running count against that budget, so parallel attempts cannot all
-//     slip through before the first failure is recorded. Past the budget one
-//     attempt at a time may go on: it waits until delay(n) after the key's last
-//     failure (n = failures - FreeAttempts; delay doubles from BaseDelay up to
-//     MaxDelay); an attempt that arrives while another one of the same key is
-//     running or waiting is refused at once.
+//   - (user, addr) key: its first FreeAttempts checks run at once. Checks in
+//     flight count against that budget, so parallel attempts cannot all slip
+//     through before the first failure is recorded: an attempt that finds the
+//     budget spent only by checks in flight waits for one of them to finish
+//     and decides again (a user's devices logging in together queue for a few
+//     bcrypt times; a success clears the key), refused if that takes more than
+//     MaxDelay in all. Past the budget (FreeAttempts
+//     failures) one attempt at a time may go on: it waits until delay(n)
+//     after the key's last failure (n = failures - FreeAttempts; delay doubles
+//     from BaseDelay up to MaxDelay); an attempt that arrives while another one
+//     of the same key is running or waiting is refused at once.
 //   - addr key: its first AddressFreeAttempts failures cost nothing; past them
 //     every attempt from the address waits until the same delay after the
 //     address's last failure, but is never refused for concurrency (many users
 //     may share one address behind NAT).
 //   - Waiting holds only that connection's goroutine; at most MaxWaiting
-//     attempts wait at once, beyond which a throttled attempt is refused.
+//     attempts wait at once (delayed or queued), beyond which an attempt that
+//     would wait is refused.
 //   - A success clears its (user, addr) key; the address key keeps counting (a
 //     valid account must not launder an address's failures). Keys are forgotten
 //     Window after their last failure; when the table holds MaxKeys keys a new
@@ -55,9 +60,10 @@ type userAddr struct {
 
 // failures is the state of one key.
 type failures struct {
-	n        int       // failed checks within Window of last
-	last     time.Time // time of the last failure
-	inflight int       // attempts admitted and not finished (running or waiting)
+	n        int           // failed checks within Window of last
+	last     time.Time     // time of the last failure
+	inflight int           // attempts admitted and not finished (running or waiting)
+	changed  chan struct{} // closed when an attempt in flight finishes; nil if nobody waits
 }
 
 // verdict is what admit decided.
@@ -118,65 +124,100 @@ func (t *throttle) delay(over int) time.Duration {
 }
 
 // admit decides whether user's password attempt from addr may be checked. It
-// may sleep (at most MaxDelay, holding only the caller). On admitNow and
-// admitDelayed the caller checks the password and calls a.finish; on
-// admitRefused a is nil. wait is how long the attempt slept; tableFull
-// reports a new key that was not tracked because the table is full.
+// may sleep (at most MaxDelay past the key's last failure, holding only the
+// caller). On admitNow and admitDelayed the caller checks the password and
+// calls a.finish; on admitRefused a is nil. wait is how long the attempt slept;
+// tableFull reports a new key that was not tracked because the table is full.
 func (t *throttle) admit(user string, addr netip.Addr) (a *attempt, v verdict, wait time.Duration, tableFull bool) {
-	now := t.now()
 	ua := userAddr{user: user, addr: addr}
+	var queued time.Duration // time spent waiting for checks in flight
 	t.mu.Lock()
-	u, uFull := keyLocked(t, t.users, ua, now)
-	ad, aFull := keyLocked(t, t.addrs, addr, now)
-	tableFull = uFull || aFull
-	var until time.Time
-	if u != nil && u.n+u.inflight >= t.cfg.FreeAttempts {
-		if u.inflight > 0 {
-			t.dropIfIdleLocked(ua, u, addr, ad)
-			t.mu.Unlock()
-			return nil, admitRefused, 0, tableFull
+	for {
+		now := t.now()
+		u, uFull := keyLocked(t, t.users, ua, now)
+		ad, aFull := keyLocked(t, t.addrs, addr, now)
+		tableFull = tableFull || uFull || aFull
+		var until time.Time
+		if u != nil && u.n+u.inflight >= t.cfg.FreeAttempts {
+			switch {
+			case u.n < t.cfg.FreeAttempts:
+				// The budget is spent only by checks in flight (a user's
+				// devices logging in at once, or a burst of guesses): wait
+				// for one of them to finish, then decide again.
+				start := time.Now()
+				ok := queued < t.cfg.MaxDelay && t.sleepLocked(u.changedLocked(), t.cfg.MaxDelay-queued)
+				queued += time.Since(start)
+				if !ok {
+					t.mu.Unlock()
+					return nil, admitRefused, queued, tableFull
+				}
+				continue
+			case u.inflight > 0:
+				// Past the budget one attempt at a time.
+				t.dropIfIdleLocked(ua, u, addr, ad)
+				t.mu.Unlock()
+				return nil, admitRefused, queued, tableFull
+			}
+			until = u.last.Add(t.delay(u.n - t.cfg.FreeAttempts))
 		}
-		until = u.last.Add(t.delay(u.n - t.cfg.FreeAttempts))
-	}
-	if ad != nil && ad.n >= t.cfg.AddressFreeAttempts {
-		until = maxTime(until, ad.last.Add(t.delay(ad.n-t.cfg.AddressFreeAttempts)))
-	}
-	wait = until.Sub(now)
-	if wait > 0 && (t.waiting >= t.cfg.MaxWaiting || t.stopped) {
-		t.dropIfIdleLocked(ua, u, addr, ad)
+		if ad != nil && ad.n >= t.cfg.AddressFreeAttempts {
+			until = maxTime(until, ad.last.Add(t.delay(ad.n-t.cfg.AddressFreeAttempts)))
+		}
+		if u != nil {
+			u.inflight++
+		}
+		if ad != nil {
+			ad.inflight++
+		}
+		a = &attempt{t: t, ua: ua, user: u, addr: ad}
+		d := until.Sub(now)
+		if d <= 0 {
+			t.mu.Unlock()
+			if queued > 0 {
+				return a, admitDelayed, queued, tableFull
+			}
+			return a, admitNow, 0, tableFull
+		}
+		ok := t.sleepLocked(nil, d)
 		t.mu.Unlock()
-		return nil, admitRefused, 0, tableFull
+		if !ok {
+			a.finish(outcomeNone)
+			return nil, admitRefused, queued, tableFull
+		}
+		return a, admitDelayed, queued + d, tableFull
 	}
-	if u != nil {
-		u.inflight++
-	}
-	if ad != nil {
-		ad.inflight++
-	}
-	a = &attempt{t: t, ua: ua, user: u, addr: ad}
-	if wait <= 0 {
-		t.mu.Unlock()
-		return a, admitNow, 0, tableFull
+}
+
+// sleepLocked waits, with t.mu released, until d has passed or changed (if not
+// nil) is closed. It returns false at once, without waiting, when MaxWaiting
+// attempts already wait or the throttle is stopped, and false when stop ends
+// the wait. t.mu is held again when it returns.
+func (t *throttle) sleepLocked(changed <-chan struct{}, d time.Duration) bool {
+	if t.waiting >= t.cfg.MaxWaiting || t.stopped {
+		return false
 	}
 	t.waiting++
 	t.mu.Unlock()
-
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	stopped := false
+	timer := time.NewTimer(d)
+	ok := true
 	select {
 	case <-timer.C:
+	case <-changed:
 	case <-t.done:
-		stopped = true
+		ok = false
 	}
+	timer.Stop()
 	t.mu.Lock()
 	t.waiting--
-	t.mu.Unlock()
-	if stopped {
-		a.finish(outcomeNone)
-		return nil, admitRefused, wait, tableFull
+	return ok
+}
+
+// changedLocked returns the channel closed when a check of the key finishes.
+func (f *failures) changedLocked() <-chan struct{} {
+	if f.changed == nil {
+		f.changed = make(chan struct{})
 	}
-	return a, admitDelayed, wait, tableFull
+	return f.changed
 }
 
 // finish records the outcome of an admitted attempt.
@@ -190,6 +231,10 @@ func (a *attempt) finish(o outcome) {
 			continue
 		}
 		f.inflight--
+		if f.changed != nil {
+			close(f.changed) // wake the attempts queued behind this one
+			f.changed = nil
+		}
 		if o == outcomeFailure {
 			f.n++
 			f.last = now

@@ -59,7 +59,8 @@ func TestThrottleFreeAttemptsThenDoublingDelay(t *testing.T) {
 }
 
 // TestThrottleParallelBurst: checks in flight count against the budget, so a
-// burst of parallel attempts gets exactly the free ones through.
+// burst of parallel attempts gets exactly the free ones through while they
+// run; the others queue behind them, up to MaxDelay, then are refused.
 func TestThrottleParallelBurst(t *testing.T) {
 	th := newThrottle(testThrottleConfig(), time.Now)
 	var mu sync.Mutex
@@ -265,5 +266,37 @@ func TestRemoteAddr(t *testing.T) {
 		if got := remoteAddr(in).String(); got != want {
 			t.Errorf("remoteAddr(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestThrottleQueuesConcurrentLogins: many devices of one user behind one
+// address logging in at once all get through: past the free attempts in flight
+// they queue for a check to finish instead of being refused.
+func TestThrottleQueuesConcurrentLogins(t *testing.T) {
+	cfg := testThrottleConfig()
+	cfg.MaxDelay = 5 * time.Second
+	th := newThrottle(cfg, time.Now)
+	var wg sync.WaitGroup
+	refused := make(chan int, 30)
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, v, _, _ := th.admit("alice", addrA)
+			if v == admitRefused {
+				refused <- i
+				return
+			}
+			time.Sleep(2 * time.Millisecond) // the bcrypt check
+			a.finish(outcomeSuccess)
+		}()
+	}
+	wg.Wait()
+	close(refused)
+	for i := range refused {
+		t.Errorf("login %d refused", i)
+	}
+	if th.keys() != 0 || th.waitingNow() != 0 {
+		t.Fatalf("left %d keys, %d waiting", th.keys(), th.waitingNow())
 	}
 }
