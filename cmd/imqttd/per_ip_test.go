@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	pahov3 "github.com/eclipse/paho.mqtt.golang"
+	pahov3packets "github.com/eclipse/paho.mqtt.golang/packets"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -75,4 +78,40 @@ cluster: {bind_addr: "127.0.0.1:0"}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestPerIPRefusalAnswered: with the per-address rate turned on, a refused
+// client of the tcp listener reads why (v5 CONNACK 0x9F Connection rate
+// exceeded, 3.1.1 return code 3 Server unavailable) instead of a reset, and the
+// refusal is counted and logged.
+func TestPerIPRefusalAnswered(t *testing.T) {
+	// imNode's extra YAML lands at the top level after the im: section.
+	n := imNode(t, "limits:\n  per_ip_rate: 0.01\n  per_ip_burst: 2")
+	for i := range 2 {
+		conn, err := dialMQTT(t, "tcp", n.addr("tcp"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := connectV5(t, conn, fmt.Sprintf("ok-%d", i), "alice", "alice-pw", true); err != nil {
+			t.Fatalf("connection %d within the burst: %v", i, err)
+		}
+	}
+	conn, err := dialMQTT(t, "tcp", n.addr("tcp"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := connectV5(t, conn, "over", "alice", "alice-pw", true)
+	if c.connack == nil || c.connack.ReasonCode != 0x9F {
+		t.Fatalf("over the rate (v5): CONNACK %+v, want 0x9F", c.connack)
+	}
+	o := pahov3.NewClientOptions().AddBroker("tcp://" + n.addr("tcp")).SetClientID("over-v3").
+		SetUsername("alice").SetPassword("alice-pw").SetProtocolVersion(4).SetAutoReconnect(false)
+	tok := pahov3.NewClient(o).Connect()
+	if !tok.WaitTimeout(10*time.Second) || !errors.Is(tok.Error(), pahov3packets.ErrorRefusedServerUnavailable) {
+		t.Fatalf("over the rate (3.1.1): %v, want return code 3", tok.Error())
+	}
+	if got := metricSum(t, n, "imqtt_connections_rejected_total", `reason="per_ip_rate"`); got != 2 {
+		t.Fatalf("imqtt_connections_rejected_total{reason=per_ip_rate} = %v, want 2", got)
+	}
+	n.waitLog(10*time.Second, `"message":"connection rejected"`, `"reason":"per_ip_rate"`)
 }
