@@ -155,10 +155,19 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	for name, l := range all {
 		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address)
 	}
+	// Topic depth (hooks/limits LevelsHook): created before auth, which checks a
+	// will topic's depth through it before the ACL does.
+	levelsHook, err := limits.NewLevels(cfg.Limits.Levels, b.metrics, log)
+	if err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	willCheck := func(user, clientID, topic string) bool {
+		return levelsHook.AllowWill(clientID, topic) && b.aclHook.CanWriteWill(user, clientID, topic)
+	}
 	b.authHook, err = auth.New(cfg.Auth, auth.Options{
 		Server:           b.srv,
 		Log:              log,
-		WillCheck:        b.aclHook.CanWriteWill,
+		WillCheck:        willCheck,
 		LoopbackListener: func(id string) bool { return loopback[id] },
 		Observer:         b.metrics,
 		Limits:           b.metrics,
@@ -206,10 +215,6 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	// mochi for an answered packet passes no other hook (storage takes PUBACKs).
 	// OnPacketRead runs before mochi processes the packet, so no hook's OnPublish,
 	// OnSubscribe or OnACLCheck and not mochi's index ever see a too deep topic.
-	levelsHook, err := limits.NewLevels(cfg.Limits.Levels, b.metrics, log)
-	if err != nil {
-		return nil, fmt.Errorf("limits: %w", err)
-	}
 	hooks = append(hooks, levelsHook)
 	for _, h := range hooks {
 		if err := b.srv.AddHook(h, nil); err != nil {

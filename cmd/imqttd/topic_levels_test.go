@@ -35,8 +35,8 @@ func deepFilter(n int) string { return "im/u/dave" + strings.Repeat("/", n-3) }
 
 // TestTopicLevelsRefusedCheaply is the acceptance test of issue 16 finding 4
 // against a real imqttd: a 1,000-level and a 40,000-level filter are refused
-// (v5 SUBACK 0x8F, UNSUBACK 0x8F; a deep PUBLISH gets PUBACK 0x90; 3.1.1
-// SUBACK 0x80) for little broker CPU, and a normal subscription on the same
+// (v5 SUBACK 0x8F, UNSUBACK 0x8F; a deep PUBLISH gets PUBACK 0x90, a deep will
+// topic CONNACK 0x87; 3.1.1 SUBACK 0x80) for little broker CPU, and a normal subscription on the same
 // connection still works. Before limits.max_topic_levels the 40,000-level
 // filter was granted after seconds of CPU (and as many again at disconnect).
 func TestTopicLevelsRefusedCheaply(t *testing.T) {
@@ -87,6 +87,23 @@ func TestTopicLevelsRefusedCheaply(t *testing.T) {
 		t.Fatalf("imqtt_limit_refusals_total{limit=max_topic_levels} = %v, want 4", got)
 	}
 	n.waitLog(10*time.Second, `"message":"topic too deep, refused"`, `"client_id":"dave-deep"`)
+
+	// A will topic too deep is refused like a forbidden will, before any
+	// session work: CONNACK 0x87.
+	wconn, err := dialMQTT(t, "tcp", n.addr("tcp"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := paho.NewClient(paho.ClientConfig{Conn: wconn})
+	ca, _ := wc.Connect(ctx10s(t), &paho.Connect{ClientID: "dave-will", KeepAlive: 30, CleanStart: true,
+		UsernameFlag: true, Username: "dave", PasswordFlag: true, Password: []byte("dave-pw"),
+		WillMessage: &paho.WillMessage{Topic: "t/dave" + strings.Repeat("/", 40000), Payload: []byte("gone")}})
+	if ca == nil || ca.ReasonCode != 0x87 {
+		t.Fatalf("deep will topic: CONNACK %+v, want 0x87", ca)
+	}
+	if got := metricSum(t, n, "imqtt_limit_refusals_total", `limit="max_topic_levels"`); got != 5 {
+		t.Fatalf("imqtt_limit_refusals_total{limit=max_topic_levels} = %v after the will, want 5", got)
+	}
 
 	// MQTT 3.1.1: SUBACK 0x80 for the deep filter, the other one granted.
 	o := pahov3.NewClientOptions().AddBroker("tcp://" + n.addr("tcp")).SetClientID("dave-v3").

@@ -37,6 +37,9 @@
 //     is left the hook answers the UNSUBACK itself.
 //   - PUBLISH: v5 QoS 1/2 get PUBACK/PUBREC 0x90 and the connection stays; v5 QoS 0
 //     gets DISCONNECT 0x90; 3.1.1 is closed [MQTT-3.3.5-2].
+//   - Will topic: AllowWill, which the broker calls from the auth hook's
+//     WillCheck before the ACL (so before any hook's OnConnect does session
+//     work): a too deep will is refused like a forbidden one, CONNACK 0x87 / 5.
 //
 // A packet the hook answered itself reaches mochi as a PUBACK for packet id 0,
 // which mochi ignores; the broker adds LevelsHook as the last OnPacketRead provider

@@ -146,6 +146,23 @@ func ExceedsLevels(topic string, max int) bool {
 	}
 }
 
+// AllowWill reports whether a CONNECT's will topic is within the bound; a too
+// deep one is counted and logged. The broker calls it from the auth hook's
+// WillCheck, before the ACL and before any other hook's OnConnect does work, so
+// the client is refused like a forbidden will: CONNACK 0x87 (v5) / 5 (3.1.1).
+// Safe for concurrent use.
+func (h *LevelsHook) AllowWill(clientID, topic string) bool {
+	if !ExceedsLevels(topic, h.max) {
+		return true
+	}
+	if h.obs != nil {
+		h.obs.LimitRefused(LimitMaxTopicLevels)
+	}
+	h.log.Warn().Str(fieldClientID, clientID).Str(fieldPacket, "will").Int(fieldLimit, h.max).
+		Int(fieldTopicBytes, len(topic)).Str(fieldTopicPrefix, logPrefix(topic)).Msg(msgTooDeep)
+	return false
+}
+
 // OnPacketRead refuses a too deep PUBLISH topic name, SUBSCRIBE filter or
 // UNSUBSCRIBE filter before mochi processes the packet.
 func (h *LevelsHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
@@ -304,13 +321,17 @@ func (h *LevelsHook) refused(cl *mqtt.Client, what, topic string) {
 	if h.obs != nil {
 		h.obs.LimitRefused(LimitMaxTopicLevels)
 	}
-	prefix := topic
-	if len(prefix) > logPrefixLen {
-		prefix = prefix[:logPrefixLen] + "..."
-	}
 	h.log.Warn().Str(fieldClientID, cl.ID).Bytes(fieldUser, cl.Properties.Username).
 		Str(fieldRemote, cl.Net.Remote).Str(fieldPacket, what).Int(fieldLimit, h.max).
-		Int(fieldTopicBytes, len(topic)).Str(fieldTopicPrefix, prefix).Msg(msgTooDeep)
+		Int(fieldTopicBytes, len(topic)).Str(fieldTopicPrefix, logPrefix(topic)).Msg(msgTooDeep)
+}
+
+// logPrefix is the start of topic, for the log.
+func logPrefix(topic string) string {
+	if len(topic) > logPrefixLen {
+		return topic[:logPrefixLen] + "..."
+	}
+	return topic
 }
 
 // neutral is the packet mochi gets instead of one the hook answered: a PUBACK for

@@ -85,6 +85,20 @@ func (*allowAll) Provides(b byte) bool {
 func (*allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 func (*allowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
 
+func TestLevelsAllowWill(t *testing.T) {
+	obs := &countObserver{n: map[string]int{}}
+	h, err := NewLevels(LevelsConfig{MaxTopicLevels: 3}, obs, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.AllowWill("c", "a/b/c") || obs.count() != 0 {
+		t.Fatal("3-level will refused")
+	}
+	if h.AllowWill("c", "a/b/c/d") || obs.count() != 1 {
+		t.Fatal("4-level will allowed or not counted")
+	}
+}
+
 type countObserver struct {
 	mu sync.Mutex
 	n  map[string]int
