@@ -70,6 +70,11 @@ cluster: {bind_addr: "127.0.0.1:0"}
 	if got := metricSum(t, n, "imqtt_connections_rejected_total"); got != 0 {
 		t.Fatalf("imqtt_connections_rejected_total = %v, want 0", got)
 	}
+	// Ten devices of a user logging in together queue briefly behind each
+	// other's bcrypt checks; that is not login throttling.
+	if got := metricSum(t, n, "imqtt_limit_refusals_total", `limit="auth.throttle"`); got != 0 {
+		t.Fatalf("imqtt_limit_refusals_total{limit=auth.throttle} = %v, want 0", got)
+	}
 	// The gauge follows mochi's counters, refreshed every sys_interval: poll.
 	deadline := time.Now().Add(30 * time.Second)
 	for got := 0.0; got < 150; got = metricSum(t, n, "imqtt_clients_connected") {

@@ -71,6 +71,7 @@ type verdict int
 
 const (
 	admitNow     verdict = iota // check at once (free attempt, or the delay is over)
+	admitQueued                 // waited only for checks of the same key in flight (not a throttle)
 	admitDelayed                // the attempt waited out its delay, then may be checked
 	admitRefused                // refused without checking the password
 )
@@ -125,8 +126,8 @@ func (t *throttle) delay(over int) time.Duration {
 
 // admit decides whether user's password attempt from addr may be checked. It
 // may sleep (at most MaxDelay past the key's last failure, holding only the
-// caller). On admitNow and admitDelayed the caller checks the password and
-// calls a.finish; on admitRefused a is nil. wait is how long the attempt slept;
+// caller). On admitNow, admitQueued and admitDelayed the caller checks the
+// password and calls a.finish; on admitRefused a is nil. wait is how long the attempt slept;
 // tableFull reports a new key that was not tracked because the table is full.
 func (t *throttle) admit(user string, addr netip.Addr) (a *attempt, v verdict, wait time.Duration, tableFull bool) {
 	ua := userAddr{user: user, addr: addr}
@@ -174,7 +175,7 @@ func (t *throttle) admit(user string, addr netip.Addr) (a *attempt, v verdict, w
 		if d <= 0 {
 			t.mu.Unlock()
 			if queued > 0 {
-				return a, admitDelayed, queued, tableFull
+				return a, admitQueued, queued, tableFull
 			}
 			return a, admitNow, 0, tableFull
 		}

@@ -283,7 +283,7 @@ func TestThrottleQueuesConcurrentLogins(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			a, v, _, _ := th.admit("alice", addrA)
-			if v == admitRefused {
+			if v != admitNow && v != admitQueued {
 				refused <- i
 				return
 			}
@@ -294,7 +294,7 @@ func TestThrottleQueuesConcurrentLogins(t *testing.T) {
 	wg.Wait()
 	close(refused)
 	for i := range refused {
-		t.Errorf("login %d refused", i)
+		t.Errorf("login %d refused or delayed", i)
 	}
 	if th.keys() != 0 || th.waitingNow() != 0 {
 		t.Fatalf("left %d keys, %d waiting", th.keys(), th.waitingNow())

@@ -41,8 +41,8 @@ func (h *Hook) gate(cl *mqtt.Client, k *keys, c credentials) (a *attempt, ok boo
 	if full {
 		h.throttleLog.Warn().Int(fieldLimit, h.cfg.Throttle.MaxKeys).Msg(msgThrottleFull)
 	}
-	if v == admitNow {
-		return a, true
+	if v == admitNow || v == admitQueued {
+		return a, true // queueing behind checks in flight is not throttling
 	}
 	if h.limits != nil {
 		h.limits.LimitRefused(LimitThrottle)
