@@ -18,7 +18,8 @@ const LimitMaxTopicLevels = "max_topic_levels"
 // DefaultMaxTopicLevels is the default limits.max_topic_levels. mosquitto refuses
 // a topic name or filter with more than 200 '/' separators (TOPIC_HIERARCHY_LIMIT
 // in src/mosquitto_broker_internal.h, checked in lib/util_topic.c), that is more
-// than 201 levels; 200 levels is as generous and a round number.
+// than 201 levels (mosquitto v2.0.20, commit fb9b115). imqtt counts levels, and
+// 200 is the round number next to it.
 const DefaultMaxTopicLevels = 200
 
 // maxTopicLevels is the most levels a topic can have: 65535 bytes, all '/'.
