@@ -162,12 +162,22 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	for name, l := range all {
 		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address)
 	}
+	// Topic depth (hooks/limits LevelsHook): created before auth, which checks a
+	// will topic's depth through it before the ACL does.
+	levelsHook, err := limits.NewLevels(cfg.Limits.Levels, b.metrics, log)
+	if err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	willCheck := func(user, clientID, topic string) bool {
+		return levelsHook.AllowWill(clientID, topic) && b.aclHook.CanWriteWill(user, clientID, topic)
+	}
 	b.authHook, err = auth.New(cfg.Auth, auth.Options{
 		Server:           b.srv,
 		Log:              log,
-		WillCheck:        b.aclHook.CanWriteWill,
+		WillCheck:        willCheck,
 		LoopbackListener: func(id string) bool { return loopback[id] },
 		Observer:         b.metrics,
+		Limits:           b.metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
@@ -214,6 +224,12 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	// The flow tap learns the size of each publish mochi delivers: after
 	// every hook that may refuse or change it.
 	hooks = append(hooks, flowHook.Tap())
+	// Topic depth: the last OnPacketRead provider, so the limits hook has resolved
+	// a topic alias before it counts levels, and the neutral PUBACK (id 0) it hands
+	// mochi for an answered packet passes no other hook (storage takes PUBACKs).
+	// OnPacketRead runs before mochi processes the packet, so no hook's OnPublish,
+	// OnSubscribe or OnACLCheck and not mochi's index ever see a too deep topic.
+	hooks = append(hooks, levelsHook)
 	for _, h := range hooks {
 		if err := b.srv.AddHook(h, nil); err != nil {
 			return nil, fmt.Errorf("add hook %s: %w", h.ID(), err)

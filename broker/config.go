@@ -113,6 +113,8 @@ type LimitsConfig struct {
 	FlowConfig flow.Config `yaml:",inline"`
 	// SessionLimits: max_subscriptions_per_client (hooks/session).
 	SessionLimits session.Limits `yaml:",inline"`
+	// Levels bounds topic depth: max_topic_levels (hooks/limits LevelsHook).
+	Levels limits.LevelsConfig `yaml:",inline"`
 	// MaxPacketSize is the largest MQTT packet accepted, in bytes [MQTT-3.2.2-15].
 	MaxPacketSize uint32 `yaml:"max_packet_size"`
 	// ReceiveMaximum is the number of unacknowledged QoS 1/2 PUBLISHes a client may
@@ -166,6 +168,7 @@ func DefaultConfig() Config {
 			Config:          limits.DefaultConfig(),
 			FlowConfig:      flow.DefaultConfig(),
 			SessionLimits:   session.DefaultLimits(),
+			Levels:          limits.DefaultLevelsConfig(),
 			MaxPacketSize:   1 << 20,
 			ReceiveMaximum:  1024,
 			MaxInflight:     8192,
@@ -317,6 +320,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Session.Validate(); err != nil {
 		return err
+	}
+	if err := c.Limits.Levels.Validate(); err != nil {
+		return fmt.Errorf("limits: %w", err)
 	}
 	if c.Limits.MaxPacketSize < 64 || c.Limits.MaxPacketSize > 256<<20 {
 		return invalid("limits.max_packet_size", c.Limits.MaxPacketSize, "must be between 64 and 268435456 bytes")

@@ -29,6 +29,9 @@ type acceptor struct {
 	g    *Guard
 	log  zerolog.Logger               // carries the listener field
 	wrap func(*admittedConn) net.Conn // tls/wss: wraps the socket in TLS; else nil
+	// answer: refused sockets get a CONNACK (plain tcp listeners only; set
+	// before Accept is first called).
+	answer bool
 
 	warn sometimes
 
@@ -76,7 +79,7 @@ func (a *acceptor) Accept() (net.Conn, error) {
 			continue
 		}
 		backoff = 0
-		ac := a.g.admit(a.id, tc)
+		ac := a.g.admit(a.id, tc, a.answer)
 		if ac == nil {
 			continue
 		}

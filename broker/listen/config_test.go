@@ -87,7 +87,8 @@ func TestLimitsValidate(t *testing.T) {
 		{"negative rate", mod(func(l *Limits) { l.PerIPRate = -1 }), "per_ip_rate: -1"},
 		{"nan rate", mod(func(l *Limits) { l.PerIPRate = math.NaN() }), "per_ip_rate: NaN"},
 		{"inf rate", mod(func(l *Limits) { l.PerIPRate = math.Inf(1) }), "per_ip_rate"},
-		{"rate without burst", mod(func(l *Limits) { l.PerIPBurst = 0 }), "per_ip_burst: 0"},
+		{"rate without burst", mod(func(l *Limits) { l.PerIPRate, l.PerIPBurst = 20, 0 }), "per_ip_burst: 0"},
+		{"burst without rate", mod(func(l *Limits) { l.PerIPRate, l.PerIPBurst = 0, 0 }), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,7 +11,8 @@
 // http.Server), the connections it has handed to mochi (to close the ones mochi
 // does not know yet) and the short-lived goroutines that close connections
 // gracefully. A Guard, shared by all listeners of a broker, owns the connection
-// counts and the per-IP token buckets, and one goroutine that evicts idle entries.
+// counts and the per-IP token buckets, one goroutine that evicts idle entries and
+// the goroutines answering refused tcp sockets.
 // mochi owns the client sessions.
 //
 // # Lifecycle
@@ -44,12 +45,21 @@
 //
 // # Guard
 //
-// At accept time, before any TLS handshake or read, a socket is closed at once
-// when the broker has Limits.MaxConnections sockets open, when its IP has
-// PerIPConnections open, or when its IP has no token left in its bucket
-// (PerIPRate per second, PerIPBurst deep). Each rejection is reported to
-// Observer.Rejected with a Reason* constant and logged at debug, with a warning at
-// most every 10 s. A socket that passes holds its slot until the socket itself is
+// At accept time, before any TLS handshake or read, a socket is refused when the
+// broker has Limits.MaxConnections sockets open, when its IP has PerIPConnections
+// open, or when its IP has no token left in its bucket (PerIPRate per second,
+// PerIPBurst deep). The per-IP limits are off by default (0): carrier-grade NAT
+// and load balancers put many clients behind one address. On tls, ws and wss
+// listeners the refused socket is closed at once. On tcp listeners it is handed
+// to the Guard's answerer (refuse.go), which reads the CONNECT's fixed header,
+// protocol name and level (within 2 s or ConnectTimeout), writes a CONNACK (MQTT
+// 5: 0x9F Connection rate exceeded, 0x97 Quota exceeded for the address's
+// sockets, 0x89 Server busy; 3.1 and 3.1.1: return code 3 Server unavailable),
+// half-closes and drains for CloseLinger; at most 64 at once (beyond, closed at
+// once), each on its own goroutine, closed and waited for by Guard.Close. Answering
+// on tls or ws would take the handshake or upgrade the limit exists to save. Each
+// rejection is reported to Observer.Rejected with a Reason* constant and logged at
+// debug, with a warning at most every 10 s. A socket that passes holds its slot until the socket itself is
 // closed (after the graceful close), released exactly once. Per-IP entries with
 // no open socket are dropped when their bucket is full again; the table is capped
 // at 131072 addresses, beyond which new addresses are admitted without per-IP

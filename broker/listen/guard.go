@@ -25,7 +25,8 @@ const (
 // also reports every rejection (its own and the listeners' connect_timeout,
 // first-packet and TLS ones) to the Observer and the log. One Guard is shared by
 // all listeners; it is safe for concurrent use. NewGuard starts one goroutine that
-// evicts idle per-IP entries; Close stops it.
+// evicts idle per-IP entries; Close stops it, and closes the refused sockets still
+// being answered (refuse.go) and waits for their goroutines.
 type Guard struct {
 	lim Limits
 	obs Observer
@@ -38,6 +39,7 @@ type Guard struct {
 	lastSweep time.Time
 
 	warn sometimes // rate-limits the rejection warning
+	ans  answerer  // answers refusals on tcp listeners with a CONNACK
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -107,6 +109,7 @@ func (g *Guard) Open() int {
 func (g *Guard) Close() {
 	g.closeOnce.Do(func() { close(g.stop) })
 	<-g.done
+	g.ans.close()
 }
 
 func (g *Guard) sweeper() {
@@ -147,8 +150,10 @@ func (g *Guard) bucketFull(st *ipState, now time.Time) bool {
 
 // admit applies the accept-time limits to a freshly accepted socket. On success it
 // returns the socket wrapped so that closing it releases the counts exactly once;
-// otherwise it closes the socket, reports the rejection and returns nil.
-func (g *Guard) admit(listener string, tc *net.TCPConn) *admittedConn {
+// otherwise it reports the rejection and returns nil, after closing the socket or,
+// with answer (plain tcp listeners), handing it to the answerer, which tells the
+// client why in a CONNACK (refuse.go).
+func (g *Guard) admit(listener string, tc *net.TCPConn, answer bool) *admittedConn {
 	now := g.now()
 	var ip netip.Addr
 	if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok {
@@ -157,7 +162,9 @@ func (g *Guard) admit(listener string, tc *net.TCPConn) *admittedConn {
 	st, reason := g.acquire(ip, now)
 	if reason != "" {
 		remote := tc.RemoteAddr().String()
-		_ = tc.Close()
+		if !answer || !g.ans.answer(tc, reason, g.lim.ConnectTimeout) {
+			_ = tc.Close()
+		}
 		g.reject(listener, remote, reason, nil)
 		return nil
 	}

@@ -49,14 +49,22 @@ const (
 
 // DefaultLimits returns the limits that are on by default: 10 s to CONNECT, a
 // 64 KiB first packet, 10000 sockets (below the 20000 descriptors a process gets
-// here), 100 sockets and 20 new connections per second (burst 40) per IP.
+// here). The per-IP limits are off (0), as in mosquitto and EMQX: behind
+// carrier-grade NAT thousands of phones share one IPv4 address (and behind an
+// office NAT or a load balancer without PROXY protocol, every client does), and
+// after a broker restart they all reconnect within seconds, so any per-address
+// count or rate that stops one abusive host also refuses them. What one host can
+// do is bounded elsewhere: MaxConnections, ConnectTimeout and MaxFirstPacket cap
+// sockets and what they cost before CONNECT, login throttling (auth.throttle)
+// slows password guessing, and per-user bounds cap what an account holds.
+// PerIPBurst keeps a starting value (40) for operators who turn PerIPRate on.
 func DefaultLimits() Limits {
 	return Limits{
 		ConnectTimeout:   10 * time.Second,
 		MaxFirstPacket:   64 << 10,
 		MaxConnections:   10000,
-		PerIPConnections: 100,
-		PerIPRate:        20,
+		PerIPConnections: 0,
+		PerIPRate:        0,
 		PerIPBurst:       40,
 	}
 }

@@ -148,31 +148,41 @@ func TestHugeConnectHeaderAllocatesNothing(t *testing.T) {
 	eventually(t, 10*time.Second, "20 first_packet_too_large", func() bool { return b.obs.rejectedFor(ReasonFirstPacketSize) == 20 })
 }
 
-// connectOrClosed dials and either completes CONNECT/CONNACK (true) or sees the
-// server close the socket at once (false).
+// connectOrClosed dials and either completes CONNECT/CONNACK (true) or is
+// refused: the server closes the socket at once, or (tcp) answers with a
+// refusal CONNACK (false).
 func connectOrClosed(t *testing.T, kind, addr, id string) (net.Conn, bool) {
+	t.Helper()
+	c, code := connectCode(t, kind, addr, id, connectV5(id))
+	return c, code == 0
+}
+
+// connectCode dials, sends connect and returns the CONNACK's code (v5 reason
+// code or 3.1.1 return code), or -1 when the server closed the socket without
+// one.
+func connectCode(t *testing.T, kind, addr, id string, connect []byte) (net.Conn, int) {
 	t.Helper()
 	c, err := dial(t, kind, addr, nil)
 	if err != nil {
-		return nil, false // ws: the upgrade itself fails when the socket is closed
+		return nil, -1 // ws: the upgrade itself fails when the socket is closed
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write(connectV5(id)); err != nil {
-		return c, false
+	if _, err := c.Write(connect); err != nil {
+		return c, -1
 	}
 	h, body, err := readPacket(bufio.NewReader(c))
 	if err != nil {
 		if isTimeout(err) {
 			t.Fatalf("%s: neither connected nor closed", id)
 		}
-		return c, false
+		return c, -1
 	}
-	if h != 0x20 || len(body) < 2 || body[1] != 0 {
+	if h != 0x20 || len(body) < 2 {
 		t.Fatalf("%s: connack %#x % x", id, h, body)
 	}
 	_ = c.SetDeadline(time.Time{})
-	return c, true
+	return c, int(body[1])
 }
 
 func TestCountLimits(t *testing.T) {
@@ -182,12 +192,13 @@ func TestCountLimits(t *testing.T) {
 		lim    func(*Limits)
 		reason string
 		reopen bool // closing one connection makes room again
+		v5, v3 int  // CONNACK code a refused v5 / 3.1.1 client reads (-1: closed without one)
 	}{
-		{"per ip connections tcp", KindTCP, func(l *Limits) { l.PerIPConnections = 3 }, ReasonPerIPConnections, true},
-		{"max connections tcp", KindTCP, func(l *Limits) { l.MaxConnections = 3 }, ReasonMaxConnections, true},
-		{"max connections ws", KindWS, func(l *Limits) { l.MaxConnections = 3 }, ReasonMaxConnections, true},
-		{"per ip rate tcp", KindTCP, func(l *Limits) { l.PerIPRate = 0.01; l.PerIPBurst = 3 }, ReasonPerIPRate, false},
-		{"per ip rate ws", KindWS, func(l *Limits) { l.PerIPRate = 0.01; l.PerIPBurst = 3 }, ReasonPerIPRate, false},
+		{"per ip connections tcp", KindTCP, func(l *Limits) { l.PerIPConnections = 3 }, ReasonPerIPConnections, true, 0x97, 3},
+		{"max connections tcp", KindTCP, func(l *Limits) { l.MaxConnections = 3 }, ReasonMaxConnections, true, 0x89, 3},
+		{"max connections ws", KindWS, func(l *Limits) { l.MaxConnections = 3 }, ReasonMaxConnections, true, -1, -1},
+		{"per ip rate tcp", KindTCP, func(l *Limits) { l.PerIPRate = 0.01; l.PerIPBurst = 3 }, ReasonPerIPRate, false, 0x9F, 3},
+		{"per ip rate ws", KindWS, func(l *Limits) { l.PerIPRate = 0.01; l.PerIPBurst = 3 }, ReasonPerIPRate, false, -1, -1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,10 +218,13 @@ func TestCountLimits(t *testing.T) {
 				}
 				open = append(open, c)
 			}
-			if _, ok := connectOrClosed(t, tc.kind, addr, "c3"); ok {
-				t.Fatal("fourth connection accepted over the limit")
+			if _, code := connectCode(t, tc.kind, addr, "c3", connectV5("c3")); code != tc.v5 {
+				t.Fatalf("fourth connection over the limit (v5): CONNACK %d, want %d", code, tc.v5)
 			}
-			eventually(t, 10*time.Second, tc.reason+" counted", func() bool { return b.obs.rejectedFor(tc.reason) == 1 })
+			if _, code := connectCode(t, tc.kind, addr, "c3", connectV311("c3")); code != tc.v3 {
+				t.Fatalf("fourth connection over the limit (3.1.1): CONNACK %d, want %d", code, tc.v3)
+			}
+			eventually(t, 10*time.Second, tc.reason+" counted", func() bool { return b.obs.rejectedFor(tc.reason) == 2 })
 			if got := b.guard.Open(); got != 3 {
 				t.Fatalf("guard counts %d open sockets, want 3", got)
 			}

@@ -143,6 +143,7 @@ func (l *Listener) Init(*slog.Logger) error {
 		}
 	}
 	l.acc = newAcceptor(ln.(*net.TCPListener), l.id, l.g, l.log, wrap)
+	l.acc.answer = l.cfg.Kind == KindTCP
 	if l.upgrader != nil {
 		lim := l.g.lim
 		l.httpSrv = &http.Server{

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -80,4 +81,33 @@ func (n *node) ctlTokenArgs() []string {
 		return nil
 	}
 	return []string{"--token-file", f}
+}
+
+// metricSum scrapes n's /metrics (with n's admin token) and sums the samples
+// of family name whose label set contains every label of want (such as
+// `reason="throttled"`); 0 when none matches.
+func metricSum(t *testing.T, n *node, name string, want ...string) float64 {
+	t.Helper()
+	code, body := n.adminAPI(t, http.MethodGet, "/metrics", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", code, body)
+	}
+	sum := 0.0
+outer:
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(line, w) {
+				continue outer
+			}
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		sum += v
+	}
+	return sum
 }

@@ -48,6 +48,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"tls without cert", "listeners:\n  tls:\n    enabled: true\n", nil, []string{"listeners.tls", "cert"}},
 		{"keepalive order", "limits:\n  min_keepalive: 100s\n  max_keepalive: 10s\n", nil, []string{"min_keepalive"}},
 		{"log level", "log:\n  level: loud\n", nil, []string{"log.level", "loud"}},
+		{"topic levels", "limits:\n  max_topic_levels: 0\n", nil, []string{"max_topic_levels", "0"}},
+		{"throttle keys", "auth:\n  throttle:\n    max_keys: 0\n", nil, []string{"auth.throttle.max_keys", "0"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

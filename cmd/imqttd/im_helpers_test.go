@@ -21,11 +21,23 @@ var imUsers = []string{"alice", "bob", "carol", "dave", "erin", "eve", "flood", 
 // appended under im: (indented by the caller).
 func imNode(t *testing.T, imExtra string) *node {
 	t.Helper()
-	return imNodeBin(t, imqttdBin, imExtra)
+	return imNodeAuth(t, "", imExtra)
+}
+
+// imNodeAuth is imNode with extra YAML under auth: as well.
+func imNodeAuth(t *testing.T, authExtra, imExtra string) *node {
+	t.Helper()
+	return imNodeBinAuth(t, imqttdBin, authExtra, imExtra)
 }
 
 // imNodeBin is imNode running the imqttd binary bin.
 func imNodeBin(t *testing.T, bin, imExtra string) *node {
+	t.Helper()
+	return imNodeBinAuth(t, bin, "", imExtra)
+}
+
+// imNodeBinAuth is imNodeAuth running the imqttd binary bin.
+func imNodeBinAuth(t *testing.T, bin, authExtra, imExtra string) *node {
 	t.Helper()
 	dir := t.TempDir()
 	passwd, aclFile := writeIMUsers(t, dir)
@@ -38,6 +50,7 @@ listeners:
   ws: {enabled: false}
 auth:
   password_file: %[2]s
+%[5]s
 acl:
   file: %[3]s
 admin: {enabled: true, address: "127.0.0.1:0"}
@@ -46,7 +59,7 @@ cluster:
 im:
   admins: [root]
 %[4]s
-`, dir, passwd, aclFile, imExtra))
+`, dir, passwd, aclFile, imExtra, authExtra))
 	return startNodeBin(t, bin, dir, nil, "--config", cfg)
 }
 

@@ -76,8 +76,8 @@ func TestQueuedBytesStalledReader(t *testing.T) {
 	}
 	rssAfter := vmRSS(t, n)
 
-	queuedMax := metricValue(t, n, "imqtt_flow_queued_bytes_max")
-	dropped := metricValue(t, n, "imqtt_messages_dropped_total", `reason="max_queued_bytes"`)
+	queuedMax := metricSum(t, n, "imqtt_flow_queued_bytes_max")
+	dropped := metricSum(t, n, "imqtt_messages_dropped_total", `reason="max_queued_bytes"`)
 	refused := limitRefusals(t, n, "max_queued_bytes")
 	t.Logf("RSS %d MiB -> %d MiB (+%d MiB); largest queued bytes for one client %.0f (bound %d); %v deliveries dropped",
 		rssBefore>>20, rssAfter>>20, (rssAfter-rssBefore)>>20, queuedMax, maxBytes, dropped)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,33 +173,9 @@ func adminGet(t *testing.T, n *node, path string) string {
 	return string(body)
 }
 
-// metricValue returns the sample of family name whose labels contain every
-// label (name="value" pairs), 0 when there is none.
-func metricValue(t *testing.T, n *node, name string, labels ...string) float64 {
-	t.Helper()
-	for _, line := range strings.Split(adminGet(t, n, "/metrics"), "\n") {
-		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != '{' && line[len(name)] != ' ') {
-			continue
-		}
-		ok := true
-		for _, l := range labels {
-			ok = ok && strings.Contains(line, l)
-		}
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-		if err != nil {
-			t.Fatalf("metric line %q: %v", line, err)
-		}
-		return v
-	}
-	return 0
-}
-
 func limitRefusals(t *testing.T, n *node, limit string) float64 {
 	t.Helper()
-	return metricValue(t, n, "imqtt_limit_refusals_total", fmt.Sprintf("limit=%q", limit))
+	return metricSum(t, n, "imqtt_limit_refusals_total", fmt.Sprintf("limit=%q", limit))
 }
 
 // connectPersistent connects an MQTT 5 client with a session expiry of 1 h

@@ -44,6 +44,8 @@ type Config struct {
 	BcryptCost int `yaml:"bcrypt_cost"`
 	// JWT configures access tokens passed as the MQTT password.
 	JWT JWTConfig `yaml:"jwt"`
+	// Throttle slows repeated failed password checks (throttleconfig.go).
+	Throttle ThrottleConfig `yaml:"throttle"`
 }
 
 // JWTConfig configures JWT access tokens.
@@ -71,13 +73,14 @@ type JWTConfig struct {
 
 // DefaultConfig returns the secure default: no anonymous access, no password
 // file, JWT off (so every client is refused until something is configured),
-// bcrypt cost 10, leeway 30s.
+// bcrypt cost 10, leeway 30s, login throttling on (DefaultThrottleConfig).
 func DefaultConfig() Config {
 	return Config{
 		BcryptCost: DefaultBcryptCost,
 		JWT: JWTConfig{
 			Leeway: DefaultLeeway,
 		},
+		Throttle: DefaultThrottleConfig(),
 	}
 }
 
@@ -108,6 +111,7 @@ func (c Config) Validate() error {
 	if strings.ContainsRune(c.PasswordFile, 0) {
 		bad("auth.password_file", "contains NUL: %q", c.PasswordFile)
 	}
+	c.Throttle.validate(bad)
 	j := c.JWT
 	if j.Leeway < 0 || j.Leeway > MaxLeeway {
 		bad("auth.jwt.leeway", "must be between 0s and %s, got %s", MaxLeeway, j.Leeway)

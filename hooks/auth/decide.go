@@ -89,6 +89,15 @@ func (k *keys) decide(c credentials, allowAnonymous bool, loopback func(string) 
 	}
 }
 
+// checksPassword reports whether decide would check c against the password
+// file: the attempts login throttling counts. It follows the decision table of
+// doc.go; tokens are not throttled (see "Login throttling").
+func (k *keys) checksPassword(c credentials) bool {
+	return c.usernameFlag && c.username != "" && c.passwordFlag && c.password != "" &&
+		k.passwords != nil && !(k.jwt != nil && looksLikeJWT(c.password)) &&
+		ValidateUsername(c.username) == nil
+}
+
 // decideJWT verifies token; username, if not empty, must equal its sub.
 func (k *keys) decideJWT(token, username string) decision {
 	sub, reason, err := k.jwt.verify(token)

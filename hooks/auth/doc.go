@@ -47,7 +47,10 @@
 // alg are refused; the key is chosen by alg and only from the key configured
 // for it, so an HS256 token is never checked against the RSA/EC public key);
 // signature; exp required; nbf and iat honoured; leeway applies to all three;
-// iss and aud when configured; sub must pass ValidateUsername. The identity is
+// iss and aud when configured; sub must pass ValidateUsername. Claim types are
+// strict (checkClaimTypes, before the signature): exp, nbf and iat must be JSON
+// numbers (RFC 7519 NumericDate; jwt/v5 alone also takes "exp":"1700000000"),
+// sub a single JSON string, and none of the four may appear twice. The identity is
 // the sub. The token is not re-checked after the CONNACK: a connection
 // outlives its token's exp.
 //
@@ -90,10 +93,52 @@
 // New validates the Config, loads the files and returns a ready hook; the
 // broker adds it with server.AddHook(h, nil). Reload (on SIGHUP) re-reads the
 // password file and key files all or nothing: on any error the previous
-// credentials stay and the error names the file and line. Stop forgets the
-// marks and is idempotent. The hook starts no goroutine. OnConnect runs on
+// credentials stay and the error names the file and line (the throttle's
+// state and policy are kept). Stop forgets the marks, refuses the attempts
+// waiting in the throttle and is idempotent. The hook starts no goroutine. OnConnect runs on
 // each client's connection goroutine, concurrently; a bcrypt comparison
 // (cost 10: tens of milliseconds) runs there without holding a lock.
+//
+// # Login throttling
+//
+// With auth.throttle.enabled (the default) every CONNECT that the table sends
+// to the password file passes the throttle (throttle.go) before bcrypt runs;
+// tokens, anonymous and malformed CONNECTs do not. Failed checks (bad_password,
+// unknown_user) are counted per (username as sent, client IP address) and per
+// client IP address, each key forgotten auth.throttle.window (15m) after its
+// last failure; at most max_keys (65536) keys are held, beyond which new keys
+// are not tracked (fail open, warned) rather than refused.
+//
+//   - (user, address): free_attempts (5) failures cost nothing. Past them one
+//     attempt at a time waits until base_delay (1s), doubled per further
+//     failure up to max_delay (30s), has passed since the key's last failure,
+//     then is checked; an attempt of the same key that arrives while one runs
+//     or waits is refused at once without a check. Checks in flight count
+//     against the free attempts, so a parallel burst gets exactly five guesses.
+//   - address: address_free_attempts (100) failures of any users cost nothing;
+//     past them every attempt from the address waits the same way but is never
+//     refused for concurrency: a carrier-grade NAT address is shared by many
+//     users, who are slowed, not locked out.
+//   - At most max_waiting (1024) connections wait at once (each holds only its
+//     own goroutine and socket); past it a throttled attempt is refused.
+//   - A right password clears its (user, address) key, not the address key.
+//   - No key is per user alone: a right password from another address
+//     connects at once, so an attacker cannot lock a user out.
+//
+// A refusal without a check gets the same CONNACK as a wrong password (v5 0x86,
+// 3.1.1 4), reason "throttled" in imqtt_auth_failures_total and a debug line.
+// Each delayed or refused attempt is counted as
+// imqtt_limit_refusals_total{limit="auth.throttle"} (Options.Limits) and logged
+// in a warning ("login throttled": user as sent, remote, waited, refused) at
+// most every 10 s (the others only counted). User names are not secrets; the
+// password never appears. Unknown users are throttled and timed exactly like
+// known ones (the key is the name as sent, and Verify pays one bcrypt either
+// way), so the throttle reveals nothing about which users exist.
+//
+// JWT failures count toward nothing and tokens are never delayed: a token
+// cannot be guessed (a 256-bit HMAC key or a signature), so a delay would buy
+// no protection, while apps retrying with an expired token from behind a
+// shared address would slow down everyone there.
 //
 // Verify always runs one bcrypt comparison, against a dummy hash when the user
 // does not exist, so response time does not reveal which users exist.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -31,6 +32,9 @@ type Options struct {
 	LoopbackListener func(listenerID string) bool
 	// Observer is told about refusals (nil: nobody).
 	Observer Observer
+	// Limits is told about attempts login throttling delayed or refused
+	// (nil: nobody).
+	Limits LimitObserver
 }
 
 // Hook is the mochi hook that decides authentication. Create it with New,
@@ -45,6 +49,10 @@ type Hook struct {
 	willCheck func(user, clientID, topic string) bool
 	loopback  func(string) bool
 	observer  Observer
+	limits    LimitObserver
+
+	throttle    *throttle      // nil when auth.throttle.enabled is false
+	throttleLog zerolog.Logger // log sampled to one line per throttleWarnEvery
 
 	keys     atomic.Pointer[keys] // current credential generation
 	reloadMu sync.Mutex           // serialises Reload
@@ -76,7 +84,12 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		willCheck: opts.WillCheck,
 		loopback:  opts.LoopbackListener,
 		observer:  opts.Observer,
+		limits:    opts.Limits,
 		passed:    make(map[*mqtt.Client]struct{}),
+	}
+	h.throttleLog = h.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: throttleWarnEvery})
+	if cfg.Throttle.Enabled {
+		h.throttle = newThrottle(cfg.Throttle, time.Now)
 	}
 	k, err := h.load()
 	if err != nil {
@@ -109,7 +122,7 @@ func (h *Hook) load() (*keys, error) {
 		}
 		k.jwt = v
 	}
-	ev := h.log.Info().Bool(fieldAnonymous, h.cfg.AllowAnonymous)
+	ev := h.log.Info().Bool(fieldAnonymous, h.cfg.AllowAnonymous).Stringer(fieldThrottle, h.cfg.Throttle)
 	if k.passwords != nil {
 		ev = ev.Str(fieldFile, k.passwords.Path()).Int(fieldUsers, k.passwords.Len())
 	}
@@ -154,9 +167,13 @@ func (h *Hook) Init(config any) error {
 	return nil
 }
 
-// Stop implements mqtt.Hook. It forgets pending clients; it is idempotent.
-// The hook owns no goroutines.
+// Stop implements mqtt.Hook. It forgets pending clients and refuses the
+// attempts waiting in the login throttle; it is idempotent. The hook owns no
+// goroutines.
 func (h *Hook) Stop() error {
+	if h.throttle != nil {
+		h.throttle.stop()
+	}
 	h.mu.Lock()
 	clear(h.passed)
 	h.mu.Unlock()
@@ -171,13 +188,19 @@ func (h *Hook) Stop() error {
 func (h *Hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	h.sweep()
 	k := h.keys.Load()
-	d := k.decide(credentials{
+	c := credentials{
 		listener:     cl.Net.Listener,
 		usernameFlag: pk.Connect.UsernameFlag,
 		username:     string(pk.Connect.Username),
 		passwordFlag: pk.Connect.PasswordFlag,
 		password:     string(pk.Connect.Password),
-	}, h.cfg.AllowAnonymous, h.loopback)
+	}
+	att, ok := h.gate(cl, k, c) // may wait (login throttling)
+	if !ok {
+		return h.refuse(cl, pk, throttled())
+	}
+	d := k.decide(c, h.cfg.AllowAnonymous, h.loopback)
+	finishAttempt(att, d)
 	if d.reason == "" && (pk.Connect.WillFlag || cl.Properties.Will.Flag == 1) {
 		if !h.willCheck(d.identity, cl.ID, cl.Properties.Will.TopicName) {
 			d = refuse(ReasonWillDenied, packets.ErrNotAuthorized, errors.New("will topic refused by acl"))
@@ -206,7 +229,11 @@ func (h *Hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 
 // refuse logs, counts and answers a refused CONNECT.
 func (h *Hook) refuse(cl *mqtt.Client, pk packets.Packet, d decision) error {
-	h.log.Warn().
+	ev := h.log.Warn()
+	if d.reason == ReasonThrottled {
+		ev = h.log.Debug() // a flood: gate logs a rate-limited warning
+	}
+	ev.
 		Str(fieldClientID, cl.ID).
 		Str(fieldRemote, cl.Net.Remote).
 		Str(fieldListener, cl.Net.Listener).

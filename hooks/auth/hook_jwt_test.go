@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"crypto/x509"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +108,14 @@ func TestJWTHS256(t *testing.T) {
 		{name: "sub with plus", token: hs(claims("car+ol")), code: 0x86, reason: ReasonTokenSubject},
 		{name: "sub with hash", token: hs(claims("carol/#")), code: 0x86, reason: ReasonTokenSubject},
 		{name: "sub missing", token: hs(claims("carol", func(c jwt.MapClaims) { delete(c, "sub") })), code: 0x86, reason: ReasonTokenSubject},
-		{name: "sub not a string", token: hs(claims("carol", func(c jwt.MapClaims) { c["sub"] = 42 })), code: 0x86, reason: ReasonTokenInvalid},
+		{name: "sub not a string", token: hs(claims("carol", func(c jwt.MapClaims) { c["sub"] = 42 })), code: 0x86, reason: ReasonTokenSubject},
+		{name: "sub an array", token: hs(claims("carol", func(c jwt.MapClaims) { c["sub"] = []string{"carol"} })), code: 0x86, reason: ReasonTokenSubject},
+		{name: "sub empty", token: hs(claims("")), code: 0x86, reason: ReasonTokenSubject},
+		{name: "exp a string", token: hs(claims("carol", func(c jwt.MapClaims) { c["exp"] = strconv.FormatInt(in(time.Hour), 10) })), code: 0x86, reason: ReasonTokenClaims},
+		{name: "nbf a string", token: hs(claims("carol", func(c jwt.MapClaims) { c["nbf"] = strconv.FormatInt(ago(time.Hour), 10) })), code: 0x86, reason: ReasonTokenClaims},
+		{name: "iat a string", token: hs(claims("carol", func(c jwt.MapClaims) { c["iat"] = strconv.FormatInt(ago(time.Hour), 10) })), code: 0x86, reason: ReasonTokenClaims},
+		{name: "exp null", token: hs(claims("carol", func(c jwt.MapClaims) { c["exp"] = nil })), code: 0x86, reason: ReasonTokenClaims},
+		{name: "exp a fraction", token: hs(claims("carol", func(c jwt.MapClaims) { c["exp"] = float64(in(time.Hour)) + 0.5 })), user: "carol"},
 		{name: "not a token, no username", token: "just-a-password", code: 0x86, reason: ReasonTokenInvalid},
 		{name: "three parts but not json", token: "YWJj.ZGVm.Z2hp", code: 0x86, reason: ReasonTokenInvalid},
 	})

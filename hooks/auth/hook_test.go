@@ -54,12 +54,25 @@ func (a *allowAllACL) user(clientID string) (string, bool) {
 type recObserver struct {
 	mu      sync.Mutex
 	reasons []string
+	limits  []string // LimitRefused calls
 }
 
 func (o *recObserver) AuthFailed(reason string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.reasons = append(o.reasons, reason)
+}
+
+func (o *recObserver) LimitRefused(limit string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.limits = append(o.limits, limit)
+}
+
+func (o *recObserver) limitCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.limits)
 }
 
 func (o *recObserver) all() []string {
@@ -141,6 +154,7 @@ func newTestBroker(t *testing.T, cfg Config, mods ...func(*brokerOpts)) *testBro
 			return o.loopback
 		},
 		Observer: tb.obs,
+		Limits:   tb.obs,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -211,6 +225,7 @@ type conn5 struct {
 	username  *string // nil: no username flag
 	password  *string // nil: no password flag
 	willTopic string
+	from      string // source IP address to dial from ("": any)
 }
 
 func str(s string) *string { return &s }
@@ -219,7 +234,11 @@ func str(s string) *string { return &s }
 // code (0 on success, after which it disconnects cleanly).
 func connect5(t *testing.T, tb *testBroker, c conn5) byte {
 	t.Helper()
-	nc, err := net.Dial("tcp", tb.addr)
+	var d net.Dialer
+	if c.from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(c.from)}
+	}
+	nc, err := d.Dial("tcp", tb.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,6 +178,11 @@ func (v *jwtVerifier) verify(token string) (sub, reason string, err error) {
 		// parser's WithValidMethods checks it again.
 		return "", ReasonTokenAlg, fmt.Errorf("alg %q not in configured algorithms", alg)
 	}
+	// The claim types are checked before the signature: jwt/v5 would accept
+	// a quoted exp, and refuse an array sub only as a malformed token.
+	if reason, err := checkClaimTypes(token); err != nil {
+		return "", reason, err
+	}
 	var claims jwt.RegisteredClaims
 	if _, err := v.parser.ParseWithClaims(token, &claims, v.key); err != nil {
 		return "", jwtReason(err), err

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,6 +121,77 @@ func FuzzValidateUsername(f *testing.F) {
 		}
 		if strings.TrimSpace(s) != s {
 			t.Fatalf("accepted %q with outer white space", s)
+		}
+	})
+}
+
+// TestCheckClaimTypes feeds crafted payloads (the signature is not looked at):
+// NumericDate claims must be JSON numbers, sub a single JSON string, none of
+// them given twice.
+func TestCheckClaimTypes(t *testing.T) {
+	b64 := base64.RawURLEncoding.EncodeToString
+	tok := func(payload string) string { return "eyJhbGciOiJIUzI1NiJ9." + b64([]byte(payload)) + ".c2ln" }
+	tests := []struct {
+		payload string
+		reason  string // "" = accepted
+	}{
+		{`{"sub":"a","exp":1700000000,"nbf":-1,"iat":1.5e9}`, ""},
+		{`{}`, ""},
+		{`{"other":"1","aud":["x","y"],"exp":0}`, ""},
+		{`{"exp":"1700000000"}`, ReasonTokenClaims},
+		{`{"nbf":"1"}`, ReasonTokenClaims},
+		{`{"iat":true}`, ReasonTokenClaims},
+		{`{"exp":null}`, ReasonTokenClaims},
+		{`{"exp":[1]}`, ReasonTokenClaims},
+		{`{"exp":1,"exp":2}`, ReasonTokenClaims},
+		{`{"sub":["a"]}`, ReasonTokenSubject},
+		{`{"sub":1}`, ReasonTokenSubject},
+		{`{"sub":{"a":1}}`, ReasonTokenSubject},
+		{`{"sub":"a","sub":"b"}`, ReasonTokenSubject},
+		{`[1]`, ReasonTokenInvalid},
+		{`{"sub":`, ReasonTokenInvalid},
+	}
+	for _, tt := range tests {
+		reason, err := checkClaimTypes(tok(tt.payload))
+		if reason != tt.reason || (err == nil) != (tt.reason == "") {
+			t.Errorf("checkClaimTypes(%s) = %q, %v; want %q", tt.payload, reason, err, tt.reason)
+		}
+	}
+	if reason, err := checkClaimTypes("a.b"); err == nil || reason != ReasonTokenInvalid {
+		t.Errorf("two parts: %q %v", reason, err)
+	}
+}
+
+func FuzzCheckClaimTypes(f *testing.F) {
+	for _, s := range []string{`{"sub":"a","exp":1}`, `{"exp":"1"}`, `{"sub":["a"]}`, `{"a":{"exp":"x"}}`, `{`, `[]`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		token := "e30." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + ".x"
+		reason, err := checkClaimTypes(token)
+		if (err == nil) != (reason == "") {
+			t.Fatalf("reason %q with err %v", reason, err)
+		}
+		if err != nil {
+			return
+		}
+		// Accepted: the payload is one JSON object whose typed claims, if any,
+		// have the right types.
+		var m map[string]any
+		if json.Unmarshal([]byte(payload), &m) != nil {
+			return // trailing bytes after the object are not this check's business
+		}
+		for _, c := range numericClaims {
+			if v, ok := m[c]; ok {
+				if _, num := v.(float64); !num {
+					t.Fatalf("accepted %s = %#v", c, v)
+				}
+			}
+		}
+		if v, ok := m["sub"]; ok {
+			if _, s := v.(string); !s {
+				t.Fatalf("accepted sub = %#v", v)
+			}
 		}
 	})
 }

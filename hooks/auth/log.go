@@ -16,6 +16,10 @@ const (
 	fieldUsers     = "users"
 	fieldJWT       = "jwt"
 	fieldAnonymous = "allow_anonymous"
+	fieldThrottle  = "throttle"
+	fieldLimit     = "limit"
+	fieldRefused   = "refused"
+	fieldWaited    = "waited"
 
 	msgRefused      = "connect refused"
 	msgAccepted     = "client authenticated"
@@ -23,6 +27,8 @@ const (
 	msgLoaded       = "credentials loaded"
 	msgReloadFailed = "credentials reload failed, keeping previous"
 	msgConnackFail  = "send refusal connack failed"
+	msgThrottled    = "login throttled"
+	msgThrottleFull = "login throttle table full: new keys are not tracked"
 )
 
 // maxLoggedUserLen bounds the username copied into a log line; CONNECT allows

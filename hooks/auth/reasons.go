@@ -16,11 +16,12 @@ const (
 	ReasonTokenAlg          = "token_alg"           // alg not in auth.jwt.algorithms (none, HS256 vs RS256 ...)
 	ReasonTokenExpired      = "token_expired"       // exp in the past (beyond leeway)
 	ReasonTokenNotYetValid  = "token_not_yet_valid" // nbf or iat in the future (beyond leeway)
-	ReasonTokenClaims       = "token_claims"        // exp missing, wrong iss or aud
-	ReasonTokenSubject      = "token_subject"       // sub missing or breaks ValidateUsername
+	ReasonTokenClaims       = "token_claims"        // exp missing, exp/nbf/iat not a JSON number or given twice, wrong iss or aud
+	ReasonTokenSubject      = "token_subject"       // sub missing, not a single JSON string, or breaks ValidateUsername
 	ReasonTokenUserMismatch = "token_user_mismatch" // MQTT username differs from the token's sub
 	ReasonAnonymousDenied   = "anonymous_denied"    // anonymous off, or listener not loopback-only
 	ReasonWillDenied        = "will_denied"         // WillCheck refused the will topic
+	ReasonThrottled         = "throttled"           // too many failed logins: refused without checking (auth.throttle)
 )
 
 // Observer is told about every refused CONNECT (for metrics). AuthFailed is
