@@ -125,11 +125,11 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	var plainOpts []acl.Option
 	if cfg.IM.Enabled {
 		// The IM service decides every access to the im/ tree, for mochi's
-		// checks and storage's alike.
+		// checks and storage's alike (its policy is added below, after the
+		// storage veto).
 		if err := b.openIM(log); err != nil {
 			return nil, err
 		}
-		aclOpts = append(aclOpts, acl.WithPolicies(b.im.hook.Policy()))
 		plainOpts = append(plainOpts, acl.WithPolicies(b.im.hook.Policy()))
 	}
 	if cfg.Storage.Enabled {
@@ -148,7 +148,15 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 			return nil, fmt.Errorf("storage: %w", err)
 		}
 
+		// Before the IM policy: that one decides (allows) reads of im/u/{user}/,
+		// and a veto consulted after it was never asked, so mochi also queued
+		// IM messages for an offline persistent session in its own in-flight
+		// map and re-sent them at reconnect beside the pump's copy, with the
+		// same packet id (the client's SUBSCRIBE with that id then got 0x91).
 		aclOpts = append(aclOpts, acl.WithPolicies(b.storage.Policy()))
+	}
+	if cfg.IM.Enabled {
+		aclOpts = append(aclOpts, acl.WithPolicies(b.im.hook.Policy()))
 	}
 	// Every applied entry, whoever wrote it, keeps this node's session,
 	// subscription and retained indexes in step (hooks/storage Observe) and
