@@ -96,6 +96,13 @@ type v5client struct {
 
 func connectV5(t *testing.T, conn net.Conn, id, user, pass string, clean bool) (*v5client, error) {
 	t.Helper()
+	return connectV5Expiry(t, conn, id, user, pass, clean, 0)
+}
+
+// connectV5Expiry is connectV5 asking for a Session Expiry Interval of expiry
+// seconds (0: none, the session ends with the connection).
+func connectV5Expiry(t *testing.T, conn net.Conn, id, user, pass string, clean bool, expiry uint32) (*v5client, error) {
+	t.Helper()
 	c := &v5client{msgs: make(chan *paho.Publish, 1000), discon: make(chan *paho.Disconnect, 1)}
 	c.Client = paho.NewClient(paho.ClientConfig{
 		Conn:     conn,
@@ -112,6 +119,9 @@ func connectV5(t *testing.T, conn net.Conn, id, user, pass string, clean bool) (
 		PingHandler: quietPinger{},
 	})
 	cp := &paho.Connect{ClientID: id, KeepAlive: 30, CleanStart: clean}
+	if expiry > 0 {
+		cp.Properties = &paho.ConnectProperties{SessionExpiryInterval: &expiry}
+	}
 	if user != "" {
 		cp.Username, cp.UsernameFlag = user, true
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,46 +11,13 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	mqtt311 "github.com/eclipse/paho.mqtt.golang"
-	"golang.org/x/crypto/bcrypt"
 )
 
-// fanoutNode starts imqttd with password-file users (password = user +
-// "-pw", bcrypt at its minimum cost), an ACL allowing every topic, no per-IP
-// connection limits (the tests open a thousand sessions from 127.0.0.1) and
-// extra YAML appended.
+// fanoutNode starts imqttd with password-file users (usersNode) and extra
+// YAML appended.
 func fanoutNode(t *testing.T, users []string, extra string) *node {
 	t.Helper()
-	dir := t.TempDir()
-	var lines []string
-	for _, u := range users {
-		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, u+":"+string(h))
-	}
-	passwd := writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n")
-	aclFile := writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
-	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
-node:
-  id: fan1
-  data_dir: %[1]s/data
-listeners:
-  tcp: {enabled: true, address: "127.0.0.1:0"}
-  ws: {enabled: false}
-limits:
-  per_ip_connections: 0
-  per_ip_rate: 0
-auth:
-  password_file: %[2]s
-acl:
-  file: %[3]s
-admin: {enabled: true, address: "127.0.0.1:0"}
-cluster:
-  bind_addr: "127.0.0.1:0"
-%[4]s
-`, dir, passwd, aclFile, extra))
-	return startNode(t, dir, "--config", cfg)
+	return usersNode(t, imqttdBin, "fan1", users, "", extra)
 }
 
 // connectUserSession connects an MQTT 5 client of user with a session expiry of
@@ -63,30 +28,10 @@ func connectUserSession(t *testing.T, n *node, user, id string, clean bool) (*v5
 	if err != nil {
 		return nil, err
 	}
-	c := &v5client{msgs: make(chan *paho.Publish, 1000), discon: make(chan *paho.Disconnect, 1)}
-	c.Client = paho.NewClient(paho.ClientConfig{
-		Conn:     conn,
-		ClientID: id,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-			func(pr paho.PublishReceived) (bool, error) { c.msgs <- pr.Packet; return true, nil },
-		},
-		OnServerDisconnect: func(d *paho.Disconnect) { c.discon <- d },
-		PingHandler:        quietPinger{},
-	})
-	expiry := uint32(3600)
-	cp := &paho.Connect{ClientID: id, KeepAlive: 30, CleanStart: clean,
-		Username: user, UsernameFlag: true, Password: []byte(user + "-pw"), PasswordFlag: true,
-		Properties: &paho.ConnectProperties{SessionExpiryInterval: &expiry}}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	ca, err := c.Connect(ctx, cp)
+	c, err := connectV5Expiry(t, conn, id, user, user+"-pw", clean, 3600)
 	if err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("connect %s: %w", id, err)
-	}
-	if ca.ReasonCode != 0 {
-		_ = conn.Close()
-		return nil, fmt.Errorf("connect %s: reason %#x", id, ca.ReasonCode)
 	}
 	return c, nil
 }

@@ -39,39 +39,47 @@ func imNodeBin(t *testing.T, bin, imExtra string) *node {
 // imNodeBinAuth is imNodeAuth running the imqttd binary bin.
 func imNodeBinAuth(t *testing.T, bin, authExtra, imExtra string) *node {
 	t.Helper()
+	return usersNode(t, bin, "im1", imUsers, authExtra, "im:\n  admins: [root]\n"+imExtra)
+}
+
+// usersNode starts the imqttd binary bin as node id with the password-file
+// users (see writeUsers), an ACL allowing every topic, loopback listeners on
+// free ports (tcp only), the admin API, authExtra (indented by the caller)
+// under auth: and extra YAML appended at the top level. Every test node with
+// password users is started here.
+func usersNode(t *testing.T, bin, id string, users []string, authExtra, extra string) *node {
+	t.Helper()
 	dir := t.TempDir()
-	passwd, aclFile := writeIMUsers(t, dir)
+	passwd, aclFile := writeUsers(t, dir, users)
 	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
 node:
-  id: im1
-  data_dir: %[1]s/data
+  id: %[1]s
+  data_dir: %[2]s/data
 listeners:
   tcp: {enabled: true, address: "127.0.0.1:0"}
   ws: {enabled: false}
 auth:
-  password_file: %[2]s
+  password_file: %[3]s
 %[5]s
 acl:
-  file: %[3]s
+  file: %[4]s
 admin: {enabled: true, address: "127.0.0.1:0"}
 cluster:
   bind_addr: "127.0.0.1:0"
-im:
-  admins: [root]
-%[4]s
-`, dir, passwd, aclFile, imExtra, authExtra))
+%[6]s
+`, id, dir, passwd, aclFile, authExtra, extra))
 	return startNodeBin(t, bin, dir, nil, "--config", cfg)
 }
 
-// writeIMUsers writes the password file of imUsers (password = user + "-pw")
+// writeUsers writes the password file of users (password = user + "-pw")
 // and an ACL file letting every user use every topic (the im/ tree has its own
 // rules) into dir, and returns their paths. Hashes at bcrypt's minimum cost
 // keep the tests fast (imqttd user add, tested elsewhere, uses the configured
 // cost); the file format is the same.
-func writeIMUsers(t *testing.T, dir string) (passwd, aclFile string) {
+func writeUsers(t *testing.T, dir string, users []string) (passwd, aclFile string) {
 	t.Helper()
 	var lines []string
-	for _, u := range imUsers {
+	for _, u := range users {
 		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
@@ -80,6 +88,12 @@ func writeIMUsers(t *testing.T, dir string) (passwd, aclFile string) {
 	}
 	return writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n"),
 		writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
+}
+
+// writeIMUsers is writeUsers of imUsers.
+func writeIMUsers(t *testing.T, dir string) (passwd, aclFile string) {
+	t.Helper()
+	return writeUsers(t, dir, imUsers)
 }
 
 // imClient is an MQTT 5 device of a user, subscribed to its own im/u/{user}/#.

@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	pahov3packets "github.com/eclipse/paho.mqtt.golang/packets"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestSharedAddressNotRefusedByDefault is the acceptance test of the per-IP
@@ -21,28 +19,11 @@ import (
 // second with a burst of 40 per address) reset all but the first 40.
 func TestSharedAddressNotRefusedByDefault(t *testing.T) {
 	// 15 users with 10 devices each (the IM service's default device bound).
-	dir := t.TempDir()
-	var lines []string
+	var users []string
 	for u := range 15 {
-		h, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, fmt.Sprintf("user%d:%s", u, h))
+		users = append(users, fmt.Sprintf("user%d", u))
 	}
-	passwd := writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n")
-	acl := writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
-	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
-node: {id: nat1, data_dir: %[1]s/data}
-listeners:
-  tcp: {enabled: true, address: "127.0.0.1:0"}
-  ws: {enabled: false}
-auth: {password_file: %[2]s}
-acl: {file: %[3]s}
-admin: {enabled: true, address: "127.0.0.1:0"}
-cluster: {bind_addr: "127.0.0.1:0"}
-`, dir, passwd, acl))
-	n := startNode(t, dir, "--config", cfg)
+	n := usersNode(t, imqttdBin, "nat1", users, "", "")
 	const nat = "127.0.0.3"
 	var wg sync.WaitGroup
 	errs := make(chan error, 150)
@@ -57,7 +38,7 @@ cluster: {bind_addr: "127.0.0.1:0"}
 				return
 			}
 			user := fmt.Sprintf("user%d", i%15)
-			if _, err := connectV5(t, conn, fmt.Sprintf("phone-%d", i), user, "pw", true); err != nil {
+			if _, err := connectV5(t, conn, fmt.Sprintf("phone-%d", i), user, user+"-pw", true); err != nil {
 				errs <- fmt.Errorf("phone-%d: %w", i, err)
 			}
 		}()
