@@ -264,3 +264,24 @@ func TestLevelsHookMQTT311(t *testing.T) {
 		t.Fatal("connection not closed after a deep publish")
 	}
 }
+
+// BenchmarkExceedsLevels: the check every PUBLISH topic and filter passes
+// before mochi's index sees it; a refused 1,000- or 40,000-level filter costs
+// a scan up to the 201st separator.
+func BenchmarkExceedsLevels(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		topic string
+	}{
+		{"ok-5-levels", "im/u/alice/msg/x"},
+		{"refused-1000-levels", "im/u/dave" + strings.Repeat("/", 1000)},
+		{"refused-40000-levels", "im/u/dave" + strings.Repeat("/", 40000)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ExceedsLevels(tc.topic, 200)
+			}
+		})
+	}
+}
