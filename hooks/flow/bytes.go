@@ -3,7 +3,6 @@ package flow
 import (
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -44,13 +43,14 @@ type publishSize struct {
 	refs int
 }
 
-// sizes maps the topic string of each publish being delivered (its data
-// pointer: mochi passes that very string to OnACLCheck for every subscriber)
-// to its byte count; see Tap.
+// sizes maps the topic of each publish being delivered (mochi passes it to
+// OnACLCheck for every subscriber) to its byte count; see Tap. Publishes to
+// one topic delivered at the same time share an entry holding the largest of
+// their sizes: the count may be over, never under.
 type sizes struct {
 	mu sync.Mutex
-	m  map[*byte]*publishSize
-	by map[*mqtt.Client]*byte // the publish each non-inline publisher is delivering
+	m  map[string]*publishSize
+	by map[*mqtt.Client]string // the topic each non-inline publisher is delivering
 }
 
 // size returns the byte count of the publish whose topic is topic, 0 when
@@ -61,7 +61,7 @@ func (s *sizes) size(topic string) int64 {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p := s.m[unsafe.StringData(topic)]; p != nil {
+	if p := s.m[topic]; p != nil {
 		return p.size
 	}
 	return 0
@@ -71,11 +71,11 @@ func (s *sizes) open(cl *mqtt.Client, pk *packets.Packet) {
 	if pk.TopicName == "" {
 		return
 	}
-	key, n := unsafe.StringData(pk.TopicName), packetBytes(pk)
+	key, n := pk.TopicName, packetBytes(pk)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !cl.Net.Inline {
-		if old := s.by[cl]; old != nil {
+		if old := s.by[cl]; old != "" {
 			s.dropLocked(old) // its previous publish never reached OnPublished
 		}
 		s.by[cl] = key
@@ -92,7 +92,7 @@ func (s *sizes) close(cl *mqtt.Client, topic string) {
 	if topic == "" {
 		return
 	}
-	key := unsafe.StringData(topic)
+	key := topic
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !cl.Net.Inline {
@@ -108,13 +108,13 @@ func (s *sizes) close(cl *mqtt.Client, topic string) {
 func (s *sizes) forget(cl *mqtt.Client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if key := s.by[cl]; key != nil {
+	if key := s.by[cl]; key != "" {
 		delete(s.by, cl)
 		s.dropLocked(key)
 	}
 }
 
-func (s *sizes) dropLocked(key *byte) {
+func (s *sizes) dropLocked(key string) {
 	if p := s.m[key]; p != nil {
 		if p.refs--; p.refs <= 0 {
 			delete(s.m, key)

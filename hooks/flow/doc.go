@@ -44,9 +44,11 @@
 //   - in: in OnACLCheck, the bytes of the delivery (packetBytes: topic,
 //     payload, the publisher's properties, plus 16). The size comes from the
 //     Tap, a second hook added after every other one: its OnPublish records
-//     the size of the publish mochi is about to deliver under the data pointer
-//     of its topic string, which mochi passes unchanged to OnACLCheck for each
-//     subscriber, and OnPublished (or the publisher's OnDisconnect) forgets it.
+//     the size of the publish mochi is about to deliver under its topic,
+//     which mochi passes to OnACLCheck for each subscriber, and OnPublished
+//     (or the publisher's OnDisconnect) forgets it. Publishes to one topic in
+//     delivery at the same time share an entry with the largest size (an
+//     over-count, never an under-count).
 //     A retained message sent on SUBSCRIBE has no recorded size and is not
 //     counted (the packet bound still applies).
 //   - out: OnPacketSent for a written PUBLISH and OnPublishDropped for one mochi

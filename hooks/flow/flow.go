@@ -104,7 +104,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		maxBytes:    cfg.MaxQueuedBytes,
 		bypass:      opts.Bypass,
 		obs:         opts.Observer,
-		sizes:       sizes{m: map[*byte]*publishSize{}, by: map[*mqtt.Client]*byte{}},
+		sizes:       sizes{m: map[string]*publishSize{}, by: map[*mqtt.Client]string{}},
 		done:        make(chan struct{}),
 	}, nil
 }
