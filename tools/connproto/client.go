@@ -134,6 +134,7 @@ func (c *client) handle(s *stats, fh packets.FixedHeader, body []byte, out *byte
 		}
 		return ack.UnsubackEncode(out)
 	case packets.Pingreq:
+		s.pings.Add(1)
 		resp := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingresp}}
 		return resp.PingrespEncode(out)
 	case packets.Disconnect:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -57,9 +58,12 @@ func run(cfg config, useTLS bool, statsAt string) error {
 			ln.Close()
 			return fmt.Errorf("-stats-addr %s is not loopback", statsAt)
 		}
-		hs = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintln(w, srv.Stats())
-		})}
+		})
+		mux.HandleFunc("/debug/pprof/", pprof.Index) // heap profiles of the held connections
+		hs = &http.Server{Handler: mux}
 		go func() { _ = hs.Serve(ln) }()
 		defer hs.Close()
 		fmt.Fprintf(os.Stderr, "connproto: stats on http://%s/stats\n", ln.Addr())

@@ -101,7 +101,12 @@ func (s *rawServer) handshake(j *rawJob) error {
 
 func (s *rawServer) Addr() string { return s.ln.Addr().String() }
 
-func (s *rawServer) Stats() Snapshot { return s.st.snapshot("rawconn", s.tls != nil) }
+func (s *rawServer) Stats() Snapshot {
+	if s.work != nil {
+		return s.st.snapshot("rawconn-handoff", s.tls != nil)
+	}
+	return s.st.snapshot("rawconn", s.tls != nil)
+}
 
 func (s *rawServer) Close() error {
 	s.mu.Lock()

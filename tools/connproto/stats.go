@@ -21,6 +21,7 @@ type stats struct {
 	conns        atomic.Int64 // open connections
 	bufsOut      atomic.Int64 // pooled buffers taken and not yet returned
 	partials     atomic.Int64 // clients holding an incomplete packet
+	pings        atomic.Int64 // PINGREQs answered
 	connectStack int          // bytes of stack a CONNECT uses (authenticate)
 
 	readBufs  sync.Pool // *[]byte of bufSize
@@ -69,6 +70,7 @@ type Snapshot struct {
 	Conns      int64  `json:"conns"`
 	BufsOut    int64  `json:"bufs_out"`
 	Partials   int64  `json:"partials"`
+	Pings      int64  `json:"pings"`
 }
 
 // snapshot forces two GCs (the second one shrinks stacks the first one marked) and
@@ -89,6 +91,7 @@ func (s *stats) snapshot(model string, tls bool) Snapshot {
 		Conns:      s.conns.Load(),
 		BufsOut:    s.bufsOut.Load(),
 		Partials:   s.partials.Load(),
+		Pings:      s.pings.Load(),
 	}
 }
 
