@@ -123,6 +123,12 @@ func TestModels(t *testing.T) {
 				return s.Conns == 3 && s.BufsOut == 0 && s.Partials == 0
 			})
 
+			// raw now holds half a packet, which Close must let go of.
+			if _, err := raw.Write([]byte{packets.Pingreq << 4}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "half a PINGREQ held", func() bool { return srv.Stats().Partials == 1 })
+
 			if err := v5.Disconnect(&paho.Disconnect{ReasonCode: 0}); err != nil {
 				t.Fatal(err)
 			}
@@ -136,6 +142,9 @@ func TestModels(t *testing.T) {
 			closed = true
 			if err := srv.Close(); err != nil {
 				t.Fatalf("second Close: %v", err)
+			}
+			if st := srv.Stats(); st.Conns != 0 || st.Partials != 0 || st.BufsOut != 0 {
+				t.Fatalf("after Close: %d conns, %d partial packets, %d buffers out", st.Conns, st.Partials, st.BufsOut)
 			}
 			waitFor(t, fmt.Sprintf("goroutines back to %d", base), func() bool {
 				return runtime.NumGoroutine() <= base

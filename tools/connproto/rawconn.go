@@ -190,6 +190,7 @@ func (s *rawServer) serve(tc *net.TCPConn) {
 	}
 	nb.nonblock = true
 	c := &client{}
+	defer s.dropPartial(c)
 	for {
 		if err := s.readBatch(c, conn, tc); err != nil {
 			return
@@ -202,8 +203,16 @@ func (s *rawServer) serve(tc *net.TCPConn) {
 	}
 }
 
+// dropPartial uncounts the incomplete packet a closing connection still held.
+func (s *rawServer) dropPartial(c *client) {
+	if len(c.partial) > 0 {
+		s.st.partials.Add(-1)
+	}
+}
+
 // serveHandoff parks in the readiness wait and lets a worker do everything else.
 func (s *rawServer) serveHandoff(j *rawJob, rc syscall.RawConn) {
+	defer s.dropPartial(&j.c) // after the last <-j.done: no worker holds j
 	s.work <- j
 	if err := <-j.done; err != nil {
 		return
