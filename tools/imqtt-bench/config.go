@@ -36,6 +36,7 @@ type Config struct {
 	Concurrency int           `json:"-"`
 	SrcIPs      int           `json:"-"`
 	Keepalive   uint16        `json:"-"`
+	TLS         bool          `json:"tls,omitempty"` // dial over TLS, certificate not verified (loopback measurement only)
 	// Persistent makes subscribers ask for a persistent session (3.1.1 clean
 	// session 0; MQTT 5 Session Expiry 3600 s), so a durable broker stores every
 	// QoS 1 message for them before it acks the publisher.
@@ -89,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.Hold, "hold", c.Hold, "conns: how long connections stay idle before the liveness check")
 	fs.DurationVar(&c.Settle, "settle", c.Settle, "conns: wait after the last connect before sampling broker RSS; imstorm: pause between the backlog and the storm")
 	fs.BoolVar(&c.Subscribe, "subscribe", false, "conns: each connection subscribes to its own inbox topic")
+	fs.BoolVar(&c.TLS, "tls", false, "dial the broker over TLS without verifying its certificate (measurement only)")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "conns: connects in parallel; imstorm: dials in flight during the storm (default 200 there)")
 	fs.IntVar(&c.SrcIPs, "src-ips", c.SrcIPs, "bind client sockets to 127.0.0.2.. (this many) to spread ephemeral ports; 0 = off")
 	fs.UintVar(&keepalive, "keepalive", uint(c.Keepalive), "keepalive seconds sent in CONNECT")
@@ -229,7 +231,7 @@ func (c *Config) srcIP(j int) net.IP {
 }
 
 func (c *Config) dialOptions() dialOptions {
-	return dialOptions{addr: c.Broker, version: c.Version, keepalive: c.Keepalive, user: c.User, pass: c.Pass, timeout: c.Timeout}
+	return dialOptions{addr: c.Broker, version: c.Version, keepalive: c.Keepalive, user: c.User, pass: c.Pass, timeout: c.Timeout, tls: c.TLS}
 }
 
 func isIMScenario(s string) bool { return s == "imchat" || s == "imgroup" || s == "imstorm" }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +24,7 @@ type dialOptions struct {
 	timeout   time.Duration
 	rbuf      int
 	expiry    uint32 // > 0: persistent session (3.1.1 clean 0; v5 Session Expiry)
+	tls       bool   // TLS without certificate verification (-tls)
 }
 
 // client is one MQTT connection. Reads happen on one goroutine (the owner's), writes
@@ -49,6 +51,15 @@ func dial(o dialOptions, clientID string) (*client, error) {
 	nc, err := d.Dial("tcp", o.addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", o.addr, err)
+	}
+	if o.tls {
+		tc := tls.Client(nc, &tls.Config{InsecureSkipVerify: true}) // -tls: a measurement against a test certificate
+		_ = tc.SetDeadline(time.Now().Add(o.timeout))
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("tls handshake %s: %w", o.addr, err)
+		}
+		nc = tc
 	}
 	rb := o.rbuf
 	if rb == 0 {

@@ -11,6 +11,9 @@
 //	conns   -pubs N idle connections (-subscribe: each subscribes to its own inbox
 //	        topic); connect rate, handshake p50/p99, broker bytes per connection
 //
+// -tls dials every connection over TLS without verifying the broker's certificate:
+// it measures a loopback listener with a test certificate and checks nothing.
+//
 // IM scenarios (im.go; the load goes through imqttd's IM layer, docs/protocol.md):
 //
 //	imchat  -pubs N chat pairs: user b{i}s sends direct messages (im/send/user/b{i}r,
