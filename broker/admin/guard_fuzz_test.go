@@ -28,8 +28,8 @@ func FuzzRequestChecks(f *testing.F) {
 	f.Fuzz(func(t *testing.T, host, origin, site, ct string) {
 		r, err := http.NewRequestWithContext(context.WithValue(context.Background(), http.LocalAddrContextKey, local),
 			http.MethodPost, "http://x/api/v1/act", strings.NewReader("{}"))
-		if err != nil {
-			t.Skip()
+		if err != nil { // the URL is fixed: this never depends on the input
+			t.Fatal(err)
 		}
 		r.Host = host
 		r.Header.Set("Origin", origin)
