@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"net/netip"
+)
+
+// This file holds the engine's extension interfaces: the typed Go interfaces
+// through which authentication, authorisation, metrics (and, later, the
+// durable session store, IM request handling and cluster routing) plug into
+// the engine. Implementations live in hooks/ and hold no mochi types; the
+// engine never calls them while holding one of its own locks unless the
+// method's documentation says so.
+
+// Client identifies one connected client to the extension interfaces. The
+// engine fills it once the CONNECT is decoded; Username is replaced by the
+// identity an Authenticator returns and never changes after the CONNACK.
+type Client struct {
+	ID              string         // the client identifier (assigned if the client sent none)
+	Username        string         // "" for an anonymous client
+	Listener        string         // the listener's name (listen.Config.ID)
+	Remote          netip.AddrPort // the client's address (after a PROXY header, the real one)
+	ProtocolVersion byte           // 3 (MQTT 3.1), 4 (3.1.1) or 5
+	TLS             *tls.ConnectionState
+}
+
+// ConnectRequest is what an Authenticator judges: the identity fields of a
+// CONNECT and its will topic (the will's access is part of the decision, as
+// mosquitto does).
+type ConnectRequest struct {
+	Client       *Client
+	UsernameFlag bool
+	PasswordFlag bool
+	Password     []byte // never logged
+	CleanStart   bool
+	WillFlag     bool
+	WillTopic    string
+	AuthMethod   string // MQTT 5 enhanced authentication method ("" when absent)
+}
+
+// AuthResult is an Authenticator's answer. Code 0 accepts; otherwise it is the
+// MQTT 5 CONNACK reason code (0x86 Bad user name or password, 0x87 Not
+// authorized, 0x9F Connection rate exceeded, ...), which the engine maps to a
+// 3.1.1 return code (0x86 → 4, 0x87 → 5, other → 3).
+type AuthResult struct {
+	Identity string // the authenticated user; "" for anonymous
+	Code     byte
+	Reason   string // a short fixed word for logs and metrics (ReasonX of the implementation)
+}
+
+// Authenticator decides every CONNECT. Authenticate runs on an engine worker,
+// never on an idle connection's goroutine, may block (bcrypt, JWT keys, the
+// login throttle's wait) and is called concurrently for different
+// connections. ctx ends when the connection closes or the engine stops; an
+// implementation that waits must return when it does (with a refusal).
+type Authenticator interface {
+	Authenticate(ctx context.Context, req *ConnectRequest) AuthResult
+}
+
+// Access is the kind of access an Authorizer judges.
+type Access uint8
+
+const (
+	// AccessPublish is publishing to a topic name (the topic of a will
+	// included, judged at CONNECT by the Authenticator and again when the will
+	// is published).
+	AccessPublish Access = iota + 1
+	// AccessSubscribe is subscribing to a topic filter; for a shared
+	// subscription the filter is "$share/{group}/{filter}" as sent.
+	AccessSubscribe
+	// AccessDeliver is receiving a message on a topic name: checked for every
+	// delivery to a subscriber, retained messages included.
+	AccessDeliver
+)
+
+// Authorizer decides every access. Allow must be fast, must not block and is
+// called concurrently from many workers; it must be deterministic for a given
+// rules generation.
+type Authorizer interface {
+	Allow(c *Client, topic string, a Access) bool
+}
+
+// Observer receives the engine's counts (hooks/metrics implements it). Every
+// method must be cheap, non-blocking and safe for concurrent use.
+type Observer interface {
+	ClientConnected(c *Client)
+	ClientDisconnected(c *Client, reason string)
+	PacketReceived(packetType byte, bytes int)
+	PacketSent(packetType byte, bytes int)
+	MessageDropped(reason string)
+}
