@@ -1,4 +1,12 @@
-package engine
+// Package ext holds the MQTT engine's extension interfaces: the typed Go
+// interfaces through which authentication, authorisation, counts (and, as the
+// engine grows, the durable session store, IM request handling and cluster
+// routing) plug into the engine (broker/engine). They live here, below the
+// broker, because the hooks that implement them may not import broker
+// (DESIGN.md: cmd -> broker -> hooks). Implementations hold no mochi types;
+// the engine never calls them while holding one of its own locks unless a
+// method's documentation says so.
+package ext
 
 import (
 	"context"
@@ -6,12 +14,6 @@ import (
 	"net/netip"
 )
 
-// This file holds the engine's extension interfaces: the typed Go interfaces
-// through which authentication, authorisation, metrics (and, later, the
-// durable session store, IM request handling and cluster routing) plug into
-// the engine. Implementations live in hooks/ and hold no mochi types; the
-// engine never calls them while holding one of its own locks unless the
-// method's documentation says so.
 
 // Client identifies one connected client to the extension interfaces. The
 // engine fills it once the CONNECT is decoded; Username is replaced by the
