@@ -14,7 +14,6 @@ import (
 	"net/netip"
 )
 
-
 // Client identifies one connected client to the extension interfaces. The
 // engine fills it once the CONNECT is decoded; Username is replaced by the
 // identity an Authenticator returns and never changes after the CONNACK.
