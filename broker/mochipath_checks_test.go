@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -68,5 +69,18 @@ func TestMochiPathSpec(t *testing.T) {
 			}
 			t.Fatalf("[%s] known mochi deviation (%s) passed %d times: remove it from mochiKnownDeviations", c.Rule, dev.why, dev.tries)
 		})
+	}
+}
+
+// TestFuzzSessionDriverOnMochi runs the session fuzz driver's seed corpus
+// (valid and invalid sequences) against the mochi path, proving the driver
+// works end to end; the fuzz target itself belongs to the engine.
+func TestFuzzSessionDriverOnMochi(t *testing.T) {
+	tg := newChecksBroker(t)
+	dial := func() (net.Conn, error) { return net.DialTimeout("tcp", tg.Addr, 5*time.Second) }
+	for i, seed := range enginetest.AllSeeds() {
+		if err := enginetest.RunSession(dial, seed); err != nil {
+			t.Errorf("seed %d % x: %v", i, seed, err)
+		}
 	}
 }
