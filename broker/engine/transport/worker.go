@@ -54,7 +54,7 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 	b.s, b.c = s, c
 	stop := c.fr.resume(s.maxPacket, b)
 	for stop == nil && !c.paused {
-		n, err := readNB(c.rc, buf)
+		n, err := c.read(buf)
 		if n > 0 {
 			stop = c.fr.feed(buf[:n], s.maxPacket, b)
 		}
@@ -67,11 +67,20 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 			}
 			break
 		}
-		if n < len(buf) {
-			break // drained
+		if n < len(buf) && c.tl == nil {
+			break // drained (TLS may still hold a whole record: read to EAGAIN)
 		}
 	}
 	s.readBufs.Put(bp)
+	if c.tl != nil && c.tl.hasStaged() {
+		// A Read answered the peer (TLS 1.3 KeyUpdate): flush with the batch.
+		c.wmu.Lock()
+		if c.wflags&wTouched == 0 {
+			c.wflags |= wTouched
+			b.touch(c)
+		}
+		c.wmu.Unlock()
+	}
 	b.end()
 	b.c = nil
 	if stop != nil {
@@ -97,3 +106,12 @@ func (b *Batch) malformed(err error) { b.s.h.Malformed(b, b.c, err) }
 
 // hold stops framing b.c once the handler paused it.
 func (b *Batch) hold() bool { return b.c.paused }
+
+// read reads the connection's MQTT bytes without blocking: errWouldBlock when
+// none are available.
+func (c *Conn) read(p []byte) (int, error) {
+	if c.tl != nil {
+		return c.tl.conn.Read(p)
+	}
+	return readNB(c.rc, p)
+}
