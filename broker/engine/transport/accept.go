@@ -125,6 +125,14 @@ func (s *Server) handshake(c *Conn) error {
 			return err
 		}
 	}
+	if c.l.cfg.IsWS() {
+		if err := s.upgradeWS(c); err != nil {
+			return err
+		}
+	}
+	if c.tl != nil {
+		c.tl.nonblock = true
+	}
 	return nil
 }
 

@@ -63,6 +63,7 @@ type Conn struct {
 	data   any
 	done   chan error // the reader's handoff slot: a worker answers here
 	tl     *tlsLayer  // tls and wss only; set (under wmu) after the handshake
+	ws     *wsLayer   // ws and wss only; set (under wmu) after the upgrade
 
 	// Read side: only the goroutine running the connection's current step (its
 	// reader, or the worker it handed it to) touches these; the done channel
@@ -201,14 +202,32 @@ func (c *Conn) resetLocked() {
 	if c.tl != nil {
 		c.tl.plain.reset(&c.s.chunks)
 	}
+	if c.ws != nil {
+		c.ws.plain.reset(&c.s.chunks)
+	}
 }
 
 // pendingLocked is the unwritten output: plaintext not yet encrypted included.
 func (c *Conn) pendingLocked() int {
+	n := c.out.n
 	if c.tl != nil {
-		return c.out.n + c.tl.plain.n
+		n += c.tl.plain.n
 	}
-	return c.out.n
+	if c.ws != nil {
+		n += c.ws.plain.n
+	}
+	return n
+}
+
+// queueLocked returns the pending queue that Queue appends to: the top layer's.
+func (c *Conn) queueLocked() *pending {
+	switch {
+	case c.ws != nil:
+		return &c.ws.plain
+	case c.tl != nil:
+		return &c.tl.plain
+	}
+	return &c.out
 }
 
 // closeCause returns the recorded close cause, or def if none.

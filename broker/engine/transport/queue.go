@@ -23,11 +23,7 @@ func (c *Conn) Queue(b *Batch, p []byte) QueueResult {
 	if c.pendingLocked() >= bound {
 		return Refused
 	}
-	if c.tl != nil {
-		c.tl.plain.add(p, &c.s.chunks)
-	} else {
-		c.out.add(p, &c.s.chunks)
-	}
+	c.queueLocked().add(p, &c.s.chunks)
 	res := Queued
 	if c.pendingLocked() >= bound {
 		res = QueuedFull

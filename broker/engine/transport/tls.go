@@ -68,9 +68,12 @@ func (l *tlsLayer) hasStaged() bool {
 	return len(l.staged) > 0
 }
 
-// encodeLocked encrypts c's pending plaintext into pending ciphertext (records of
+// encodeLocked frames WebSocket output (ws, wss), encrypts c's pending plaintext into pending ciphertext (records of
 // up to recordSize) and moves staged ciphertext into c.out. Caller holds c.wmu.
 func (c *Conn) encodeLocked() error {
+	if c.ws != nil {
+		c.encodeWSLocked()
+	}
 	l := c.tl
 	if l == nil {
 		return nil
@@ -111,8 +114,8 @@ func (c *Conn) encodeLocked() error {
 }
 
 // handshakeTLS runs the TLS handshake on a handshake worker with blocking I/O
-// under the connect deadline, then switches the connection to non-blocking reads
-// and buffered writes.
+// under the connect deadline. handshake switches the layer to non-blocking reads
+// and buffered writes afterwards (after the WebSocket upgrade for wss).
 func (s *Server) handshakeTLS(c *Conn) error {
 	l := &tlsLayer{TCPConn: c.tc, c: c}
 	l.conn = tls.Server(l, c.l.tls.ServerConfig())
@@ -129,7 +132,6 @@ func (s *Server) handshakeTLS(c *Conn) error {
 		return err
 	}
 	_ = c.tc.SetWriteDeadline(time.Time{})
-	l.nonblock = true
 	c.wmu.Lock()
 	c.tl = l
 	c.wmu.Unlock()

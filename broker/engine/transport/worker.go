@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -53,10 +54,15 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 	had := c.gotPacket
 	b.s, b.c = s, c
 	stop := c.fr.resume(s.maxPacket, b)
+	if stop == nil && c.ws != nil && c.ws.pre != nil && !c.paused {
+		pre := c.ws.pre
+		c.ws.pre = nil
+		stop = c.ingest(b, pre)
+	}
 	for stop == nil && !c.paused {
 		n, err := c.read(buf)
 		if n > 0 {
-			stop = c.fr.feed(buf[:n], s.maxPacket, b)
+			stop = c.ingest(b, buf[:n])
 		}
 		if err == errWouldBlock {
 			break
@@ -114,4 +120,16 @@ func (c *Conn) read(p []byte) (int, error) {
 		return c.tl.conn.Read(p)
 	}
 	return readNB(c.rc, p)
+}
+
+// ingest hands read bytes to the WebSocket decoder (ws, wss) or the framer.
+func (c *Conn) ingest(b *Batch, p []byte) error {
+	if c.ws == nil {
+		return c.fr.feed(p, c.s.maxPacket, b)
+	}
+	err := c.ws.dec.decode(p, b)
+	if errors.Is(err, ErrWebSocket) {
+		return b.wsFail(err)
+	}
+	return err
 }
