@@ -10,6 +10,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 )
 
 // Observer is told about every denial (for metrics). access is "read", "write"
@@ -143,7 +145,7 @@ func (h *Hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	switch {
 	case write:
 		access = AccessWrite
-	case hasWildcard(topic) || strings.HasPrefix(topic, sharePrefix):
+	case hasWildcard(topic) || strings.HasPrefix(topic, mqtttopic.SharePrefix):
 		access = AccessSubscribe // a topic name has neither
 	case h.pending.take(cl, topic):
 		access = AccessSubscribe
@@ -159,7 +161,7 @@ func (h *Hook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 	}
 	var lits []string
 	for _, sub := range pk.Filters {
-		if sub.Filter != "" && !hasWildcard(sub.Filter) && !strings.HasPrefix(sub.Filter, sharePrefix) {
+		if sub.Filter != "" && !hasWildcard(sub.Filter) && !strings.HasPrefix(sub.Filter, mqtttopic.SharePrefix) {
 			lits = append(lits, sub.Filter)
 		}
 	}

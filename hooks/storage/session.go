@@ -4,6 +4,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -346,9 +347,11 @@ func neutral() packets.Packet {
 	return packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}}
 }
 
-// isShared reports whether filter is a shared subscription.
+// isShared reports whether filter is a shared subscription (malformed shares
+// included: mochi refuses those before storage sees them).
 func isShared(filter string) bool {
-	return len(filter) > 7 && filter[:7] == "$share/"
+	_, _, ok, _ := mqtttopic.ParseShared(filter)
+	return ok
 }
 
 // sortedIDs returns the subscription identifier list of one id (0 = none).
