@@ -21,6 +21,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/metrics"
 	"github.com/imqtt/imqtt/hooks/route"
 	"github.com/imqtt/imqtt/hooks/storage"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -66,7 +67,7 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	}
 	b := &Broker{
 		cfg:       cfg,
-		log:       log.With().Str(fieldComponent, "broker").Str(fieldNodeID, cfg.Node.ID).Logger(),
+		log:       log.With().Str(logfield.Component, "broker").Str(logfield.NodeID, cfg.Node.ID).Logger(),
 		rootLog:   log,
 		listeners: map[string]*listen.Listener{},
 	}
@@ -157,16 +158,16 @@ func (b *Broker) Start() error {
 	b.started = true
 	ev := b.log.Info()
 	for name, l := range b.listeners {
-		ev = ev.Str("listener_"+name, l.Address())
+		ev = ev.Str(logfield.ListenerPrefix+name, l.Address())
 	}
 	if b.admin != nil {
-		ev = ev.Str("admin", b.admin.Addr())
+		ev = ev.Str(logfield.Admin, b.admin.Addr())
 		if f := b.admin.TokenFile(); f != "" {
-			ev = ev.Str("admin_token_file", f) // where imqttd ctl finds the token; never the token
+			ev = ev.Str(logfield.AdminTokenFile, f) // where imqttd ctl finds the token; never the token
 		}
 	}
 	if b.node != nil {
-		ev = ev.Str("cluster", b.node.Addr())
+		ev = ev.Str(logfield.Cluster, b.node.Addr())
 	}
 	ev.Msg("imqttd started")
 	if b.cfg.Auth.AllowAnonymous {
@@ -331,7 +332,7 @@ func (b *Broker) onPanic(listener string, conn net.Conn, _ any) {
 		}
 		if w := cl.Properties.Will; w.Flag == 1 && w.TopicName != "" {
 			if err := b.srv.Publish(w.TopicName, w.Payload, w.Retain, w.Qos); err != nil {
-				b.log.Warn().Err(err).Str(fieldClientID, cl.ID).Msg("will after panic not published")
+				b.log.Warn().Err(err).Str(logfield.ClientID, cl.ID).Msg("will after panic not published")
 			}
 		}
 		if expire && !cl.IsTakenOver() {
@@ -339,7 +340,7 @@ func (b *Broker) onPanic(listener string, conn net.Conn, _ any) {
 			b.srv.UnsubscribeClient(cl)
 			b.srv.Clients.Delete(cl.ID)
 		}
-		b.log.Warn().Str(fieldClientID, cl.ID).Str(fieldListener, listener).Msg("client state cleaned after panic")
+		b.log.Warn().Str(logfield.ClientID, cl.ID).Str(logfield.Listener, listener).Msg("client state cleaned after panic")
 		return
 	}
 }

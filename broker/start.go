@@ -18,6 +18,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/route"
 	"github.com/imqtt/imqtt/hooks/session"
 	"github.com/imqtt/imqtt/hooks/storage"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -276,7 +277,7 @@ func (b *Broker) newListeners() error {
 		}
 		b.listeners[name] = l
 		if cfg.Auth.AllowAnonymous && !IsLoopbackAddress(lc.Address) {
-			b.log.Warn().Str(fieldListener, name).Str(fieldAddress, lc.Address).
+			b.log.Warn().Str(logfield.Listener, name).Str(logfield.Address, lc.Address).
 				Msg("anonymous access is ignored on a listener that is not loopback-only")
 		}
 	}

@@ -3,6 +3,7 @@ package im
 import (
 	"strings"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/internal/mqtttopic"
 	"github.com/imqtt/imqtt/persist"
 )
@@ -97,7 +98,7 @@ func (s *Service) canSeePresence(user, other string) bool {
 	case PresenceShared:
 		ok, err := s.sharesConversation(user, other)
 		if err != nil {
-			s.log.Warn().Err(err).Str(fieldUser, user).Msg("im presence check failed")
+			s.log.Warn().Err(err).Str(logfield.User, user).Msg("im presence check failed")
 			return false
 		}
 		return ok

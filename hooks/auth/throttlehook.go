@@ -7,6 +7,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // LimitThrottle is the limit label of login throttling in
@@ -39,7 +41,7 @@ func (h *Hook) gate(cl *mqtt.Client, k *keys, c credentials) (a *attempt, ok boo
 	}
 	a, v, wait, full := h.throttle.admit(c.username, remoteAddr(cl.Net.Remote))
 	if full {
-		h.throttleLog.Warn().Int(fieldLimit, h.cfg.Throttle.MaxKeys).Msg(msgThrottleFull)
+		h.throttleLog.Warn().Int(logfield.Limit, h.cfg.Throttle.MaxKeys).Msg(msgThrottleFull)
 	}
 	if v == admitNow || v == admitQueued {
 		return a, true // queueing behind checks in flight is not throttling
@@ -48,11 +50,11 @@ func (h *Hook) gate(cl *mqtt.Client, k *keys, c credentials) (a *attempt, ok boo
 		h.limits.LimitRefused(LimitThrottle)
 	}
 	h.throttleLog.Warn().
-		Str(fieldUser, logUser(c.username)).
-		Str(fieldRemote, cl.Net.Remote).
-		Str(fieldListener, cl.Net.Listener).
-		Bool(fieldRefused, v == admitRefused).
-		Dur(fieldWaited, wait).
+		Str(logfield.User, logUser(c.username)).
+		Str(logfield.Remote, cl.Net.Remote).
+		Str(logfield.Listener, cl.Net.Listener).
+		Bool(logfield.Refused, v == admitRefused).
+		Dur(logfield.Waited, wait).
 		Msg(msgThrottled)
 	return a, v != admitRefused
 }
