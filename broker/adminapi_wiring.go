@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/imqtt/imqtt/broker/adminapi"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // mountAdminAPI builds the admin API (broker/adminapi) from the node's parts and
@@ -38,7 +39,7 @@ func mountAdminAPI(b *Broker) error {
 		NodeID:        b.cfg.Node.ID,
 		TokenRequired: b.admin.TokenRequired(),
 		ApplyTimeout:  b.cfg.Storage.ApplyTimeout,
-		Log:           b.rootLog.With().Str(fieldNodeID, b.cfg.Node.ID).Logger(),
+		Log:           b.rootLog.With().Str(logfield.NodeID, b.cfg.Node.ID).Logger(),
 	}
 	if b.storage != nil {
 		d.ExpireSession = b.storage.OnClientExpired
@@ -136,9 +137,9 @@ func (r *reloader) reloadAll() (adminapi.ReloadReport, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
 		} else {
 			out.Changed = r.changed(p.files)
-			ev := r.b.log.Info().Str("part", p.name).Bool("changed", out.Changed)
+			ev := r.b.log.Info().Str(logfield.Part, p.name).Bool(logfield.Changed, out.Changed)
 			if p.listener != "" {
-				ev = ev.Str(fieldListener, p.listener)
+				ev = ev.Str(logfield.Listener, p.listener)
 			}
 			ev.Msg("reloaded")
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/imqtt/imqtt/cluster"
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 // newTestCluster starts three brokers in this process, joined into one
@@ -38,13 +39,7 @@ func newTestCluster(t *testing.T) []*Broker {
 
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, d, what, cond)
 }
 
 func expectMsg(t *testing.T, c *testClient, topic, payload string, qos byte) {

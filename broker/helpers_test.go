@@ -11,6 +11,8 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 // newTestBroker starts a node on the embedded default with every listener on a
@@ -136,7 +138,7 @@ func (c *testClient) next(t *testing.T) *paho.Publish {
 }
 
 func testLogger(t *testing.T) zerolog.Logger {
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+	return testkit.Logger(t, zerolog.InfoLevel)
 }
 
 // pubRC publishes at QoS 1/2 and returns the ack's reason code (paho returns an

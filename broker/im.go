@@ -13,6 +13,7 @@ import (
 	"github.com/imqtt/imqtt/im/push"
 	"github.com/imqtt/imqtt/im/ratelimit"
 	"github.com/imqtt/imqtt/im/wordfilter"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // IMConfig is the IM server (`im:`): the service's own settings plus the word
@@ -136,8 +137,8 @@ func (b *Broker) openIM(log zerolog.Logger) (err error) {
 		return fmt.Errorf("im hook: %w", err)
 	}
 	b.im = p
-	b.log.Info().Str("node_number", strconv.Itoa(int(opts.NodeID))).
-		Bool("filter", p.filter != nil).Bool("push", p.push != nil).Msg("im server on")
+	b.log.Info().Str(logfield.NodeNumber, strconv.Itoa(int(opts.NodeID))).
+		Bool("filter", p.filter != nil).Bool(logfield.Push, p.push != nil).Msg("im server on")
 	return nil
 }
 
@@ -168,7 +169,7 @@ func (b *Broker) reloadIM() error {
 		return fmt.Errorf("im.filter: %w", err)
 	}
 	if changed {
-		b.log.Info().Int("words", words).Msg("word list reloaded")
+		b.log.Info().Int(logfield.Words, words).Msg("word list reloaded")
 	}
 	return nil
 }

@@ -5,17 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/rs/zerolog"
-)
 
-// Log field names used by this package.
-const (
-	fieldComponent = "component"
-	fieldListener  = "listener"
-	fieldAddress   = "address"
-	fieldKind      = "kind"
-	fieldClientID  = "client_id"
-	fieldRemote    = "remote"
-	fieldNodeID    = "node_id"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // mochiPerMessageWarnings are mochi warnings logged once per dropped message; under
@@ -34,7 +25,7 @@ var mochiAttrsWithPayload = map[string]bool{"pk": true, "packet": true, "will": 
 // dropping attributes that would carry payloads or credentials. mochi's Info
 // chatter (hook added, listener attached) is lowered to debug.
 func newMochiLogger(log zerolog.Logger) *slog.Logger {
-	zl := log.With().Str(fieldComponent, "mochi").Logger()
+	zl := log.With().Str(logfield.Component, "mochi").Logger()
 	return slog.New(&redactingHandler{next: zerolog.NewSlogHandler(zl)})
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // leaderPoll re-checks leadership while waiting for a leader, in case a
@@ -167,9 +169,9 @@ func (n *Node) observe() {
 			n.leaderCh = make(chan struct{})
 			n.leaderMu.Unlock()
 			n.log.Info().
-				Str(fieldLeaderID, string(lo.LeaderID)).
-				Str(fieldLeaderAddr, string(lo.LeaderAddr)).
-				Uint64(fieldTerm, n.raft.CurrentTerm()).
+				Str(logfield.LeaderID, string(lo.LeaderID)).
+				Str(logfield.LeaderAddr, string(lo.LeaderAddr)).
+				Uint64(logfield.Term, n.raft.CurrentTerm()).
 				Msg("raft leader changed")
 			if string(lo.LeaderID) == n.cfg.NodeID && !n.caughtUp.Load() && n.barrierActive.CompareAndSwap(false, true) {
 				if !n.goTracked(n.catchUp) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // LimitObserver counts refusals by a configured bound (hooks/metrics:
@@ -132,10 +134,10 @@ func (a *authenticator) fail(side int, c net.Conn, err error) {
 	a.suppressed, a.lastLog = 0, now
 	a.logMu.Unlock()
 	a.log.Warn().Err(err).
-		Str(fieldSide, sideNames[side]).
-		Str(fieldRemote, c.RemoteAddr().String()).
-		Str(fieldReason, reason).
-		Uint64(fieldSuppressed, suppressed).
+		Str(logfield.Side, sideNames[side]).
+		Str(logfield.Remote, c.RemoteAddr().String()).
+		Str(logfield.Reason, reason).
+		Uint64(logfield.Suppressed, suppressed).
 		Msg("cluster connection refused: handshake failed")
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Key prefixes in the Badger log store.
@@ -46,7 +48,7 @@ var (
 func OpenBadgerStore(dir string, log zerolog.Logger) (*BadgerStore, error) {
 	opts := badger.DefaultOptions(dir).
 		WithSyncWrites(true).
-		WithLogger(badgerLogger{zl: log.With().Str(fieldSubsystem, "badger").Logger()}).
+		WithLogger(badgerLogger{zl: log.With().Str(logfield.Subsystem, "badger").Logger()}).
 		WithMetricsEnabled(false).
 		WithCompression(options.None).
 		WithMemTableSize(32 << 20).
@@ -300,5 +302,5 @@ func (b badgerLogger) log(ev *zerolog.Event, f string, a []any) {
 	if !ev.Enabled() {
 		return
 	}
-	ev.Str("detail", strings.TrimSpace(fmt.Sprintf(f, a...))).Msg("badger log")
+	ev.Str(logfield.Detail, strings.TrimSpace(fmt.Sprintf(f, a...))).Msg("badger log")
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // ResultCodec turns a StateMachine's non-error results into bytes and back,
@@ -133,7 +135,7 @@ func (n *Node) JoinVia(ctx context.Context, addrs ...string) error {
 		addr := addrs[i%len(addrs)]
 		_, err := n.fwd.call(ctx, addr, rpcJoin, payload)
 		if err == nil {
-			n.log.Info().Str(fieldAddr, addr).Msg("joined the cluster")
+			n.log.Info().Str(logfield.Addr, addr).Msg("joined the cluster")
 			return nil
 		}
 		if isBadProof(err) || errors.Is(err, ErrPeerUnauthenticated) && !errors.Is(err, errNotSent) {
@@ -141,7 +143,7 @@ func (n *Node) JoinVia(ctx context.Context, addrs ...string) error {
 			// authenticate this node: retrying does not help.
 			return fmt.Errorf("join via %s: %w", addr, err)
 		}
-		n.log.Warn().Err(err).Str(fieldAddr, addr).Msg("join request failed, retrying")
+		n.log.Warn().Err(err).Str(logfield.Addr, addr).Msg("join request failed, retrying")
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("join via %v: %w (last error: %v)", addrs, ctx.Err(), err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // snapshotMagic starts every snapshot this package writes; the state machine's
@@ -56,7 +58,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	cmds, err := decodeEntry(l.Data, f.cmds)
 	if err != nil {
 		// Every node decodes the same bytes, so every node skips this entry.
-		f.log.Error().Err(err).Uint64(fieldIndex, l.Index).Msg("skipping undecodable raft entry")
+		f.log.Error().Err(err).Uint64(logfield.Index, l.Index).Msg("skipping undecodable raft entry")
 		return &entryResult{err: fmt.Errorf("entry %d: %w", l.Index, err)}
 	}
 	res := f.sm.Apply(l.Index, cmds)
@@ -64,7 +66,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	clear(cmds)
 	f.cmds = cmds[:0]
 	if len(res) != len(cmds) {
-		f.log.Error().Uint64(fieldIndex, l.Index).Int("commands", len(cmds)).Int("results", len(res)).
+		f.log.Error().Uint64(logfield.Index, l.Index).Int(logfield.Commands, len(cmds)).Int(logfield.Results, len(res)).
 			Msg("state machine returned a wrong number of results")
 		return &entryResult{err: fmt.Errorf("entry %d: %d results for %d commands: %w", l.Index, len(res), len(cmds), ErrResultCount)}
 	}
@@ -85,7 +87,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.setApplied(applied)
-	f.log.Info().Uint64(fieldApplied, applied).Msg("state machine restored from snapshot")
+	f.log.Info().Uint64(logfield.Applied, applied).Msg("state machine restored from snapshot")
 	return nil
 }
 

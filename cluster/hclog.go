@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // promotedRaftMessage reports raft INFO messages about leadership and
@@ -50,7 +52,7 @@ var _ hclog.Logger = (*hclogAdapter)(nil)
 
 // newHCLog returns an hclog.Logger writing to zl with subsystem set.
 func newHCLog(zl zerolog.Logger, subsystem string) hclog.Logger {
-	return &hclogAdapter{zl: zl.With().Str(fieldSubsystem, subsystem).Logger()}
+	return &hclogAdapter{zl: zl.With().Str(logfield.Subsystem, subsystem).Logger()}
 }
 
 func (h *hclogAdapter) event(level hclog.Level, msg string) *zerolog.Event {
@@ -100,7 +102,7 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 		return
 	}
 	if h.name != "" {
-		ev = ev.Str(fieldLogger, h.name)
+		ev = ev.Str(logfield.Logger, h.name)
 	}
 	addHCLogArgs(ev, h.implied)
 	addHCLogArgs(ev, args)
@@ -113,7 +115,7 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 func addHCLogArgs(ev *zerolog.Event, args []any) {
 	for i := 0; i < len(args); i += 2 {
 		if i+1 == len(args) {
-			ev.Str("extra_value_at_end", fmt.Sprint(args[i]))
+			ev.Str(logfield.ExtraValueAtEnd, fmt.Sprint(args[i]))
 			return
 		}
 		key, ok := args[i].(string)

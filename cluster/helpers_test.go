@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 // testLogger writes through t.Log at info (warn in benchmarks; debug with
@@ -80,15 +82,9 @@ func waitReady(t testing.TB, n *Node) {
 }
 
 // eventually polls cond until it is true or the deadline passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
+	testkit.Eventually(t, d, what, cond)
 }
 
 // checkGoroutines registers a cleanup, run after the test's other cleanups

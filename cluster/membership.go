@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Join adds the node id, reachable at addr (its Config.AdvertiseAddr or bound
@@ -41,7 +43,7 @@ func (n *Node) Join(ctx context.Context, id, addr string) error {
 			}
 		}
 		if err := n.probePeer(ctx, id, addr); err != nil {
-			n.log.Warn().Err(err).Str(fieldPeerID, id).Str(fieldAddr, addr).Msg("join refused: the node did not prove the cluster secret")
+			n.log.Warn().Err(err).Str(logfield.PeerID, id).Str(logfield.Addr, addr).Msg("join refused: the node did not prove the cluster secret")
 			return nil, err
 		}
 		return n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.opTimeout(ctx)), nil
@@ -86,7 +88,7 @@ func (n *Node) membershipOp(ctx context.Context, change func(raft.Configuration)
 	if err := f.Error(); err != nil {
 		return n.mapRaftError(err)
 	}
-	n.log.Info().Str(fieldPeerID, id).Str(fieldAddr, addr).Msg(msg)
+	n.log.Info().Str(logfield.PeerID, id).Str(logfield.Addr, addr).Msg(msg)
 	return nil
 }
 

@@ -13,7 +13,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
+
+// componentName is the value of the component field (logfield.Component) on this package's log events.
+const componentName = "cluster"
 
 // Node is one member of the raft cluster: the log, the transport, the raft
 // state machine driver and the write path (Apply). Build it with Open; every
@@ -83,7 +88,7 @@ func Open(ctx context.Context, cfg Config, sm StateMachine, log zerolog.Logger) 
 	if sm == nil {
 		return nil, fmt.Errorf("%w: nil state machine", ErrInvalidConfig)
 	}
-	log = log.With().Str(fieldComponent, componentName).Str(fieldNodeID, cfg.NodeID).Logger()
+	log = log.With().Str(logfield.Component, componentName).Str(logfield.NodeID, cfg.NodeID).Logger()
 	n := &Node{
 		cfg:      cfg,
 		log:      log,
@@ -182,12 +187,12 @@ func (n *Node) open(ctx context.Context) error {
 	n.goTracked(n.batch.wait)
 
 	n.log.Info().
-		Str(fieldAddr, string(n.trans.LocalAddr())).
-		Str(fieldLogStore, cfg.LogStore).
+		Str(logfield.Addr, string(n.trans.LocalAddr())).
+		Str(logfield.LogStore, cfg.LogStore).
 		Bool("bootstrapped", n.bootstrapped).
 		Bool("existing_state", hasState).
-		Uint64(fieldApplied, applied).
-		Uint64(fieldSnapshot, snapIndex).
+		Uint64(logfield.Applied, applied).
+		Uint64(logfield.Snapshot, snapIndex).
 		Msg("raft node started")
 	return nil
 }
@@ -229,7 +234,7 @@ func (n *Node) reconcile(ctx context.Context) (applied, snapIndex uint64, hasSta
 	if err := ctx.Err(); err != nil {
 		return 0, 0, false, err
 	}
-	n.log.Info().Uint64(fieldApplied, applied).Uint64(fieldSnapshot, newest.Index).
+	n.log.Info().Uint64(logfield.Applied, applied).Uint64(logfield.Snapshot, newest.Index).
 		Msg("state machine behind snapshot, restoring")
 	_, rc, err := n.snaps.Open(newest.ID)
 	if err != nil {

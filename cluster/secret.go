@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // The cluster secret (see handshake.go for how it is used).
@@ -70,7 +72,7 @@ func (c Config) validateSecret() error {
 func loadSecret(c Config, log zerolog.Logger) ([]byte, error) {
 	switch {
 	case c.Secret != "":
-		log.Info().Str(fieldSource, "cluster.secret").Msg("cluster secret configured")
+		log.Info().Str(logfield.Source, "cluster.secret").Msg("cluster secret configured")
 		return bytes.TrimSpace([]byte(c.Secret)), nil
 	case c.SecretFile != "":
 		return readSecretFile("secret_file", c.SecretFile, log)
@@ -85,7 +87,7 @@ func loadSecret(c Config, log zerolog.Logger) ([]byte, error) {
 	if err := createSecretFile(path); err != nil {
 		return nil, fmt.Errorf("create cluster secret %s: %w", path, err)
 	}
-	log.Info().Str(fieldPath, path).
+	log.Info().Str(logfield.Path, path).
 		Msg("cluster secret created: copy this file to every node that joins (cluster.secret_file)")
 	return readSecretFile("secret_file", path, log)
 }
@@ -107,10 +109,10 @@ func readSecretFile(field, path string, log zerolog.Logger) ([]byte, error) {
 			ErrInvalidConfig, field, path, len(b), minSecretLen)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		log.Warn().Str(fieldPath, path).Str("mode", fi.Mode().Perm().String()).
+		log.Warn().Str(logfield.Path, path).Str(logfield.Mode, fi.Mode().Perm().String()).
 			Msg("cluster secret file is readable by other users: chmod 600 it")
 	}
-	log.Info().Str(fieldSource, path).Msg("cluster secret loaded")
+	log.Info().Str(logfield.Source, path).Msg("cluster secret loaded")
 	return b, nil
 }
 
@@ -159,7 +161,7 @@ func createSecretFile(path string) error {
 // MarshalZerologObject logs c without the secret: only whether one is set
 // and where the file is.
 func (c Config) MarshalZerologObject(e *zerolog.Event) {
-	e.Str("node_id", c.NodeID).
+	e.Str(logfield.NodeID, c.NodeID).
 		Str("data_dir", c.DataDir).
 		Str("bind_addr", c.BindAddr).
 		Str("advertise_addr", c.AdvertiseAddr).

@@ -3,6 +3,8 @@ package im
 import (
 	"strings"
 
+	"github.com/imqtt/imqtt/internal/logfield"
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -74,12 +76,12 @@ func (s *Service) CanReceive(user, topic string) bool {
 	return false
 }
 
-// stripShare removes a $share/{group}/ prefix.
+// stripShare removes the $share/{group}/ prefix of a well-formed shared
+// subscription; a malformed one ("$share//f") is returned as it is, so it is
+// no im/ filter (hooks/acl refuses it before any policy is asked).
 func stripShare(filter string) string {
-	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
-		if _, f, ok := strings.Cut(rest, "/"); ok {
-			return f
-		}
+	if _, inner, ok, err := mqtttopic.ParseShared(filter); ok && err == nil {
+		return inner
 	}
 	return filter
 }
@@ -96,7 +98,7 @@ func (s *Service) canSeePresence(user, other string) bool {
 	case PresenceShared:
 		ok, err := s.sharesConversation(user, other)
 		if err != nil {
-			s.log.Warn().Err(err).Str(fieldUser, user).Msg("im presence check failed")
+			s.log.Warn().Err(err).Str(logfield.User, user).Msg("im presence check failed")
 			return false
 		}
 		return ok

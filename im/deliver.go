@@ -1,6 +1,10 @@
 package im
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+
+	"github.com/imqtt/imqtt/internal/logfield"
+)
 
 // Delivery happens here and only here: after a write is committed on this node,
 // the service publishes one copy per member (write-diffusion to online devices,
@@ -10,7 +14,7 @@ import "unicode/utf8"
 // deliver publishes d; a failure is logged and not retried (sync recovers).
 func (s *Service) deliver(d Delivery) {
 	if err := s.opts.Deliver.Deliver(d); err != nil {
-		s.log.Warn().Err(err).Str(fieldTopic, d.Topic).Msg("im delivery failed")
+		s.log.Warn().Err(err).Str(logfield.Topic, d.Topic).Msg("im delivery failed")
 	}
 }
 

@@ -1,32 +1,21 @@
 package im
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
-// TestDeps: im imports persist and nothing else of the project (cluster only
+// TestDeps: im imports persist and the internal/ leaves and nothing else of the project (cluster only
 // in tests, through the Replicator interface in code); no broker types.
 func TestDeps(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		ast, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for f, paths := range testkit.Imports(t, true) {
 		test := strings.HasSuffix(f, "_test.go")
-		for _, imp := range ast.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
+		for _, path := range paths {
 			switch {
 			case path == "github.com/imqtt/imqtt/persist":
+			case testkit.IsLeaf(path): // leaves (tools/deptest)
 			case path == "github.com/imqtt/imqtt/cluster" && test:
 			case strings.HasPrefix(path, "github.com/imqtt/imqtt"):
 				t.Errorf("%s imports %s", f, path)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -119,7 +120,7 @@ func (s *Service) commitNotices(ctx context.Context, g, actor string, pre []pers
 	}
 	members, err := s.convMembers(GroupConv(g))
 	if err != nil {
-		s.log.Warn().Err(err).Str(fieldGroup, g).Msg("im fanout skipped")
+		s.log.Warn().Err(err).Str(logfield.Group, g).Msg("im fanout skipped")
 	}
 	for _, x := range extra {
 		if !contains(members, x) {

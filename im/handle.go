@@ -3,6 +3,8 @@ package im
 import (
 	"context"
 	"fmt"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Handle processes one upstream PUBLISH under im/ from client c: it checks,
@@ -19,8 +21,8 @@ func (s *Service) Handle(ctx context.Context, c Client, r Request) (out Outcome)
 	defer s.end()
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error().Str(fieldUser, c.User).Str(fieldClientID, c.ClientID).Str(fieldTopic, clip(r.Topic)).
-				Str(fieldReason, fmt.Sprint(p)).Msg("im handler panicked")
+			s.log.Error().Str(logfield.User, c.User).Str(logfield.ClientID, c.ClientID).Str(logfield.Topic, clip(r.Topic)).
+				Str(logfield.Reason, fmt.Sprint(p)).Msg("im handler panicked")
 			out = outcomeOf(ErrInternal)
 		}
 	}()
@@ -76,6 +78,6 @@ func (s *Service) logRefusal(c Client, topic string, out Outcome, err error) {
 	if out.Code == CodeUnspecified {
 		ev = s.log.Warn()
 	}
-	ev.Err(err).Str(fieldUser, c.User).Str(fieldClientID, c.ClientID).Str(fieldTopic, clip(topic)).
-		Uint8(fieldCode, out.Code).Msg("im request refused")
+	ev.Err(err).Str(logfield.User, c.User).Str(logfield.ClientID, c.ClientID).Str(logfield.Topic, clip(topic)).
+		Uint8(logfield.Code, out.Code).Msg("im request refused")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/cluster"
+	"github.com/imqtt/imqtt/internal/testkit"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -58,7 +59,7 @@ func (c *clock) Now() time.Time          { return time.UnixMilli(c.ms.Load()) }
 func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 func newClock() *clock                   { c := &clock{}; c.ms.Store(1_750_000_000_000); return c }
 func testLog(t testing.TB) zerolog.Logger {
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	return testkit.Logger(t, zerolog.WarnLevel)
 }
 func benchLog(testing.TB) zerolog.Logger { return zerolog.Nop() }
 func bg() context.Context                { return context.Background() }
@@ -298,13 +299,7 @@ func seqs(es []Envelope) []uint64 {
 // eventually polls cond until it is true or the deadline passes.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
+	testkit.Eventually(t, d, what, cond)
 }
 
 func decodeAck(t testing.TB, b []byte) ackMsg {

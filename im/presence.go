@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -107,7 +108,7 @@ func (s *Service) writePresent(user string, op persist.Op) {
 	ctx, cancel := context.WithTimeout(s.life, presenceWriteTimeout)
 	defer cancel()
 	if _, err := s.apply(ctx, []persist.Op{op}); err != nil {
-		s.log.Warn().Err(err).Str(fieldUser, user).Msg("presence record write failed")
+		s.log.Warn().Err(err).Str(logfield.User, user).Msg("presence record write failed")
 	}
 }
 

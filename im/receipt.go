@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -83,7 +84,7 @@ func (s *Service) receiptAudience(conv Conv, user string, old, seq uint64) []str
 	from := max(old+1, seq-min(seq, receiptScanMax-1))
 	msgs, err := s.scanMsgs(conv.String(), from, seq, receiptScanMax, false)
 	if err != nil {
-		s.log.Warn().Err(err).Str(fieldConv, conv.String()).Msg("im receipt audience scan failed")
+		s.log.Warn().Err(err).Str(logfield.Conv, conv.String()).Msg("im receipt audience scan failed")
 		return out
 	}
 	seen := map[string]bool{user: true}

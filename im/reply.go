@@ -3,6 +3,8 @@ package im
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // ack is the answer to an upstream publish on im/u/{user}/ack: every message send
@@ -116,7 +118,7 @@ func (s *Service) rpcRespond(user, topic string, corr []byte, head rpcHead, resu
 		}
 	}
 	if err != nil {
-		s.log.Error().Err(err).Str(fieldMethod, head.Method).Msg("im rpc response encoding failed")
+		s.log.Error().Err(err).Str(logfield.Method, head.Method).Msg("im rpc response encoding failed")
 		payload, _ = json.Marshal(rpcHead{Method: head.Method, RID: head.RID, Code: CodeUnspecified, Reason: ErrInternal.Error()})
 	}
 	s.deliver(Delivery{Topic: topic, Payload: payload, QoS: 1, CorrelationData: corr})

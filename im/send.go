@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -107,7 +108,7 @@ func (s *Service) send(ctx context.Context, c Client, conv Conv, p sendPayload) 
 	members, err := s.convMembers(conv)
 	if err != nil {
 		// Committed: the ack must go out; devices that miss the message sync.
-		s.log.Warn().Err(err).Str(fieldConv, cs).Uint64(fieldSeq, env.Seq).Msg("im fanout skipped")
+		s.log.Warn().Err(err).Str(logfield.Conv, cs).Uint64(logfield.Seq, env.Seq).Msg("im fanout skipped")
 		members = nil
 	}
 	s.fanout(members, &env, env.AppendJSON(make([]byte, 0, 160+len(body))), c.ClientID)

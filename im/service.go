@@ -8,8 +8,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
+
+// componentName is the value of the component field (logfield.Component) on this package's log events.
+const componentName = "im"
 
 // Options are the Service's collaborators. Node, Store and Deliver are required.
 type Options struct {
@@ -94,7 +98,7 @@ func New(cfg Config, opts Options) (*Service, error) {
 	s := &Service{
 		cfg:        cfg,
 		opts:       opts,
-		log:        opts.Log.With().Str(fieldComponent, componentName).Logger(),
+		log:        opts.Log.With().Str(logfield.Component, componentName).Logger(),
 		now:        opts.Now,
 		ids:        newIDGen(opts.NodeID),
 		pres:       presence{devices: make(map[string]map[string]struct{}), published: map[string]string{}, wake: make(chan struct{}, 1)},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -33,11 +34,11 @@ func (s *Service) sweepLoop() {
 		n, next, err := s.sweepOnce(s.life, from)
 		from = next
 		if err != nil {
-			s.log.Warn().Err(err).Int(fieldCount, n).Msg("im dedup sweep failed")
+			s.log.Warn().Err(err).Int(logfield.Count, n).Msg("im dedup sweep failed")
 			continue
 		}
 		if n > 0 {
-			s.log.Debug().Int(fieldCount, n).Msg("im dedup records swept")
+			s.log.Debug().Int(logfield.Count, n).Msg("im dedup records swept")
 		}
 	}
 }

@@ -100,15 +100,10 @@ func parseUp(topic string) (upTopic, error) {
 
 // IsIMTopic reports whether a topic name or filter belongs to the im/ tree, whose
 // access the Service decides (CanPublish, CanSubscribe, CanReceive): its first
-// level is "im", also behind a shared-subscription prefix ($share/{group}/im/...).
+// level is "im", also behind a well-formed shared-subscription prefix
+// ($share/{group}/im/...; see stripShare).
 func IsIMTopic(topic string) bool {
-	if rest, ok := strings.CutPrefix(topic, "$share/"); ok {
-		_, f, ok := strings.Cut(rest, "/")
-		if !ok {
-			return false
-		}
-		topic = f
-	}
+	topic = stripShare(topic)
 	return topic == "im" || strings.HasPrefix(topic, "im/")
 }
 

@@ -2,6 +2,8 @@ package persist
 
 import (
 	"fmt"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Apply applies the batches of one raft entry with index `index` and records
@@ -96,7 +98,7 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 	g.publishQueueHeads(w.qheads)
 	g.publishCounters(w.counterStaged)
 	if w.splits > 0 {
-		s.log.Debug().Uint64(fieldIndex, index).Int(fieldEntries, w.splits+1).Msg("entry applied in several transactions")
+		s.log.Debug().Uint64(logfield.Index, index).Int(logfield.Entries, w.splits+1).Msg("entry applied in several transactions")
 	}
 	if o := s.observer.Load(); o != nil {
 		(*o)(index, batches, results)
@@ -109,7 +111,7 @@ func (s *Store) noteProgress(w *txnWriter) {
 	if w.committed != nil {
 		p := *w.committed
 		s.progress = &p
-		s.log.Warn().Uint64(fieldIndex, p.index).Int(fieldBatch, p.batch).Int(fieldOp, p.op).
+		s.log.Warn().Uint64(logfield.Index, p.index).Int(logfield.Batch, p.batch).Int(logfield.Op, p.op).
 			Msg("entry partly applied; apply must be retried")
 	}
 }

@@ -1,30 +1,18 @@
 package persist
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 // TestDeps: persist imports nothing of the project (DESIGN.md: imports point
 // down, persist is the bottom).
 func TestDeps(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		ast, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range ast.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if strings.HasPrefix(path, "github.com/imqtt/imqtt") {
+	for f, paths := range testkit.Imports(t, true) {
+		for _, path := range paths {
+			if strings.HasPrefix(path, "github.com/imqtt/imqtt") && !testkit.IsLeaf(path) {
 				t.Errorf("%s imports %s", f, path)
 			}
 			if strings.HasPrefix(path, "github.com/mochi-mqtt/") || strings.HasPrefix(path, "github.com/hashicorp/") {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // gcLoop is the value-log GC goroutine. Open starts it (on-disk stores with a
@@ -46,9 +48,9 @@ func (s *Store) runValueLogGC() {
 			continue
 		}
 		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
-			s.log.Warn().Err(err).Str(fieldDir, g.dir).Msg("value log gc failed")
+			s.log.Warn().Err(err).Str(logfield.Dir, g.dir).Msg("value log gc failed")
 		}
 		break
 	}
-	s.log.Debug().Str(fieldDir, g.dir).Int(fieldRewrites, rewrites).Msg("value log gc")
+	s.log.Debug().Str(logfield.Dir, g.dir).Int(logfield.Rewrites, rewrites).Msg("value log gc")
 }

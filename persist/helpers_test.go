@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 func testLogger(t testing.TB) zerolog.Logger {
 	if _, ok := t.(*testing.B); ok {
 		return zerolog.Nop()
 	}
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+	return testkit.Logger(t, zerolog.InfoLevel)
 }
 
 // testConfig is a small on-disk config in a fresh temporary directory.
@@ -87,13 +89,7 @@ func dump(t testing.TB, s *Store) []byte {
 // waitFor polls cond until it is true or the deadline passes.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, d, what, cond)
 }
 
 // goroutineBaseline returns a check that the goroutine count is back to what it

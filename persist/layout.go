@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Directory layout (DESIGN.md "Directory layout"):
@@ -179,7 +181,7 @@ func settleDir(dir string, log zerolog.Logger) (uint64, error) {
 		if err := writeCurrent(dir, n); err != nil {
 			return 0, err
 		}
-		log.Info().Str(fieldDir, dir).Msg("data directory initialised")
+		log.Info().Str(logfield.Dir, dir).Msg("data directory initialised")
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -196,11 +198,11 @@ func settleDir(dir string, log zerolog.Logger) (uint64, error) {
 			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 				return 0, fmt.Errorf("remove stale %s: %w", name, err)
 			}
-			log.Info().Str(fieldDir, dir).Str(fieldGeneration, name).Msg("stale generation removed")
+			log.Info().Str(logfield.Dir, dir).Str(logfield.Generation, name).Msg("stale generation removed")
 			continue
 		}
 		if name != genDirName(n) {
-			log.Warn().Str(fieldDir, dir).Str(fieldDetail, name).Msg("unexpected entry in data directory")
+			log.Warn().Str(logfield.Dir, dir).Str(logfield.Detail, name).Msg("unexpected entry in data directory")
 		}
 	}
 	fi, err := os.Stat(filepath.Join(dir, genDirName(n)))

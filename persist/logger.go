@@ -5,22 +5,8 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
-)
 
-// Log field names used by this package.
-const (
-	fieldComponent  = "component"
-	fieldDir        = "dir"
-	fieldIndex      = "index"
-	fieldGeneration = "generation"
-	fieldEntries    = "entries"
-	fieldRewrites   = "rewrites"
-	fieldDetail     = "detail"
-	fieldFreeBytes  = "free_bytes"
-	fieldMinFree    = "min_free_bytes"
-	fieldBatch      = "batch"
-	fieldOp         = "op"
-	fieldRemoved    = "removed"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Component names.
@@ -37,14 +23,14 @@ const (
 type badgerLogger struct{ log zerolog.Logger }
 
 func newBadgerLogger(log zerolog.Logger) *badgerLogger {
-	return &badgerLogger{log: log.With().Str(fieldComponent, componentBadger).Logger()}
+	return &badgerLogger{log: log.With().Str(logfield.Component, componentBadger).Logger()}
 }
 
 func (l *badgerLogger) emit(e *zerolog.Event, format string, args []any) {
 	if e == nil {
 		return
 	}
-	e.Str(fieldDetail, strings.TrimSpace(fmt.Sprintf(format, args...))).Msg("badger")
+	e.Str(logfield.Detail, strings.TrimSpace(fmt.Sprintf(format, args...))).Msg("badger")
 }
 
 // Errorf implements badger.Logger.

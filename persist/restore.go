@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // spaceCheckEvery is how many snapshot bytes Restore loads between free-space
@@ -97,7 +99,7 @@ func (s *Store) Restore(r io.Reader) error {
 				_ = os.RemoveAll(ng.dir)
 				return fmt.Errorf("restore: %w", err)
 			}
-			s.log.Warn().Err(err).Str(fieldDir, ng.dir).Msg("restore switched generation despite a sync error")
+			s.log.Warn().Err(err).Str(logfield.Dir, ng.dir).Msg("restore switched generation despite a sync error")
 		}
 		// From here the new generation is the store's state on disk.
 		reopened, err := s.openGen(ng.n)
@@ -118,14 +120,14 @@ func (s *Store) Restore(r io.Reader) error {
 	old.release()
 	old.refs.Wait()
 	if err := old.db.Close(); err != nil {
-		s.log.Warn().Err(err).Str(fieldDir, s.where(old)).Msg("close retired generation")
+		s.log.Warn().Err(err).Str(logfield.Dir, s.where(old)).Msg("close retired generation")
 	}
 	if old.dir != "" {
 		if err := os.RemoveAll(old.dir); err != nil {
-			s.log.Warn().Err(err).Str(fieldDir, old.dir).Msg("remove retired generation")
+			s.log.Warn().Err(err).Str(logfield.Dir, old.dir).Msg("remove retired generation")
 		}
 	}
-	s.log.Info().Str(fieldDir, s.where(ng)).Uint64(fieldIndex, index).Uint64(fieldEntries, frames).
+	s.log.Info().Str(logfield.Dir, s.where(ng)).Uint64(logfield.Index, index).Uint64(logfield.Entries, frames).
 		Msg("snapshot restored")
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Store is the node's on-disk state machine storage. All methods are safe for
@@ -91,7 +93,7 @@ func Open(cfg Config, log zerolog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		cfg:  cfg,
-		log:  log.With().Str(fieldComponent, componentPersist).Logger(),
+		log:  log.With().Str(logfield.Component, componentPersist).Logger(),
 		blog: newBadgerLogger(log),
 		done: make(chan struct{}),
 	}
@@ -131,9 +133,9 @@ func Open(cfg Config, log zerolog.Logger) (*Store, error) {
 		s.wg.Add(1)
 		go s.gcLoop()
 	}
-	ev := s.log.Info().Str(fieldDir, s.where(g)).Uint64(fieldIndex, s.applied.Load())
+	ev := s.log.Info().Str(logfield.Dir, s.where(g)).Uint64(logfield.Index, s.applied.Load())
 	if s.progress != nil {
-		ev = ev.Uint64(fieldBatch, uint64(s.progress.batch)).Uint64(fieldOp, uint64(s.progress.op))
+		ev = ev.Uint64(logfield.Batch, uint64(s.progress.batch)).Uint64(logfield.Op, uint64(s.progress.op))
 	}
 	ev.Msg("store opened")
 	return s, nil
@@ -300,7 +302,7 @@ func (s *Store) Close() error {
 		if err := s.lock.release(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("release lock: %w", err)
 		}
-		s.log.Info().Str(fieldDir, s.dir).Uint64(fieldIndex, s.applied.Load()).Msg("store closed")
+		s.log.Info().Str(logfield.Dir, s.dir).Uint64(logfield.Index, s.applied.Load()).Msg("store closed")
 	})
 	return s.closeErr
 }
@@ -343,7 +345,7 @@ func (s *Store) checkSpaceBelow(g *gen, min int64) error {
 // spaceError is ErrDiskFull (logged) when free is below min, else nil.
 func (s *Store) spaceError(g *gen, free uint64, min int64) error {
 	if free < uint64(min) {
-		s.log.Warn().Str(fieldDir, g.dir).Uint64(fieldFreeBytes, free).Int64(fieldMinFree, min).
+		s.log.Warn().Str(logfield.Dir, g.dir).Uint64(logfield.FreeBytes, free).Int64(logfield.MinFree, min).
 			Msg("write refused: disk full")
 		return fmt.Errorf("%w: %s has %d bytes free, below %d (persist.min_free_bytes %d)",
 			ErrDiskFull, g.dir, free, min, s.cfg.MinFreeBytes)

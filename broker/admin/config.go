@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // MinTokenLength is the shortest bearer token Validate and New accept, in bytes.
@@ -128,7 +130,7 @@ func (c Config) Validate() error {
 
 // MarshalZerologObject logs c with the token redacted.
 func (c Config) MarshalZerologObject(e *zerolog.Event) {
-	e.Str("address", c.Address).
+	e.Str(logfield.Address, c.Address).
 		Bool("require_token", c.RequireToken).
 		Strs("allowed_hosts", c.AllowedHosts).
 		Bool("token_set", c.Token != "").

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Limit labels passed to Deps.Refusals.LimitRefused (metric
@@ -164,14 +166,14 @@ func (s *Server) logRefusal(r *http.Request, ref *refusal) {
 		s.deps.Refusals.LimitRefused(ref.limit)
 	}
 	s.refusedLog.Warn().
-		Str(fieldReason, ref.code).
-		Str(fieldMethod, r.Method).
-		Str(fieldPath, r.URL.Path).
-		Str(fieldRemote, r.RemoteAddr).
-		Str(fieldHost, clip(r.Host)).
-		Str(fieldOrigin, clip(r.Header.Get("Origin"))).
-		Str(fieldFetchSite, clip(r.Header.Get("Sec-Fetch-Site"))).
-		Str(fieldContentType, clip(r.Header.Get("Content-Type"))).
+		Str(logfield.Reason, ref.code).
+		Str(logfield.Method, r.Method).
+		Str(logfield.Path, r.URL.Path).
+		Str(logfield.Remote, r.RemoteAddr).
+		Str(logfield.Host, clip(r.Host)).
+		Str(logfield.Origin, clip(r.Header.Get("Origin"))).
+		Str(logfield.FetchSite, clip(r.Header.Get("Sec-Fetch-Site"))).
+		Str(logfield.ContentType, clip(r.Header.Get("Content-Type"))).
 		Msg("admin request refused")
 }
 

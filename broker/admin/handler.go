@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"time"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // ServeHTTP is the single entry point: before any route runs it checks the
@@ -18,12 +20,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	principal := principalAnonymous
 	defer func() {
 		s.log.Debug().
-			Str(fieldMethod, r.Method).
-			Str(fieldPath, r.URL.Path).
-			Int(fieldStatus, rec.statusCode()).
-			Str(fieldRemote, r.RemoteAddr).
-			Str(fieldPrincipal, principal).
-			Dur(fieldDuration, time.Since(start)).
+			Str(logfield.Method, r.Method).
+			Str(logfield.Path, r.URL.Path).
+			Int(logfield.Status, rec.statusCode()).
+			Str(logfield.Remote, r.RemoteAddr).
+			Str(logfield.Principal, principal).
+			Dur(logfield.Duration, time.Since(start)).
 			Msg("admin request")
 	}()
 	rec.Header().Set("Cache-Control", "no-store")

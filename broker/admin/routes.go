@@ -8,6 +8,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // handleHealthz answers 200 "ok" while the process serves HTTP (liveness).
@@ -70,5 +72,5 @@ func (s *Server) metricsHandler() http.Handler {
 type promErrorLog struct{ log zerolog.Logger }
 
 func (l promErrorLog) Println(v ...any) {
-	l.log.Warn().Str(fieldReason, fmt.Sprint(v...)).Msg("metrics gather error")
+	l.log.Warn().Str(logfield.Reason, fmt.Sprint(v...)).Msg("metrics gather error")
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Version describes the running build for GET /api/v1/version.
@@ -100,7 +102,7 @@ func New(cfg Config, deps Deps, logger zerolog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log := logger.With().Str(fieldComponent, component).Logger()
+	log := logger.With().Str(logfield.Component, component).Logger()
 	s := &Server{
 		cfg:        cfg,
 		deps:       deps,
@@ -130,7 +132,7 @@ func New(cfg Config, deps Deps, logger zerolog.Logger) (*Server, error) {
 		}
 		token, s.tokenFile = t, cfg.GeneratedTokenFile
 		if created {
-			s.log.Info().Str(fieldTokenFile, s.tokenFile).Msg("admin token created")
+			s.log.Info().Str(logfield.TokenFile, s.tokenFile).Msg("admin token created")
 		}
 	}
 	if token != "" {
@@ -166,7 +168,7 @@ func (s *Server) readTokenFile(path string) (string, error) {
 		return "", fmt.Errorf("token_file: %q: %w", path, err)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		s.log.Warn().Str(fieldPath, path).Str(fieldReason, "mode "+fi.Mode().Perm().String()).
+		s.log.Warn().Str(logfield.Path, path).Str(logfield.Reason, "mode "+fi.Mode().Perm().String()).
 			Msg("admin token file is readable by group or others")
 	}
 	t := strings.TrimSpace(string(b))
@@ -243,13 +245,13 @@ func (s *Server) Start() error {
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error().Err(err).Str(fieldListener, s.addr).Msg("admin server stopped")
+			s.log.Error().Err(err).Str(logfield.Listener, s.addr).Msg("admin server stopped")
 		}
 	}()
-	s.log.Info().Str(fieldListener, s.addr).Bool("token_required", s.hasToken).
-		Str(fieldTokenFile, s.tokenFile).Msg("admin server listening")
+	s.log.Info().Str(logfield.Listener, s.addr).Bool(logfield.TokenRequired, s.hasToken).
+		Str(logfield.TokenFile, s.tokenFile).Msg("admin server listening")
 	if !s.hasToken {
-		s.log.Warn().Str(fieldListener, s.addr).
+		s.log.Warn().Str(logfield.Listener, s.addr).
 			Msg("admin API without a token (admin.require_token: false): any local process can use it")
 	}
 	return nil
@@ -281,7 +283,7 @@ func (s *Server) Close(ctx context.Context) error {
 			s.closeErr = fmt.Errorf("admin: shutdown: %w", err)
 		}
 		s.wg.Wait()
-		s.log.Info().Str(fieldListener, s.addr).Msg("admin server stopped")
+		s.log.Info().Str(logfield.Listener, s.addr).Msg("admin server stopped")
 	})
 	return s.closeErr
 }
@@ -291,6 +293,6 @@ func (s *Server) Close(ctx context.Context) error {
 type errorLogWriter struct{ log zerolog.Logger }
 
 func (w errorLogWriter) Write(p []byte) (int, error) {
-	w.log.Warn().Str(fieldReason, strings.TrimSpace(string(p))).Msg("admin http error")
+	w.log.Warn().Str(logfield.Reason, strings.TrimSpace(string(p))).Msg("admin http error")
 	return len(p), nil
 }

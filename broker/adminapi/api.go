@@ -13,6 +13,7 @@ import (
 
 	"github.com/imqtt/imqtt/broker/admin"
 	"github.com/imqtt/imqtt/cluster"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -87,7 +88,7 @@ func New(d Deps) (*API, error) {
 	if d.ApplyTimeout <= 0 {
 		d.ApplyTimeout = 10 * time.Second
 	}
-	return &API{d: d, log: d.Log.With().Str(fieldComponent, component).Logger()}, nil
+	return &API{d: d, log: d.Log.With().Str(logfield.Component, component).Logger()}, nil
 }
 
 // Mounter is where routes go: *admin.Server satisfies it.
@@ -191,10 +192,10 @@ func (a *API) audit(r *http.Request, action string, err error) *zerolog.Event {
 		ev = a.log.Warn().Err(err)
 		status = "failed"
 	}
-	return ev.Str(fieldAction, action).
-		Str(fieldPrincipal, a.principal(r)).
-		Str(fieldRemote, r.RemoteAddr).
-		Str(fieldStatus, status)
+	return ev.Str(logfield.Action, action).
+		Str(logfield.Principal, a.principal(r)).
+		Str(logfield.Remote, r.RemoteAddr).
+		Str(logfield.Status, status)
 }
 
 // applyCtx returns a context for one durable write.

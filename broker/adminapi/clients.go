@@ -10,6 +10,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // connected returns the clients connected to this node now (not the inline
@@ -151,7 +152,7 @@ func (a *API) kickClient(w http.ResponseWriter, r *http.Request) {
 	cl, ok := a.online(id)
 	if !ok {
 		err := fmt.Errorf("client %q: %w (not connected to this node)", id, ErrNotFound)
-		a.audit(r, "kick", err).Str(fieldClientID, id).Msg("admin action")
+		a.audit(r, "kick", err).Str(logfield.ClientID, id).Msg("admin action")
 		a.fail(w, err)
 		return
 	}
@@ -164,6 +165,6 @@ func (a *API) kickClient(w http.ResponseWriter, r *http.Request) {
 	} else {
 		cl.Stop(packets.ErrAdministrativeAction)
 	}
-	a.audit(r, "kick", nil).Str(fieldClientID, id).Str(fieldListener, cl.Net.Listener).Msg("admin action")
+	a.audit(r, "kick", nil).Str(logfield.ClientID, id).Str(logfield.Listener, cl.Net.Listener).Msg("admin action")
 	admin.WriteJSON(w, http.StatusOK, out)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // cluster is GET /api/v1/cluster: this node's raft view (cluster.Status):
@@ -48,7 +49,7 @@ func (a *API) joinNode(w http.ResponseWriter, r *http.Request) {
 		err = a.d.Join(ctx, req.ID, req.Addr)
 		cancel()
 	}
-	a.audit(r, "cluster_join", err).Str(fieldNodeID, req.ID).Str(fieldAddr, req.Addr).Msg("admin action")
+	a.audit(r, "cluster_join", err).Str(logfield.NodeID, req.ID).Str(logfield.Addr, req.Addr).Msg("admin action")
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -63,7 +64,7 @@ func (a *API) removeNode(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := a.applyCtx(r)
 	err := a.d.Remove(ctx, id)
 	cancel()
-	a.audit(r, "cluster_remove", err).Str(fieldNodeID, id).Msg("admin action")
+	a.audit(r, "cluster_remove", err).Str(logfield.NodeID, id).Msg("admin action")
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 )
 
 // maxTopicLen is the longest topic name or filter MQTT can carry (a UTF-8
 // string with a two-byte length) [MQTT-1.5.4-1].
 const maxTopicLen = 65535
-
-// sharePrefix starts a shared subscription [MQTT-4.8.2-1]; case-sensitive.
-const sharePrefix = "$share/"
 
 // Filter is a parsed MQTT topic filter. Levels may be empty ("a//b", "/a" are
 // valid, MQTT 4.7.1). A shared subscription "$share/{group}/{filter}" keeps the
@@ -40,15 +39,9 @@ func ParseFilter(s string) (Filter, error) {
 	}
 	f := Filter{Raw: s}
 	inner := s
-	if rest, ok := strings.CutPrefix(s, sharePrefix); ok {
-		group, filter, found := strings.Cut(rest, "/")
-		switch {
-		case group == "":
-			return Filter{}, fmt.Errorf("%w: %q: empty share name", ErrInvalidFilter, s)
-		case strings.ContainsAny(group, "+#"):
-			return Filter{}, fmt.Errorf("%w: %q: share name holds a wildcard", ErrInvalidFilter, s)
-		case !found || filter == "":
-			return Filter{}, fmt.Errorf("%w: %q: no filter after the share name", ErrInvalidFilter, s)
+	if group, filter, ok, err := mqtttopic.ParseShared(s); ok {
+		if err != nil {
+			return Filter{}, fmt.Errorf("%w: %q: %w", ErrInvalidFilter, s, err)
 		}
 		f.Group, inner = group, filter
 	}

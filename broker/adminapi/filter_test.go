@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 )
 
 func TestParseFilter(t *testing.T) {
@@ -158,7 +160,7 @@ func FuzzParseFilter(f *testing.F) {
 			t.Fatalf("Raw = %q, want %q", flt.Raw, s)
 		}
 		inner := strings.Join(flt.Levels, "/")
-		if flt.Shared() && s != sharePrefix+flt.Group+"/"+inner || !flt.Shared() && inner != s {
+		if flt.Shared() && s != mqtttopic.SharePrefix+flt.Group+"/"+inner || !flt.Shared() && inner != s {
 			t.Fatalf("ParseFilter(%q) = %+v: levels do not rebuild the filter", s, flt)
 		}
 		if !Covers(flt, flt) {

@@ -22,6 +22,7 @@ import (
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/storage"
+	"github.com/imqtt/imqtt/internal/testkit"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -270,11 +271,5 @@ func (c *v5) subscribe(t *testing.T, filters ...string) {
 // eventually polls cond until it holds or 10 s pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }

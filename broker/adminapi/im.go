@@ -9,6 +9,7 @@ import (
 
 	"github.com/imqtt/imqtt/broker/admin"
 	"github.com/imqtt/imqtt/im"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // IMAdmin is what the API needs of the IM service (*im.Service).
@@ -95,14 +96,14 @@ func (a *API) notify(w http.ResponseWriter, r *http.Request) {
 		req.From = "admin"
 	}
 	res, err := a.d.IM.AdminNotify(req.From, req.To, req.Title, req.Body)
-	ev := a.audit(r, "im_notify", err).Str("from", req.From)
+	ev := a.audit(r, "im_notify", err).Str(logfield.From, req.From)
 	switch {
 	case req.To.User != "":
-		ev = ev.Str("to_user", req.To.User)
+		ev = ev.Str(logfield.ToUser, req.To.User)
 	case req.To.Group != "":
-		ev = ev.Str("to_group", req.To.Group)
+		ev = ev.Str(logfield.ToGroup, req.To.Group)
 	case req.To.All:
-		ev = ev.Bool("to_all", true)
+		ev = ev.Bool(logfield.ToAll, true)
 	}
 	ev.Msg("admin action")
 	if err != nil {

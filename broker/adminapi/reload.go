@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // reload is POST /api/v1/reload: the same as SIGHUP (users and JWT keys, ACL
@@ -23,9 +24,9 @@ func (a *API) reload(w http.ResponseWriter, r *http.Request) {
 		if p.Status != ReloadOK {
 			err = errors.New(p.Error)
 		}
-		ev := a.audit(r, "reload", err).Str(fieldPart, p.Part).Bool(fieldChanged, p.Changed)
+		ev := a.audit(r, "reload", err).Str(logfield.Part, p.Part).Bool(logfield.Changed, p.Changed)
 		if p.Listener != "" {
-			ev = ev.Str(fieldListener, p.Listener)
+			ev = ev.Str(logfield.Listener, p.Listener)
 		}
 		ev.Msg("admin action")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -73,7 +74,7 @@ func retainedOf(m *packets.Packet) Retained {
 func (a *API) deleteRetained(w http.ResponseWriter, r *http.Request) {
 	topic := r.URL.Query().Get("topic")
 	err := a.dropRetained(r, topic)
-	a.audit(r, "delete_retained", err).Str(fieldTopic, topic).Msg("admin action")
+	a.audit(r, "delete_retained", err).Str(logfield.Topic, topic).Msg("admin action")
 	if err != nil {
 		a.fail(w, err)
 		return

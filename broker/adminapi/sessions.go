@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -120,7 +121,7 @@ func storeErr(id string, err error) error {
 func (a *API) deleteSession(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	err := a.dropSession(r, id)
-	a.audit(r, "delete_session", err).Str(fieldClientID, id).Msg("admin action")
+	a.audit(r, "delete_session", err).Str(logfield.ClientID, id).Msg("admin action")
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Accept retry backoff: it starts at acceptBackoffMin, doubles on each consecutive
@@ -103,7 +105,7 @@ func (a *acceptor) logAcceptError(err error, backoff time.Duration) {
 	if isResourceError(err) {
 		msg = "accept failed for lack of resources; retrying"
 	}
-	a.log.Warn().Err(err).Dur(fieldBackoff, backoff).Int(fieldSuppressed, n).Msg(msg)
+	a.log.Warn().Err(err).Dur(logfield.Backoff, backoff).Int(logfield.Suppressed, n).Msg(msg)
 }
 
 // Close stops Accept and closes the socket. Idempotent.

@@ -1,12 +1,10 @@
 package listen
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 // TestDeps keeps the package at the bottom of broker/: it may use the standard
@@ -19,22 +17,9 @@ func TestDeps(t *testing.T) {
 		"github.com/gorilla/websocket":                  true,
 		"github.com/imqtt/imqtt/broker/listen/proxyhdr": true,
 	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range af.Imports {
-			p, _ := strconv.Unquote(imp.Path.Value)
-			if strings.Contains(strings.SplitN(p, "/", 2)[0], ".") && !allowed[p] {
+	for f, paths := range testkit.Imports(t, false) {
+		for _, p := range paths {
+			if strings.Contains(strings.SplitN(p, "/", 2)[0], ".") && !allowed[p] && !testkit.IsLeaf(p) {
 				t.Errorf("%s imports %s", f, p)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 const (
@@ -80,7 +82,7 @@ func newGuard(lim Limits, obs Observer, log zerolog.Logger, now func() time.Time
 	g := &Guard{
 		lim:  lim,
 		obs:  obs,
-		log:  log.With().Str(fieldComponent, componentName).Logger(),
+		log:  log.With().Str(logfield.Component, componentName).Logger(),
 		now:  now,
 		ips:  make(map[netip.Addr]*ipState),
 		warn: sometimes{every: warnInterval},
@@ -88,7 +90,7 @@ func newGuard(lim Limits, obs Observer, log zerolog.Logger, now func() time.Time
 		done: make(chan struct{}),
 	}
 	if fdLimit := openFileLimit(); fdLimit > 0 && uint64(lim.MaxConnections) >= fdLimit {
-		g.log.Warn().Int(fieldLimit, lim.MaxConnections).Uint64("rlimit_nofile", fdLimit).
+		g.log.Warn().Int(logfield.Limit, lim.MaxConnections).Uint64(logfield.RlimitNofile, fdLimit).
 			Msg("max_connections is not below the file descriptor limit; accept will fail before the guard bites")
 	}
 	go g.sweeper()
@@ -278,11 +280,11 @@ func (g *Guard) tracked() int {
 func (g *Guard) reject(listener, remote, reason string, err error) {
 	g.obs.Rejected(listener, reason)
 	if ok, n := g.warn.allow(g.now()); ok {
-		g.log.Warn().Err(err).Str(fieldListener, listener).Str(fieldRemote, remote).Str(fieldReason, reason).
-			Int(fieldSuppressed, n).Msg("connection rejected")
+		g.log.Warn().Err(err).Str(logfield.Listener, listener).Str(logfield.Remote, remote).Str(logfield.Reason, reason).
+			Int(logfield.Suppressed, n).Msg("connection rejected")
 		return
 	}
-	g.log.Debug().Err(err).Str(fieldListener, listener).Str(fieldRemote, remote).Str(fieldReason, reason).
+	g.log.Debug().Err(err).Str(logfield.Listener, listener).Str(logfield.Remote, remote).Str(logfield.Reason, reason).
 		Msg("connection rejected")
 }
 
@@ -290,7 +292,7 @@ func (g *Guard) reject(listener, remote, reason string, err error) {
 // and logs it at debug: a client error, not a flood worth a warning.
 func (g *Guard) refusePacket(listener, remote, reason string, err error) {
 	g.obs.Rejected(listener, reason)
-	g.log.Debug().Err(err).Str(fieldListener, listener).Str(fieldRemote, remote).Str(fieldReason, reason).
+	g.log.Debug().Err(err).Str(logfield.Listener, listener).Str(logfield.Remote, remote).Str(logfield.Reason, reason).
 		Msg("packet refused")
 }
 

@@ -20,6 +20,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 // allowAll lets every client connect and use every topic.
@@ -96,17 +98,11 @@ func (o *countingObserver) acceptedFor(l string) int {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
+	testkit.Eventually(t, d, what, cond)
 }
 
 func testLogger(t *testing.T) zerolog.Logger {
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	return testkit.Logger(t, zerolog.DebugLevel).With().Timestamp().Logger()
 }
 
 // testBroker is a mochi server with an allow-all hook and imqtt listeners.

@@ -13,10 +13,15 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/imqtt/imqtt/broker/listen/proxyhdr"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/broker/listen/proxyhdr"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
+
+// componentName is the value of the component field (logfield.Component) on this package's log events.
+const componentName = "listen"
 
 // Option configures a Listener.
 type Option func(*Listener)
@@ -88,7 +93,7 @@ func New(cfg Config, g *Guard, log zerolog.Logger, opts ...Option) (*Listener, e
 		conns:   make(map[*conn]struct{}),
 		drained: make(chan struct{}),
 	}
-	l.log = log.With().Str(fieldComponent, componentName).Str(fieldListener, l.id).Logger()
+	l.log = log.With().Str(logfield.Component, componentName).Str(logfield.Listener, l.id).Logger()
 	for _, o := range opts {
 		o(l)
 	}
@@ -169,9 +174,9 @@ func (l *Listener) Init(*slog.Logger) error {
 			ErrorLog:          newHTTPErrorLog(l.log),
 		}
 	}
-	ev := l.log.Info().Str(fieldKind, l.cfg.Kind).Str(fieldAddress, l.acc.Addr().String())
+	ev := l.log.Info().Str(logfield.Kind, l.cfg.Kind).Str(logfield.Address, l.acc.Addr().String())
 	if l.proxy != nil {
-		ev = ev.Str(fieldProxy, l.proxy.Trusted().String())
+		ev = ev.Str(logfield.Proxy, l.proxy.Trusted().String())
 	}
 	ev.Msg("listener open")
 	return nil
@@ -300,10 +305,10 @@ func (l *Listener) ReloadTLS() error {
 }
 
 func (l *Listener) logTLS(msg string, m *tlsMaterial) {
-	l.log.Info().Str(fieldFile, l.cfg.TLS.CertFile).Str(fieldSerial, m.leaf.SerialNumber.String()).
-		Time(fieldNotAfter, m.leaf.NotAfter).Msg(msg)
+	l.log.Info().Str(logfield.File, l.cfg.TLS.CertFile).Str(logfield.Serial, m.leaf.SerialNumber.String()).
+		Time(logfield.NotAfter, m.leaf.NotAfter).Msg(msg)
 	if m.leaf.NotAfter.Before(m.loadedAt) {
-		l.log.Warn().Str(fieldFile, l.cfg.TLS.CertFile).Time(fieldNotAfter, m.leaf.NotAfter).
+		l.log.Warn().Str(logfield.File, l.cfg.TLS.CertFile).Time(logfield.NotAfter, m.leaf.NotAfter).
 			Msg("tls certificate has expired")
 	}
 }
@@ -384,7 +389,7 @@ func (l *Listener) lingerDone() { l.lingerWG.Done() }
 type httpErrorLog struct{ log zerolog.Logger }
 
 func (w httpErrorLog) Write(p []byte) (int, error) {
-	w.log.Debug().Str("error", strings.TrimSpace(string(p))).Msg("http server error")
+	w.log.Debug().Str(logfield.Error, strings.TrimSpace(string(p))).Msg("http server error")
 	return len(p), nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imqtt/imqtt/broker/listen/proxyhdr"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // proxyStep is the PROXY protocol step of a connection of a tcp or tls listener
@@ -45,7 +46,7 @@ func (l *Listener) proxyStep(raw *admittedConn) bool {
 		case errors.Is(err, proxyhdr.ErrNoHeader), errors.Is(err, proxyhdr.ErrMalformed):
 			l.g.reject(l.id, peer.String(), ReasonProxyHeader, err)
 		default:
-			l.log.Debug().Err(err).Str(fieldRemote, peer.String()).Msg("proxy header read failed")
+			l.log.Debug().Err(err).Str(logfield.Remote, peer.String()).Msg("proxy header read failed")
 		}
 		return false
 	}
@@ -54,7 +55,7 @@ func (l *Listener) proxyStep(raw *admittedConn) bool {
 		raw.remote = a
 		ip = h.Source.Addr()
 	}
-	l.log.Debug().Str(fieldRemote, raw.RemoteAddr().String()).Str(fieldProxy, peer.String()).
-		Int(fieldVersion, int(h.Version)).Bool(fieldLocal, h.Local).Msg("proxy header")
+	l.log.Debug().Str(logfield.Remote, raw.RemoteAddr().String()).Str(logfield.Proxy, peer.String()).
+		Int(logfield.Version, int(h.Version)).Bool(logfield.Local, h.Local).Msg("proxy header")
 	return l.g.admitIP(l.id, raw, ip, l.cfg.Kind == KindTCP)
 }

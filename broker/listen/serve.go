@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // serveTCP runs one client of a tcp or tls listener: the PROXY header (proxy.go)
@@ -60,7 +62,7 @@ func (l *Listener) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := l.upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		l.log.Debug().Err(err).Str(fieldRemote, r.RemoteAddr).Msg("websocket upgrade failed")
+		l.log.Debug().Err(err).Str(logfield.Remote, r.RemoteAddr).Msg("websocket upgrade failed")
 		return // the upgrader has answered
 	}
 	var (
@@ -101,12 +103,12 @@ func (l *Listener) run(c *conn) {
 		_ = c.Close()
 	}()
 	if err := establish(l.id, c); err != nil {
-		l.log.Debug().Err(err).Str(fieldRemote, c.remote()).Msg("client session ended")
+		l.log.Debug().Err(err).Str(logfield.Remote, c.remote()).Msg("client session ended")
 	}
 }
 
 func (l *Listener) recovered(c *conn, v any, stack []byte) {
-	l.log.Error().Str(fieldRemote, c.remote()).Str(fieldPanic, fmt.Sprint(v)).Str(fieldStack, string(stack)).
+	l.log.Error().Str(logfield.Remote, c.remote()).Str(logfield.Panic, fmt.Sprint(v)).Str(logfield.Stack, string(stack)).
 		Msg("panic while serving a client; connection closed")
 	l.g.obs.Panic(l.id)
 	_ = c.Close()
@@ -115,7 +117,7 @@ func (l *Listener) recovered(c *conn, v any, stack []byte) {
 	}
 	defer func() {
 		if v2 := recover(); v2 != nil {
-			l.log.Error().Str(fieldPanic, fmt.Sprint(v2)).Str(fieldStack, string(debug.Stack())).
+			l.log.Error().Str(logfield.Panic, fmt.Sprint(v2)).Str(logfield.Stack, string(debug.Stack())).
 				Msg("panic in the on-panic callback")
 		}
 	}()

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/broker"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // serveFlags are the command-line overrides of serve; they win over the config
@@ -141,7 +142,7 @@ func serve(args []string, stderr io.Writer, env []string) error {
 	if f.config != "" {
 		source = f.config
 	}
-	log.Info().Str("version", version).Str("config", source).Str("data_dir", cfg.Node.DataDir).Msg("imqttd starting")
+	log.Info().Str(logfield.Version, version).Str(logfield.Config, source).Str(logfield.DataDir, cfg.Node.DataDir).Msg("imqttd starting")
 	if f.config == "" {
 		log.Info().Msg("embedded default config: loopback-only listeners, anonymous access allowed on them")
 	}

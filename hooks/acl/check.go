@@ -1,6 +1,6 @@
 package acl
 
-import "strings"
+import "github.com/imqtt/imqtt/internal/mqtttopic"
 
 // Rules is a compiled, immutable ACL: the parsed rules plus the built-in
 // policies and the $SYS read mode. It is safe for concurrent use. Build one with
@@ -113,22 +113,21 @@ func (r *Rules) checkTopic(user, clientID, t string, access Access) (bool, reaso
 
 // checkSubscribe decides a SUBSCRIBE to filter f, unwrapping shared subscriptions.
 func (r *Rules) checkSubscribe(user, clientID, f string) (bool, reason) {
-	if strings.HasPrefix(f, sharePrefix) {
-		_, inner, ok := splitShare(f, false)
-		if !ok {
+	if _, inner, ok, err := mqtttopic.ParseShared(f); ok {
+		if err != nil {
 			return false, reasonBadShare
 		}
 		return r.checkFilter(user, clientID, inner)
 	}
-	if isShareVariant(f) {
+	if mqtttopic.IsShareCaseVariant(f) {
 		// "$SHARE/g/x" is the literal filter it is [MQTT-4.8.2-1]: judge it so.
 		// mochi v2.7.9 matches the share prefix case-insensitively and would
 		// subscribe the group to the inner filter, so that must pass too.
 		if ok, why := r.checkFilter(user, clientID, f); !ok {
 			return false, why
 		}
-		_, inner, ok := splitShare(f, true)
-		if !ok {
+		_, inner, _, err := mqtttopic.ParseSharedAnyCase(f)
+		if err != nil {
 			return false, reasonBadShare // mochi would take it for a malformed share
 		}
 		return r.checkFilter(user, clientID, inner)

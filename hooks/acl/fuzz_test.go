@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 )
 
 var fuzzRuleSeeds = []string{
@@ -125,7 +127,7 @@ func FuzzCheck(f *testing.F) {
 		}
 		if validFilter(topic) {
 			shared := r.Check(user, client, "$share/g/"+topic, AccessSubscribe)
-			if shared != sub && !strings.HasPrefix(topic, sharePrefix) && !isShareVariant(topic) {
+			if shared != sub && !strings.HasPrefix(topic, mqtttopic.SharePrefix) && !mqtttopic.IsShareCaseVariant(topic) {
 				t.Fatalf("$share/g/%s = %v, %s = %v", topic, shared, topic, sub)
 			}
 		}

@@ -2,8 +2,6 @@ package acl
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -13,21 +11,13 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/testkit"
+	"github.com/imqtt/imqtt/internal/testkit/mochitest"
 )
 
 const waitFor = 5 * time.Second
-
-// allowAll is the test's whole authentication: everyone in, identity = the
-// CONNECT username as mochi stored it (hooks/auth would set it).
-type allowAll struct{ mqtt.HookBase }
-
-func (*allowAll) ID() string                                              { return "test-allow-all" }
-func (*allowAll) Provides(b byte) bool                                    { return b == mqtt.OnConnectAuthenticate }
-func (*allowAll) Init(any) error                                          { return nil }
-func (*allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 
 // countObserver counts denials per access kind.
 type countObserver struct {
@@ -61,27 +51,11 @@ type testBroker struct {
 func newTestBroker(t *testing.T, cfg Config) *testBroker {
 	t.Helper()
 	obs := &countObserver{}
-	h, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel), obs)
+	h, err := New(cfg, testkit.Logger(t, zerolog.DebugLevel), obs)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv := mqtt.New(&mqtt.Options{
-		InlineClient: true,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddHook(h, nil); err != nil {
-		t.Fatal(err)
-	}
-	l := listeners.NewTCP(listeners.Config{ID: "t1", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(l); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
+	addr, srv := mochitest.Serve(t, mochitest.Options{InlineClient: true}, new(mochitest.AllowAll), h)
 	t.Cleanup(func() {
 		// Every SUBSCRIBE is over: no record may be left (OnSubscribed and
 		// OnDisconnect drop them; Stop, called by Close, would hide a leak).
@@ -92,9 +66,8 @@ func newTestBroker(t *testing.T, cfg Config) *testBroker {
 		if n := h.pending.len(); n != 0 {
 			t.Errorf("%d pending SUBSCRIBE records leaked", n)
 		}
-		_ = srv.Close()
 	})
-	return &testBroker{addr: l.Address(), hook: h, obs: obs, srv: srv}
+	return &testBroker{addr: addr, hook: h, obs: obs, srv: srv}
 }
 
 // inbox records the topics a client receives, in order.

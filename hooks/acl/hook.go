@@ -10,7 +10,13 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 )
+
+// component is the value of the component field (logfield.Component) on this package's log events.
+const component = "acl"
 
 // Observer is told about every denial (for metrics). access is "read", "write"
 // or "subscribe". It is called from many goroutines and must not block.
@@ -65,7 +71,7 @@ func New(cfg Config, log zerolog.Logger, obs Observer, opts ...Option) (*Hook, e
 	cfg.Rules = append([]string(nil), cfg.Rules...)
 	h := &Hook{
 		cfg:      cfg,
-		log:      log.With().Str(fieldComponent, component).Logger(),
+		log:      log.With().Str(logfield.Component, component).Logger(),
 		obs:      obs,
 		policies: o.policies,
 	}
@@ -74,7 +80,7 @@ func New(cfg Config, log zerolog.Logger, obs Observer, opts ...Option) (*Hook, e
 		return nil, err
 	}
 	h.rules.Store(r)
-	h.log.Debug().Str(fieldFile, cfg.File).Int(fieldRules, r.Len()).Msg("acl rules loaded")
+	h.log.Debug().Str(logfield.File, cfg.File).Int(logfield.Rules, r.Len()).Msg("acl rules loaded")
 	return h, nil
 }
 
@@ -116,7 +122,7 @@ func (h *Hook) Reload() error {
 		return err
 	}
 	h.rules.Store(r)
-	h.log.Debug().Str(fieldFile, h.cfg.File).Int(fieldRules, r.Len()).Msg("acl rules loaded")
+	h.log.Debug().Str(logfield.File, h.cfg.File).Int(logfield.Rules, r.Len()).Msg("acl rules loaded")
 	return nil
 }
 
@@ -143,7 +149,7 @@ func (h *Hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	switch {
 	case write:
 		access = AccessWrite
-	case hasWildcard(topic) || strings.HasPrefix(topic, sharePrefix):
+	case hasWildcard(topic) || strings.HasPrefix(topic, mqtttopic.SharePrefix):
 		access = AccessSubscribe // a topic name has neither
 	case h.pending.take(cl, topic):
 		access = AccessSubscribe
@@ -159,7 +165,7 @@ func (h *Hook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 	}
 	var lits []string
 	for _, sub := range pk.Filters {
-		if sub.Filter != "" && !hasWildcard(sub.Filter) && !strings.HasPrefix(sub.Filter, sharePrefix) {
+		if sub.Filter != "" && !hasWildcard(sub.Filter) && !strings.HasPrefix(sub.Filter, mqtttopic.SharePrefix) {
 			lits = append(lits, sub.Filter)
 		}
 	}
@@ -183,8 +189,8 @@ func (h *Hook) denied(clientID, user, topic string, access Access, why reason) {
 	if h.obs != nil {
 		h.obs.ACLDenied(access.String())
 	}
-	h.log.Debug().Str(fieldClientID, clientID).Str(fieldUser, user).Str(fieldTopic, topic).
-		Str(fieldAccess, access.String()).Str(fieldReason, why.String()).Msg("acl denied")
+	h.log.Debug().Str(logfield.ClientID, clientID).Str(logfield.User, user).Str(logfield.Topic, topic).
+		Str(logfield.Access, access.String()).Str(logfield.Reason, why.String()).Msg("acl denied")
 }
 
 // username returns the authenticated identity hooks/auth stored in the client

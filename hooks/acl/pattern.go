@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 )
 
 // levelKind says how one level of a compiled rule pattern matches.
@@ -107,7 +109,7 @@ func compilePattern(text string, placeholders bool) (pattern, error) {
 	if strings.IndexByte(text, 0) >= 0 {
 		return pattern{}, fmt.Errorf("topic %q contains NUL", text)
 	}
-	if firstLevel(text) == "$share" {
+	if firstLevel(text) == mqtttopic.ShareLevel {
 		return pattern{}, fmt.Errorf("topic %q: a rule cannot start with $share; "+
 			"write the filter inside the shared subscription (rules for F cover $share/{group}/F)", text)
 	}

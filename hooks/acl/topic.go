@@ -5,9 +5,8 @@ import "strings"
 // Topic names and filters are walked level by level in place: no split, no
 // allocation. Levels may be empty ("a//b", "/a", "a/" are valid, MQTT 4.7.1).
 
-// sharePrefix starts a shared subscription [MQTT-4.8.2-1]. It is case-sensitive:
-// "$SHARE/g/f" is an ordinary filter whose first level is "$SHARE".
-const sharePrefix = "$share/"
+// Shared subscriptions ("$share/{group}/{filter}") are parsed by
+// internal/mqtttopic.ParseShared, the one parser of that syntax.
 
 // nextLevel returns the level of s that starts at byte pos and the position of
 // the level after it, or -1 if it was the last level.
@@ -80,35 +79,4 @@ func validFilter(s string) bool {
 		return false
 	}
 	return true
-}
-
-// splitShare splits a shared subscription "$share/{group}/{filter}" (the prefix
-// compared case-insensitively when fold is true). ok is false for a malformed
-// share: empty group, a wildcard in the group [MQTT-4.8.2-2], or an empty filter.
-func splitShare(s string, fold bool) (group, filter string, ok bool) {
-	if len(s) < len(sharePrefix) {
-		return "", "", false
-	}
-	p := s[:len(sharePrefix)]
-	if p != sharePrefix && !(fold && strings.EqualFold(p, sharePrefix)) {
-		return "", "", false
-	}
-	rest := s[len(sharePrefix):]
-	i := strings.IndexByte(rest, '/')
-	if i <= 0 {
-		return "", "", false
-	}
-	group, filter = rest[:i], rest[i+1:]
-	if hasWildcard(group) || filter == "" {
-		return "", "", false
-	}
-	return group, filter, true
-}
-
-// isShareVariant reports whether the first level of s is a letter-case variant
-// of "$share" other than "$share" itself (e.g. "$SHARE"). MQTT treats such a
-// filter literally; mochi v2.7.9 treats it as a shared subscription.
-func isShareVariant(s string) bool {
-	l := firstLevel(s)
-	return l != "$share" && strings.EqualFold(l, "$share")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Authenticate implements ext.Authenticator for the engine: the same
@@ -32,11 +33,11 @@ func (h *Hook) Authenticate(_ context.Context, req *ext.ConnectRequest) ext.Auth
 		return ext.AuthResult{Code: d.code.Code, Reason: d.reason}
 	}
 	h.log.Debug().
-		Str(fieldClientID, cl.ID).
-		Str(fieldUser, d.identity).
-		Str(fieldListener, cl.Listener).
-		Str(fieldRemote, remote).
-		Str(fieldMethod, d.method).
+		Str(logfield.ClientID, cl.ID).
+		Str(logfield.User, d.identity).
+		Str(logfield.Listener, cl.Listener).
+		Str(logfield.Remote, remote).
+		Str(logfield.Method, d.method).
 		Msg(msgAccepted)
 	return ext.AuthResult{Identity: d.identity}
 }

@@ -11,6 +11,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // HookID is the mochi hook id.
@@ -77,7 +79,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 	}
 	h := &Hook{
 		cfg:       cfg,
-		log:       opts.Log.With().Str(fieldComponent, component).Logger(),
+		log:       opts.Log.With().Str(logfield.Component, component).Logger(),
 		server:    opts.Server,
 		willCheck: opts.WillCheck,
 		loopback:  opts.LoopbackListener,
@@ -120,12 +122,12 @@ func (h *Hook) load() (*keys, error) {
 		}
 		k.jwt = v
 	}
-	ev := h.log.Info().Bool(fieldAnonymous, h.cfg.AllowAnonymous).Stringer(fieldThrottle, h.cfg.Throttle)
+	ev := h.log.Info().Bool(logfield.Anonymous, h.cfg.AllowAnonymous).Stringer(logfield.Throttle, h.cfg.Throttle)
 	if k.passwords != nil {
-		ev = ev.Str(fieldFile, k.passwords.Path()).Int(fieldUsers, k.passwords.Len())
+		ev = ev.Str(logfield.File, k.passwords.Path()).Int(logfield.Users, k.passwords.Len())
 	}
 	if k.jwt != nil {
-		ev = ev.Object(fieldJWT, k.jwt)
+		ev = ev.Object(logfield.JWT, k.jwt)
 	}
 	ev.Msg(msgLoaded)
 	return k, nil
@@ -206,11 +208,11 @@ func (h *Hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	h.passed[cl] = struct{}{}
 	h.mu.Unlock()
 	h.log.Debug().
-		Str(fieldClientID, cl.ID).
-		Str(fieldUser, d.identity).
-		Str(fieldListener, cl.Net.Listener).
-		Str(fieldRemote, cl.Net.Remote).
-		Str(fieldMethod, d.method).
+		Str(logfield.ClientID, cl.ID).
+		Str(logfield.User, d.identity).
+		Str(logfield.Listener, cl.Net.Listener).
+		Str(logfield.Remote, cl.Net.Remote).
+		Str(logfield.Method, d.method).
 		Msg(msgAccepted)
 	return nil
 }
@@ -240,7 +242,7 @@ func (h *Hook) refuse(cl *mqtt.Client, pk packets.Packet, d decision) error {
 		return d.code // built for the engine only: it answers refusals itself
 	}
 	if err := h.server.SendConnack(cl, connackCode(cl.Properties.ProtocolVersion, d.code), false, nil); err != nil {
-		h.log.Debug().Str(fieldClientID, cl.ID).Err(err).Msg(msgConnackFail)
+		h.log.Debug().Str(logfield.ClientID, cl.ID).Err(err).Msg(msgConnackFail)
 	}
 	return d.code
 }
@@ -252,11 +254,11 @@ func (h *Hook) refused(clientID, remote, listener, username string, d decision) 
 		ev = h.log.Debug() // a flood: gate logs a rate-limited warning
 	}
 	ev.
-		Str(fieldClientID, clientID).
-		Str(fieldRemote, remote).
-		Str(fieldListener, listener).
-		Str(fieldUser, logUser(username)).
-		Str(fieldReason, d.reason).
+		Str(logfield.ClientID, clientID).
+		Str(logfield.Remote, remote).
+		Str(logfield.Listener, listener).
+		Str(logfield.User, logUser(username)).
+		Str(logfield.Reason, d.reason).
 		Err(d.err).
 		Msg(msgRefused)
 	if h.observer != nil {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 const (
@@ -41,7 +43,7 @@ type jwtVerifier struct {
 
 // MarshalZerologObject logs the verifier's shape, never key material.
 func (v *jwtVerifier) MarshalZerologObject(e *zerolog.Event) {
-	e.Strs("algorithms", v.algs).Object("hmac_secret", v.hmac).Bool("public_key", v.pub != nil)
+	e.Strs(logfield.Algorithms, v.algs).Object(logfield.HMACSecret, v.hmac).Bool(logfield.PublicKey, v.pub != nil)
 }
 
 // loadJWT reads the key files named in c (already validated) and builds a

@@ -1,25 +1,9 @@
 package auth
 
-// Log field names and messages. Messages are fixed lowercase strings; the
+// The component value and log messages (field names: internal/logfield). Messages are fixed lowercase strings; the
 // variable parts go in fields. Passwords and tokens are never logged.
 const (
 	component = "auth"
-
-	fieldComponent = "component"
-	fieldClientID  = "client_id"
-	fieldUser      = "user"
-	fieldListener  = "listener"
-	fieldRemote    = "remote"
-	fieldReason    = "reason"
-	fieldMethod    = "method"
-	fieldFile      = "file"
-	fieldUsers     = "users"
-	fieldJWT       = "jwt"
-	fieldAnonymous = "allow_anonymous"
-	fieldThrottle  = "throttle"
-	fieldLimit     = "limit"
-	fieldRefused   = "refused"
-	fieldWaited    = "waited"
 
 	msgRefused      = "connect refused"
 	msgAccepted     = "client authenticated"

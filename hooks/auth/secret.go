@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 const redacted = "[REDACTED]"
@@ -35,5 +37,5 @@ func (s secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `
 // MarshalZerologObject implements zerolog.LogObjectMarshaler; it logs only
 // that a secret is set.
 func (s secret) MarshalZerologObject(e *zerolog.Event) {
-	e.Bool("set", len(s.b) > 0).Str("value", redacted)
+	e.Bool(logfield.Set, len(s.b) > 0).Str(logfield.Value, redacted)
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // LimitThrottle is the limit label of login throttling in
@@ -38,7 +40,7 @@ func (h *Hook) gate(k *keys, c credentials) (a *attempt, ok bool) {
 	}
 	a, v, wait, full := h.throttle.admit(c.username, remoteAddr(c.remote))
 	if full {
-		h.throttleLog.Warn().Int(fieldLimit, h.cfg.Throttle.MaxKeys).Msg(msgThrottleFull)
+		h.throttleLog.Warn().Int(logfield.Limit, h.cfg.Throttle.MaxKeys).Msg(msgThrottleFull)
 	}
 	if v == admitNow || v == admitQueued {
 		return a, true // queueing behind checks in flight is not throttling
@@ -47,11 +49,11 @@ func (h *Hook) gate(k *keys, c credentials) (a *attempt, ok bool) {
 		h.limits.LimitRefused(LimitThrottle)
 	}
 	h.throttleLog.Warn().
-		Str(fieldUser, logUser(c.username)).
-		Str(fieldRemote, c.remote).
-		Str(fieldListener, c.listener).
-		Bool(fieldRefused, v == admitRefused).
-		Dur(fieldWaited, wait).
+		Str(logfield.User, logUser(c.username)).
+		Str(logfield.Remote, c.remote).
+		Str(logfield.Listener, c.listener).
+		Bool(logfield.Refused, v == admitRefused).
+		Dur(logfield.Waited, wait).
 		Msg(msgThrottled)
 	return a, v != admitRefused
 }

@@ -6,6 +6,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Byte bound (limits.max_queued_bytes): see doc.go "Bytes".
@@ -180,7 +182,7 @@ func (h *Hook) admitBytes(cl *mqtt.Client, size int64) {
 	st.dropping.Store(true)
 	if !st.slow.Swap(true) {
 		h.bytesSlow.Add(1)
-		h.log.Warn().Str("client", cl.ID).Int64("queued_bytes", q).Int64("max_queued_bytes", h.maxBytes).
+		h.log.Warn().Str(logfield.Client, cl.ID).Int64(logfield.QueuedBytes, q).Int64(logfield.MaxQueuedBytes, h.maxBytes).
 			Msg("slow subscriber: its queued bytes stayed at max_queued_bytes; deliveries to it are dropped until it drains")
 	}
 	h.bytesDropped.Add(1)

@@ -9,6 +9,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Config is the hook's part of the limits configuration.
@@ -249,7 +251,7 @@ func (h *Hook) mark(cl *mqtt.Client) {
 	if cl.State.Inflight != nil {
 		inflight = cl.State.Inflight.Len()
 	}
-	h.log.Warn().Str("client", cl.ID).Dur("waited", h.maxWait).Int("queued", n).Int("queue_cap", c).
+	h.log.Warn().Str(logfield.Client, cl.ID).Dur(logfield.Waited, h.maxWait).Int(logfield.Queued, n).Int(logfield.QueueCap, c).
 		Int("inflight", inflight).Msg("slow subscriber: its queue stayed full; deliveries to it are dropped until it drains")
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"syscall"
 	"testing"
@@ -15,8 +14,9 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/imqtt/imqtt/hooks/flow"
+	"github.com/imqtt/imqtt/internal/testkit"
+	"github.com/imqtt/imqtt/internal/testkit/mochitest"
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 )
@@ -52,29 +52,12 @@ func startBrokerCfg(t *testing.T, queue int32, inflight uint16, cfg flow.Config)
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumClientWritesPending = queue
 	caps.MaximumInflight = inflight
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler), Capabilities: caps, InlineClient: true})
-	h, err := flow.New(cfg, flow.Options{MaxInflight: int(inflight), Log: zerolog.New(zerolog.NewTestWriter(t))})
+	h, err := flow.New(cfg, flow.Options{MaxInflight: int(inflight), Log: testkit.Logger(t, zerolog.TraceLevel)})
 	if err != nil {
 		t.Fatalf("flow.New: %v", err)
 	}
-	if err := srv.AddHook(h, nil); err != nil {
-		t.Fatalf("AddHook(flow): %v", err)
-	}
-	if err := srv.AddHook(&allowHook{flow: h}, nil); err != nil {
-		t.Fatalf("AddHook(allow): %v", err)
-	}
-	if err := srv.AddHook(h.Tap(), nil); err != nil {
-		t.Fatalf("AddHook(tap): %v", err)
-	}
-	tcp := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "t1", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		t.Fatalf("AddListener: %v", err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatalf("Serve: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return tcp.Address(), h
+	addr, _ := mochitest.Serve(t, mochitest.Options{Capabilities: caps, InlineClient: true}, h, &allowHook{flow: h}, h.Tap())
+	return addr, h
 }
 
 // rawSub is a hand-driven MQTT 3.1.1 subscriber: it reads only when told to,

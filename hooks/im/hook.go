@@ -13,6 +13,7 @@ import (
 
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/im"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Service is what the hook needs of *im.Service.
@@ -60,7 +61,7 @@ func New(opts Options) (*Hook, error) {
 	life, cancel := context.WithCancel(context.Background())
 	return &Hook{
 		opts:    opts,
-		log:     opts.Log.With().Str(fieldComponent, "im_hook").Logger(),
+		log:     opts.Log.With().Str(logfield.Component, "im_hook").Logger(),
 		life:    life,
 		cancel:  cancel,
 		pending: newPendingWrites(),
@@ -117,8 +118,8 @@ func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	out := h.opts.Service.Handle(ctx, client(cl), req)
 	cancel()
 	if out.Code >= 0x80 {
-		h.log.Debug().Str(fieldClientID, cl.ID).Str(fieldTopic, pk.TopicName).
-			Str(fieldReason, out.Reason).Uint8("code", out.Code).Msg("im publish refused")
+		h.log.Debug().Str(logfield.ClientID, cl.ID).Str(logfield.Topic, pk.TopicName).
+			Str(logfield.Reason, out.Reason).Uint8(logfield.Code, out.Code).Msg("im publish refused")
 		if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos == 1 {
 			return pk, packets.Code{Code: out.Code, Reason: out.Reason}
 		}
@@ -142,7 +143,7 @@ func (h *Hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	if err := h.opts.Service.Connected(client(cl)); err != nil {
-		h.log.Info().Err(err).Str(fieldClientID, cl.ID).Str(fieldUser, string(cl.Properties.Username)).Msg("device refused")
+		h.log.Info().Err(err).Str(logfield.ClientID, cl.ID).Str(logfield.User, string(cl.Properties.Username)).Msg("device refused")
 		_ = h.opts.Server.DisconnectClient(cl, packets.ErrQuotaExceeded)
 	}
 }

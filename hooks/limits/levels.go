@@ -9,6 +9,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // LimitMaxTopicLevels is the limit label of the topic depth bound in
@@ -54,17 +56,10 @@ type LimitObserver interface {
 // between are dropped from the log (the metric counts them all).
 const levelsWarnEvery = 10 * time.Second
 
-// Log field names and messages of the package.
+// The component value and log messages of the package (field names:
+// internal/logfield).
 const (
-	component        = "limits"
-	fieldComponent   = "component"
-	fieldClientID    = "client_id"
-	fieldUser        = "user"
-	fieldRemote      = "remote"
-	fieldPacket      = "packet"
-	fieldLimit       = "limit"
-	fieldTopicBytes  = "topic_bytes"
-	fieldTopicPrefix = "topic_prefix"
+	component = "limits"
 
 	msgTooDeep = "topic too deep, refused"
 )
@@ -104,7 +99,7 @@ func NewLevels(cfg LevelsConfig, obs LimitObserver, log zerolog.Logger) (*Levels
 	return &LevelsHook{
 		max:   cfg.MaxTopicLevels,
 		obs:   obs,
-		log:   log.With().Str(fieldComponent, component).Logger().Sample(&zerolog.BurstSampler{Burst: 1, Period: levelsWarnEvery}),
+		log:   log.With().Str(logfield.Component, component).Logger().Sample(&zerolog.BurstSampler{Burst: 1, Period: levelsWarnEvery}),
 		unsub: make(map[*mqtt.Client]unsubRefusal),
 	}, nil
 }
@@ -159,8 +154,8 @@ func (h *LevelsHook) AllowWill(clientID, topic string) bool {
 	if h.obs != nil {
 		h.obs.LimitRefused(LimitMaxTopicLevels)
 	}
-	h.log.Warn().Str(fieldClientID, clientID).Str(fieldPacket, "will").Int(fieldLimit, h.max).
-		Int(fieldTopicBytes, len(topic)).Str(fieldTopicPrefix, logPrefix(topic)).Msg(msgTooDeep)
+	h.log.Warn().Str(logfield.ClientID, clientID).Str(logfield.Packet, "will").Int(logfield.Limit, h.max).
+		Int(logfield.TopicBytes, len(topic)).Str(logfield.TopicPrefix, logPrefix(topic)).Msg(msgTooDeep)
 	return false
 }
 
@@ -322,9 +317,9 @@ func (h *LevelsHook) refused(cl *mqtt.Client, what, topic string) {
 	if h.obs != nil {
 		h.obs.LimitRefused(LimitMaxTopicLevels)
 	}
-	h.log.Warn().Str(fieldClientID, cl.ID).Bytes(fieldUser, cl.Properties.Username).
-		Str(fieldRemote, cl.Net.Remote).Str(fieldPacket, what).Int(fieldLimit, h.max).
-		Int(fieldTopicBytes, len(topic)).Str(fieldTopicPrefix, logPrefix(topic)).Msg(msgTooDeep)
+	h.log.Warn().Str(logfield.ClientID, cl.ID).Bytes(logfield.User, cl.Properties.Username).
+		Str(logfield.Remote, cl.Net.Remote).Str(logfield.Packet, what).Int(logfield.Limit, h.max).
+		Int(logfield.TopicBytes, len(topic)).Str(logfield.TopicPrefix, logPrefix(topic)).Msg(msgTooDeep)
 }
 
 // logPrefix is the start of topic, for the log.

@@ -3,8 +3,6 @@ package limits
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -14,9 +12,11 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/testkit"
+	"github.com/imqtt/imqtt/internal/testkit/mochitest"
 )
 
 func TestExceedsLevels(t *testing.T) {
@@ -121,26 +121,12 @@ func (o *countObserver) count() int {
 func levelsServer(t *testing.T, max int) (string, *countObserver) {
 	t.Helper()
 	obs := &countObserver{n: map[string]int{}}
-	h, err := NewLevels(LevelsConfig{MaxTopicLevels: max}, obs, zerolog.New(zerolog.NewTestWriter(t)))
+	h, err := NewLevels(LevelsConfig{MaxTopicLevels: max}, obs, testkit.Logger(t, zerolog.TraceLevel))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := mqtt.New(&mqtt.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), InlineClient: true})
-	if err := s.AddHook(new(allowAll), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddHook(h, nil); err != nil {
-		t.Fatal(err)
-	}
-	l := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
-	if err := s.AddListener(l); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return l.Address(), obs
+	addr, _ := mochitest.Serve(t, mochitest.Options{InlineClient: true, ListenerID: "t"}, new(allowAll), h)
+	return addr, obs
 }
 
 type v5 struct {

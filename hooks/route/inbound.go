@@ -5,6 +5,8 @@ import (
 	"net"
 
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // serveLink serves one inbound link (a goroutine of the node's cluster port):
@@ -19,7 +21,7 @@ func (r *Router) serveLink(c net.Conn) {
 	rd := &reader{b: body}
 	id := rd.str()
 	if rd.done() != nil || id == "" || id == r.opts.Node.ID() || !r.isMember(id) {
-		r.log.Warn().Str("peer_id", id).Str("remote", c.RemoteAddr().String()).Msg("route link refused: not a member")
+		r.log.Warn().Str(logfield.PeerID, id).Str(logfield.Remote, c.RemoteAddr().String()).Msg("route link refused: not a member")
 		return
 	}
 	r.mu.Lock()
@@ -47,7 +49,7 @@ func (r *Router) serveLink(c net.Conn) {
 			return
 		}
 		if err := r.handleFrame(id, typ, body); err != nil {
-			r.log.Warn().Err(err).Str("peer_id", id).Msg("route link frame refused, closing the link")
+			r.log.Warn().Err(err).Str(logfield.PeerID, id).Msg("route link frame refused, closing the link")
 			return
 		}
 	}
@@ -88,7 +90,7 @@ func (r *Router) handleFrame(id string, typ byte, body []byte) error {
 		}
 		r.stats.Received.Add(1)
 		if err := r.opts.Server.InjectPacket(r.inject, pk); err != nil {
-			r.log.Debug().Err(err).Str("topic", pk.TopicName).Msg("forwarded publish not delivered")
+			r.log.Debug().Err(err).Str(logfield.Topic, pk.TopicName).Msg("forwarded publish not delivered")
 		}
 	case frameTakeover:
 		cid, at, err := decodeTakeover(body)
@@ -129,6 +131,6 @@ func (r *Router) takeover(id string, at int64) {
 		r.opts.TakenOver(cl)
 	}
 	r.stats.TakeoversDone.Add(1)
-	r.log.Info().Str("client_id", id).Msg("client taken over by another node")
+	r.log.Info().Str(logfield.ClientID, id).Msg("client taken over by another node")
 	_ = r.opts.Server.DisconnectClient(cl, packets.ErrSessionTakenOver)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imqtt/imqtt/cluster"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // peer is the outbound link to one other node: a bounded frame queue drained
@@ -53,7 +54,7 @@ func (p *peer) run() {
 		}
 		c, err := p.r.opts.Node.DialPeer(p.addr, cluster.ConnLink)
 		if err != nil {
-			p.r.log.Debug().Err(err).Str("peer_id", p.id).Msg("route link dial failed")
+			p.r.log.Debug().Err(err).Str(logfield.PeerID, p.id).Msg("route link dial failed")
 			select {
 			case <-time.After(backoff):
 			case <-p.quit:
@@ -72,11 +73,11 @@ func (p *peer) run() {
 			return
 		default:
 		}
-		p.r.log.Info().Str("peer_id", p.id).Str("addr", p.addr).Msg("route link up")
+		p.r.log.Info().Str(logfield.PeerID, p.id).Str(logfield.Addr, p.addr).Msg("route link up")
 		p.serve(c)
 		p.connected.Store(false)
 		_ = c.Close()
-		p.r.log.Info().Str("peer_id", p.id).Msg("route link down")
+		p.r.log.Info().Str(logfield.PeerID, p.id).Msg("route link down")
 	}
 }
 

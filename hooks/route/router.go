@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/cluster"
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // ClientID is the id of the inline client that injects publishes received
@@ -108,7 +109,7 @@ func New(opts Options) (*Router, error) {
 	}
 	r := &Router{
 		opts:       opts,
-		log:        opts.Log.With().Str("component", "route").Str("node_id", opts.Node.ID()).Logger(),
+		log:        opts.Log.With().Str(logfield.Component, "route").Str(logfield.NodeID, opts.Node.ID()).Logger(),
 		remote:     mqtt.NewTopicsIndex(),
 		local:      map[string]int{},
 		clientSubs: map[*mqtt.Client]map[string]struct{}{},

@@ -9,6 +9,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // warnInterval is the shortest time between two refusal warnings of one kind.
@@ -95,7 +97,7 @@ func New(cfg Config, lim Limits, opts Options) (*Hook, error) {
 	if opts.Server == nil {
 		return nil, fmt.Errorf("%w: options: no server", ErrInvalidConfig)
 	}
-	log := opts.Log.With().Str(fieldComponent, component).Logger()
+	log := opts.Log.With().Str(logfield.Component, component).Logger()
 	return &Hook{
 		cfg:         cfg,
 		lim:         lim,
@@ -174,8 +176,8 @@ func (h *Hook) refuse(cl *mqtt.Client, v verdict) {
 	if h.obs != nil {
 		h.obs.LimitRefused(v.limit)
 	}
-	h.warnConnect.Warn().Str(fieldClientID, cl.ID).Str(fieldUser, string(cl.Properties.Username)).
-		Str(fieldOwner, v.owner).Str(fieldRemote, cl.Net.Remote).Str(fieldLimit, v.limit).Err(v.err).
+	h.warnConnect.Warn().Str(logfield.ClientID, cl.ID).Str(logfield.User, string(cl.Properties.Username)).
+		Str(logfield.Owner, v.owner).Str(logfield.Remote, cl.Net.Remote).Str(logfield.Limit, v.limit).Err(v.err).
 		Msg("connect refused")
 	code := v.code
 	if cl.Properties.ProtocolVersion < 5 {
@@ -183,7 +185,7 @@ func (h *Hook) refuse(cl *mqtt.Client, v verdict) {
 	}
 	// [MQTT-3.2.2-6] session present 0 on a refusal; [MQTT-3.2.2-7] close after.
 	if err := h.srv.SendConnack(cl, code, false, nil); err != nil {
-		h.log.Debug().Str(fieldClientID, cl.ID).Err(err).Msg("refusal connack not sent")
+		h.log.Debug().Str(logfield.ClientID, cl.ID).Err(err).Msg("refusal connack not sent")
 	}
 }
 

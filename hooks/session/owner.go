@@ -5,6 +5,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // verdict is the decision on one CONNECT; err nil accepts it.
@@ -56,7 +58,7 @@ func (h *Hook) decide(cl *mqtt.Client, _ packets.Packet) verdict {
 	o, err := h.lookup(id)
 	if err != nil {
 		// Fail closed: without the record nobody can tell whose the id is.
-		h.log.Error().Err(err).Str(fieldClientID, id).Msg("session owner unknown")
+		h.log.Error().Err(err).Str(logfield.ClientID, id).Msg("session owner unknown")
 		return verdict{err: err, code: packets.ErrServerUnavailable, code3: packets.Err3ServerUnavailable}
 	}
 	mismatch, live, owner := o.other(user)
@@ -104,10 +106,10 @@ func (h *Hook) decide(cl *mqtt.Client, _ packets.Packet) verdict {
 	if mismatch { // clean_start, and nobody is connected with the id
 		if err := h.discard(id, o, user); err != nil {
 			h.release(cl)
-			h.log.Error().Err(err).Str(fieldClientID, id).Msg("session of another user not discarded")
+			h.log.Error().Err(err).Str(logfield.ClientID, id).Msg("session of another user not discarded")
 			return verdict{err: err, code: packets.ErrServerUnavailable, code3: packets.Err3ServerUnavailable}
 		}
-		h.log.Info().Str(fieldClientID, id).Str(fieldUser, user).Str(fieldOwner, owner).
+		h.log.Info().Str(logfield.ClientID, id).Str(logfield.User, user).Str(logfield.Owner, owner).
 			Msg("offline session of another user discarded (session.owner_mismatch: clean_start)")
 	}
 	return verdict{}

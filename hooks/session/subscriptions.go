@@ -5,6 +5,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // refusedFilter replaces a filter past the bound: mochi finds it invalid
@@ -63,8 +65,8 @@ func (h *Hook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
 			h.obs.LimitRefused(LimitMaxSubsPerClient)
 		}
 	}
-	h.warnSub.Warn().Str(fieldClientID, cl.ID).Str(fieldUser, string(cl.Properties.Username)).
-		Int(fieldCount, len(idx)).Int(fieldLimit, limit).Msg("subscriptions refused: client holds max_subscriptions_per_client")
+	h.warnSub.Warn().Str(logfield.ClientID, cl.ID).Str(logfield.User, string(cl.Properties.Username)).
+		Int(logfield.Count, len(idx)).Int(logfield.Limit, limit).Msg("subscriptions refused: client holds max_subscriptions_per_client")
 	return pk
 }
 

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -148,7 +149,7 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 		}
 	}
 	if staged {
-		h.log.Debug().Int(fieldTargets, len(ops)).Int(fieldCount, len(chunks)).Msg("fan-out staged over several commands")
+		h.log.Debug().Int(logfield.Targets, len(ops)).Int(logfield.Count, len(chunks)).Msg("fan-out staged over several commands")
 	}
 	return seqs, nil
 }
@@ -170,7 +171,7 @@ func (h *Hook) sweepStaged() {
 // before its commit, best effort: the expiry sweep drops what is left.
 func (h *Hook) dropStaged(id uint64) {
 	if _, err := h.apply([]persist.Op{persist.DropStagedOp(id)}); err != nil {
-		h.log.Warn().Err(err).Uint64(fieldSeq, id).Msg("drop of a failed fan-out's staging failed")
+		h.log.Warn().Err(err).Uint64(logfield.Seq, id).Msg("drop of a failed fan-out's staging failed")
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
+	"github.com/imqtt/imqtt/internal/testkit"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -59,7 +60,7 @@ type broker struct {
 }
 
 func testLog(t testing.TB) zerolog.Logger {
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	return testkit.Logger(t, zerolog.WarnLevel)
 }
 
 // startBroker opens persist + cluster in dir and serves a mochi server with the
@@ -213,13 +214,7 @@ func publish(c *paho.Client, topic, payload string, qos byte, retain bool) (*pah
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }
 
 // disconnect disconnects c and waits until the broker saw it.

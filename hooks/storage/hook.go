@@ -12,8 +12,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/hooks/acl"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
+
+// component is the value of the component field (logfield.Component) on this package's log events.
+const component = "storage"
 
 // Applier is the replicated write path (cluster.Node satisfies it). Apply
 // blocks until cmd is committed and applied and returns the state machine's
@@ -123,7 +127,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 	h := &Hook{
 		cfg:          cfg,
 		opts:         opts,
-		log:          opts.Log.With().Str(fieldComponent, component).Logger(),
+		log:          opts.Log.With().Str(logfield.Component, component).Logger(),
 		now:          opts.Now,
 		sessions:     make(map[string]*session),
 		perUser:      make(map[string]int),

@@ -9,6 +9,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/imqtt/imqtt/hooks/acl"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -38,7 +39,7 @@ func (h *Hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 func (h *Hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 	retain := pk.FixedHeader.Retain
 	if err := h.route(cl, &pk, true); err != nil {
-		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Str(fieldTopic, pk.TopicName).Msg("durable will failed")
+		h.log.Error().Err(err).Str(logfield.ClientID, cl.ID).Str(logfield.Topic, pk.TopicName).Msg("durable will failed")
 	}
 	if retain && !pk.FixedHeader.Retain {
 		h.resyncRetained(pk.TopicName) // mochi retained it before the quota said no
@@ -131,8 +132,8 @@ func (h *Hook) route(cl *mqtt.Client, pkp *packets.Packet, will bool) error {
 		}
 		size := int64(len(m.Topic) + len(m.Payload))
 		if !h.reserve(s, size) {
-			h.log.Warn().Str(fieldClientID, id).Str(fieldTopic, pk.TopicName).
-				Str(fieldReason, "queue full").Msg("message dropped for session")
+			h.log.Warn().Str(logfield.ClientID, id).Str(logfield.Topic, pk.TopicName).
+				Str(logfield.Reason, "queue full").Msg("message dropped for session")
 			continue
 		}
 		ops = append(ops, persist.EnqueueOp(id, m))
@@ -228,7 +229,7 @@ func (h *Hook) unreserve(s *session, size int64) {
 // negative ack: the client is disconnected. QoS 0 is dropped.
 func (h *Hook) refuse(cl *mqtt.Client, pk packets.Packet, err error) (packets.Packet, error) {
 	if !isQuota(err) { // logged, rate-limited, by retainRefused
-		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Str(fieldTopic, pk.TopicName).Msg("durable publish failed")
+		h.log.Error().Err(err).Str(logfield.ClientID, cl.ID).Str(logfield.Topic, pk.TopicName).Msg("durable publish failed")
 	}
 	if cl.Net.Inline || pk.FixedHeader.Qos == 0 {
 		return pk, packets.ErrRejectPacket

@@ -6,6 +6,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -146,7 +147,7 @@ func (s *session) pushLive(h *Hook, m persist.Message) {
 	full := len(p.events) >= maxPendingEvents
 	p.mu.Unlock()
 	if full {
-		h.log.Warn().Str(fieldClientID, s.id).Str(fieldReason, "pump backlog full").Msg("qos 0 message dropped")
+		h.log.Warn().Str(logfield.ClientID, s.id).Str(logfield.Reason, "pump backlog full").Msg("qos 0 message dropped")
 		return
 	}
 	p.push(event{kind: evLive, msg: m})
@@ -192,7 +193,7 @@ func (p *pump) run() {
 func (p *pump) resume() bool {
 	fs, err := p.h.opts.Store.Inflight(p.s.id)
 	if err != nil {
-		p.h.log.Error().Err(err).Str(fieldClientID, p.s.id).Msg("load inflight failed")
+		p.h.log.Error().Err(err).Str(logfield.ClientID, p.s.id).Msg("load inflight failed")
 		return false
 	}
 	for _, f := range fs {
@@ -270,7 +271,7 @@ func (p *pump) handleAcks() bool {
 		if _, err := p.h.apply(ops); err != nil {
 			// Not durable: no PUBREL (the client re-sends PUBREC after a
 			// reconnect, the PUBLISH is re-sent with DUP=1 and the same id).
-			p.h.log.Error().Err(err).Str(fieldClientID, p.s.id).Msg("durable ack failed")
+			p.h.log.Error().Err(err).Str(logfield.ClientID, p.s.id).Msg("durable ack failed")
 			p.cl.Stop(packets.ErrUnspecifiedError)
 			return false
 		}
@@ -304,7 +305,7 @@ func (p *pump) dequeueStep() bool {
 				// (no quorum during a leader change, say). Keep the client: the
 				// next acknowledgement retries, and what is not dequeued by a
 				// crash is delivered again (at least once).
-				p.h.log.Warn().Err(err).Str(fieldClientID, p.s.id).Msg("durable dequeue failed, will retry")
+				p.h.log.Warn().Err(err).Str(logfield.ClientID, p.s.id).Msg("durable dequeue failed, will retry")
 				return true
 			}
 			if p.deqThrough > p.dequeued {
@@ -423,7 +424,7 @@ func (p *pump) process(e *event) (progressed, ok bool) {
 	if e.initial {
 		seq, err := p.h.opts.Store.QueueSeq(p.s.id)
 		if err != nil {
-			p.h.log.Error().Err(err).Str(fieldClientID, p.s.id).Msg("read queue seq failed")
+			p.h.log.Error().Err(err).Str(logfield.ClientID, p.s.id).Msg("read queue seq failed")
 			return false, false
 		}
 		e.seq, e.initial = seq, false
@@ -443,7 +444,7 @@ func (p *pump) process(e *event) (progressed, ok bool) {
 	want := int(min(uint64(room), e.seq-p.sent))
 	qs, err := p.h.opts.Store.Queue(p.s.id, p.sent, want, p.h.now())
 	if err != nil {
-		p.h.log.Error().Err(err).Str(fieldClientID, p.s.id).Msg("read queue failed")
+		p.h.log.Error().Err(err).Str(logfield.ClientID, p.s.id).Msg("read queue failed")
 		return false, false
 	}
 	if len(qs) == 0 || qs[0].Seq > e.seq {

@@ -9,6 +9,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -16,14 +17,6 @@ import (
 const (
 	LimitRetainedCount = "retained.max_per_user"
 	LimitRetainedBytes = "retained.max_bytes_per_user"
-)
-
-// Log fields of the fan-out and retained quota lines.
-const (
-	fieldUser       = "user"
-	fieldLimit      = "limit"
-	fieldSuppressed = "suppressed"
-	fieldTargets    = "targets"
 )
 
 // LimitObserver counts refusals by a security bound (hooks/metrics
@@ -97,8 +90,8 @@ func (h *Hook) retainRefused(cl *mqtt.Client, pk *packets.Packet, err error) {
 		h.opts.Limits.LimitRefused(limit)
 	}
 	if n, ok := h.quotaLog.allow(h.now()); ok {
-		h.log.Warn().Err(err).Str(fieldClientID, cl.ID).Str(fieldUser, user).
-			Str(fieldTopic, pk.TopicName).Str(fieldLimit, limit).Int(fieldSuppressed, n).
+		h.log.Warn().Err(err).Str(logfield.ClientID, cl.ID).Str(logfield.User, user).
+			Str(logfield.Topic, pk.TopicName).Str(logfield.Limit, limit).Int(logfield.Suppressed, n).
 			Msg("retained message refused by quota")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/imqtt/imqtt/internal/logfield"
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -84,7 +86,7 @@ func (h *Hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	}
 	h.mu.Unlock()
 	if err != nil {
-		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Msg("durable session write failed")
+		h.log.Error().Err(err).Str(logfield.ClientID, cl.ID).Msg("durable session write failed")
 		cl.Stop(packets.ErrUnspecifiedError)
 		return
 	}
@@ -148,7 +150,7 @@ func (h *Hook) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
 		op = persist.PutSessionOp(sessionRecord(cl, h.now().UnixMilli()))
 	}
 	if _, err := h.apply([]persist.Op{op}); err != nil {
-		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Msg("durable disconnect write failed")
+		h.log.Error().Err(err).Str(logfield.ClientID, cl.ID).Msg("durable disconnect write failed")
 		return
 	}
 	if op.Kind == persist.OpDeleteSession {
@@ -198,7 +200,7 @@ func (h *Hook) deleteSessions(ids []string) {
 		ops = append(ops, persist.DeleteSessionOp(id))
 	}
 	if _, err := h.apply(ops); err != nil {
-		h.log.Error().Err(err).Int(fieldCount, len(ids)).Msg("session expiry failed")
+		h.log.Error().Err(err).Int(logfield.Count, len(ids)).Msg("session expiry failed")
 		return
 	}
 	h.mu.Lock()
@@ -246,7 +248,7 @@ func (h *Hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, codes []byte) {
 		return
 	}
 	if _, err := h.apply(ops); err != nil {
-		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Msg("durable subscribe failed")
+		h.log.Error().Err(err).Str(logfield.ClientID, cl.ID).Msg("durable subscribe failed")
 		cl.Stop(packets.ErrUnspecifiedError)
 		return
 	}
@@ -308,7 +310,7 @@ func (h *Hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	if _, err := h.apply(ops); err != nil {
-		h.log.Error().Err(err).Str(fieldClientID, cl.ID).Msg("durable unsubscribe failed")
+		h.log.Error().Err(err).Str(logfield.ClientID, cl.ID).Msg("durable unsubscribe failed")
 		cl.Stop(packets.ErrUnspecifiedError)
 	}
 }
@@ -346,9 +348,11 @@ func neutral() packets.Packet {
 	return packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}}
 }
 
-// isShared reports whether filter is a shared subscription.
+// isShared reports whether filter is a shared subscription (malformed shares
+// included: mochi refuses those before storage sees them).
 func isShared(filter string) bool {
-	return len(filter) > 7 && filter[:7] == "$share/"
+	_, _, ok, _ := mqtttopic.ParseShared(filter)
+	return ok
 }
 
 // sortedIDs returns the subscription identifier list of one id (0 = none).

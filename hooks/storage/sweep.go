@@ -1,6 +1,10 @@
 package storage
 
-import "time"
+import (
+	"time"
+
+	"github.com/imqtt/imqtt/internal/logfield"
+)
 
 // sweepLoop deletes expired offline sessions every SweepInterval while this
 // node is the leader (the store is the same on every node; only the leader
@@ -50,5 +54,5 @@ func (h *Hook) sweep() {
 			h.opts.Server.Clients.Delete(id)
 		}
 	}
-	h.log.Info().Int(fieldCount, n).Msg("expired sessions deleted")
+	h.log.Info().Int(logfield.Count, n).Msg("expired sessions deleted")
 }

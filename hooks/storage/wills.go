@@ -7,6 +7,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
 
@@ -113,10 +114,10 @@ func (h *Hook) sendDueWills() {
 			pk.Properties.User = append(pk.Properties.User, packets.UserProperty{Key: u.Key, Val: u.Value})
 		}
 		if err := h.opts.Server.InjectPacket(h.willClient, pk); err != nil {
-			h.log.Error().Err(err).Str(fieldClientID, d.id).Str(fieldTopic, d.w.Topic).Msg("stored will not sent")
+			h.log.Error().Err(err).Str(logfield.ClientID, d.id).Str(logfield.Topic, d.w.Topic).Msg("stored will not sent")
 			continue
 		}
-		h.log.Info().Str(fieldClientID, d.id).Str(fieldTopic, d.w.Topic).Msg("stored will sent")
+		h.log.Info().Str(logfield.ClientID, d.id).Str(logfield.Topic, d.w.Topic).Msg("stored will sent")
 		h.clearWill(d.id)
 	}
 }
@@ -128,7 +129,7 @@ func (h *Hook) clearWill(id string) {
 		return
 	}
 	if err != nil {
-		h.log.Error().Err(err).Str(fieldClientID, id).Msg("read session failed")
+		h.log.Error().Err(err).Str(logfield.ClientID, id).Msg("read session failed")
 		return
 	}
 	if s.Will == nil {
@@ -136,7 +137,7 @@ func (h *Hook) clearWill(id string) {
 	}
 	s.Will = nil
 	if _, err := h.apply([]persist.Op{persist.PutSessionOp(s)}); err != nil {
-		h.log.Error().Err(err).Str(fieldClientID, id).Msg("clear sent will failed")
+		h.log.Error().Err(err).Str(logfield.ClientID, id).Msg("clear sent will failed")
 	}
 }
 

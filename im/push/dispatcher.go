@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // Event is one message for a user without a connected device.
@@ -69,7 +71,7 @@ func New(cfg Config, log zerolog.Logger) (*Dispatcher, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{
 		cfg:    cfg,
-		log:    log.With().Str("component", "push").Logger(),
+		log:    log.With().Str(logfield.Component, "push").Logger(),
 		client: &http.Client{Timeout: cfg.Timeout},
 		queue:  make(chan job, cfg.Queue),
 		ctx:    ctx,
@@ -101,7 +103,7 @@ func (d *Dispatcher) Enqueue(ev Event) bool {
 		return true
 	default:
 		d.dropped.Add(1)
-		d.log.Warn().Str("user", ev.User).Msg("push queue full; event dropped")
+		d.log.Warn().Str(logfield.User, ev.User).Msg("push queue full; event dropped")
 		return false
 	}
 }
@@ -150,7 +152,7 @@ func (d *Dispatcher) deliver(j job) {
 				d.dropped.Add(1)
 			} else {
 				d.failed.Add(1)
-				d.log.Warn().Err(err).Str("user", j.ev.User).Int("attempt", attempt).Msg("push failed")
+				d.log.Warn().Err(err).Str(logfield.User, j.ev.User).Int(logfield.Attempt, attempt).Msg("push failed")
 			}
 			return
 		}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 const secret = "s3cret"
@@ -57,13 +59,7 @@ func (s *server) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.hi
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }
 
 func newDispatcher(t *testing.T, url string, mod func(*Config)) *Dispatcher {

@@ -11,31 +11,45 @@ import (
 const module = "github.com/imqtt/imqtt"
 
 // layer returns the architectural layer of a project package path (relative to the
-// module), or "" for packages outside the layering (tools).
+// module), or "" for packages outside the documented layout. "internal" is the
+// layer of the leaf packages under internal/ (see doc.go).
 func layer(rel string) string {
 	top, _, _ := strings.Cut(rel, "/")
 	switch top {
-	case "cmd", "broker", "hooks", "im", "cluster", "persist", "tools", "web":
+	case "cmd", "broker", "hooks", "im", "cluster", "persist", "tools", "web", "internal":
 		return top
 	}
 	return ""
 }
 
 // allowed lists, for each layer, the project layers it may import (its own
-// layer is always allowed for sub-packages).
+// layer is always allowed for sub-packages). Every layer may import the
+// internal/ leaves; they import nothing of ours outside internal/.
 var allowed = map[string][]string{
-	"cmd":     {"broker", "hooks", "im", "cluster", "persist", "web"},
-	"broker":  {"hooks", "im", "cluster", "persist", "web"},
-	"hooks":   {"im", "cluster", "persist"},
-	"im":      {"persist"}, // im uses cluster only through an interface it defines
-	"cluster": {"persist"},
-	"persist": {},
-	"web":     {}, // the embedded web client: static files, no imqtt imports
-	"tools":   {"broker", "hooks", "im", "cluster", "persist"},
+	"cmd":      {"broker", "hooks", "im", "cluster", "persist", "web", "internal"},
+	"broker":   {"hooks", "im", "cluster", "persist", "web", "internal"},
+	"hooks":    {"im", "cluster", "persist", "internal"},
+	"im":       {"persist", "internal"}, // im uses cluster only through an interface it defines
+	"cluster":  {"persist", "internal"},
+	"persist":  {"internal"},
+	"web":      {}, // the embedded web client: static files, no imqtt imports
+	"tools":    {"broker", "hooks", "im", "cluster", "persist", "internal"},
+	"internal": {},
 }
 
 // mochiAllowed are the layers that may import mochi: its types stop at hooks.
 var mochiAllowed = map[string]bool{"cmd": true, "broker": true, "hooks": true, "tools": true}
+
+// testkit is the tree of shared test helpers: only _test.go files import it
+// (go list's Imports, checked here, are production imports), and only its
+// mochitest package may import mochi (its tests drive hooks through it).
+const (
+	testkit   = "internal/testkit"
+	mochitest = "internal/testkit/mochitest"
+)
+
+// under reports whether package path rel is dir or below it.
+func under(rel, dir string) bool { return rel == dir || strings.HasPrefix(rel, dir+"/") }
 
 func TestDeps(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f",
@@ -62,13 +76,17 @@ func TestDeps(t *testing.T) {
 		checked++
 		for _, list := range parts[1:] {
 			for _, imp := range strings.Fields(list) {
-				if strings.HasPrefix(imp, "github.com/mochi-mqtt/server") && !mochiAllowed[from] {
+				if strings.HasPrefix(imp, "github.com/mochi-mqtt/server") && !mochiAllowed[from] && !under(pkg, mochitest) {
 					t.Errorf("%s imports %s: mochi types stay in broker and hooks", pkg, imp)
 				}
 				if !strings.HasPrefix(imp, module+"/") {
 					continue
 				}
-				to := layer(strings.TrimPrefix(imp, module+"/"))
+				rel := strings.TrimPrefix(imp, module+"/")
+				if under(rel, testkit) && !under(pkg, testkit) {
+					t.Errorf("%s imports %s: test helpers are imported by _test.go files only", pkg, imp)
+				}
+				to := layer(rel)
 				if to == from && to != "tools" {
 					continue
 				}
@@ -88,7 +106,8 @@ func TestDeps(t *testing.T) {
 }
 
 func TestLayerTable(t *testing.T) {
-	cases := map[string]string{"persist": "persist", "hooks/acl": "hooks", "broker/listen": "broker", "web": "web", "docs": "", "cmd/imqttd": "cmd"}
+	cases := map[string]string{"persist": "persist", "hooks/acl": "hooks", "broker/listen": "broker", "web": "web", "docs": "", "cmd/imqttd": "cmd",
+		"internal/mqtttopic": "internal", "internal/testkit/mochitest": "internal"}
 	for in, want := range cases {
 		if got := layer(in); got != want {
 			t.Errorf("layer(%q) = %q, want %q", in, got, want)

@@ -1,4 +1,12 @@
 // Package deptest holds the test that enforces the import direction of DESIGN.md:
 // cmd -> broker -> hooks -> {im, cluster} -> persist, with mochi types confined to
 // broker and hooks. It has no non-test code.
+//
+// Beside the layers, internal/ holds leaf packages that every layer may import
+// (docs/layout.md "Leaf packages"): they import no imqtt package outside
+// internal/ and no mochi. internal/mqtttopic parses topic filters ($share),
+// internal/logfield names the log fields, internal/testkit holds the shared test
+// helpers. internal/testkit/... is imported by _test.go files only, and its
+// mochitest package is the one leaf allowed to import mochi (it runs a mochi
+// server for hook tests).
 package deptest

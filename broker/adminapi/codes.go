@@ -1,21 +1,8 @@
 package adminapi
 
-// Log field names and values used by this package.
-const (
-	component      = "adminapi"
-	fieldComponent = "component"
-	fieldClientID  = "client_id"
-	fieldTopic     = "topic"
-	fieldRemote    = "remote"
-	fieldNodeID    = "node_id"
-	fieldAddr      = "addr"
-	fieldPrincipal = "principal"
-	fieldAction    = "action"
-	fieldStatus    = "status"
-	fieldPart      = "part"
-	fieldListener  = "listener"
-	fieldChanged   = "changed"
-)
+// component is the value of the component field (logfield.Component) on this
+// package's log events.
+const component = "adminapi"
 
 // Error codes of JSON error bodies, beside the admin package's own
 // (unauthorized, not_found, method_not_allowed, bad_request, internal).

@@ -1,0 +1,11 @@
+// Package testkit holds the test helpers that several packages' tests used to
+// write again each: a test logger, polling with a deadline, and the import
+// list behind the per-package TestDeps. Its mochitest subpackage runs a real
+// mochi server for hook tests.
+//
+// Contract: imported by _test.go files only (tools/deptest fails a production
+// import). Helpers call t.Helper, fail the test themselves and register their
+// cleanups with t.Cleanup. Polling is a loop with a deadline, never a bare
+// sleep used as synchronisation (STYLE.md 10). testkit is a leaf
+// (docs/layout.md "Leaf packages"): it imports nothing of imqtt and no mochi.
+package testkit
