@@ -36,7 +36,10 @@ type tlsLayer struct {
 	*net.TCPConn
 	c        *Conn
 	conn     *tls.Conn
-	nonblock bool // set by the handshake worker before the handoff to the reader
+	nonblock bool // set (under Conn.wmu) by the handshake worker before the handoff to the reader
+	// pre holds bytes read past a PROXY header (the start of the ClientHello):
+	// Read returns them before reading the socket. Read side only.
+	pre []byte
 
 	plain pending // plaintext queued by Conn.Queue; guarded by Conn.wmu
 
@@ -45,6 +48,13 @@ type tlsLayer struct {
 }
 
 func (l *tlsLayer) Read(p []byte) (int, error) {
+	if len(l.pre) > 0 {
+		n := copy(p, l.pre)
+		if l.pre = l.pre[n:]; len(l.pre) == 0 {
+			l.pre = nil
+		}
+		return n, nil
+	}
 	if !l.nonblock {
 		return l.TCPConn.Read(p)
 	}
@@ -116,8 +126,9 @@ func (c *Conn) encodeLocked() error {
 // handshakeTLS runs the TLS handshake on a handshake worker with blocking I/O
 // under the connect deadline. handshake switches the layer to non-blocking reads
 // and buffered writes afterwards (after the WebSocket upgrade for wss).
-func (s *Server) handshakeTLS(c *Conn) error {
-	l := &tlsLayer{TCPConn: c.tc, c: c}
+// rest is what the PROXY step read past its header.
+func (s *Server) handshakeTLS(c *Conn, rest []byte) error {
+	l := &tlsLayer{TCPConn: c.tc, c: c, pre: rest}
 	l.conn = tls.Server(l, c.l.tls.ServerConfig())
 	_ = c.tc.SetWriteDeadline(time.Now().Add(s.cfg.ConnectTimeout))
 	if err := l.conn.Handshake(); err != nil {
