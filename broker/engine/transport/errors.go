@@ -38,6 +38,8 @@ var (
 	// ErrRefused: the Guard's per-IP limits refused the client's address, known
 	// only after its PROXY header.
 	ErrRefused = errors.New("refused by the connection guard")
+	// ErrUnknownListener: Server.ReloadTLS was given a name no listener has.
+	ErrUnknownListener = errors.New("unknown listener")
 	// ErrInvalidConfig is wrapped by every Config.Validate error.
 	ErrInvalidConfig = errors.New("invalid transport config")
 	// ErrNilHandler: New was given no Handler.
