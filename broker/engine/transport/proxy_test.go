@@ -355,3 +355,35 @@ func TestProxyPerIPUsesClientAddress(t *testing.T) {
 		t.Fatalf("%d opened, want 3 (a, b, a3)", h.opened)
 	}
 }
+
+// TestProxyPerIPTLS: on a tls PROXY listener a per-IP refusal after the header
+// closes the socket before the handshake (no CONNACK: it would need TLS), and
+// the slots add up (the cleanup checks the Guard counts none).
+func TestProxyPerIPTLS(t *testing.T) {
+	lt, ct := testCert(t)
+	lim := listen.DefaultLimits()
+	lim.PerIPConnections = 1
+	s, h, obs := proxyServer(t, lim, nil, proxyListener("tls", &lt, "", "127.0.0.1"))
+	hello := func(src string) (*tls.Conn, error) {
+		tc := tls.Client(&prefixConn{Conn: dial(t, s, "tls"), prefix: proxyHeader(t, 1, src)}, ct)
+		_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
+		return tc, tc.Handshake()
+	}
+	a, err := hello("203.0.113.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, a, connectPacket(4, 0, "a"))
+	readN(t, a, 4)
+	if _, err := hello("203.0.113.1:2"); err == nil {
+		t.Fatal("a second TLS socket of 203.0.113.1 completed its handshake")
+	}
+	waitFor(t, "a per_ip_connections rejection", func() bool { return obs.of(listen.ReasonPerIPConnections) == 1 })
+	waitFor(t, "one open", func() bool { return s.guard.Open() == 1 })
+	_ = a.Close()
+	h.waitClosed(t)
+	waitFor(t, "none open", func() bool { return s.guard.Open() == 0 })
+	if _, err := hello("203.0.113.1:3"); err != nil {
+		t.Fatalf("after a closed: %v", err)
+	}
+}
