@@ -42,3 +42,37 @@ func (s Slot) Release() {
 func (g *Guard) Reject(listener, remote, reason string, err error) {
 	g.reject(listener, remote, reason, err)
 }
+
+// AdmitDeferred is Admit for PROXY protocol listeners, whose socket address is
+// the load balancer's: only MaxConnections is applied now (as this package's
+// PROXY listeners do at accept). Once the client's address is known (after
+// the header, or the socket's for a peer served plain), Slot.AdmitIP must
+// apply the per-IP limits before the connection is served.
+func (g *Guard) AdmitDeferred(listener string, tc *net.TCPConn, answer bool) (Slot, bool) {
+	ac := g.admit(listener, tc, answer, true)
+	if ac == nil {
+		return Slot{}, false
+	}
+	return Slot{g: g, ip: ac.ip, st: ac.st}, true
+}
+
+// AdmitIP applies the per-IP limits to a Slot from AdmitDeferred under the
+// client's address remote (from its PROXY header, or the socket's). Call it
+// once, before the connection is served. On success s also holds the per-IP
+// count (its single Release gives both back). On refusal it reports the
+// rejection, releases s (leaving the zero Slot) and either closes tc or, with
+// answer (tcp listeners), hands tc and pre (the bytes read past the header) to
+// the answerer, which tells the client why in a CONNACK; tc then belongs to the
+// Guard and the caller must not touch it.
+func (s *Slot) AdmitIP(listener string, tc *net.TCPConn, remote netip.AddrPort, pre []byte, answer bool) bool {
+	if s.g == nil {
+		return false
+	}
+	ac := &admittedConn{TCPConn: tc, g: s.g, ip: s.ip, st: s.st, pre: pre, remote: net.TCPAddrFromAddrPort(remote)}
+	if !s.g.admitIP(listener, ac, remote.Addr(), answer) {
+		*s = Slot{}
+		return false
+	}
+	s.ip, s.st = ac.ip, ac.st
+	return true
+}

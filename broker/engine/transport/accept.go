@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imqtt/imqtt/broker/listen"
+	"github.com/imqtt/imqtt/broker/listen/proxyhdr"
 )
 
 // Accept retry backoff after a failed Accept (EMFILE and friends): it starts at
@@ -23,14 +24,14 @@ type listener struct {
 	id  string
 	ln  *net.TCPListener
 	tls *listen.TLSSource // tls and wss only
-	// pre is the pre-handshake step, run on a handshake worker before TLS or the
-	// WebSocket upgrade with blocking reads under the connect timeout (the PROXY
-	// protocol header goes here: it may replace Conn.remote). nil: none.
-	pre func(c *Conn) error
+	// proxy is the PROXY protocol policy (tcp and tls listeners with
+	// proxy_protocol on; nil otherwise). Its step (proxy.go) runs on a handshake
+	// worker before TLS, with blocking reads under the connect deadline.
+	proxy *proxyhdr.Policy
 }
 
 // handshake reports whether new connections start on a handshake worker.
-func (l *listener) handshake() bool { return l.pre != nil || l.cfg.IsTLS() || l.cfg.IsWS() }
+func (l *listener) handshake() bool { return l.proxy != nil || l.cfg.IsTLS() || l.cfg.IsWS() }
 
 // bind opens the listener's socket.
 func bind(lc listen.Config) (*listener, error) {
@@ -41,6 +42,13 @@ func bind(lc listen.Config) (*listener, error) {
 			return nil, fmt.Errorf("listener %s: %w", lc.ID(), err)
 		}
 		l.tls = src
+	}
+	if lc.ProxyProtocol {
+		pol, err := proxyhdr.NewPolicy(lc.ProxyTrusted, lc.ProxyUntrusted)
+		if err != nil { // Validate checked it already
+			return nil, fmt.Errorf("listener %s: proxy_trusted: %w: %w", lc.ID(), err, ErrInvalidConfig)
+		}
+		l.proxy = &pol
 	}
 	ln, err := net.Listen("tcp", lc.Address)
 	if err != nil {
@@ -68,7 +76,18 @@ func (s *Server) accept(l *listener) {
 			continue
 		}
 		backoff = 0
-		slot, ok := s.guard.Admit(l.id, tc, l.cfg.Kind == listen.KindTCP)
+		answer := l.cfg.Kind == listen.KindTCP
+		var (
+			slot listen.Slot
+			ok   bool
+		)
+		if l.proxy != nil {
+			// The socket's address is the load balancer's: the per-IP limits
+			// wait for the client's (proxyStep).
+			slot, ok = s.guard.AdmitDeferred(l.id, tc, answer)
+		} else {
+			slot, ok = s.guard.Admit(l.id, tc, answer)
+		}
 		if !ok {
 			continue // the Guard closed or answers it
 		}
@@ -104,7 +123,7 @@ func (s *Server) newConn(l *listener, tc *net.TCPConn, slot listen.Slot) (*Conn,
 	return c, nil
 }
 
-// handshakeWorker runs the pre-handshake step, the TLS handshake and the
+// handshakeWorker runs the PROXY protocol step, the TLS handshake and the
 // WebSocket upgrade of new connections, until Server.Close closes the channel.
 func (s *Server) handshakeWorker() {
 	defer s.workers.Done()
@@ -115,15 +134,19 @@ func (s *Server) handshakeWorker() {
 
 // handshake prepares c for MQTT bytes.
 func (s *Server) handshake(c *Conn) error {
-	if c.l.pre != nil {
-		if err := c.l.pre(c); err != nil {
+	var rest []byte // read past a PROXY header: the start of the ClientHello or of the MQTT stream
+	if c.l.proxy != nil {
+		var err error
+		if rest, err = s.proxyStep(c); err != nil {
 			return err
 		}
 	}
 	if c.l.tls != nil {
-		if err := s.handshakeTLS(c); err != nil {
+		if err := s.handshakeTLS(c, rest); err != nil {
 			return err
 		}
+	} else {
+		c.fr.held = rest // framed before the socket is read (PROXY is tcp and tls only)
 	}
 	if c.l.cfg.IsWS() {
 		if err := s.upgradeWS(c); err != nil {
@@ -131,7 +154,9 @@ func (s *Server) handshake(c *Conn) error {
 		}
 	}
 	if c.tl != nil {
+		c.wmu.Lock() // Close reads it to decide on close_notify
 		c.tl.nonblock = true
+		c.wmu.Unlock()
 	}
 	return nil
 }

@@ -23,13 +23,25 @@ import (
 // trusts it.
 func testCert(t *testing.T) (listen.TLSConfig, *tls.Config) {
 	t.Helper()
+	dir := t.TempDir()
+	lt := listen.TLSConfig{CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem")}
+	cert := writeCert(t, lt, "transport-test", 1)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return lt, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// writeCert writes a self-signed server certificate for 127.0.0.1 and
+// localhost with common name cn and serial to lt's files, and returns it.
+func writeCert(t *testing.T, lt listen.TLSConfig, cn string, serial int64) *x509.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "transport-test"},
+		SerialNumber: big.NewInt(serial),
+		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		DNSNames:     []string{"localhost"},
@@ -45,21 +57,17 @@ func testCert(t *testing.T) (listen.TLSConfig, *tls.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(cf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(lt.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(kf, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := os.WriteFile(lt.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return listen.TLSConfig{CertFile: cf, KeyFile: kf}, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	return cert
 }
 
 // tlsTestConfig returns a config with a tcp and a tls listener on 127.0.0.1:0,

@@ -25,7 +25,8 @@ type Config struct {
 	Listeners []listen.Config
 	// Workers run read batches; 0 = 4*GOMAXPROCS.
 	Workers int
-	// HandshakeWorkers run TLS handshakes (and the pre-handshake step); 0 = GOMAXPROCS.
+	// HandshakeWorkers read PROXY headers, run TLS handshakes and WebSocket
+	// upgrades; 0 = GOMAXPROCS.
 	HandshakeWorkers int
 	// ConnectTimeout bounds accept -> first complete packet, TLS and WebSocket
 	// upgrade included; 0 = DefaultConnectTimeout.

@@ -141,8 +141,8 @@ func (c *Conn) Pause(b *Batch, until <-chan struct{}, max time.Duration) {
 	c.pauseMax = max
 }
 
-// Close flushes pending output (a blocked write is bounded by WriteTimeout) and
-// closes the connection; cause is what Handler.Closed receives (the first cause
+// Close flushes pending output (a blocked write is bounded by WriteTimeout),
+// on tls and wss followed by a TLS close_notify, and closes the connection; cause is what Handler.Closed receives (the first cause
 // wins; nil means ErrClosed). Idempotent, non-blocking, safe from any goroutine.
 func (c *Conn) Close(cause error) {
 	if cause == nil {
@@ -159,6 +159,7 @@ func (c *Conn) Close(cause error) {
 		close(c.wake)
 	}
 	c.signalDrainLocked()
+	c.closeNotifyLocked()
 	if c.wflags&wBusy != 0 {
 		return // the writer closes the socket when pending is empty
 	}

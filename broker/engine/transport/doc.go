@@ -10,17 +10,31 @@
 // New validates the Config, loads TLS material and binds every listener (port 0
 // picks a free port: Addr). Start starts the pools and the accept loops. Close
 // stops accepting, closes every connection with ErrServerClosed (each flushes its
-// pending output, a blocked writer bounded by WriteTimeout; a handler that wants
-// to send DISCONNECT 0x8B queues it before calling Close), waits for the readers
+// pending output, then a TLS close_notify on tls and wss, a blocked writer
+// bounded by WriteTimeout; a handler that wants to send DISCONNECT 0x8B queues
+// it before calling Close), waits for the readers
 // (each calls Handler.Closed), then stops the pools, then waits for the writers.
 // If Close's ctx ends first every socket is closed at once. Close is idempotent
 // and safe without Start.
 //
 // Per connection: accept -> listen.Guard admission (refused: closed, or on tcp
-// answered with a CONNACK by the Guard) -> handshake worker (the pre-handshake
-// step, a placeholder for the PROXY protocol; the TLS handshake; the WebSocket
-// upgrade) -> Handler.Open on a worker -> read batches -> Handler.Closed, once,
-// on the reader, after the socket is closed and the writer exited.
+// answered with a CONNACK by the Guard; PROXY listeners: MaxConnections only) ->
+// handshake worker (the PROXY protocol header, the TLS handshake, the WebSocket
+// upgrade, all under the one connect deadline) -> Handler.Open on a worker ->
+// read batches -> Handler.Closed, once, on the reader, after the socket is
+// closed and the writer exited. ReloadTLS re-reads a tls or wss listener's
+// certificate for new handshakes.
+//
+// # PROXY protocol
+//
+// tcp and tls listeners with proxy_protocol (listen.Config: proxy_trusted,
+// proxy_untrusted) behave as broker/listen's (its doc.go; proxy.go here): an
+// untrusted peer is refused (reason proxy_untrusted) or served plain; a trusted
+// one must send a v1 or v2 header before anything else (proxy_header,
+// connect_timeout); the header's client address is Conn.Remote and the per-IP
+// limits are applied to it (a tcp refusal is answered with a CONNACK). Open is
+// called only for connections that passed. The bytes read past the header are
+// handed on first (to TLS, or to the framer).
 //
 // # Callers must
 //
@@ -51,7 +65,9 @@
 // # API changes from the task brief
 //
 // Added: QueueResult.String, ErrWebSocket, ErrInvalidConfig, ErrNilHandler,
-// ErrNilGuard, MaxPacketSizeLimit and the Default* constants. MaxPacketSize is a
+// ErrNilGuard, MaxPacketSizeLimit and the Default* constants; later
+// Server.ReloadTLS, ErrUnknownListener, ErrProxyUntrusted, ErrProxyHeader and
+// ErrRefused. MaxPacketSize is a
 // total size (fixed header included), as MQTT 5's Maximum Packet Size. Pause
 // stops the framer right after the Packet call that paused (the rest of the read
 // is kept), not only at the end of the batch.

@@ -29,6 +29,17 @@ var (
 	// frame that is fragmented or too long, a continuation without a message);
 	// the client got a close frame (1003 for text, else 1002).
 	ErrWebSocket = errors.New("websocket protocol error")
+	// ErrProxyUntrusted: a peer outside proxy_trusted connected to a PROXY
+	// protocol listener with proxy_untrusted: refuse.
+	ErrProxyUntrusted = errors.New("proxy protocol peer not trusted")
+	// ErrProxyHeader: a trusted peer of a PROXY protocol listener sent no PROXY
+	// header, or a malformed one (proxyhdr's error is wrapped too).
+	ErrProxyHeader = errors.New("bad proxy protocol header")
+	// ErrRefused: the Guard's per-IP limits refused the client's address, known
+	// only after its PROXY header.
+	ErrRefused = errors.New("refused by the connection guard")
+	// ErrUnknownListener: Server.ReloadTLS was given a name no listener has.
+	ErrUnknownListener = errors.New("unknown listener")
 	// ErrInvalidConfig is wrapped by every Config.Validate error.
 	ErrInvalidConfig = errors.New("invalid transport config")
 	// ErrNilHandler: New was given no Handler.

@@ -12,4 +12,7 @@ const (
 	fieldBackoff   = "backoff"
 	fieldPanic     = "panic"
 	fieldStack     = "stack"
+	fieldProxy     = "proxy"
+	fieldVersion   = "version"
+	fieldLocal     = "local"
 )

@@ -216,9 +216,15 @@ func newTestServer(t *testing.T, cfg Config, h Handler) *Server {
 
 func newTestServerGuard(t *testing.T, cfg Config, h Handler, lim listen.Limits) *Server {
 	t.Helper()
+	return newTestServerObs(t, cfg, h, lim, nil)
+}
+
+// newTestServerObs is newTestServerGuard with a Guard Observer (may be nil).
+func newTestServerObs(t *testing.T, cfg Config, h Handler, lim listen.Limits, obs listen.Observer) *Server {
+	t.Helper()
 	base := runtime.NumGoroutine()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	g := listen.NewGuard(lim, nil, log)
+	g := listen.NewGuard(lim, obs, log)
 	s, err := New(cfg, g, h, log)
 	if err != nil {
 		g.Close()

@@ -116,6 +116,30 @@ func (s *Server) Addr(listener string) net.Addr {
 	return nil
 }
 
+// ReloadTLS re-reads the named tls or wss listener's certificate, key and
+// client CA files (SIGHUP). New handshakes use the new material; established
+// connections keep theirs; on error the current material stays in use. Errors:
+// ErrUnknownListener, listen.ErrNotTLS (tcp and ws listeners), or the
+// listen.ErrTLSMaterial error naming the field and file. Safe for concurrent
+// use, before or after Start.
+func (s *Server) ReloadTLS(listener string) error {
+	for _, l := range s.lns {
+		if l.id != listener {
+			continue
+		}
+		if l.tls == nil {
+			return fmt.Errorf("listener %s: %w", listener, listen.ErrNotTLS)
+		}
+		if err := l.tls.Reload(); err != nil {
+			s.log.Warn().Err(err).Str(fieldListener, l.id).Msg("tls reload failed; the current material stays")
+			return fmt.Errorf("listener %s: %w", listener, err)
+		}
+		s.log.Info().Str(fieldListener, l.id).Msg("tls material reloaded")
+		return nil
+	}
+	return fmt.Errorf("%s: %w", listener, ErrUnknownListener)
+}
+
 // Close shuts the server down, in order: stop accepting (close the listeners,
 // wait for the accept loops); Close every connection with ErrServerClosed (each
 // flushes what is pending, a blocked writer bounded by WriteTimeout; a handler

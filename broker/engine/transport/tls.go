@@ -28,6 +28,9 @@ const recordSize = 16 << 10
 //     write error permanent, so it must never see EAGAIN; the flush moves staged
 //     into the connection's pending output and writes it non-blocking like plain
 //     TCP.
+//   - Deadlines: after the handshake crypto/tls's own (close_notify sets a 5 s
+//     write deadline, then now) are ignored: the socket's deadlines belong to
+//     the reader (keepalive) and the writer (WriteTimeout).
 //
 // Lock order: Conn.wmu -> tls.Conn's write lock -> mu. A tls.Conn write can also
 // start inside a Read (a TLS 1.3 KeyUpdate answer) without Conn.wmu; its bytes wait
@@ -36,7 +39,10 @@ type tlsLayer struct {
 	*net.TCPConn
 	c        *Conn
 	conn     *tls.Conn
-	nonblock bool // set by the handshake worker before the handoff to the reader
+	nonblock bool // set (under Conn.wmu) by the handshake worker before the handoff to the reader
+	// pre holds bytes read past a PROXY header (the start of the ClientHello):
+	// Read returns them before reading the socket. Read side only.
+	pre []byte
 
 	plain pending // plaintext queued by Conn.Queue; guarded by Conn.wmu
 
@@ -45,6 +51,13 @@ type tlsLayer struct {
 }
 
 func (l *tlsLayer) Read(p []byte) (int, error) {
+	if len(l.pre) > 0 {
+		n := copy(p, l.pre)
+		if l.pre = l.pre[n:]; len(l.pre) == 0 {
+			l.pre = nil
+		}
+		return n, nil
+	}
 	if !l.nonblock {
 		return l.TCPConn.Read(p)
 	}
@@ -59,6 +72,53 @@ func (l *tlsLayer) Write(p []byte) (int, error) {
 	l.staged = append(l.staged, p...)
 	l.mu.Unlock()
 	return len(p), nil
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline reach the socket only
+// during the handshake (which sets none itself).
+func (l *tlsLayer) SetDeadline(t time.Time) error {
+	if l.nonblock {
+		return nil
+	}
+	return l.TCPConn.SetDeadline(t)
+}
+
+func (l *tlsLayer) SetReadDeadline(t time.Time) error {
+	if l.nonblock {
+		return nil
+	}
+	return l.TCPConn.SetReadDeadline(t)
+}
+
+func (l *tlsLayer) SetWriteDeadline(t time.Time) error {
+	if l.nonblock {
+		return nil
+	}
+	return l.TCPConn.SetWriteDeadline(t)
+}
+
+// closeNotifyLocked queues a TLS close_notify alert behind c's pending output,
+// on a graceful close of an established tls or wss connection: pending
+// plaintext is encrypted first, then the alert record is staged like any
+// ciphertext, written by the flush or the writer (bounded by WriteTimeout,
+// never blocking the caller). Once sent, crypto/tls refuses further writes.
+// Caller holds c.wmu and has set wClosing.
+func (c *Conn) closeNotifyLocked() {
+	l := c.tl
+	if l == nil || !l.nonblock || c.wflags&wSockClosed != 0 {
+		return
+	}
+	if err := c.encodeLocked(); err != nil {
+		c.failLocked(err)
+		return
+	}
+	_ = l.conn.CloseWrite() // cannot fail: Write only appends to staged
+	l.mu.Lock()
+	if len(l.staged) > 0 {
+		c.out.add(l.staged, &c.s.chunks)
+		l.staged = nil
+	}
+	l.mu.Unlock()
 }
 
 // hasStaged reports whether ciphertext waits in staged.
@@ -116,8 +176,9 @@ func (c *Conn) encodeLocked() error {
 // handshakeTLS runs the TLS handshake on a handshake worker with blocking I/O
 // under the connect deadline. handshake switches the layer to non-blocking reads
 // and buffered writes afterwards (after the WebSocket upgrade for wss).
-func (s *Server) handshakeTLS(c *Conn) error {
-	l := &tlsLayer{TCPConn: c.tc, c: c}
+// rest is what the PROXY step read past its header.
+func (s *Server) handshakeTLS(c *Conn, rest []byte) error {
+	l := &tlsLayer{TCPConn: c.tc, c: c, pre: rest}
 	l.conn = tls.Server(l, c.l.tls.ServerConfig())
 	_ = c.tc.SetWriteDeadline(time.Now().Add(s.cfg.ConnectTimeout))
 	if err := l.conn.Handshake(); err != nil {
