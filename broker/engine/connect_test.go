@@ -71,10 +71,14 @@ func TestConnectBadVersion(t *testing.T) {
 func TestTakeover(t *testing.T) {
 	te := newTestEngine(t, nil)
 	old := dialRaw(t, te.addr, 5)
-	old.connect("same", false, func(pk *packets.Packet) { pk.Properties.SessionExpiryInterval = 60 })
+	old.connect("same", false, func(pk *packets.Packet) {
+		pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 60, true
+	})
 	old.subscribe("t", 1, nil)
 	nw := dialRaw(t, te.addr, 5)
-	ca := nw.connect("same", false, func(pk *packets.Packet) { pk.Properties.SessionExpiryInterval = 60 })
+	ca := nw.connect("same", false, func(pk *packets.Packet) {
+		pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 60, true
+	})
 	if !ca.SessionPresent {
 		t.Fatal("takeover of a persistent session: session present 0")
 	}

@@ -25,11 +25,14 @@ func (cl *client) disconnect(pk *packets.Packet) error {
 		s.expiry = x
 		s.mu.Unlock()
 	}
+	err := ErrNormal
 	if cl.v5() && pk.ReasonCode == 0x04 {
-		return ErrDisconnectWithWill
+		err = ErrDisconnectWithWill
+	} else {
+		s.mu.Lock()
+		cl.will = nil // [MQTT-3.14.4-3]
+		s.mu.Unlock()
 	}
-	s.mu.Lock()
-	cl.will = nil // [MQTT-3.14.4-3]
-	s.mu.Unlock()
-	return ErrNormal
+	cl.e.detach(cl, err)
+	return err
 }

@@ -27,8 +27,10 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 			prev.sendDisconnect(nil, ErrTakenOver)
 			prev.conn.Close(ErrTakenOver)
 		}
+		// The old session ends: clean start, another user's id, expired,
+		// or expiry 0 with its connection just taken over.
 		gone := clean || old.user != cl.info.Username ||
-			(prev == nil && old.expiredAt(t))
+			(prev == nil && old.expiredAt(t)) || (prev != nil && old.expiry == 0)
 		if old.will != nil && (gone || old.will.delay == 0) {
 			wills = append(wills, old.will)
 		}
@@ -75,11 +77,18 @@ func (e *Engine) endLocked(s *session) {
 	s.mu.Unlock()
 }
 
-// connectionLost ends cl's part of its session: the will (now, or delayed
-// while the session lives), and the session itself if its expiry is 0.
+// connectionLost counts the closed connection and detaches it.
 func (e *Engine) connectionLost(cl *client, cause error) {
 	e.obs.ClientDisconnected(&cl.info, reasonWord(cause))
 	cl.log.Debug().Str(fieldReason, reasonWord(cause)).AnErr("cause", cause).Msg("client disconnected")
+	e.detach(cl, cause)
+}
+
+// detach ends cl's part of its session: the will (now, or delayed while the
+// session lives), and the session itself if its expiry is 0. It runs at the
+// client's DISCONNECT (so the next CONNECT sees the result at once) and again
+// from Closed, where it does nothing the second time.
+func (e *Engine) detach(cl *client, cause error) {
 	s := cl.s
 	if s == nil {
 		return
@@ -87,7 +96,7 @@ func (e *Engine) connectionLost(cl *client, cause error) {
 	var pub *will
 	e.mu.Lock()
 	s.mu.Lock()
-	if s.cl != cl { // taken over: the new connection owns the session
+	if s.cl != cl { // taken over or already detached
 		s.mu.Unlock()
 		e.mu.Unlock()
 		return
@@ -100,13 +109,12 @@ func (e *Engine) connectionLost(cl *client, cause error) {
 	if w != nil {
 		// [MQTT-3.1.2-8] abnormal close publishes the will, after its delay
 		// or at the session's end, whichever is first [MQTT-3.1.3-9].
-		if w.delay == 0 || end || w.delay >= s.expiry {
-			if w.delay >= s.expiry && !end {
-				s.will, s.willAt = w, t+int64(s.expiry)
-			} else {
-				pub = w
-			}
-		} else {
+		switch {
+		case w.delay == 0 || end:
+			pub = w
+		case w.delay >= s.expiry:
+			s.will, s.willAt = w, t+int64(s.expiry)
+		default:
 			s.will, s.willAt = w, t+int64(w.delay)
 		}
 	}
