@@ -118,12 +118,13 @@ func (c *Conn) SetReadTimeout(d time.Duration) {
 	_ = c.tc.SetReadDeadline(time.Now().Add(d))
 }
 
-// Pause stops reading c after the current batch: its reader does not wait for
-// readability (the socket is not read, so TCP pushes back on the client) until
-// until is closed or max passed (max <= 0: no limit), or c is closed. No worker
-// is held meanwhile. b must be the Batch of the running Handler call for c (Pause
-// is for the connection being processed); a later Pause in the same batch
-// replaces an earlier one.
+// Pause stops reading c: no further packet of c is handed to the Handler after
+// the current Packet call returns (bytes already read are kept, exactly sized,
+// and handed on first when reading resumes), the batch ends, and c's reader does
+// not wait for readability (the socket is not read, so TCP pushes back on the
+// client) until until is closed or max passed (max <= 0: no limit), or c is
+// closed. No worker is held meanwhile. Call it only from a Handler call for c,
+// with that call's Batch; a later Pause in the same call replaces an earlier one.
 func (c *Conn) Pause(b *Batch, until <-chan struct{}, max time.Duration) {
 	_ = b
 	c.paused = true

@@ -56,13 +56,18 @@ func parseHeader(data []byte, max int) (fh packets.FixedHeader, hl, total int, e
 // Only the goroutine that runs the connection's read batch uses it.
 type framer struct {
 	partial []byte // an incomplete packet: cap is its total size, or maxHeader while the header is incomplete
+	// held is an exact copy of the bytes after the packet during which the sink
+	// asked to hold (Conn.Pause): they are fed first when reading resumes.
+	held []byte
 }
 
 // sink receives the framer's output: packet for each complete packet (body valid
-// only during the call), malformed once when the stream is refused.
+// only during the call), malformed once when the stream is refused. After each
+// packet, hold reports whether the framer must stop and keep the rest.
 type sink interface {
 	packet(fh packets.FixedHeader, body []byte) error
 	malformed(err error)
+	hold() bool
 }
 
 // feed frames data, handing every complete packet to s in order. It returns the
@@ -73,6 +78,10 @@ func (f *framer) feed(data []byte, max int, s sink) error {
 		var err error
 		if data, err = f.fill(data, max, s); err != nil || f.partial != nil {
 			return err
+		}
+		if s.hold() {
+			f.keep(data)
+			return nil
 		}
 	}
 	for len(data) > 0 {
@@ -93,8 +102,29 @@ func (f *framer) feed(data []byte, max int, s sink) error {
 			return err
 		}
 		data = data[total:]
+		if s.hold() {
+			f.keep(data)
+			return nil
+		}
 	}
 	return nil
+}
+
+// keep saves data (unframed bytes after a hold) as an exact-size copy.
+func (f *framer) keep(data []byte) {
+	if len(data) > 0 {
+		f.held = append(f.held[:len(f.held):len(f.held)], data...)
+	}
+}
+
+// resume feeds the held bytes, if any (a hold may keep some again).
+func (f *framer) resume(max int, s sink) error {
+	if f.held == nil {
+		return nil
+	}
+	h := f.held
+	f.held = nil
+	return f.feed(h, max, s)
 }
 
 // fill moves bytes of data into the partial packet; when it completes, it is

@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,11 @@ type echoHandler struct {
 	t         *testing.T
 	readTO    time.Duration // SetReadTimeout after CONNECT; 0: none
 	tooLarge  []byte        // queued on Malformed
+	pauseMax  time.Duration // > 0: pause a publisher on a full subscriber
+	refused   int           // fan-out Queue results Refused
+	pauses    int           // Pause calls
+	maxPend   int           // the largest PendingBytes seen after a fan-out Queue
+	publishes int
 	mu        sync.Mutex
 	conns     map[*Conn]bool
 	opened    int
@@ -77,7 +83,19 @@ func (h *echoHandler) Packet(b *Batch, c *Conn, fh packets.FixedHeader, body []b
 	case packets.Publish:
 		raw := append(encodeHeader(fh), body...)
 		for _, o := range h.others(c) {
-			o.Queue(b, raw)
+			r := o.Queue(b, raw)
+			pend := o.PendingBytes()
+			h.mu.Lock()
+			h.publishes++
+			h.maxPend = max(h.maxPend, pend)
+			if r == Refused {
+				h.refused++
+			}
+			if h.pauseMax > 0 && (r == QueuedFull || r == Refused) {
+				h.pauses++
+				c.Pause(b, o.DrainSignal(), h.pauseMax)
+			}
+			h.mu.Unlock()
 		}
 	case packets.Disconnect:
 		return errDisconnect
@@ -286,4 +304,26 @@ func expectEOF(t *testing.T, nc net.Conn) {
 	if err == nil {
 		t.Fatal("read returned no error")
 	}
+}
+
+// dialSlow connects with a small receive buffer set before the handshake (a
+// buffer shrunk after it stalls loopback TCP for hundreds of milliseconds).
+func dialSlow(t *testing.T, s *Server, listener string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	nc, err := d.Dial("tcp", s.Addr(listener).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	return nc
 }

@@ -32,6 +32,9 @@ func (c *Conn) run() error {
 		}
 		if c.paused {
 			c.pause()
+			if c.fr.held != nil {
+				continue // framed bytes wait in memory, not in the socket
+			}
 		}
 		if err := waitReadable(c.rc); err != nil {
 			return c.readErr(err)

@@ -52,8 +52,8 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 	buf := *bp
 	had := c.gotPacket
 	b.s, b.c = s, c
-	var stop error
-	for stop == nil {
+	stop := c.fr.resume(s.maxPacket, b)
+	for stop == nil && !c.paused {
 		n, err := readNB(c.rc, buf)
 		if n > 0 {
 			stop = c.fr.feed(buf[:n], s.maxPacket, b)
@@ -94,3 +94,6 @@ func (b *Batch) packet(fh packets.FixedHeader, body []byte) error {
 }
 
 func (b *Batch) malformed(err error) { b.s.h.Malformed(b, b.c, err) }
+
+// hold stops framing b.c once the handler paused it.
+func (b *Batch) hold() bool { return b.c.paused }
