@@ -141,4 +141,3 @@ func FuzzSession(f *testing.F) {
 		}
 	})
 }
-
