@@ -75,6 +75,7 @@ func newTestEngine(t testing.TB, mut func(*Config, *transport.Config)) *testEngi
 	if mut != nil {
 		mut(&cfg, &tcfg)
 	}
+	tcfg.MaxPacketSize = int(cfg.MaxPacketSize) // as the broker wires it (doc.go)
 	acl := &allowAll{deny: map[string]bool{}}
 	obs := &countObserver{}
 	e, err := New(cfg, Options{Auth: acl, ACL: acl, Observer: obs, Log: log})
