@@ -377,3 +377,16 @@ func TestInboundReceiveMaximum(t *testing.T) {
 		t.Fatalf("DISCONNECT 0x%02x, want 0x93", d.ReasonCode)
 	}
 }
+
+func TestInboundPacketTooLarge(t *testing.T) {
+	te := newTestEngine(t, func(c *Config, _ *transport.Config) { c.MaxPacketSize = 128 })
+	r := dialRaw(t, te.addr, 5)
+	if ca := r.connect("big", true, nil); ca.Properties.MaximumPacketSize != 128 {
+		t.Fatalf("CONNACK Maximum Packet Size %d", ca.Properties.MaximumPacketSize)
+	}
+	r.publish("t", string(make([]byte, 200)), 0, false, nil)
+	if d := r.expect(packets.Disconnect); d.ReasonCode != 0x95 { // [MQTT-3.2.2-15]
+		t.Fatalf("DISCONNECT 0x%02x, want 0x95", d.ReasonCode)
+	}
+	r.expectClosed()
+}

@@ -49,6 +49,11 @@ func TestEngineWrongToday(t *testing.T) {
 // notYet are enginetest checks of features the engine does not have yet.
 var notYet = map[string]string{
 	"sys-not-matched-by-hash": "the engine publishes no $SYS topics yet",
+	// The transport closes right after the DISCONNECT 0x95 with the rest of
+	// the oversized packet unread, so the kernel resets the connection and
+	// the client's write (or read of the DISCONNECT) fails about 2 runs in
+	// 5: needs a lingering close in transport (reported to eng-transport).
+	"max-packet-size-0x95": "transport closes without lingering: RST",
 }
 
 // TestEngineSpec runs enginetest's broader spec checks.
