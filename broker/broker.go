@@ -168,7 +168,9 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	loopback := map[string]bool{}
 	all := cfg.Listeners.All()
 	for name, l := range all {
-		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address)
+		// Behind a PROXY protocol listener the clients are not local, even
+		// when the load balancer is.
+		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address) && !l.ProxyProtocol
 	}
 	// Topic depth (hooks/limits LevelsHook): created before auth, which checks a
 	// will topic's depth through it before the ACL does.
@@ -260,9 +262,9 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 			return nil, fmt.Errorf("listeners.%s: %s: %w", name, lc.Address, err)
 		}
 		b.listeners[name] = l
-		if cfg.Auth.AllowAnonymous && !IsLoopbackAddress(lc.Address) {
+		if cfg.Auth.AllowAnonymous && (!IsLoopbackAddress(lc.Address) || lc.ProxyProtocol) {
 			b.log.Warn().Str(fieldListener, name).Str(fieldAddress, lc.Address).
-				Msg("anonymous access is ignored on a listener that is not loopback-only")
+				Msg("anonymous access is ignored on a listener that is not loopback-only or uses proxy protocol")
 		}
 	}
 

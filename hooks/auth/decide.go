@@ -16,6 +16,7 @@ const (
 // credentials is what a CONNECT offers.
 type credentials struct {
 	listener     string
+	remote       string // host:port, for throttling and logs
 	usernameFlag bool
 	username     string
 	passwordFlag bool

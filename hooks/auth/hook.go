@@ -18,7 +18,8 @@ const HookID = "imqtt-auth"
 
 // Options carries the collaborators of the hook.
 type Options struct {
-	// Server sends the refusal CONNACK (required).
+	// Server sends the refusal CONNACK on mochi's path; nil when the hook
+	// serves only the engine (ext.Authenticator), which answers itself.
 	Server *mqtt.Server
 	// Log is the parent logger; the hook adds component=auth.
 	Log zerolog.Logger
@@ -67,9 +68,6 @@ type Hook struct {
 func New(cfg Config, opts Options) (*Hook, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if opts.Server == nil {
-		return nil, fmt.Errorf("auth: Options.Server: %w", ErrMissingOption)
 	}
 	if opts.WillCheck == nil {
 		return nil, fmt.Errorf("auth: Options.WillCheck: %w", ErrMissingOption)
@@ -187,25 +185,15 @@ func (h *Hook) Stop() error {
 // the v5 code, which makes mochi drop the connection.
 func (h *Hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	h.sweep()
-	k := h.keys.Load()
 	c := credentials{
 		listener:     cl.Net.Listener,
+		remote:       cl.Net.Remote,
 		usernameFlag: pk.Connect.UsernameFlag,
 		username:     string(pk.Connect.Username),
 		passwordFlag: pk.Connect.PasswordFlag,
 		password:     string(pk.Connect.Password),
 	}
-	att, ok := h.gate(cl, k, c) // may wait (login throttling)
-	if !ok {
-		return h.refuse(cl, pk, throttled())
-	}
-	d := k.decide(c, h.cfg.AllowAnonymous, h.loopback)
-	finishAttempt(att, d)
-	if d.reason == "" && (pk.Connect.WillFlag || cl.Properties.Will.Flag == 1) {
-		if !h.willCheck(d.identity, cl.ID, cl.Properties.Will.TopicName) {
-			d = refuse(ReasonWillDenied, packets.ErrNotAuthorized, errors.New("will topic refused by acl"))
-		}
-	}
+	d := h.judge(c, cl.ID, pk.Connect.WillFlag || cl.Properties.Will.Flag == 1, cl.Properties.Will.TopicName)
 	if d.reason != "" {
 		return h.refuse(cl, pk, d)
 	}
@@ -227,28 +215,53 @@ func (h *Hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	return nil
 }
 
+// judge decides one CONNECT for both paths (mochi's OnConnect and the
+// engine's Authenticate): login throttling (may wait), the decision table of
+// doc.go, then the will topic's ACL check.
+func (h *Hook) judge(c credentials, clientID string, will bool, willTopic string) decision {
+	k := h.keys.Load()
+	att, ok := h.gate(k, c) // may wait (login throttling)
+	if !ok {
+		return throttled()
+	}
+	d := k.decide(c, h.cfg.AllowAnonymous, h.loopback)
+	finishAttempt(att, d)
+	if d.reason == "" && will && !h.willCheck(d.identity, clientID, willTopic) {
+		d = refuse(ReasonWillDenied, packets.ErrNotAuthorized, errors.New("will topic refused by acl"))
+	}
+	return d
+}
+
 // refuse logs, counts and answers a refused CONNECT.
 func (h *Hook) refuse(cl *mqtt.Client, pk packets.Packet, d decision) error {
+	h.refused(cl.ID, cl.Net.Remote, cl.Net.Listener, string(pk.Connect.Username), d)
+	// [MQTT-3.2.2-6] session present 0 on a refusal; [MQTT-3.2.2-7] close after.
+	if h.server == nil {
+		return d.code // built for the engine only: it answers refusals itself
+	}
+	if err := h.server.SendConnack(cl, connackCode(cl.Properties.ProtocolVersion, d.code), false, nil); err != nil {
+		h.log.Debug().Str(fieldClientID, cl.ID).Err(err).Msg(msgConnackFail)
+	}
+	return d.code
+}
+
+// refused logs and counts a refused CONNECT.
+func (h *Hook) refused(clientID, remote, listener, username string, d decision) {
 	ev := h.log.Warn()
 	if d.reason == ReasonThrottled {
 		ev = h.log.Debug() // a flood: gate logs a rate-limited warning
 	}
 	ev.
-		Str(fieldClientID, cl.ID).
-		Str(fieldRemote, cl.Net.Remote).
-		Str(fieldListener, cl.Net.Listener).
-		Str(fieldUser, logUser(string(pk.Connect.Username))).
+		Str(fieldClientID, clientID).
+		Str(fieldRemote, remote).
+		Str(fieldListener, listener).
+		Str(fieldUser, logUser(username)).
 		Str(fieldReason, d.reason).
 		Err(d.err).
 		Msg(msgRefused)
 	if h.observer != nil {
 		h.observer.AuthFailed(d.reason)
 	}
-	// [MQTT-3.2.2-6] session present 0 on a refusal; [MQTT-3.2.2-7] close after.
-	if err := h.server.SendConnack(cl, connackCode(cl.Properties.ProtocolVersion, d.code), false, nil); err != nil {
-		h.log.Debug().Str(fieldClientID, cl.ID).Err(err).Msg(msgConnackFail)
-	}
-	return d.code
 }
 
 // OnConnectAuthenticate implements mqtt.Hook: true only for a client that

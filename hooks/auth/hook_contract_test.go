@@ -147,7 +147,6 @@ func TestNewErrors(t *testing.T) {
 		{"ok rs256 pkcs1", jwtCfg([]string{"RS256"}, "", pkcs1), nil, nil, ""},
 		{"ok es256", jwtCfg([]string{"ES256"}, "", ecPEM), nil, nil, ""},
 		{"invalid config", func() Config { c := DefaultConfig(); c.BcryptCost = 2; return c }(), nil, ErrInvalidConfig, "auth.bcrypt_cost"},
-		{"no server", DefaultConfig(), func(o Options) Options { o.Server = nil; return o }, ErrMissingOption, "Server"},
 		{"no will check", DefaultConfig(), func(o Options) Options { o.WillCheck = nil; return o }, ErrMissingOption, "WillCheck"},
 		{"anonymous without loopback func", anon, func(o Options) Options { o.LoopbackListener = nil; return o }, ErrMissingOption, "LoopbackListener"},
 		{"missing password file", pwMissing, nil, fs.ErrNotExist, "absent"},

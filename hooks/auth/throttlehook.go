@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -33,11 +32,11 @@ const throttleWarnEvery = 10 * time.Second
 // password file. It returns the admitted attempt (nil when throttling is off or
 // the attempt is not a password check) or ok false when the attempt is refused
 // without a check.
-func (h *Hook) gate(cl *mqtt.Client, k *keys, c credentials) (a *attempt, ok bool) {
+func (h *Hook) gate(k *keys, c credentials) (a *attempt, ok bool) {
 	if h.throttle == nil || !k.checksPassword(c) {
 		return nil, true
 	}
-	a, v, wait, full := h.throttle.admit(c.username, remoteAddr(cl.Net.Remote))
+	a, v, wait, full := h.throttle.admit(c.username, remoteAddr(c.remote))
 	if full {
 		h.throttleLog.Warn().Int(fieldLimit, h.cfg.Throttle.MaxKeys).Msg(msgThrottleFull)
 	}
@@ -49,8 +48,8 @@ func (h *Hook) gate(cl *mqtt.Client, k *keys, c credentials) (a *attempt, ok boo
 	}
 	h.throttleLog.Warn().
 		Str(fieldUser, logUser(c.username)).
-		Str(fieldRemote, cl.Net.Remote).
-		Str(fieldListener, cl.Net.Listener).
+		Str(fieldRemote, c.remote).
+		Str(fieldListener, c.listener).
 		Bool(fieldRefused, v == admitRefused).
 		Dur(fieldWaited, wait).
 		Msg(msgThrottled)

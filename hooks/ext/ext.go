@@ -85,9 +85,26 @@ type Authorizer interface {
 // Observer receives the engine's counts (hooks/metrics implements it). Every
 // method must be cheap, non-blocking and safe for concurrent use.
 type Observer interface {
+	// ClientConnected: c's CONNACK (accepting) was queued; once per connection.
 	ClientConnected(c *Client)
+	// ClientDisconnected: a connection counted by ClientConnected ended; once.
 	ClientDisconnected(c *Client, reason string)
-	PacketReceived(packetType byte, bytes int)
-	PacketSent(packetType byte, bytes int)
+	// PacketReceived / PacketSent: one packet; header is its first byte
+	// (packet type << 4 | flags, so a PUBLISH's QoS is header>>1&3) and size
+	// its whole length on the wire.
+	PacketReceived(header byte, size int)
+	PacketSent(header byte, size int)
+	// MessageDropped: a message not delivered to one subscriber; reason is one
+	// of the Drop* words below.
 	MessageDropped(reason string)
 }
+
+// Reasons for Observer.MessageDropped (the reason label of
+// imqtt_messages_dropped_total).
+const (
+	DropSlowSubscriber = "client_writes_pending" // the subscriber's pending bytes were full
+	DropExpired        = "expired"               // the message expiry interval passed first
+	DropTooLarge       = "packet_too_large"      // above the client's Maximum Packet Size
+	DropQueueFull      = "queue_full"            // the session's offline queue was full
+	DropInflightQuota  = "inflight_quota"        // no in-flight slot and no queue for it
+)

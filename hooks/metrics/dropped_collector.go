@@ -50,10 +50,14 @@ func (c *droppedCollector) Collect(ch chan<- prometheus.Metric) {
 		{DropExpired, c.m.dropExpired.Load()},
 		{DropQoSDropped, c.m.dropQoS.Load()},
 		{DropQueuedBytes, c.m.dropQueuedBytes.Load()},
+		{DropTooLarge, c.m.dropTooLarge.Load()},
+		{DropQueueFull, c.m.dropQueueFull.Load()},
 	} {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(r.v), r.reason)
 	}
 	if c.s == nil {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue,
+			float64(c.m.dropInflight.Load()), DropInflightQuota)
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue,

@@ -10,7 +10,10 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/imqtt/imqtt/hooks/ext"
 )
 
 func TestWireSizeMatchesMochiEncoding(t *testing.T) {
@@ -134,9 +137,57 @@ func TestDropCounters(t *testing.T) {
 	srv.Info.InflightDropped = 6
 	want(DropInflightQuota, 5)
 
-	// Without a server there is no inflight_quota series.
-	if all := collectByReason(t, newDroppedCollector(nil, m)); len(all) != 5 {
-		t.Errorf("series without server = %v, want the 5 hook reasons", all)
+	// Without a server (the engine) inflight_quota is the engine's own count,
+	// and the engine's reasons are there too.
+	o := NewEngineObserver(m)
+	o.MessageDropped(ext.DropInflightQuota)
+	o.MessageDropped(ext.DropTooLarge)
+	o.MessageDropped(ext.DropQueueFull)
+	o.MessageDropped(ext.DropQueueFull)
+	o.MessageDropped(ext.DropSlowSubscriber)
+	all := collectByReason(t, newDroppedCollector(nil, m))
+	wantAll := map[string]float64{
+		DropClientWritesPending: 3, DropPacketIDsExhausted: 1, DropExpired: 0, DropQoSDropped: 0,
+		DropQueuedBytes: 1, DropTooLarge: 1, DropQueueFull: 2, DropInflightQuota: 1,
+	}
+	if len(all) != len(wantAll) {
+		t.Errorf("series without server = %v, want %v", all, wantAll)
+	}
+	for r, v := range wantAll {
+		if all[r] != v {
+			t.Errorf("without server: %s = %v, want %v", r, all[r], v)
+		}
+	}
+}
+
+// TestEngineObserverPackets checks the engine's packet and session counts land
+// in the same families as the mochi hook's.
+func TestEngineObserverPackets(t *testing.T) {
+	m := newTestMetrics(t, nil)
+	o := NewEngineObserver(m)
+	c := &ext.Client{ID: "c1", Listener: "tcp"}
+	o.ClientConnected(c)
+	o.PacketReceived(0x32, 20) // PUBLISH QoS 1
+	o.PacketSent(0x30, 10)     // PUBLISH QoS 0
+	o.PacketSent(0x40, 4)      // PUBACK
+	if got := testutil.ToFloat64(m.listener("tcp").active); got != 1 {
+		t.Errorf("active = %v, want 1", got)
+	}
+	o.ClientDisconnected(c, "normal")
+	if got := testutil.ToFloat64(m.listener("tcp").active); got != 0 {
+		t.Errorf("active after disconnect = %v, want 0", got)
+	}
+	if got := testutil.ToFloat64(m.messagesReceived[1]); got != 1 {
+		t.Errorf("QoS 1 messages received = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.messagesSent[0]); got != 1 {
+		t.Errorf("QoS 0 messages sent = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.bytesSent); got != 14 {
+		t.Errorf("bytes sent = %v, want 14", got)
+	}
+	if got := testutil.ToFloat64(m.packetsSent[4]); got != 1 {
+		t.Errorf("PUBACKs sent = %v, want 1", got)
 	}
 }
 

@@ -54,6 +54,9 @@ type Metrics struct {
 	dropExpired            atomic.Int64
 	dropQoS                atomic.Int64
 	dropQueuedBytes        atomic.Int64
+	dropTooLarge           atomic.Int64 // the engine's (EngineObserver)
+	dropQueueFull          atomic.Int64 // the engine's
+	dropInflight           atomic.Int64 // the engine's inflight_quota (mochi's is derived)
 
 	authFailures *prometheus.CounterVec
 	aclDenied    *prometheus.CounterVec

@@ -23,6 +23,10 @@ const (
 	// DropQueuedBytes: a subscriber's queued bytes were at limits.max_queued_bytes
 	// (hooks/flow).
 	DropQueuedBytes = "max_queued_bytes"
+	// DropTooLarge: above the subscriber's Maximum Packet Size (the engine).
+	DropTooLarge = "packet_too_large"
+	// DropQueueFull: a session's offline queue was full (the engine).
+	DropQueueFull = "queue_full"
 )
 
 // Label names.

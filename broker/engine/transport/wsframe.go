@@ -2,7 +2,6 @@ package transport
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -18,11 +17,6 @@ const (
 
 // maxControl is the largest control frame payload (RFC 6455 5.5).
 const maxControl = 125
-
-// ErrWebSocket is wrapped by every WebSocket framing error (unmasked client
-// frame, reserved bits or opcodes, a text message [MQTT-6.0.0-1], a control
-// frame that is fragmented or too long, a continuation without a message).
-var ErrWebSocket = errors.New("websocket protocol error")
 
 // wsDecoder turns a client's WebSocket frames into the binary message bytes
 // (MQTT's stream) and control frames. It unmasks payload in place and holds

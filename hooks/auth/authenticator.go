@@ -1,0 +1,44 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/imqtt/imqtt/hooks/ext"
+)
+
+// Authenticate implements ext.Authenticator for the engine: the same
+// decision, logs and counts as OnConnect (login throttling, the decision
+// table of doc.go, the will topic's ACL check). It runs on an engine worker
+// and may wait for the login throttle, at most auth.throttle.max_delay; the
+// wait does not end early with ctx (a closed connection's attempt still
+// counts as an attempt, so closing and reconnecting cannot skip a delay).
+func (h *Hook) Authenticate(_ context.Context, req *ext.ConnectRequest) ext.AuthResult {
+	cl := req.Client
+	remote := ""
+	if cl.Remote.IsValid() {
+		remote = cl.Remote.String()
+	}
+	c := credentials{
+		listener:     cl.Listener,
+		remote:       remote,
+		usernameFlag: req.UsernameFlag,
+		username:     cl.Username,
+		passwordFlag: req.PasswordFlag,
+		password:     string(req.Password),
+	}
+	d := h.judge(c, cl.ID, req.WillFlag, req.WillTopic)
+	if d.reason != "" {
+		h.refused(cl.ID, remote, cl.Listener, cl.Username, d)
+		return ext.AuthResult{Code: d.code.Code, Reason: d.reason}
+	}
+	h.log.Debug().
+		Str(fieldClientID, cl.ID).
+		Str(fieldUser, d.identity).
+		Str(fieldListener, cl.Listener).
+		Str(fieldRemote, remote).
+		Str(fieldMethod, d.method).
+		Msg(msgAccepted)
+	return ext.AuthResult{Identity: d.identity}
+}
+
+var _ ext.Authenticator = (*Hook)(nil)
