@@ -56,6 +56,7 @@ func (o *countObserver) MessageDropped(reason string) {
 
 type testEngine struct {
 	*Engine
+	srv  *transport.Server
 	addr string
 	acl  *allowAll
 	obs  *countObserver
@@ -103,7 +104,7 @@ func newTestEngine(t testing.TB, mut func(*Config, *transport.Config)) *testEngi
 		g.Close()
 		waitGoroutines(t, base)
 	})
-	return &testEngine{Engine: e, addr: srv.Addr("tcp").String(), acl: acl, obs: obs}
+	return &testEngine{Engine: e, srv: srv, addr: srv.Addr("tcp").String(), acl: acl, obs: obs}
 }
 
 func waitGoroutines(t testing.TB, base int) {
