@@ -36,6 +36,8 @@ type Engine struct {
 	mu       sync.Mutex // the session table; lock order: mu -> session.mu -> index
 	sessions map[string]*session
 	offline  map[*session]struct{} // sessions without a connection (expiry, delayed wills)
+	due      map[int64][]*session  // sweep.go's wheel: unix second -> sessions with a deadline then
+	swept    int64                 // the last second swept
 
 	opened atomic.Int64 // connections opened (Open) and closed (Closed)
 	gone   atomic.Int64
@@ -70,6 +72,7 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		topics:   newTrie(),
 		sessions: make(map[string]*session),
 		offline:  make(map[*session]struct{}),
+		due:      make(map[int64][]*session),
 		ctx:      ctx,
 		cancel:   cancel,
 		done:     make(chan struct{}),

@@ -118,11 +118,16 @@ func (e *Engine) detach(cl *client, cause error) {
 			s.will, s.willAt = w, t+int64(w.delay)
 		}
 	}
+	expireAt, willAt := t+int64(s.expiry), s.willAt
 	s.mu.Unlock()
 	if end {
 		e.endLocked(s)
 	} else {
 		e.offline[s] = struct{}{}
+		e.scheduleLocked(s, expireAt)
+		if willAt != 0 {
+			e.scheduleLocked(s, willAt)
+		}
 	}
 	e.mu.Unlock()
 	e.publishWill(pub)
