@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/imqtt/imqtt/hooks/ext"
 )
@@ -15,6 +16,8 @@ type session struct {
 	e    *Engine
 	id   string
 	user string // the identity that created it (guarantee 6)
+
+	online atomic.Bool // s.cl != nil, readable without mu (shared-group choice)
 
 	mu     sync.Mutex
 	cl     *client     // the current connection, nil while offline

@@ -20,6 +20,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 			// Takeover: the old connection's will is published unless a
 			// delay lets this connection cancel it [MQTT-3.1.3-9].
 			old.cl = nil
+			old.online.Store(false)
 			if prev.will != nil && (prev.will.delay == 0 || clean) {
 				wills = append(wills, prev.will)
 			}
@@ -50,6 +51,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	delete(e.offline, s)
 	s.mu.Lock()
 	s.cl, s.info, s.expiry, s.offlineAt = cl, &cl.info, expiry, 0
+	s.online.Store(true)
 	cl.s = s
 	s.mu.Unlock()
 	return s, present, wills
@@ -103,6 +105,7 @@ func (e *Engine) detach(cl *client, cause error) {
 	}
 	t := now().Unix()
 	s.cl, s.offlineAt = nil, t
+	s.online.Store(false)
 	w := cl.will
 	cl.will = nil
 	end := s.expiry == 0

@@ -207,7 +207,16 @@ func (t *trie) emit(n *node, fn func(s *session, o subOpts)) {
 	}
 	for _, g := range n.shared {
 		if k := len(g.members); k > 0 {
-			r := g.members[int(g.next.Add(1)-1)%k]
+			// Round robin over the connected members; if none is
+			// connected, the next member's session queues it.
+			start := int(g.next.Add(1)-1) % k
+			r := g.members[start]
+			for i := range k {
+				if m := g.members[(start+i)%k]; m.s.online.Load() {
+					r = m
+					break
+				}
+			}
 			fn(r.s, r.o)
 		}
 	}

@@ -71,6 +71,8 @@ func TestTrieMatch(t *testing.T) {
 func TestTrieShared(t *testing.T) {
 	tr := newTrie()
 	a, b := &session{id: "a"}, &session{id: "b"}
+	a.online.Store(true)
+	b.online.Store(true)
 	tr.subscribe(a, "$share/g/t/+", subOpts{})
 	tr.subscribe(b, "$share/g/t/+", subOpts{})
 	got := map[string]int{}
@@ -83,6 +85,12 @@ func TestTrieShared(t *testing.T) {
 	}
 	if got["a"] != 5 || got["b"] != 5 {
 		t.Fatalf("round robin uneven: %v", got)
+	}
+	b.online.Store(false) // an offline member is skipped
+	for range 4 {
+		if refs := tr.match("t/x", nil); len(refs) != 1 || refs[0].s != a {
+			t.Fatalf("offline member chosen: %v", ids(refs))
+		}
 	}
 	tr.unsubscribe(a, "$share/g/t/+")
 	tr.unsubscribe(b, "$share/g/t/+")
