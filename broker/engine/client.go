@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/rs/zerolog"
+)
+
+// client is one connection's protocol state (transport.Conn.Data), created
+// by a successful CONNECT. Fields set in connect are read-only afterwards;
+// the rest are touched only by the connection's own (serialised) Packet
+// calls, except where noted.
+type client struct {
+	e    *Engine
+	conn *transport.Conn
+	info ext.Client
+	s    *session // guarded by s.mu for attach/detach; fixed for the client's life
+	log  zerolog.Logger
+
+	will      *will             // the CONNECT's will, until a normal DISCONNECT; s.mu after attach
+	inAliases map[uint16]string // inbound topic aliases, lazily created
+
+	maxPacket   uint32 // the client's Maximum Packet Size, 0 = none [MQTT-3.1.2-24]
+	recvMax     uint16 // the client's Receive Maximum (outbound window)
+	keepalive   uint16 // effective keepalive in seconds
+	problemInfo bool   // Request Problem Information [MQTT-3.1.2-29]
+}
+
+// v5 reports whether the client speaks MQTT 5.
+func (cl *client) v5() bool { return cl.info.ProtocolVersion == 5 }
+
+// send encodes pk for the client and queues it. b may be nil (another
+// goroutine: the transport flushes at once).
+func (cl *client) send(b *transport.Batch, pk *packets.Packet) transport.QueueResult {
+	pk.ProtocolVersion = cl.info.ProtocolVersion
+	pk.Mods.AllowResponseInfo = true
+	pk.Mods.DisallowProblemInfo = !cl.problemInfo
+	pk.Mods.MaxSize = cl.maxPacket
+	enc, err := encode(pk)
+	if err != nil {
+		cl.log.Error().Err(err).Uint8("type", pk.FixedHeader.Type).Msg("encode packet")
+		return transport.Refused
+	}
+	return cl.queue(b, pk.FixedHeader.Type, enc)
+}
+
+func (cl *client) queue(b *transport.Batch, typ byte, enc []byte) transport.QueueResult {
+	r := cl.conn.Queue(b, enc)
+	if r == transport.Queued || r == transport.QueuedFull {
+		cl.e.obs.PacketSent(typ, len(enc))
+	}
+	return r
+}
+
+// sendDisconnect queues a server DISCONNECT with err's reason code to a v5
+// client [MQTT-3.14.2-1]; a 3.1.1 client is just closed [MQTT-4.13.1-1].
+func (cl *client) sendDisconnect(b *transport.Batch, err error) {
+	if !cl.v5() {
+		return
+	}
+	cl.send(b, &packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Disconnect},
+		ReasonCode:  reasonCode(err),
+	})
+}

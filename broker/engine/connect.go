@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// connect handles the first packet of a connection: decode, validate, assign
+// a client id, authenticate (on this worker: it may block), attach or create
+// the session, answer CONNACK, resend what is in flight.
+func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.FixedHeader, body []byte) error {
+	e.obs.PacketReceived(fh.Type, fh.Remaining)
+	pk, err := decode(fh, body, 0)
+	if err != nil {
+		// The version is known if the decoder got that far.
+		if pk.ProtocolVersion == 5 {
+			connack(b, c, 5, 0x81, false, nil) // [MQTT-3.1.4-1]
+		}
+		return fmt.Errorf("%w: %w", ErrConnectRefused, err)
+	}
+	v := pk.ProtocolVersion
+	if code := validateConnect(&pk); code != 0 {
+		if code != 0xFF {
+			connack(b, c, v, code, false, nil)
+		}
+		return fmt.Errorf("%w: invalid CONNECT (0x%02x)", ErrConnectRefused, code)
+	}
+	if e.closed() {
+		connack(b, c, v, 0x8B, false, nil) // server shutting down (3.1.1: 3)
+		return ErrServerShutdown
+	}
+
+	cl := &client{e: e, conn: c, recvMax: 65535, problemInfo: true}
+	cl.info = ext.Client{
+		ID:              strings.Clone(pk.Connect.ClientIdentifier),
+		Listener:        c.Listener(),
+		Remote:          c.Remote(),
+		ProtocolVersion: v,
+		TLS:             c.TLS(),
+	}
+	var props packets.Properties
+	assigned := false
+	if cl.info.ID == "" {
+		if v < 4 || (v == 4 && !pk.Connect.Clean) {
+			connack(b, c, v, 0x85, false, nil) // [MQTT-3.1.3-8] identifier rejected
+			return fmt.Errorf("%w: empty client id", ErrConnectRefused)
+		}
+		cl.info.ID = newClientID() // [MQTT-3.1.3-6] [MQTT-3.1.3-7]
+		assigned = true
+		if v == 5 {
+			props.AssignedClientID = cl.info.ID // [MQTT-3.2.2-16]
+		}
+	}
+	if v == 5 {
+		p := &pk.Properties
+		if p.ReceiveMaximum > 0 {
+			cl.recvMax = p.ReceiveMaximum
+		}
+		cl.maxPacket = p.MaximumPacketSize
+		if p.RequestProblemInfoFlag && p.RequestProblemInfo == 0 {
+			cl.problemInfo = false
+		}
+	}
+
+	// [MQTT-3.1.2-11] ff. will checks against the server's capabilities.
+	if pk.Connect.WillFlag {
+		if pk.Connect.WillQos > e.cfg.MaxQoS {
+			connack(b, c, v, 0x9B, false, nil) // [MQTT-3.2.2-12]
+			return fmt.Errorf("%w: will qos %d", ErrConnectRefused, pk.Connect.WillQos)
+		}
+		if pk.Connect.WillRetain && !e.cfg.RetainAvailable {
+			connack(b, c, v, 0x9A, false, nil) // [MQTT-3.2.2-13]
+			return fmt.Errorf("%w: will retain", ErrConnectRefused)
+		}
+		if !validTopic(pk.Connect.WillTopic) {
+			connack(b, c, v, 0x90, false, nil)
+			return fmt.Errorf("%w: will topic %q", ErrConnectRefused, pk.Connect.WillTopic)
+		}
+	}
+
+	req := &ext.ConnectRequest{
+		Client:       &cl.info,
+		UsernameFlag: pk.Connect.UsernameFlag,
+		PasswordFlag: pk.Connect.PasswordFlag,
+		Password:     pk.Connect.Password,
+		CleanStart:   pk.Connect.Clean,
+		WillFlag:     pk.Connect.WillFlag,
+		WillTopic:    pk.Connect.WillTopic,
+		AuthMethod:   pk.Properties.AuthenticationMethod,
+	}
+	cl.info.Username = string(pk.Connect.Username)
+	res := e.auth.Authenticate(e.ctx, req)
+	req.Password = nil
+	if res.Code != 0 {
+		connack(b, c, v, res.Code, false, nil)
+		e.log.Info().Str(fieldClientID, cl.info.ID).Str(fieldUser, cl.info.Username).Str(fieldRemote, cl.info.Remote.String()).
+			Str(fieldListener, cl.info.Listener).Str(fieldReason, res.Reason).Msg("connect refused")
+		return fmt.Errorf("%w: %s", ErrConnectRefused, res.Reason)
+	}
+	cl.info.Username = res.Identity
+	cl.log = e.log.With().Str(fieldClientID, cl.info.ID).Str(fieldUser, cl.info.Username).Logger()
+	if pk.Connect.WillFlag {
+		cl.will = newWill(&pk, &cl.info)
+	}
+
+	// Keepalive [MQTT-3.1.2-22] [MQTT-3.2.2-21]: bounded; a v5 client learns
+	// the server's value from Server Keep Alive.
+	ka, changed := e.keepalive(pk.Connect.Keepalive)
+	cl.keepalive = ka
+	if changed && v == 5 {
+		props.ServerKeepAlive, props.ServerKeepAliveFlag = ka, true
+	}
+
+	expiry := e.sessionExpiry(&pk)
+	s, present, ended := e.attach(cl, pk.Connect.Clean, expiry)
+	for _, w := range ended {
+		e.publishWill(w)
+	}
+
+	if v == 5 {
+		e.connackProps(&props)
+		if expiry != pk.Properties.SessionExpiryInterval && pk.Properties.SessionExpiryIntervalFlag {
+			props.SessionExpiryInterval, props.SessionExpiryIntervalFlag = expiry, true // the server's value
+		}
+	}
+	c.SetData(cl)
+	connack(b, c, v, 0, present, &props)                          // [MQTT-3.2.0-1]
+	c.SetReadTimeout(time.Duration(ka) * 1500 * time.Millisecond) // [MQTT-3.1.2-24] 1.5x
+	e.obs.ClientConnected(&cl.info)
+	cl.log.Debug().Str(fieldRemote, cl.info.Remote.String()).Str(fieldListener, cl.info.Listener).
+		Uint8(fieldVersion, v).Bool("assigned", assigned).Bool("session_present", present).Msg("client connected")
+
+	s.mu.Lock()
+	s.resume(b) // [MQTT-4.4.0-1] resend in flight with DUP, then the queue
+	s.mu.Unlock()
+	return nil
+}
+
+// validateConnect checks the CONNECT rules mochi's ConnectValidate checks,
+// except that a zero-length will payload is valid. It returns the v5 CONNACK
+// code (mapped for 3.1.1 by connack), 0 if valid, 0xFF to close without one.
+func validateConnect(pk *packets.Packet) byte {
+	c := &pk.Connect
+	mqisdp := bytes.Equal(c.ProtocolName, []byte("MQIsdp"))
+	mqtt := bytes.Equal(c.ProtocolName, []byte("MQTT"))
+	switch {
+	case !mqisdp && !mqtt:
+		return 0xFF // [MQTT-3.1.2-1] may close without CONNACK
+	case (mqisdp && pk.ProtocolVersion != 3) || (mqtt && pk.ProtocolVersion != 4 && pk.ProtocolVersion != 5):
+		return 0x84 // [MQTT-3.1.2-2] unsupported protocol version
+	case pk.ReservedBit != 0:
+		return 0x81 // [MQTT-3.1.2-3]
+	case c.WillQos > 2:
+		return 0x81 // [MQTT-3.1.2-12]
+	case !c.WillFlag && (c.WillRetain || c.WillQos != 0):
+		return 0x81 // [MQTT-3.1.2-11] [MQTT-3.1.2-13]
+	case !c.UsernameFlag && c.PasswordFlag && pk.ProtocolVersion < 5:
+		return 0x81 // [MQTT-3.1.2-22]
+	}
+	return 0
+}
+
+// keepalive bounds a requested keepalive (hooks/limits semantics).
+func (e *Engine) keepalive(req uint16) (uint16, bool) {
+	min, max := uint16(e.cfg.MinKeepalive/time.Second), uint16(e.cfg.MaxKeepalive/time.Second)
+	switch {
+	case req == 0 || req > max:
+		return max, true
+	case req < min:
+		return min, true
+	}
+	return req, false
+}
+
+// sessionExpiry is the Session Expiry Interval the server applies: v5 its
+// property capped by mqtt.max_session_expiry [MQTT-3.1.2-23]; 3.1.1 clean
+// session 0, else the cap.
+func (e *Engine) sessionExpiry(pk *packets.Packet) uint32 {
+	max := uint32(e.cfg.MaxSessionExpiry / time.Second)
+	if pk.ProtocolVersion < 5 {
+		if pk.Connect.Clean {
+			return 0
+		}
+		return max
+	}
+	if x := pk.Properties.SessionExpiryInterval; x < max {
+		return x
+	}
+	return max
+}
+
+func (e *Engine) connackProps(p *packets.Properties) {
+	p.ReceiveMaximum = e.cfg.ReceiveMaximum // [MQTT-3.3.4-9] our inbound window
+	if e.cfg.MaxQoS < 2 {
+		p.MaximumQos, p.MaximumQosFlag = e.cfg.MaxQoS, true // [MQTT-3.2.2-9]
+	}
+	if !e.cfg.RetainAvailable {
+		p.RetainAvailable, p.RetainAvailableFlag = 0, true
+	}
+	p.MaximumPacketSize = e.cfg.MaxPacketSize // [MQTT-3.2.2-15]
+	p.TopicAliasMaximum = e.cfg.TopicAliasMaximum
+	if !e.cfg.WildcardSubscriptions {
+		p.WildcardSubAvailable, p.WildcardSubAvailableFlag = 0, true
+	}
+	if !e.cfg.SubscriptionIdentifiers {
+		p.SubIDAvailable, p.SubIDAvailableFlag = 0, true
+	}
+	if !e.cfg.SharedSubscriptions {
+		p.SharedSubAvailable, p.SharedSubAvailableFlag = 0, true
+	}
+}
+
+// connack queues a CONNACK. code is a v5 reason code; a 3.1/3.1.1 client
+// gets the mapped return code [MQTT-3.2.2-4] ff.
+func connack(b *transport.Batch, c *transport.Conn, v byte, code byte, present bool, props *packets.Properties) {
+	pk := packets.Packet{
+		FixedHeader:     packets.FixedHeader{Type: packets.Connack},
+		ProtocolVersion: v,
+		SessionPresent:  present && code == 0, // [MQTT-3.2.2-6]
+		ReasonCode:      code,
+	}
+	if v != 5 {
+		pk.ProtocolVersion = 4
+		pk.ReasonCode = v3Code(code)
+	} else if props != nil {
+		pk.Properties = *props
+	}
+	pk.Mods.AllowResponseInfo = true
+	enc, err := encode(&pk)
+	if err != nil {
+		return
+	}
+	c.Queue(b, enc)
+}
+
+// v3Code maps a v5 CONNACK reason code to a 3.1.1 return code.
+func v3Code(code byte) byte {
+	switch code {
+	case 0:
+		return 0
+	case 0x84:
+		return 1 // unacceptable protocol version
+	case 0x85:
+		return 2 // identifier rejected
+	case 0x86:
+		return 4 // bad user name or password
+	case 0x87:
+		return 5 // not authorized
+	}
+	return 3 // server unavailable
+}
+
+// newClientID returns an assigned client identifier [MQTT-3.1.3-6]: unique
+// (96 random bits) and made of the characters every server accepts
+// [MQTT-3.1.3-5].
+func newClientID() string {
+	var r [12]byte
+	_, _ = rand.Read(r[:])
+	return "imqtt-" + hex.EncodeToString(r[:])
+}

@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// route delivers m to every matching subscription and stores it if retained.
+// pub is the publishing connection (nil for wills): its reader is paused when
+// a subscriber's pending output fills up (back-pressure). It returns the
+// number of sessions m was offered to.
+func (e *Engine) route(b *transport.Batch, pub *client, m *message) int {
+	if m.retain {
+		e.topics.retain(m) // [MQTT-3.3.1-5]; an empty payload deletes [MQTT-3.3.1-6]
+	}
+	refs := e.topics.match(m.topic, nil)
+	if len(refs) == 0 {
+		return 0
+	}
+	targets := make([]delivery, 0, len(refs))
+	sessions := make([]*session, 0, len(refs))
+	var seen map[*session]int
+	for _, r := range refs {
+		if r.o.noLoc && r.s == m.origin {
+			continue // [MQTT-3.8.3-3]
+		}
+		d := delivery{m: m, qos: min(m.qos, r.o.qos), retain: m.retain && r.o.rap} // [MQTT-3.3.1-12] [MQTT-3.3.1-13]
+		if r.o.id != 0 {
+			d.subIDs = []int{int(r.o.id)} // [MQTT-3.3.4-3]
+		}
+		if len(refs) > 1 {
+			if seen == nil {
+				seen = make(map[*session]int, len(refs))
+			}
+			if i, ok := seen[r.s]; ok { // overlapping subscriptions: one copy [MQTT-3.3.4-2]
+				t := &targets[i]
+				t.qos = max(t.qos, d.qos)
+				t.retain = t.retain || d.retain
+				t.subIDs = append(t.subIDs, d.subIDs...)
+				continue
+			}
+			seen[r.s] = len(targets)
+		}
+		targets = append(targets, d)
+		sessions = append(sessions, r.s)
+	}
+	var fan fanout
+	for i, s := range sessions {
+		e.deliver(b, pub, s, targets[i], &fan)
+	}
+	return len(sessions)
+}
+
+// deliver offers d to s: AccessDeliver, then the session's window and queue.
+func (e *Engine) deliver(b *transport.Batch, pub *client, s *session, d delivery, fan *fanout) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended || (s.info != nil && !e.acl.Allow(s.info, d.m.topic, ext.AccessDeliver)) {
+		return
+	}
+	s.sendLocked(b, pub, d, fan)
+}
+
+// fanout caches a message's encodings per (version, qos, retain, one
+// subscription id): a PUBLISH is encoded once per variant and its packet id
+// patched per subscriber (Queue copies).
+type fanout struct {
+	keys []fanKey
+	encs [][]byte
+}
+
+type fanKey struct {
+	m      *message
+	v      byte
+	qos    byte
+	retain bool
+	sub    int
+}
+
+// encodePublish encodes d for cl with packet id id (0 for QoS 0).
+func encodePublish(cl *client, d delivery, id uint16, dup bool, fan *fanout, t int64) []byte {
+	cacheable := fan != nil && !dup && len(d.subIDs) <= 1
+	var k fanKey
+	if cacheable {
+		k = fanKey{m: d.m, v: cl.info.ProtocolVersion, qos: d.qos, retain: d.retain}
+		if len(d.subIDs) == 1 {
+			k.sub = d.subIDs[0]
+		}
+		for i := range fan.keys {
+			if fan.keys[i] == k {
+				return patchID(fan.encs[i], d.qos, id)
+			}
+		}
+	}
+	pk := packets.Packet{
+		FixedHeader:     packets.FixedHeader{Type: packets.Publish, Qos: d.qos, Retain: d.retain, Dup: dup},
+		TopicName:       d.m.topic,
+		Payload:         d.m.payload,
+		PacketID:        id,
+		ProtocolVersion: cl.info.ProtocolVersion,
+		Mods:            packets.Mods{AllowResponseInfo: true},
+	}
+	if d.qos > 0 && id == 0 {
+		pk.PacketID = 1
+	}
+	if cl.v5() {
+		pk.Properties = d.m.props
+		pk.Properties.MessageExpiryInterval = d.m.remaining(t) // [MQTT-3.3.2-6]
+		pk.Properties.SubscriptionIdentifier = d.subIDs
+	}
+	enc, err := encode(&pk)
+	if err != nil {
+		cl.log.Error().Err(err).Msg("encode publish")
+		return nil
+	}
+	if cacheable {
+		fan.keys = append(fan.keys, k)
+		fan.encs = append(fan.encs, enc)
+	}
+	return patchID(enc, d.qos, id)
+}
+
+func patchID(enc []byte, qos byte, id uint16) []byte {
+	if qos > 0 && id != 0 {
+		o := packetIDOffset(enc)
+		enc[o], enc[o+1] = byte(id>>8), byte(id)
+	}
+	return enc
+}

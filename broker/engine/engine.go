@@ -1,0 +1,209 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/rs/zerolog"
+)
+
+// Options are the engine's collaborators. Auth and ACL are required (there
+// is no implicit allow-all); Observer may be nil.
+type Options struct {
+	Auth     ext.Authenticator
+	ACL      ext.Authorizer
+	Observer ext.Observer
+	Log      zerolog.Logger
+}
+
+// Engine is the MQTT protocol layer: it implements transport.Handler.
+type Engine struct {
+	cfg  Config
+	auth ext.Authenticator
+	acl  ext.Authorizer
+	obs  ext.Observer
+	log  zerolog.Logger
+
+	topics index
+
+	mu       sync.Mutex // the session table; lock order: mu -> session.mu -> index
+	sessions map[string]*session
+	offline  map[*session]struct{} // sessions without a connection (expiry, delayed wills)
+
+	ctx    context.Context // ends at Close: Authenticate's ctx
+	cancel context.CancelFunc
+	done   chan struct{}
+	wg     sync.WaitGroup // the sweeper and drain waiters
+	once   sync.Once
+}
+
+var _ transport.Handler = (*Engine)(nil)
+
+// New checks cfg and starts the engine's one ticker goroutine (sweep.go).
+func New(cfg Config, opts Options) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Auth == nil || opts.ACL == nil {
+		return nil, fmt.Errorf("engine: Options.Auth and Options.ACL are required: %w", ErrInvalidConfig)
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		cfg:      cfg,
+		auth:     opts.Auth,
+		acl:      opts.ACL,
+		obs:      opts.Observer,
+		log:      opts.Log.With().Str(fieldComponent, "engine").Logger(),
+		topics:   newTrie(),
+		sessions: make(map[string]*session),
+		offline:  make(map[*session]struct{}),
+		ctx:      ctx,
+		cancel:   cancel,
+		done:     make(chan struct{}),
+	}
+	e.wg.Add(1)
+	go e.sweeper()
+	return e, nil
+}
+
+// Close sends DISCONNECT 0x8B to every connected v5 client, closes every
+// connection, stops the sweeper and waits for the engine's goroutines. It is
+// idempotent. Call it before transport.Server.Close so the DISCONNECTs are
+// written.
+func (e *Engine) Close(ctx context.Context) error {
+	e.once.Do(func() {
+		close(e.done)
+		e.cancel()
+		e.mu.Lock()
+		var conns []*client
+		for _, s := range e.sessions {
+			s.mu.Lock()
+			if s.cl != nil {
+				conns = append(conns, s.cl)
+			}
+			s.mu.Unlock()
+		}
+		e.mu.Unlock()
+		for _, cl := range conns {
+			cl.sendDisconnect(nil, ErrServerShutdown)
+			cl.conn.Close(ErrServerShutdown)
+		}
+	})
+	ch := make(chan struct{})
+	go func() { e.wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) closed() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Open accepts every connection; the CONNECT decides (connect.go).
+func (e *Engine) Open(c *transport.Conn) error {
+	if e.closed() {
+		return ErrServerShutdown
+	}
+	return nil
+}
+
+// Packet dispatches one packet. The first packet must be CONNECT
+// [MQTT-3.1.0-1]; an error closes the connection after the batch's flush
+// (a v5 client gets a DISCONNECT with the error's reason code first).
+func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedHeader, body []byte) error {
+	cl, _ := c.Data().(*client)
+	if cl == nil {
+		if fh.Type != packets.Connect {
+			return fmt.Errorf("%w: first packet is %s, not CONNECT [MQTT-3.1.0-1]", ErrProtocol, packets.PacketNames[fh.Type])
+		}
+		return e.connect(b, c, fh, body)
+	}
+	e.obs.PacketReceived(fh.Type, fh.Remaining)
+	err := cl.packet(b, fh, body)
+	if err != nil && !errors.Is(err, ErrNormal) && !errors.Is(err, ErrDisconnectWithWill) {
+		cl.sendDisconnect(b, err)
+		cl.log.Debug().Err(err).Msg("closing connection")
+	}
+	return err
+}
+
+func (cl *client) packet(b *transport.Batch, fh packets.FixedHeader, body []byte) error {
+	pk, err := decode(fh, body, cl.info.ProtocolVersion)
+	if err != nil {
+		return err
+	}
+	switch fh.Type {
+	case packets.Connect:
+		return fmt.Errorf("%w: second CONNECT [MQTT-3.1.0-2]", ErrProtocol)
+	case packets.Publish:
+		return cl.publish(b, &pk)
+	case packets.Puback, packets.Pubrec, packets.Pubcomp:
+		return cl.ack(b, &pk)
+	case packets.Pubrel:
+		return cl.pubrel(b, &pk)
+	case packets.Subscribe:
+		return cl.subscribe(b, &pk)
+	case packets.Unsubscribe:
+		return cl.unsubscribe(b, &pk)
+	case packets.Pingreq:
+		cl.send(b, &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingresp}}) // [MQTT-3.12.4-1]
+		return nil
+	case packets.Disconnect:
+		return cl.disconnect(&pk)
+	case packets.Auth:
+		return fmt.Errorf("%w: AUTH without an authentication method", ErrProtocol) // [MQTT-4.12.0-1]
+	}
+	return fmt.Errorf("%w: unexpected packet type %d", ErrProtocol, fh.Type)
+}
+
+// Malformed answers a stream the framer refused: a v5 client gets
+// DISCONNECT 0x95 (too large) or 0x81 (malformed) first.
+func (e *Engine) Malformed(b *transport.Batch, c *transport.Conn, err error) {
+	cl, _ := c.Data().(*client)
+	if cl == nil {
+		return
+	}
+	if errors.Is(err, transport.ErrPacketTooLarge) {
+		err = fmt.Errorf("%w: %w", ErrPacketTooLarge, err) // [MQTT-3.2.2-15]
+	} else {
+		err = fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	cl.sendDisconnect(b, err)
+}
+
+// Closed ends the connection's part of its session (disconnect.go).
+func (e *Engine) Closed(c *transport.Conn, cause error) {
+	cl, _ := c.Data().(*client)
+	if cl == nil {
+		return
+	}
+	e.connectionLost(cl, cause)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ClientConnected(*ext.Client)            {}
+func (nopObserver) ClientDisconnected(*ext.Client, string) {}
+func (nopObserver) PacketReceived(byte, int)               {}
+func (nopObserver) PacketSent(byte, int)                   {}
+func (nopObserver) MessageDropped(string)                  {}
+
+func now() time.Time { return time.Now() }

@@ -1,0 +1,318 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/broker/listen"
+	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/rs/zerolog"
+)
+
+// allowAll is the tests' Authenticator and Authorizer: it accepts every
+// CONNECT (the identity is the user name) and every access, except topics
+// and filters listed in deny.
+type allowAll struct {
+	mu   sync.Mutex
+	deny map[string]bool
+}
+
+func (a *allowAll) Authenticate(_ context.Context, r *ext.ConnectRequest) ext.AuthResult {
+	return ext.AuthResult{Identity: r.Client.Username}
+}
+
+func (a *allowAll) Allow(_ *ext.Client, topic string, _ ext.Access) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.deny[topic]
+}
+
+// countObserver counts drops by reason.
+type countObserver struct {
+	nopObserver
+	mu      sync.Mutex
+	dropped map[string]int
+}
+
+func (o *countObserver) MessageDropped(reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dropped == nil {
+		o.dropped = map[string]int{}
+	}
+	o.dropped[reason]++
+}
+
+type testEngine struct {
+	*Engine
+	addr string
+	acl  *allowAll
+	obs  *countObserver
+}
+
+// newTestEngine starts the transport and the engine on 127.0.0.1:0; cleanup
+// closes both and checks that the goroutine count returns to its baseline.
+func newTestEngine(t *testing.T, mut func(*Config, *transport.Config)) *testEngine {
+	t.Helper()
+	base := runtime.NumGoroutine()
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+	cfg := DefaultConfig()
+	cfg.SweepInterval = 50 * time.Millisecond
+	tcfg := transport.DefaultConfig()
+	tcfg.Listeners = []listen.Config{{Name: "tcp", Kind: listen.KindTCP, Address: "127.0.0.1:0"}}
+	tcfg.Workers, tcfg.HandshakeWorkers = 4, 1
+	if mut != nil {
+		mut(&cfg, &tcfg)
+	}
+	acl := &allowAll{deny: map[string]bool{}}
+	obs := &countObserver{}
+	e, err := New(cfg, Options{Auth: acl, ACL: acl, Observer: obs, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := listen.NewGuard(listen.DefaultLimits(), nil, log)
+	srv, err := transport.New(tcfg, g, e, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.Close(ctx); err != nil {
+			t.Errorf("engine Close: %v", err)
+		}
+		if err := e.Close(ctx); err != nil {
+			t.Errorf("second engine Close: %v", err)
+		}
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("transport Close: %v", err)
+		}
+		g.Close()
+		waitGoroutines(t, base)
+	})
+	return &testEngine{Engine: e, addr: srv.Addr("tcp").String(), acl: acl, obs: obs}
+}
+
+func waitGoroutines(t *testing.T, base int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutines: %d, baseline %d\n%s", runtime.NumGoroutine(), base, buf[:n])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitFor polls cond until it holds or 5 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// raw is a byte-level MQTT client built on mochi's codec: the tests see
+// exactly what the engine sends.
+type raw struct {
+	t  *testing.T
+	c  net.Conn
+	r  *bufio.Reader
+	v  byte
+	id uint16
+}
+
+func dialRaw(t *testing.T, addr string, v byte) *raw {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &raw{t: t, c: c, r: bufio.NewReader(c), v: v}
+}
+
+func (r *raw) send(pk packets.Packet) {
+	r.t.Helper()
+	pk.ProtocolVersion = r.v
+	pk.Mods.AllowResponseInfo = true
+	var buf bytes.Buffer
+	var err error
+	switch pk.FixedHeader.Type {
+	case packets.Connect:
+		pk.Connect.ProtocolName = []byte("MQTT")
+		if r.v == 3 {
+			pk.Connect.ProtocolName = []byte("MQIsdp")
+		}
+		err = pk.ConnectEncode(&buf)
+	case packets.Publish:
+		err = pk.PublishEncode(&buf)
+	case packets.Puback:
+		err = pk.PubackEncode(&buf)
+	case packets.Pubrec:
+		err = pk.PubrecEncode(&buf)
+	case packets.Pubrel:
+		pk.FixedHeader.Qos = 1
+		err = pk.PubrelEncode(&buf)
+	case packets.Pubcomp:
+		err = pk.PubcompEncode(&buf)
+	case packets.Subscribe:
+		pk.FixedHeader.Qos = 1
+		err = pk.SubscribeEncode(&buf)
+	case packets.Unsubscribe:
+		pk.FixedHeader.Qos = 1
+		err = pk.UnsubscribeEncode(&buf)
+	case packets.Pingreq:
+		err = pk.PingreqEncode(&buf)
+	case packets.Disconnect:
+		err = pk.DisconnectEncode(&buf)
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.write(buf.Bytes())
+}
+
+func (r *raw) write(b []byte) {
+	r.t.Helper()
+	if _, err := r.c.Write(b); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// recv reads the next packet (5 s deadline).
+func (r *raw) recv() packets.Packet {
+	r.t.Helper()
+	pk, err := r.tryRecv(5 * time.Second)
+	if err != nil {
+		r.t.Fatalf("recv: %v", err)
+	}
+	return pk
+}
+
+func (r *raw) tryRecv(d time.Duration) (packets.Packet, error) {
+	r.c.SetReadDeadline(time.Now().Add(d))
+	var pk packets.Packet
+	hb, err := r.r.ReadByte()
+	if err != nil {
+		return pk, err
+	}
+	if err := pk.FixedHeader.Decode(hb); err != nil {
+		return pk, err
+	}
+	n, _, err := packets.DecodeLength(r.r)
+	if err != nil {
+		return pk, err
+	}
+	pk.FixedHeader.Remaining = n
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r.r, body); err != nil {
+		return pk, err
+	}
+	pk.ProtocolVersion = r.v
+	switch pk.FixedHeader.Type {
+	case packets.Connack:
+		err = pk.ConnackDecode(body)
+	case packets.Publish:
+		err = pk.PublishDecode(body)
+		pk.Payload = bytes.Clone(pk.Payload)
+	case packets.Puback:
+		err = pk.PubackDecode(body)
+	case packets.Pubrec:
+		err = pk.PubrecDecode(body)
+	case packets.Pubrel:
+		err = pk.PubrelDecode(body)
+	case packets.Pubcomp:
+		err = pk.PubcompDecode(body)
+	case packets.Suback:
+		err = pk.SubackDecode(body)
+		pk.ReasonCodes = bytes.Clone(pk.ReasonCodes)
+	case packets.Unsuback:
+		err = pk.UnsubackDecode(body)
+		pk.ReasonCodes = bytes.Clone(pk.ReasonCodes)
+	case packets.Disconnect:
+		err = pk.DisconnectDecode(body)
+	}
+	return pk, err
+}
+
+// expect reads the next packet and checks its type.
+func (r *raw) expect(typ byte) packets.Packet {
+	r.t.Helper()
+	pk := r.recv()
+	if pk.FixedHeader.Type != typ {
+		r.t.Fatalf("got %s (reason 0x%02x), want %s", packets.PacketNames[pk.FixedHeader.Type], pk.ReasonCode, packets.PacketNames[typ])
+	}
+	return pk
+}
+
+// expectClosed checks that the server closes the connection.
+func (r *raw) expectClosed() {
+	r.t.Helper()
+	for {
+		pk, err := r.tryRecv(5 * time.Second)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				r.t.Fatal("connection not closed within 5s")
+			}
+			return
+		}
+		r.t.Logf("before close: %s", packets.PacketNames[pk.FixedHeader.Type])
+	}
+}
+
+// connect sends a CONNECT and returns the CONNACK.
+func (r *raw) connect(id string, clean bool, mut func(*packets.Packet)) packets.Packet {
+	r.t.Helper()
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+	pk.Connect.ClientIdentifier = id
+	pk.Connect.Clean = clean
+	pk.Connect.Keepalive = 60
+	if mut != nil {
+		mut(&pk)
+	}
+	r.send(pk)
+	return r.expect(packets.Connack)
+}
+
+func (r *raw) nextID() uint16 { r.id++; return r.id }
+
+func (r *raw) subscribe(filter string, qos byte, mut func(*packets.Subscription)) []byte {
+	r.t.Helper()
+	s := packets.Subscription{Filter: filter, Qos: qos}
+	if mut != nil {
+		mut(&s)
+	}
+	r.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe}, PacketID: r.nextID(), Filters: packets.Subscriptions{s}})
+	return r.expect(packets.Suback).ReasonCodes
+}
+
+func (r *raw) publish(topic string, payload string, qos byte, retain bool, mut func(*packets.Packet)) {
+	r.t.Helper()
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos, Retain: retain}, TopicName: topic, Payload: []byte(payload)}
+	if qos > 0 {
+		pk.PacketID = r.nextID()
+	}
+	if mut != nil {
+		mut(&pk)
+	}
+	r.send(pk)
+}

@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"slices"
+	"time"
+
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// The outbound window: QoS 1/2 messages in flight to a session's client are
+// bounded by min(the client's Receive Maximum, limits.max_inflight)
+// [MQTT-3.3.4-7]; the rest wait in the session's queue, in order
+// [MQTT-4.6.0-6]. Every function here runs with s.mu held.
+
+func (s *session) window() int {
+	w := int(s.e.cfg.MaxInflight)
+	if s.cl != nil && int(s.cl.recvMax) < w {
+		w = int(s.cl.recvMax)
+	}
+	return w
+}
+
+// sendLocked sends d now if the window and the connection allow, else
+// queues it (QoS 1/2) or drops it (QoS 0).
+func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *fanout) {
+	e := s.e
+	t := now().Unix()
+	if d.m.expired(t) {
+		return // [MQTT-3.3.2-5]
+	}
+	cl := s.cl
+	if cl == nil {
+		if d.qos == 0 {
+			e.obs.MessageDropped("offline")
+			return
+		}
+		s.push(d)
+		return
+	}
+	if d.qos == 0 {
+		enc := encodePublish(cl, d, 0, false, fan, t)
+		if enc == nil || s.tooLarge(cl, enc) {
+			return
+		}
+		switch cl.queue(b, packets.Publish, enc) {
+		case transport.Refused:
+			e.obs.MessageDropped("slow_subscriber")
+		case transport.QueuedFull:
+			e.pause(b, pub, cl)
+		}
+		return
+	}
+	if len(s.queue) > 0 || len(s.inflight) >= s.window() {
+		s.push(d)
+		return
+	}
+	s.transmit(b, pub, d, fan, t)
+}
+
+// transmit assigns a packet id to d and queues it to the connection; it
+// reports false if the connection refused it (d is then queued).
+func (s *session) transmit(b *transport.Batch, pub *client, d delivery, fan *fanout, t int64) bool {
+	cl := s.cl
+	id := s.nextID()
+	if id == 0 {
+		s.push(d)
+		return false
+	}
+	enc := encodePublish(cl, d, id, false, fan, t)
+	if enc == nil || s.tooLarge(cl, enc) {
+		return true
+	}
+	switch cl.queue(b, packets.Publish, enc) {
+	case transport.Refused: // slow subscriber: kept, sent when it drains
+		s.pushFront(d)
+		s.startDrain(cl)
+		return false
+	case transport.Closed: // kept for the next connection
+		s.pushFront(d)
+		return false
+	case transport.QueuedFull:
+		s.e.pause(b, pub, cl)
+	}
+	if s.inflight == nil {
+		s.inflight = make(map[uint16]*flight, 1)
+	}
+	s.seq++
+	s.inflight[id] = &flight{d: d, seq: s.seq}
+	return true
+}
+
+// tooLarge drops a PUBLISH above the client's Maximum Packet Size
+// [MQTT-3.1.2-25].
+func (s *session) tooLarge(cl *client, enc []byte) bool {
+	if cl.maxPacket > 0 && uint32(len(enc)) > cl.maxPacket {
+		s.e.obs.MessageDropped("packet_too_large")
+		return true
+	}
+	return false
+}
+
+// pause stops reading the publisher until the subscriber drains or
+// limits.slow_subscriber_wait passes.
+func (e *Engine) pause(b *transport.Batch, pub, sub *client) {
+	if pub == nil || b == nil || pub == sub || e.cfg.SlowSubscriberWait == 0 {
+		return
+	}
+	pub.conn.Pause(b, sub.conn.DrainSignal(), e.cfg.SlowSubscriberWait)
+}
+
+// push appends d to the session's queue, bounded by limits.max_queued_bytes.
+func (s *session) push(d delivery) {
+	sz := d.m.size()
+	if max := s.e.cfg.MaxQueuedBytes; max > 0 && s.queued+sz > max {
+		s.e.obs.MessageDropped("max_queued_bytes")
+		return
+	}
+	s.queue = append(s.queue, d)
+	s.queued += sz
+}
+
+func (s *session) pushFront(d delivery) {
+	s.queue = slices.Insert(s.queue, 0, d)
+	s.queued += d.m.size()
+}
+
+// nextID returns a free packet id, 0 if all 65535 are in flight.
+func (s *session) nextID() uint16 {
+	for range 65535 {
+		s.lastID++
+		if s.lastID == 0 {
+			s.lastID = 1
+		}
+		if _, used := s.inflight[s.lastID]; !used {
+			return s.lastID
+		}
+	}
+	return 0
+}
+
+// fill sends queued messages while the window has room.
+func (s *session) fill(b *transport.Batch) {
+	t := now().Unix()
+	for len(s.queue) > 0 && s.cl != nil && len(s.inflight) < s.window() {
+		d := s.queue[0]
+		s.queue[0] = delivery{}
+		s.queue = s.queue[1:]
+		s.queued -= d.m.size()
+		if len(s.queue) == 0 {
+			s.queue = nil
+		}
+		if d.m.expired(t) {
+			continue // [MQTT-3.3.2-5]
+		}
+		if !s.transmit(b, nil, d, nil, t) {
+			return
+		}
+	}
+}
+
+// resume runs when a connection attaches or drains: messages in flight are
+// sent again, in order, with DUP set (or their PUBREL) [MQTT-4.4.0-1]
+// [MQTT-4.4.0-2], then the queue.
+func (s *session) resume(b *transport.Batch) {
+	cl := s.cl
+	if cl == nil {
+		return
+	}
+	if len(s.inflight) > 0 {
+		ids := make([]uint16, 0, len(s.inflight))
+		for id := range s.inflight {
+			ids = append(ids, id)
+		}
+		slices.SortFunc(ids, func(a, c uint16) int { return int(s.inflight[a].seq - s.inflight[c].seq) })
+		t := now().Unix()
+		for _, id := range ids {
+			f := s.inflight[id]
+			if f.pubrec {
+				cl.ackPublish(b, packets.Pubrel, id, 0)
+				continue
+			}
+			if enc := encodePublish(cl, f.d, id, true, nil, t); enc != nil {
+				cl.queue(b, packets.Publish, enc)
+			}
+		}
+	}
+	s.fill(b)
+}
+
+// startDrain starts the session's one drain waiter: a short-lived goroutine
+// (owned by the engine's WaitGroup) that waits for cl's pending output to
+// drain and then sends the queue.
+func (s *session) startDrain(cl *client) {
+	e := s.e
+	if s.draining || e.closed() {
+		return
+	}
+	s.draining = true
+	e.wg.Add(1)
+	go e.drainWait(s, cl)
+}
+
+func (e *Engine) drainWait(s *session, cl *client) {
+	defer e.wg.Done()
+	sig := cl.conn.DrainSignal()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-sig:
+		case <-e.done:
+		case <-tick.C:
+			s.mu.Lock()
+			attached := s.cl == cl
+			s.mu.Unlock()
+			if attached {
+				continue
+			}
+		}
+		break
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = false
+	if s.cl == cl && !e.closed() {
+		s.fill(nil)
+	}
+}
+
+// ack handles PUBACK, PUBREC and PUBCOMP from the client for an outbound
+// QoS 1/2 message.
+func (cl *client) ack(b *transport.Batch, pk *packets.Packet) error {
+	s := cl.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.inflight[pk.PacketID]
+	switch pk.FixedHeader.Type {
+	case packets.Puback:
+		if f != nil && f.d.qos == 1 {
+			delete(s.inflight, pk.PacketID) // [MQTT-4.3.2-3]
+		}
+	case packets.Pubrec:
+		switch {
+		case f == nil || f.d.qos != 2:
+			if cl.v5() {
+				cl.ackPublish(b, packets.Pubrel, pk.PacketID, 0x92) // packet identifier not found
+			}
+			return nil
+		case pk.ReasonCode >= 0x80:
+			delete(s.inflight, pk.PacketID) // a PUBREC >= 0x80 ends the flow (4.3.3)
+		default:
+			f.pubrec = true
+			cl.ackPublish(b, packets.Pubrel, pk.PacketID, 0) // [MQTT-4.3.3-4]
+			return nil
+		}
+	case packets.Pubcomp:
+		if f != nil && f.pubrec {
+			delete(s.inflight, pk.PacketID) // [MQTT-4.3.3-5]
+		}
+	}
+	if len(s.inflight) == 0 {
+		s.inflight = nil
+	}
+	s.fill(b)
+	return nil
+}
+
+// pubrel completes an inbound QoS 2 message: PUBCOMP [MQTT-4.3.3-11].
+func (cl *client) pubrel(b *transport.Batch, pk *packets.Packet) error {
+	s := cl.s
+	s.mu.Lock()
+	_, ok := s.inQoS2[pk.PacketID]
+	delete(s.inQoS2, pk.PacketID)
+	if len(s.inQoS2) == 0 {
+		s.inQoS2 = nil
+	}
+	s.mu.Unlock()
+	var code byte
+	if !ok {
+		code = 0x92 // packet identifier not found
+	}
+	cl.ackPublish(b, packets.Pubcomp, pk.PacketID, code)
+	return nil
+}

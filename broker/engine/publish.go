@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// publish handles an inbound PUBLISH: checks, topic alias, authorisation,
+// routing, and the acknowledgement (PUBACK, or PUBREC for QoS 2).
+func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
+	e := cl.e
+	qos := pk.FixedHeader.Qos
+	if qos > e.cfg.MaxQoS {
+		return fmt.Errorf("%w: qos %d above maximum %d", ErrQoSNotSupported, qos, e.cfg.MaxQoS) // [MQTT-3.2.2-11]
+	}
+	if pk.FixedHeader.Retain && !e.cfg.RetainAvailable {
+		return fmt.Errorf("%w", ErrRetainNotSupported) // [MQTT-3.2.2-14]
+	}
+	if qos > 0 && pk.PacketID == 0 {
+		return fmt.Errorf("%w: QoS %d PUBLISH without packet id [MQTT-2.2.1-3]", ErrProtocol, qos)
+	}
+	if len(pk.Properties.SubscriptionIdentifier) > 0 {
+		return fmt.Errorf("%w: PUBLISH with a subscription identifier [MQTT-3.3.4-6]", ErrProtocol)
+	}
+	topic, err := cl.resolveAlias(pk)
+	if err != nil {
+		return err
+	}
+	if !validTopic(topic) {
+		return fmt.Errorf("%w: topic name %q [MQTT-3.3.2-2]", ErrProtocol, topic)
+	}
+
+	var code byte // v5 reason code of the ack
+	if qos == 2 {
+		s := cl.s
+		s.mu.Lock()
+		_, dup := s.inQoS2[pk.PacketID]
+		if !dup && len(s.inQoS2) >= int(e.cfg.ReceiveMaximum) {
+			s.mu.Unlock()
+			return fmt.Errorf("%w: %d QoS 2 in flight", ErrReceiveMaximum, len(s.inQoS2)) // [MQTT-3.3.4-9]
+		}
+		if dup { // [MQTT-4.3.3-10] a re-sent QoS 2 is not delivered again
+			s.mu.Unlock()
+			cl.ackPublish(b, packets.Pubrec, pk.PacketID, 0)
+			return nil
+		}
+		if s.inQoS2 == nil {
+			s.inQoS2 = make(map[uint16]struct{}, 1)
+		}
+		s.inQoS2[pk.PacketID] = struct{}{}
+		s.mu.Unlock()
+	}
+
+	if !e.acl.Allow(&cl.info, topic, ext.AccessPublish) {
+		code = 0x87
+		cl.log.Debug().Str(fieldTopic, topic).Msg("publish not authorized")
+	} else {
+		m := newMessage(topic, pk.Payload, &pk.Properties, qos, pk.FixedHeader.Retain, e.cfg.MaxMessageExpiry, now())
+		m.origin = cl.s
+		if e.route(b, cl, m) == 0 && cl.v5() {
+			code = 0x10 // no matching subscribers
+		}
+	}
+	switch qos {
+	case 1:
+		cl.ackPublish(b, packets.Puback, pk.PacketID, code) // [MQTT-4.3.2-4]
+	case 2:
+		if code >= 0x80 { // a refused QoS 2 is not kept in flight (4.3.3)
+			cl.s.mu.Lock()
+			delete(cl.s.inQoS2, pk.PacketID)
+			cl.s.mu.Unlock()
+		}
+		cl.ackPublish(b, packets.Pubrec, pk.PacketID, code) // [MQTT-4.3.3-9]
+	}
+	return nil
+}
+
+// ackPublish queues a PUBACK/PUBREC/PUBREL/PUBCOMP.
+func (cl *client) ackPublish(b *transport.Batch, typ byte, id uint16, code byte) {
+	fh := packets.FixedHeader{Type: typ}
+	if typ == packets.Pubrel {
+		fh.Qos = 1 // [MQTT-3.6.1-1]
+	}
+	if !cl.v5() {
+		code = 0
+	}
+	cl.send(b, &packets.Packet{FixedHeader: fh, PacketID: id, ReasonCode: code})
+}

@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"sync"
+
+	"github.com/imqtt/imqtt/hooks/ext"
+)
+
+// session is one client identifier's MQTT session: it outlives connections
+// while its Session Expiry Interval runs (in memory; the durable store comes
+// behind an interface later). Every field is guarded by mu. Maps and slices
+// are created on first use so an idle session with one subscription holds a
+// handful of words plus its one map entry.
+type session struct {
+	e    *Engine
+	id   string
+	user string // the identity that created it (guarantee 6)
+
+	mu     sync.Mutex
+	cl     *client     // the current connection, nil while offline
+	info   *ext.Client // the last connection's identity (AccessDeliver while offline)
+	subs   map[string]subOpts
+	expiry uint32 // Session Expiry Interval, seconds
+	ended  bool   // removed from the table; late deliveries are dropped
+
+	offlineAt int64 // unix seconds when the last connection closed
+	will      *will // a delayed will waiting for willAt
+	willAt    int64
+
+	inflight map[uint16]*flight  // outbound QoS 1/2 waiting for their acks
+	queue    []delivery          // outbound QoS 1/2 waiting for the window, a drain or a connection
+	queued   int64               // bytes in queue (limits.max_queued_bytes)
+	lastID   uint16              // the last packet id handed out
+	seq      uint64              // send order of flights (resend order)
+	inQoS2   map[uint16]struct{} // inbound QoS 2 ids: PUBREC sent, PUBREL awaited
+	draining bool                // a drain waiter runs (deliver.go)
+}
+
+// delivery is one message on its way to one session: the subscription's
+// QoS, retain flag and identifiers are applied.
+type delivery struct {
+	m      *message
+	subIDs []int
+	qos    byte
+	retain bool
+}
+
+// flight is an outbound QoS 1/2 message sent (or to be sent) under a packet
+// id.
+type flight struct {
+	d      delivery
+	seq    uint64
+	pubrec bool // QoS 2: PUBREC received, PUBREL sent
+}

@@ -1,0 +1,129 @@
+package engine
+
+// The session table: which session a client identifier names, takeover,
+// clean start and the end of a session. Lock order: e.mu -> s.mu -> index.
+
+// attach binds cl to the session of its client id. It ends the session it
+// replaces (clean start, an expired one, another user's) and takes over a
+// connected one: the old connection gets DISCONNECT 0x8E [MQTT-3.1.4-3]. It
+// returns the session, whether it was present [MQTT-3.2.2-2] [MQTT-3.2.2-3],
+// and the wills to publish now (outside every lock).
+func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, present bool, wills []*will) {
+	t := now().Unix()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.sessions[cl.info.ID]
+	if old != nil {
+		old.mu.Lock()
+		prev := old.cl
+		if prev != nil {
+			// Takeover: the old connection's will is published unless a
+			// delay lets this connection cancel it [MQTT-3.1.3-9].
+			old.cl = nil
+			if prev.will != nil && (prev.will.delay == 0 || clean) {
+				wills = append(wills, prev.will)
+			}
+			prev.will = nil
+			prev.sendDisconnect(nil, ErrTakenOver)
+			prev.conn.Close(ErrTakenOver)
+		}
+		// The old session ends: clean start, another user's id, expired,
+		// or expiry 0 with its connection just taken over.
+		gone := clean || old.user != cl.info.Username ||
+			(prev == nil && old.expiredAt(t)) || (prev != nil && old.expiry == 0)
+		if old.will != nil && (gone || old.will.delay == 0) {
+			wills = append(wills, old.will)
+		}
+		old.will, old.willAt = nil, 0 // a reconnect cancels a delayed will
+		old.mu.Unlock()
+		if gone {
+			e.endLocked(old)
+			old = nil
+		}
+	}
+	if old == nil {
+		s = &session{e: e, id: cl.info.ID, user: cl.info.Username}
+		e.sessions[s.id] = s
+	} else {
+		s, present = old, true
+	}
+	delete(e.offline, s)
+	s.mu.Lock()
+	s.cl, s.info, s.expiry, s.offlineAt = cl, &cl.info, expiry, 0
+	cl.s = s
+	s.mu.Unlock()
+	return s, present, wills
+}
+
+// expiredAt reports whether an offline session's expiry has passed (s.mu
+// held).
+func (s *session) expiredAt(t int64) bool {
+	return s.cl == nil && s.offlineAt != 0 && t >= s.offlineAt+int64(s.expiry)
+}
+
+// endLocked removes s from the table and the index (e.mu held): a clean or
+// expired session leaves nothing behind.
+func (e *Engine) endLocked(s *session) {
+	if e.sessions[s.id] == s {
+		delete(e.sessions, s.id)
+	}
+	delete(e.offline, s)
+	s.mu.Lock()
+	s.ended = true
+	for f := range s.subs {
+		e.topics.unsubscribe(s, f)
+	}
+	s.subs, s.inflight, s.queue, s.queued, s.inQoS2 = nil, nil, nil, 0, nil
+	s.mu.Unlock()
+}
+
+// connectionLost counts the closed connection and detaches it.
+func (e *Engine) connectionLost(cl *client, cause error) {
+	e.obs.ClientDisconnected(&cl.info, reasonWord(cause))
+	cl.log.Debug().Str(fieldReason, reasonWord(cause)).AnErr("cause", cause).Msg("client disconnected")
+	e.detach(cl, cause)
+}
+
+// detach ends cl's part of its session: the will (now, or delayed while the
+// session lives), and the session itself if its expiry is 0. It runs at the
+// client's DISCONNECT (so the next CONNECT sees the result at once) and again
+// from Closed, where it does nothing the second time.
+func (e *Engine) detach(cl *client, cause error) {
+	s := cl.s
+	if s == nil {
+		return
+	}
+	var pub *will
+	e.mu.Lock()
+	s.mu.Lock()
+	if s.cl != cl { // taken over or already detached
+		s.mu.Unlock()
+		e.mu.Unlock()
+		return
+	}
+	t := now().Unix()
+	s.cl, s.offlineAt = nil, t
+	w := cl.will
+	cl.will = nil
+	end := s.expiry == 0
+	if w != nil {
+		// [MQTT-3.1.2-8] abnormal close publishes the will, after its delay
+		// or at the session's end, whichever is first [MQTT-3.1.3-9].
+		switch {
+		case w.delay == 0 || end:
+			pub = w
+		case w.delay >= s.expiry:
+			s.will, s.willAt = w, t+int64(s.expiry)
+		default:
+			s.will, s.willAt = w, t+int64(w.delay)
+		}
+	}
+	s.mu.Unlock()
+	if end {
+		e.endLocked(s)
+	} else {
+		e.offline[s] = struct{}{}
+	}
+	e.mu.Unlock()
+	e.publishWill(pub)
+}

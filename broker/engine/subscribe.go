@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// subscribe handles SUBSCRIBE: per filter validation and authorisation, the
+// index, the SUBACK, then the matching retained messages.
+func (cl *client) subscribe(b *transport.Batch, pk *packets.Packet) error {
+	e := cl.e
+	if len(pk.Filters) == 0 {
+		return fmt.Errorf("%w: SUBSCRIBE without filters [MQTT-3.8.3-3]", ErrProtocol)
+	}
+	var subID uint32
+	if ids := pk.Properties.SubscriptionIdentifier; len(ids) > 0 {
+		if len(ids) > 1 || ids[0] == 0 || ids[0] > 268435455 {
+			return fmt.Errorf("%w: subscription identifier %v", ErrProtocol, ids)
+		}
+		if !e.cfg.SubscriptionIdentifiers {
+			return fmt.Errorf("%w: subscription identifiers not supported", ErrProtocol)
+		}
+		subID = uint32(ids[0])
+	}
+	codes := make([]byte, len(pk.Filters))
+	var rets []delivery
+	for i, f := range pk.Filters {
+		if cl.v5() && f.RetainHandling > 2 {
+			return fmt.Errorf("%w: retain handling 3 [MQTT-3.8.3-5]", ErrMalformed)
+		}
+		if _, _, shared := shareSplit(f.Filter); shared && f.NoLocal {
+			return fmt.Errorf("%w: no local on a shared subscription [MQTT-3.8.3-4]", ErrProtocol)
+		}
+		code, existed := cl.subscribeOne(f, subID)
+		codes[i] = code
+		if code > 2 {
+			continue
+		}
+		// Retained messages: not for shared subscriptions; retain handling
+		// 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9]
+		// [MQTT-3.3.1-10] [MQTT-3.3.1-11].
+		if _, _, shared := shareSplit(f.Filter); shared || f.RetainHandling == 2 || (f.RetainHandling == 1 && existed) {
+			continue
+		}
+		for _, m := range e.topics.retained(f.Filter, nil) {
+			d := delivery{m: m, qos: min(m.qos, code), retain: true} // [MQTT-3.3.1-8]
+			if subID != 0 {
+				d.subIDs = []int{int(subID)}
+			}
+			rets = append(rets, d)
+		}
+	}
+	cl.send(b, &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Suback}, PacketID: pk.PacketID, ReasonCodes: codes}) // [MQTT-3.8.4-1]
+	if len(rets) == 0 {
+		return nil
+	}
+	s := cl.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range rets {
+		if e.acl.Allow(&cl.info, d.m.topic, ext.AccessDeliver) {
+			s.sendLocked(b, nil, d, nil)
+		}
+	}
+	return nil
+}
+
+// subscribeOne adds one filter; it returns the SUBACK code (the granted QoS
+// or a failure) and whether the subscription existed.
+func (cl *client) subscribeOne(f packets.Subscription, subID uint32) (byte, bool) {
+	e := cl.e
+	fail := func(code byte) (byte, bool) {
+		if !cl.v5() {
+			return 0x80, false // [MQTT-3.9.3-2]
+		}
+		return code, false
+	}
+	if !validFilter(f.Filter) {
+		return fail(0x8F) // topic filter invalid
+	}
+	_, inner, shared := shareSplit(f.Filter)
+	if shared && !e.cfg.SharedSubscriptions {
+		return fail(0x9E)
+	}
+	if !e.cfg.WildcardSubscriptions && strings.ContainsAny(inner, "+#") {
+		return fail(0xA2)
+	}
+	if !e.acl.Allow(&cl.info, f.Filter, ext.AccessSubscribe) {
+		if e.cfg.ObscureNotAuthorized {
+			return fail(0x80)
+		}
+		return fail(0x87)
+	}
+	o := subOpts{id: subID, qos: min(f.Qos, e.cfg.MaxQoS), rh: f.RetainHandling, noLoc: f.NoLocal, rap: f.RetainAsPublished}
+	filter := strings.Clone(f.Filter)
+	s := cl.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return fail(0x80)
+	}
+	_, existed := s.subs[filter]
+	if s.subs == nil {
+		s.subs = make(map[string]subOpts, 1)
+	}
+	s.subs[filter] = o // [MQTT-3.8.4-3] replaces an identical filter
+	e.topics.subscribe(s, filter, o)
+	return o.qos, existed // [MQTT-3.9.3-1]
+}
+
+// unsubscribe handles UNSUBSCRIBE [MQTT-3.10.4-1] ff.
+func (cl *client) unsubscribe(b *transport.Batch, pk *packets.Packet) error {
+	if len(pk.Filters) == 0 {
+		return fmt.Errorf("%w: UNSUBSCRIBE without filters [MQTT-3.10.3-2]", ErrProtocol)
+	}
+	codes := make([]byte, len(pk.Filters))
+	s := cl.s
+	s.mu.Lock()
+	for i, f := range pk.Filters {
+		if !validFilter(f.Filter) {
+			codes[i] = 0x8F
+			continue
+		}
+		if _, ok := s.subs[f.Filter]; !ok {
+			codes[i] = 0x11 // no subscription existed
+			continue
+		}
+		delete(s.subs, f.Filter)
+		cl.e.topics.unsubscribe(s, f.Filter)
+	}
+	if len(s.subs) == 0 {
+		s.subs = nil
+	}
+	s.mu.Unlock()
+	cl.send(b, &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Unsuback}, PacketID: pk.PacketID, ReasonCodes: codes}) // [MQTT-3.10.4-4]
+	return nil
+}

@@ -1,0 +1,196 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"github.com/imqtt/imqtt/broker/listen"
+)
+
+// Server owns the listeners, the worker pools and every connection.
+type Server struct {
+	cfg       Config
+	maxPacket int // 0: no limit beyond MQTT's
+	guard     *listen.Guard
+	h         Handler
+	log       zerolog.Logger
+	lns       []*listener
+
+	work     chan *Conn // read batches, served by the workers
+	hs       chan *Conn // handshakes, served by the handshake workers
+	readBufs sync.Pool  // *[]byte of readBufSize
+	chunks   chunkPool  // output chunks
+	closedCh chan struct{}
+
+	accepts sync.WaitGroup // accept loops
+	readers sync.WaitGroup // one per connection
+	workers sync.WaitGroup // both pools
+	writers sync.WaitGroup // one per busy connection
+
+	mu      sync.Mutex
+	conns   map[*Conn]struct{}
+	started bool
+	closed  bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates cfg and binds every listener (a port 0 gets a free port: see
+// Addr). Nothing is accepted before Start. On error every bound socket is closed.
+func New(cfg Config, guard *listen.Guard, h Handler, log zerolog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, ErrNilHandler
+	}
+	if guard == nil {
+		return nil, ErrNilGuard
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:      cfg,
+		guard:    guard,
+		h:        h,
+		log:      log.With().Str(fieldComponent, componentName).Logger(),
+		work:     make(chan *Conn),
+		hs:       make(chan *Conn),
+		closedCh: make(chan struct{}),
+		conns:    make(map[*Conn]struct{}),
+	}
+	if cfg.MaxPacketSize < MaxPacketSizeLimit {
+		s.maxPacket = cfg.MaxPacketSize
+	}
+	close(s.closedCh)
+	s.readBufs.New = func() any { b := make([]byte, readBufSize); return &b }
+	for _, lc := range cfg.Listeners {
+		l, err := bind(lc)
+		if err != nil {
+			for _, l := range s.lns {
+				_ = l.ln.Close()
+			}
+			return nil, err
+		}
+		s.lns = append(s.lns, l)
+	}
+	return s, nil
+}
+
+// Start starts the worker pools and the accept loops. Call it once, after New.
+func (s *Server) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return
+	}
+	s.started = true
+	s.workers.Add(s.cfg.Workers + s.cfg.HandshakeWorkers)
+	for range s.cfg.Workers {
+		go s.worker()
+	}
+	for range s.cfg.HandshakeWorkers {
+		go s.handshakeWorker()
+	}
+	for _, l := range s.lns {
+		s.accepts.Add(1)
+		go s.accept(l)
+		s.log.Info().Str(fieldListener, l.id).Str(fieldKind, l.cfg.Kind).
+			Stringer(fieldAddress, l.ln.Addr()).Msg("listening")
+	}
+}
+
+// Addr returns the bound address of the named listener, nil if unknown.
+func (s *Server) Addr(listener string) net.Addr {
+	for _, l := range s.lns {
+		if l.id == listener {
+			return l.ln.Addr()
+		}
+	}
+	return nil
+}
+
+// Close shuts the server down, in order: stop accepting (close the listeners,
+// wait for the accept loops); Close every connection with ErrServerClosed (each
+// flushes what is pending, a blocked writer bounded by WriteTimeout; a handler
+// that wants to send a DISCONNECT queues it before calling Close); wait for the
+// readers (each calls Handler.Closed); stop the worker pools and wait for them;
+// wait for the writers. If ctx ends first, every socket is closed at once (pending
+// output dropped) and the waiting goes on; Close then returns ctx's error.
+// Idempotent (later calls return the first result); safe without Start.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Server) close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	started := s.started
+	s.mu.Unlock()
+	var first error
+	for _, l := range s.lns {
+		if err := l.ln.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close listener %s: %w", l.id, err)
+		}
+	}
+	s.accepts.Wait()
+	for _, c := range s.snapshot() {
+		c.Close(ErrServerClosed)
+	}
+	readersDone := make(chan struct{})
+	go func() { // ends when the readers did; Close waits for it below
+		s.readers.Wait()
+		close(readersDone)
+	}()
+	select {
+	case <-readersDone:
+	case <-ctx.Done():
+		first = ctx.Err()
+		for _, c := range s.snapshot() {
+			c.abort(ErrServerClosed)
+		}
+		<-readersDone
+	}
+	if started {
+		close(s.work)
+		close(s.hs)
+	}
+	s.workers.Wait()
+	s.writers.Wait()
+	return first
+}
+
+// snapshot returns the open connections.
+func (s *Server) snapshot() []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// track registers a new connection; false if the server is closing.
+func (s *Server) track(c *Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.readers.Add(1)
+	return true
+}
+
+// forget drops a finished connection.
+func (s *Server) forget(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
