@@ -22,6 +22,7 @@ type listener struct {
 	cfg listen.Config
 	id  string
 	ln  *net.TCPListener
+	tls *listen.TLSSource // tls and wss only
 	// pre is the pre-handshake step, run on a handshake worker before TLS or the
 	// WebSocket upgrade with blocking reads under the connect timeout (the PROXY
 	// protocol header goes here: it may replace Conn.remote). nil: none.
@@ -33,11 +34,20 @@ func (l *listener) handshake() bool { return l.pre != nil || l.cfg.IsTLS() || l.
 
 // bind opens the listener's socket.
 func bind(lc listen.Config) (*listener, error) {
+	l := &listener{cfg: lc, id: lc.ID()}
+	if lc.IsTLS() {
+		src, err := listen.NewTLSSource(lc.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", lc.ID(), err)
+		}
+		l.tls = src
+	}
 	ln, err := net.Listen("tcp", lc.Address)
 	if err != nil {
 		return nil, fmt.Errorf("listener %s: %w", lc.ID(), err)
 	}
-	return &listener{cfg: lc, id: lc.ID(), ln: ln.(*net.TCPListener)}, nil
+	l.ln = ln.(*net.TCPListener)
+	return l, nil
 }
 
 // accept is l's accept loop: every socket passes the Guard, gets the connect
@@ -109,6 +119,19 @@ func (s *Server) handshake(c *Conn) error {
 		if err := c.l.pre(c); err != nil {
 			return err
 		}
+	}
+	if c.l.tls != nil {
+		if err := s.handshakeTLS(c); err != nil {
+			return err
+		}
+	}
+	if c.l.cfg.IsWS() {
+		if err := s.upgradeWS(c); err != nil {
+			return err
+		}
+	}
+	if c.tl != nil {
+		c.tl.nonblock = true
 	}
 	return nil
 }

@@ -62,6 +62,8 @@ type Conn struct {
 	remote netip.AddrPort
 	data   any
 	done   chan error // the reader's handoff slot: a worker answers here
+	tl     *tlsLayer  // tls and wss only; set (under wmu) after the handshake
+	ws     *wsLayer   // ws and wss only; set (under wmu) after the upgrade
 
 	// Read side: only the goroutine running the connection's current step (its
 	// reader, or the worker it handed it to) touches these; the done channel
@@ -94,8 +96,15 @@ func (c *Conn) Remote() netip.AddrPort { return c.remote }
 // Listener returns the name of the listener that accepted the connection.
 func (c *Conn) Listener() string { return c.l.id }
 
-// TLS returns the TLS connection state, or nil on plain tcp and ws listeners.
-func (c *Conn) TLS() *tls.ConnectionState { return nil }
+// TLS returns the TLS connection state (a copy), or nil on tcp and ws listeners.
+// Call it from the Handler's methods.
+func (c *Conn) TLS() *tls.ConnectionState {
+	if c.tl == nil {
+		return nil
+	}
+	cs := c.tl.conn.ConnectionState()
+	return &cs
+}
 
 // SetData stores the handler's per-connection state. Not synchronised: call it
 // from the Handler's methods (which are serialised per connection).
@@ -183,8 +192,42 @@ func (c *Conn) closeSocketLocked() {
 	c.wflags |= wSockClosed
 	_ = c.tc.Close()
 	if c.wflags&wBusy == 0 {
-		c.out.reset(&c.s.chunks)
+		c.resetLocked()
 	}
+}
+
+// resetLocked frees all pending output.
+func (c *Conn) resetLocked() {
+	c.out.reset(&c.s.chunks)
+	if c.tl != nil {
+		c.tl.plain.reset(&c.s.chunks)
+	}
+	if c.ws != nil {
+		c.ws.plain.reset(&c.s.chunks)
+	}
+}
+
+// pendingLocked is the unwritten output: plaintext not yet encrypted included.
+func (c *Conn) pendingLocked() int {
+	n := c.out.n
+	if c.tl != nil {
+		n += c.tl.plain.n
+	}
+	if c.ws != nil {
+		n += c.ws.plain.n
+	}
+	return n
+}
+
+// queueLocked returns the pending queue that Queue appends to: the top layer's.
+func (c *Conn) queueLocked() *pending {
+	switch {
+	case c.ws != nil:
+		return &c.ws.plain
+	case c.tl != nil:
+		return &c.tl.plain
+	}
+	return &c.out
 }
 
 // closeCause returns the recorded close cause, or def if none.

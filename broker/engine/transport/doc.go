@@ -1,44 +1,58 @@
-// Package transport is the engine's connection layer: it accepts MQTT
-// connections on tcp (tls, ws and wss follow), frames the byte stream into MQTT
-// packets and hands them to a Handler (the engine's protocol layer), and writes
-// what the Handler queues. It owns the listeners' sockets, the worker pools and
-// every connection's goroutines; it knows nothing of MQTT beyond the fixed
-// header.
-//
-// # Model (docs/engine.md)
-//
-// Each connection has one goroutine, its reader, parked in the netpoller with a
-// 1-byte MSG_PEEK (no buffer held while idle). When the socket is readable the
-// reader hands the connection to a worker (a bounded pool) and waits on the
-// connection's 1-slot done channel. The worker reads without blocking into a
-// pooled 4 KiB buffer until EAGAIN, frames packets (refusing one above
-// MaxPacketSize from its fixed header), calls Handler.Packet for each, and at the
-// end of the batch flushes every connection touched in the batch once (one
-// writev). A packet that straddles reads is kept as an exact-size copy.
-// Output that the socket does not take stays pending (bounded by
-// MaxPendingBytes) and a short-lived writer goroutine writes it with blocking
-// writes under WriteTimeout, then exits.
+// Package transport is the engine's connection layer. It owns the listeners'
+// sockets (tcp, tls, ws, wss), the worker pools and every connection's
+// goroutines; it frames the inbound byte stream into MQTT packets (fixed header
+// only: it knows nothing else of MQTT) for a Handler, the engine's protocol
+// layer, and writes what the Handler queues. The model and why it was chosen:
+// docs/engine.md; invariants and lock order: DESIGN.md in this directory.
 //
 // # Lifecycle
 //
-// New binds the listeners; Start starts the pools and accept loops; Close stops
-// accepting, closes every connection with ErrServerClosed (flushing pending
-// output), waits for the readers (each calls Handler.Closed), then the workers,
-// then the writers. Close is idempotent and safe without Start.
+// New validates the Config, loads TLS material and binds every listener (port 0
+// picks a free port: Addr). Start starts the pools and the accept loops. Close
+// stops accepting, closes every connection with ErrServerClosed (each flushes its
+// pending output, a blocked writer bounded by WriteTimeout; a handler that wants
+// to send DISCONNECT 0x8B queues it before calling Close), waits for the readers
+// (each calls Handler.Closed), then stops the pools, then waits for the writers.
+// If Close's ctx ends first every socket is closed at once. Close is idempotent
+// and safe without Start.
 //
-// Per connection: accept -> Guard admission -> (handshake worker: pre-handshake
-// step, TLS, WebSocket) -> Handler.Open on a worker -> read batches ->
-// Handler.Closed on the reader, exactly once, after the socket is closed.
+// Per connection: accept -> listen.Guard admission (refused: closed, or on tcp
+// answered with a CONNACK by the Guard) -> handshake worker (the pre-handshake
+// step, a placeholder for the PROXY protocol; the TLS handshake; the WebSocket
+// upgrade) -> Handler.Open on a worker -> read batches -> Handler.Closed, once,
+// on the reader, after the socket is closed and the writer exited.
 //
-// Keepalive is the socket's read deadline: ConnectTimeout from accept until the
-// first complete packet, then what Conn.SetReadTimeout set (re-armed after each
-// batch). A deadline wakes the reader, which closes with ErrConnectTimeout or
-// ErrKeepalive.
+// # Callers must
 //
-// # API changes from the brief
+//   - Queue with the Batch they were given inside Packet and Malformed; with nil
+//     elsewhere. Pause only from a Handler call for that connection.
+//   - Treat body as valid only during Packet.
+//   - Back off on QueuedFull/Refused (Pause the producer on DrainSignal).
+//   - Call SetReadTimeout after CONNECT (keepalive * 1.5), or the connection has
+//     no read timeout once its first packet arrived.
 //
-// Added: QueueResult.String, ErrInvalidConfig, ErrNilHandler, ErrNilGuard,
-// ErrUnknownListener, MaxPacketSizeLimit and the Default* constants.
-// MaxPacketSize is a total size (fixed header included), as MQTT 5's Maximum
-// Packet Size.
+// # Goroutines
+//
+//	goroutine              started by         stops when                          waited for by
+//	accept loop, 1/listener Start             its listener closes (Close)          Close
+//	reader, 1/connection   the accept loop    the socket closes, errors, times out Close (readers WaitGroup)
+//	worker, Workers        Start              Close closes the work channel        Close, after the readers
+//	handshake worker       Start              Close closes the handshake channel   Close, after the readers
+//	writer, 1/busy conn    a flush that found pending is empty, a write fails    the reader's exit; Close
+//	                       the socket full    or WriteTimeout passes
+//
+// # Keepalive
+//
+// The socket's read deadline (the timer lives in the runtime's pollDesc): the
+// ConnectTimeout from accept until the first complete packet, then what
+// SetReadTimeout set, re-armed after every batch and every pause. A deadline
+// wakes the reader, which closes with ErrConnectTimeout or ErrKeepalive.
+//
+// # API changes from the task brief
+//
+// Added: QueueResult.String, ErrWebSocket, ErrInvalidConfig, ErrNilHandler,
+// ErrNilGuard, MaxPacketSizeLimit and the Default* constants. MaxPacketSize is a
+// total size (fixed header included), as MQTT 5's Maximum Packet Size. Pause
+// stops the framer right after the Packet call that paused (the rest of the read
+// is kept), not only at the end of the batch.
 package transport

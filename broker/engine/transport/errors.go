@@ -24,12 +24,15 @@ var (
 	ErrServerClosed = errors.New("server closed")
 	// ErrClosed: the connection or the server is already closed.
 	ErrClosed = errors.New("transport closed")
+	// ErrWebSocket is wrapped by every WebSocket framing error (unmasked client
+	// frame, reserved bits or opcodes, a text message [MQTT-6.0.0-1], a control
+	// frame that is fragmented or too long, a continuation without a message);
+	// the client got a close frame (1003 for text, else 1002).
+	ErrWebSocket = errors.New("websocket protocol error")
 	// ErrInvalidConfig is wrapped by every Config.Validate error.
 	ErrInvalidConfig = errors.New("invalid transport config")
 	// ErrNilHandler: New was given no Handler.
 	ErrNilHandler = errors.New("transport needs a handler")
 	// ErrNilGuard: New was given no listen.Guard.
 	ErrNilGuard = errors.New("transport needs a guard")
-	// ErrUnknownListener: a listener name that New did not bind.
-	ErrUnknownListener = errors.New("unknown listener")
 )

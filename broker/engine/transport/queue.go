@@ -20,12 +20,12 @@ func (c *Conn) Queue(b *Batch, p []byte) QueueResult {
 		return Closed
 	}
 	bound := c.s.cfg.MaxPendingBytes
-	if c.out.n >= bound {
+	if c.pendingLocked() >= bound {
 		return Refused
 	}
-	c.out.add(p, &c.s.chunks)
+	c.queueLocked().add(p, &c.s.chunks)
 	res := Queued
-	if c.out.n >= bound {
+	if c.pendingLocked() >= bound {
 		res = QueuedFull
 	}
 	if c.wflags&wBusy != 0 {
@@ -46,7 +46,7 @@ func (c *Conn) Queue(b *Batch, p []byte) QueueResult {
 func (c *Conn) PendingBytes() int {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.out.n
+	return c.pendingLocked()
 }
 
 // DrainSignal returns a channel that is closed when c's pending output drops below
@@ -54,7 +54,7 @@ func (c *Conn) PendingBytes() int {
 func (c *Conn) DrainSignal() <-chan struct{} {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.wflags&wClosing != 0 || c.out.n < c.s.cfg.MaxPendingBytes/2 {
+	if c.wflags&wClosing != 0 || c.pendingLocked() < c.s.cfg.MaxPendingBytes/2 {
 		return c.s.closedCh
 	}
 	if c.drain == nil {
@@ -65,7 +65,7 @@ func (c *Conn) DrainSignal() <-chan struct{} {
 
 // signalDrainLocked closes the drain channel if pending is low enough or c closes.
 func (c *Conn) signalDrainLocked() {
-	if c.drain != nil && (c.wflags&wClosing != 0 || c.out.n < c.s.cfg.MaxPendingBytes/2) {
+	if c.drain != nil && (c.wflags&wClosing != 0 || c.pendingLocked() < c.s.cfg.MaxPendingBytes/2) {
 		close(c.drain)
 		c.drain = nil
 	}
@@ -85,7 +85,17 @@ func (c *Conn) endBatch() {
 // socket does not take is handed to a new writer goroutine. A write error closes
 // the socket with that cause.
 func (c *Conn) flushLocked() {
-	if c.out.n == 0 || c.wflags&(wBusy|wSockClosed) != 0 {
+	if c.wflags&(wBusy|wSockClosed) != 0 {
+		return
+	}
+	if err := c.encodeLocked(); err != nil {
+		c.failLocked(err)
+		return
+	}
+	if c.out.n == 0 {
+		if c.wflags&wClosing != 0 {
+			c.closeSocketLocked()
+		}
 		return
 	}
 	var vs [16][]byte
@@ -122,7 +132,7 @@ func (c *Conn) failLocked(err error) {
 		}
 	}
 	c.closeSocketLocked()
-	c.out.reset(&c.s.chunks)
+	c.resetLocked()
 	c.signalDrainLocked()
 }
 
@@ -150,13 +160,20 @@ func (c *Conn) writer(done chan struct{}) {
 	var vs [][]byte
 	for {
 		c.wmu.Lock()
+		if err := c.encodeLocked(); err != nil {
+			c.wflags &^= wBusy
+			c.writerDone = nil
+			c.failLocked(err)
+			c.wmu.Unlock()
+			return
+		}
 		if c.out.n == 0 || c.wflags&wSockClosed != 0 {
 			c.wflags &^= wBusy
 			c.writerDone = nil
 			if c.wflags&wClosing != 0 {
 				c.closeSocketLocked()
 			}
-			c.out.reset(&c.s.chunks) // empty, or the socket is closed
+			c.resetLocked() // empty, or the socket is closed
 			c.signalDrainLocked()
 			c.wmu.Unlock()
 			return

@@ -32,9 +32,9 @@ func (c *Conn) run() error {
 		}
 		if c.paused {
 			c.pause()
-			if c.fr.held != nil {
-				continue // framed bytes wait in memory, not in the socket
-			}
+			// Bytes may wait in memory (held, or a record inside the tls.Conn),
+			// not in the socket: run a batch before waiting again.
+			continue
 		}
 		if err := waitReadable(c.rc); err != nil {
 			return c.readErr(err)

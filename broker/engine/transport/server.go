@@ -23,6 +23,7 @@ type Server struct {
 	work     chan *Conn // read batches, served by the workers
 	hs       chan *Conn // handshakes, served by the handshake workers
 	readBufs sync.Pool  // *[]byte of readBufSize
+	recBufs  sync.Pool  // *[]byte of recordSize (TLS plaintext records)
 	chunks   chunkPool  // output chunks
 	closedCh chan struct{}
 
@@ -68,6 +69,7 @@ func New(cfg Config, guard *listen.Guard, h Handler, log zerolog.Logger) (*Serve
 	}
 	close(s.closedCh)
 	s.readBufs.New = func() any { b := make([]byte, readBufSize); return &b }
+	s.recBufs.New = func() any { b := make([]byte, 0, recordSize); return &b }
 	for _, lc := range cfg.Listeners {
 		l, err := bind(lc)
 		if err != nil {

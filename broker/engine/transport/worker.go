@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -53,10 +54,15 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 	had := c.gotPacket
 	b.s, b.c = s, c
 	stop := c.fr.resume(s.maxPacket, b)
+	if stop == nil && c.ws != nil && c.ws.pre != nil && !c.paused {
+		pre := c.ws.pre
+		c.ws.pre = nil
+		stop = c.ingest(b, pre)
+	}
 	for stop == nil && !c.paused {
-		n, err := readNB(c.rc, buf)
+		n, err := c.read(buf)
 		if n > 0 {
-			stop = c.fr.feed(buf[:n], s.maxPacket, b)
+			stop = c.ingest(b, buf[:n])
 		}
 		if err == errWouldBlock {
 			break
@@ -67,11 +73,20 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 			}
 			break
 		}
-		if n < len(buf) {
-			break // drained
+		if n < len(buf) && c.tl == nil {
+			break // drained (TLS may still hold a whole record: read to EAGAIN)
 		}
 	}
 	s.readBufs.Put(bp)
+	if c.tl != nil && c.tl.hasStaged() {
+		// A Read answered the peer (TLS 1.3 KeyUpdate): flush with the batch.
+		c.wmu.Lock()
+		if c.wflags&wTouched == 0 {
+			c.wflags |= wTouched
+			b.touch(c)
+		}
+		c.wmu.Unlock()
+	}
 	b.end()
 	b.c = nil
 	if stop != nil {
@@ -97,3 +112,24 @@ func (b *Batch) malformed(err error) { b.s.h.Malformed(b, b.c, err) }
 
 // hold stops framing b.c once the handler paused it.
 func (b *Batch) hold() bool { return b.c.paused }
+
+// read reads the connection's MQTT bytes without blocking: errWouldBlock when
+// none are available.
+func (c *Conn) read(p []byte) (int, error) {
+	if c.tl != nil {
+		return c.tl.conn.Read(p)
+	}
+	return readNB(c.rc, p)
+}
+
+// ingest hands read bytes to the WebSocket decoder (ws, wss) or the framer.
+func (c *Conn) ingest(b *Batch, p []byte) error {
+	if c.ws == nil {
+		return c.fr.feed(p, c.s.maxPacket, b)
+	}
+	err := c.ws.dec.decode(p, b)
+	if errors.Is(err, ErrWebSocket) {
+		return b.wsFail(err)
+	}
+	return err
+}
