@@ -110,7 +110,8 @@ func (b *Broker) newNative() (err error) {
 	}
 	loopback := map[string]bool{}
 	for name, l := range cfg.Listeners.All() {
-		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address)
+		// Behind a PROXY protocol listener the clients are not local.
+		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address) && !l.ProxyProtocol
 	}
 	b.authHook, err = auth.New(cfg.Auth, auth.Options{
 		Log:              log,
@@ -134,9 +135,9 @@ func (b *Broker) newNative() (err error) {
 		return fmt.Errorf("listeners: %w", err)
 	}
 	for _, l := range cfg.transportConfig().Listeners {
-		if cfg.Auth.AllowAnonymous && !IsLoopbackAddress(l.Address) {
+		if cfg.Auth.AllowAnonymous && (!IsLoopbackAddress(l.Address) || l.ProxyProtocol) {
 			b.log.Warn().Str(fieldListener, l.ID()).Str(fieldAddress, l.Address).
-				Msg("anonymous access is ignored on a listener that is not loopback-only")
+				Msg("anonymous access is ignored on a listener that is not loopback-only or uses proxy protocol")
 		}
 	}
 	return nil

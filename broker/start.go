@@ -180,7 +180,9 @@ func (b *Broker) newAuth() (*limits.LevelsHook, error) {
 	cfg, log := b.cfg, b.rootLog
 	loopback := map[string]bool{}
 	for name, l := range cfg.Listeners.All() {
-		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address)
+		// Behind a PROXY protocol listener the clients are not local, even
+		// when the load balancer is.
+		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address) && !l.ProxyProtocol
 	}
 	// Topic depth (hooks/limits LevelsHook): created before auth, which checks a
 	// will topic's depth through it before the ACL does.
@@ -275,9 +277,9 @@ func (b *Broker) newListeners() error {
 			return fmt.Errorf("listeners.%s: %s: %w", name, lc.Address, err)
 		}
 		b.listeners[name] = l
-		if cfg.Auth.AllowAnonymous && !IsLoopbackAddress(lc.Address) {
+		if cfg.Auth.AllowAnonymous && (!IsLoopbackAddress(lc.Address) || lc.ProxyProtocol) {
 			b.log.Warn().Str(fieldListener, name).Str(fieldAddress, lc.Address).
-				Msg("anonymous access is ignored on a listener that is not loopback-only")
+				Msg("anonymous access is ignored on a listener that is not loopback-only or uses proxy protocol")
 		}
 	}
 	return nil

@@ -32,6 +32,9 @@ type acceptor struct {
 	// answer: refused sockets get a CONNACK (plain tcp listeners only; set
 	// before Accept is first called).
 	answer bool
+	// deferIP: the per-IP limits wait for the client's address (PROXY
+	// protocol listeners; set before Accept is first called).
+	deferIP bool
 
 	warn sometimes
 
@@ -79,7 +82,7 @@ func (a *acceptor) Accept() (net.Conn, error) {
 			continue
 		}
 		backoff = 0
-		ac := a.g.admit(a.id, tc, a.answer)
+		ac := a.g.admit(a.id, tc, a.answer, a.deferIP)
 		if ac == nil {
 			continue
 		}

@@ -22,7 +22,7 @@ type Slot struct {
 // answerer, which tells the client why in a CONNACK and closes it; tc then
 // belongs to the Guard and the caller must not touch it.
 func (g *Guard) Admit(listener string, tc *net.TCPConn, answer bool) (Slot, bool) {
-	ac := g.admit(listener, tc, answer)
+	ac := g.admit(listener, tc, answer, false)
 	if ac == nil {
 		return Slot{}, false
 	}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/imqtt/imqtt/broker/listen/proxyhdr"
 )
 
 // Listener kinds.
@@ -38,6 +40,17 @@ type Config struct {
 	Path string `yaml:"path"`
 	// TLS holds the certificate material of tls and wss listeners.
 	TLS TLSConfig `yaml:"tls"`
+	// ProxyProtocol makes a tcp or tls listener read a PROXY protocol header
+	// (v1 or v2, before the TLS handshake) from trusted peers and use the
+	// client address it carries (proxy.go). Off by default.
+	ProxyProtocol bool `yaml:"proxy_protocol"`
+	// ProxyTrusted lists the load balancers allowed to send the header: CIDR
+	// prefixes or single IP addresses. Required with ProxyProtocol.
+	ProxyTrusted []string `yaml:"proxy_trusted"`
+	// ProxyUntrusted is what happens to a peer outside ProxyTrusted: refuse
+	// (default; closed at once) or plain (served with its socket address; a
+	// header it sends is not read as one).
+	ProxyUntrusted string `yaml:"proxy_untrusted"`
 }
 
 // TLSConfig is the certificate material of a tls or wss listener. The protocol
@@ -106,6 +119,9 @@ func (c Config) Validate() error {
 	} else if c.Path != "" {
 		return invalid("path", strconv.Quote(c.Path), "is only for ws and wss listeners")
 	}
+	if err := c.validateProxy(); err != nil {
+		return err
+	}
 	if !c.IsTLS() {
 		if c.TLS != (TLSConfig{}) {
 			return invalid("tls", c.Kind, "tls settings are only for tls and wss listeners")
@@ -113,6 +129,31 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return c.TLS.validate()
+}
+
+// validateProxy checks the PROXY protocol keys.
+func (c Config) validateProxy() error {
+	if !c.ProxyProtocol {
+		if len(c.ProxyTrusted) > 0 || c.ProxyUntrusted != "" {
+			return invalid("proxy_protocol", false, "proxy_trusted and proxy_untrusted need proxy_protocol: true")
+		}
+		return nil
+	}
+	if c.IsWS() {
+		return invalid("proxy_protocol", true, "is only for tcp and tls listeners")
+	}
+	if u := c.ProxyUntrusted; u != "" && u != proxyhdr.UntrustedRefuse && u != proxyhdr.UntrustedPlain {
+		return invalid("proxy_untrusted", strconv.Quote(u), "must be refuse or plain")
+	}
+	if _, err := c.proxyPolicy(); err != nil {
+		return fmt.Errorf("proxy_trusted: %w: %w", err, ErrInvalidConfig)
+	}
+	return nil
+}
+
+// proxyPolicy builds the PROXY protocol policy of a listener that has it on.
+func (c Config) proxyPolicy() (proxyhdr.Policy, error) {
+	return proxyhdr.NewPolicy(c.ProxyTrusted, c.ProxyUntrusted)
 }
 
 // clientAuth returns the effective client certificate policy.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,13 @@ func TestConfigValidate(t *testing.T) {
 		{"require without ca", Config{Kind: KindTLS, Address: ":1", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientAuth: "require"}}, "tls.client_ca_file"},
 		{"request without ca", Config{Kind: KindWSS, Address: ":1", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientAuth: "request"}}, "tls.client_ca_file"},
 		{"none with ca", Config{Kind: KindTLS, Address: ":1", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca", ClientAuth: "none"}}, "tls.client_auth"},
+		{"proxy tcp", Config{Kind: KindTCP, Address: ":1", ProxyProtocol: true, ProxyTrusted: []string{"10.0.0.0/8"}}, ""},
+		{"proxy tls plain", Config{Kind: KindTLS, Address: ":1", TLS: tlsOK, ProxyProtocol: true, ProxyTrusted: []string{"::1"}, ProxyUntrusted: "plain"}, ""},
+		{"proxy without trusted", Config{Kind: KindTCP, Address: ":1", ProxyProtocol: true}, "proxy_trusted: empty list"},
+		{"proxy bad trusted", Config{Kind: KindTCP, Address: ":1", ProxyProtocol: true, ProxyTrusted: []string{"10.0.0.1/8"}}, `proxy_trusted: [0]: "10.0.0.1/8"`},
+		{"proxy bad untrusted", Config{Kind: KindTCP, Address: ":1", ProxyProtocol: true, ProxyTrusted: []string{"10.0.0.1"}, ProxyUntrusted: "allow"}, `proxy_untrusted: "allow"`},
+		{"proxy on ws", Config{Kind: KindWS, Address: ":1", ProxyProtocol: true, ProxyTrusted: []string{"10.0.0.1"}}, "proxy_protocol: true: is only for tcp and tls"},
+		{"trusted without proxy", Config{Kind: KindTCP, Address: ":1", ProxyTrusted: []string{"10.0.0.1"}}, "proxy_protocol: false"},
 		{"bad client auth", Config{Kind: KindTLS, Address: ":1", TLS: TLSConfig{CertFile: "c", KeyFile: "k", ClientCAFile: "ca", ClientAuth: "optional"}}, `tls.client_auth: "optional"`},
 	}
 	for _, tc := range tests {
@@ -123,7 +131,16 @@ func TestLimitsYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantC := Config{Kind: KindWSS, Address: "0.0.0.0:8084", Path: "/ws", TLS: TLSConfig{CertFile: "a.pem", KeyFile: "a.key", ClientCAFile: "ca.pem", ClientAuth: "require"}}
-	if c != wantC {
+	if !reflect.DeepEqual(c, wantC) {
+		t.Fatalf("decoded %+v, want %+v", c, wantC)
+	}
+	c = Config{}
+	in = "kind: tls\naddress: 0.0.0.0:8883\nproxy_protocol: true\nproxy_trusted: [10.0.0.0/8, 192.168.1.5]\nproxy_untrusted: plain\n"
+	if err := yaml.Unmarshal([]byte(in), &c); err != nil {
+		t.Fatal(err)
+	}
+	wantC = Config{Kind: KindTLS, Address: "0.0.0.0:8883", ProxyProtocol: true, ProxyTrusted: []string{"10.0.0.0/8", "192.168.1.5"}, ProxyUntrusted: "plain"}
+	if !reflect.DeepEqual(c, wantC) {
 		t.Fatalf("decoded %+v, want %+v", c, wantC)
 	}
 }

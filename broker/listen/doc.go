@@ -66,6 +66,25 @@
 // accounting (MaxConnections still applies). IPv4-mapped IPv6 addresses count as
 // their IPv4 address. Keep MaxConnections below the process descriptor limit.
 //
+// # PROXY protocol
+//
+// A tcp or tls listener with Config.ProxyProtocol sits behind load balancers
+// that announce each client with a PROXY protocol header (v1 or v2; package
+// proxyhdr reads it and documents the trust rules). At accept the Guard applies
+// only MaxConnections (the socket's address is the load balancer's). Then, on
+// the connection's own goroutine (proxyStep in proxy.go): a peer outside
+// Config.ProxyTrusted is refused (reason proxy_untrusted; or, with
+// ProxyUntrusted plain, served under its socket address and never read as
+// sending a header); a trusted peer must send a header within ConnectTimeout
+// (timeout: connect_timeout; no header or a malformed one: proxy_header; a
+// socket closed before its first byte is not counted). The client's address
+// from the header becomes the connection's RemoteAddr (mochi's cl.Net.Remote:
+// logs, auth throttling, the admin API); a LOCAL header (the proxy's own check)
+// keeps the socket's. Then the per-IP limits are applied to the client's
+// address (a refusal on tcp is answered with a CONNACK, as at accept), and the
+// TLS handshake of tls listeners starts, on the bytes after the header. The
+// connect deadline covers the header, the handshake and the CONNECT together.
+//
 // # Connections
 //
 // Every connection handed to mochi is wrapped (after TLS and the WebSocket

@@ -18,4 +18,7 @@ const (
 	fieldNotAfter   = "not_after"
 	fieldSerial     = "serial"
 	fieldLimit      = "limit"
+	fieldProxy      = "proxy"
+	fieldVersion    = "version"
+	fieldLocal      = "local"
 )

@@ -1,6 +1,7 @@
 package listen
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -152,23 +153,52 @@ func (g *Guard) bucketFull(st *ipState, now time.Time) bool {
 // returns the socket wrapped so that closing it releases the counts exactly once;
 // otherwise it reports the rejection and returns nil, after closing the socket or,
 // with answer (plain tcp listeners), handing it to the answerer, which tells the
-// client why in a CONNACK (refuse.go).
-func (g *Guard) admit(listener string, tc *net.TCPConn, answer bool) *admittedConn {
+// client why in a CONNACK (refuse.go). With deferIP (PROXY protocol listeners,
+// whose socket address is the load balancer's) only MaxConnections is applied
+// here; admitIP applies the per-IP limits once the client's address is known.
+func (g *Guard) admit(listener string, tc *net.TCPConn, answer, deferIP bool) *admittedConn {
 	now := g.now()
 	var ip netip.Addr
-	if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok {
+	if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok && !deferIP {
 		ip = a.AddrPort().Addr().Unmap()
 	}
 	st, reason := g.acquire(ip, now)
 	if reason != "" {
 		remote := tc.RemoteAddr().String()
-		if !answer || !g.ans.answer(tc, reason, g.lim.ConnectTimeout) {
+		if !answer || !g.ans.answer(tc, nil, reason, g.lim.ConnectTimeout) {
 			_ = tc.Close()
 		}
 		g.reject(listener, remote, reason, nil)
 		return nil
 	}
 	return &admittedConn{TCPConn: tc, g: g, ip: ip, st: st, accepted: now}
+}
+
+// admitIP applies the per-IP limits to a socket admitted with deferIP, under
+// the client's address ip (from its PROXY header, or the socket's). It must be
+// called once, by the goroutine serving ac, before ac is shared. On refusal it
+// reports the rejection and, with answer (tcp listeners), hands the socket and
+// the bytes read past the header (pre) to the answerer; otherwise it closes ac.
+func (g *Guard) admitIP(listener string, ac *admittedConn, ip netip.Addr, answer bool) bool {
+	ip = ip.Unmap()
+	g.mu.Lock()
+	st, reason := g.acquireIPLocked(ip, g.now())
+	g.mu.Unlock()
+	if reason == "" {
+		ac.ip, ac.st = ip, st
+		return true
+	}
+	remote := ac.RemoteAddr().String()
+	if answer && ac.released.CompareAndSwap(false, true) {
+		g.release(netip.Addr{}, nil) // the answerer's sockets hold no slot
+		if !g.ans.answer(ac.TCPConn, ac.pre, reason, g.lim.ConnectTimeout) {
+			_ = ac.TCPConn.Close()
+		}
+	} else {
+		_ = ac.Close()
+	}
+	g.reject(listener, remote, reason, nil)
+	return false
 }
 
 // acquire counts one socket from ip, or names the limit that refuses it.
@@ -178,6 +208,17 @@ func (g *Guard) acquire(ip netip.Addr, now time.Time) (*ipState, string) {
 	if g.open >= g.lim.MaxConnections {
 		return nil, ReasonMaxConnections
 	}
+	st, reason := g.acquireIPLocked(ip, now)
+	if reason != "" {
+		return nil, reason
+	}
+	g.open++
+	return st, ""
+}
+
+// acquireIPLocked counts one socket from ip against the per-IP limits (nothing
+// when they are off or ip is invalid), or names the limit that refuses it.
+func (g *Guard) acquireIPLocked(ip netip.Addr, now time.Time) (*ipState, string) {
 	var st *ipState
 	if g.trackIPs() && ip.IsValid() {
 		st = g.ips[ip]
@@ -208,7 +249,6 @@ func (g *Guard) acquire(ip netip.Addr, now time.Time) (*ipState, string) {
 		}
 		st.open++
 	}
-	g.open++
 	return st, ""
 }
 
@@ -261,11 +301,52 @@ func (g *Guard) refusePacket(listener, remote, reason string, err error) {
 type admittedConn struct {
 	*net.TCPConn
 	g        *Guard
-	ip       netip.Addr
+	ip       netip.Addr // the address the per-IP limits count (the client's)
 	st       *ipState
 	accepted time.Time
 	pinned   atomic.Bool
 	released atomic.Bool
+
+	// Set by the serving goroutine after a PROXY header, before the socket is
+	// shared: the client's address, and the bytes read past the header, which
+	// Read returns before reading the socket (reader goroutine only).
+	remote net.Addr
+	pre    []byte
+}
+
+// RemoteAddr returns the client's address: from its PROXY header when there
+// was one, else the socket's peer.
+func (c *admittedConn) RemoteAddr() net.Addr {
+	if c.remote != nil {
+		return c.remote
+	}
+	return c.TCPConn.RemoteAddr()
+}
+
+// Read returns the bytes read past a PROXY header first, then reads the socket.
+func (c *admittedConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		if c.pre = c.pre[n:]; len(c.pre) == 0 {
+			c.pre = nil
+		}
+		return n, nil
+	}
+	return c.TCPConn.Read(p)
+}
+
+// WriteTo keeps io.Copy from the socket (TCPConn.WriteTo) from skipping pre.
+func (c *admittedConn) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	if len(c.pre) > 0 {
+		m, err := w.Write(c.pre)
+		n, c.pre = int64(m), nil
+		if err != nil {
+			return n, err
+		}
+	}
+	m, err := c.TCPConn.WriteTo(w)
+	return n + m, err
 }
 
 // pin hands the deadlines to the graceful close.

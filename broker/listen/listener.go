@@ -2,6 +2,7 @@ package listen
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	stdlog "log"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/imqtt/imqtt/broker/listen/proxyhdr"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/rs/zerolog"
 )
@@ -48,8 +50,10 @@ type Listener struct {
 	onPanic func(listener string, conn net.Conn, v any)
 	// closeClients replaces Close's argument when set (WithCloseClients).
 	closeClients listeners.CloseFn
-	tls          *tlsStore // tls, wss; nil otherwise
-	path         string    // ws, wss
+	tls          *tlsStore        // tls, wss; nil otherwise
+	path         string           // ws, wss
+	proxy        *proxyhdr.Policy // tcp, tls with proxy_protocol; nil otherwise
+	tlsCfg       *tls.Config      // tls with proxy_protocol: the handshake starts after the header
 
 	mu        sync.Mutex
 	acc       *acceptor
@@ -96,6 +100,13 @@ func New(cfg Config, g *Guard, log zerolog.Logger, opts ...Option) (*Listener, e
 		l.tls = st
 		l.logTLS("tls material loaded", st.cur.Load())
 	}
+	if cfg.ProxyProtocol {
+		pol, err := cfg.proxyPolicy()
+		if err != nil {
+			return nil, fmt.Errorf("proxy_trusted: %w: %w", err, ErrInvalidConfig)
+		}
+		l.proxy = &pol
+	}
 	if cfg.IsWS() {
 		l.path = cfg.wsPath()
 		l.upgrader = newUpgrader()
@@ -141,9 +152,13 @@ func (l *Listener) Init(*slog.Logger) error {
 		wrap = func(ac *admittedConn) net.Conn {
 			return newTLSServerConn(ac, tc, l.tlsFailed)
 		}
+		if l.proxy != nil { // the PROXY header comes before the ClientHello
+			l.tlsCfg, wrap = tc, nil
+		}
 	}
 	l.acc = newAcceptor(ln.(*net.TCPListener), l.id, l.g, l.log, wrap)
 	l.acc.answer = l.cfg.Kind == KindTCP
+	l.acc.deferIP = l.proxy != nil
 	if l.upgrader != nil {
 		lim := l.g.lim
 		l.httpSrv = &http.Server{
@@ -154,7 +169,11 @@ func (l *Listener) Init(*slog.Logger) error {
 			ErrorLog:          newHTTPErrorLog(l.log),
 		}
 	}
-	l.log.Info().Str(fieldKind, l.cfg.Kind).Str(fieldAddress, l.acc.Addr().String()).Msg("listener open")
+	ev := l.log.Info().Str(fieldKind, l.cfg.Kind).Str(fieldAddress, l.acc.Addr().String())
+	if l.proxy != nil {
+		ev = ev.Str(fieldProxy, l.proxy.Trusted().String())
+	}
+	ev.Msg("listener open")
 	return nil
 }
 

@@ -33,6 +33,12 @@ const (
 	// ReasonMalformedLength is used when a packet after CONNECT has a remaining
 	// length longer than 4 bytes (checked only with Limits.MaxPacketSize set).
 	ReasonMalformedLength = "malformed_length"
+	// ReasonProxyHeader is used when a trusted peer of a PROXY protocol
+	// listener sends no PROXY header, or a malformed one.
+	ReasonProxyHeader = "proxy_header"
+	// ReasonProxyUntrusted is used when a peer outside proxy_trusted connects
+	// to a PROXY protocol listener with proxy_untrusted: refuse.
+	ReasonProxyUntrusted = "proxy_untrusted"
 )
 
 // nopObserver is the Observer used when none is given.

@@ -2,6 +2,7 @@ package listen
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"io"
 	"net"
@@ -51,7 +52,8 @@ func refusalCode(reason string) (byte, bool) {
 
 // answer starts answering tc, refused for reason, and reports whether it
 // took tc (else the caller closes it).
-func (a *answerer) answer(tc *net.TCPConn, reason string, timeout time.Duration) bool {
+// pre is what was read from tc already (past a PROXY header), read first.
+func (a *answerer) answer(tc *net.TCPConn, pre []byte, reason string, timeout time.Duration) bool {
 	code, ok := refusalCode(reason)
 	if !ok {
 		return false
@@ -69,7 +71,7 @@ func (a *answerer) answer(tc *net.TCPConn, reason string, timeout time.Duration)
 	a.mu.Unlock()
 	go func() {
 		defer a.wg.Done()
-		answerConnack(tc, code, min(timeout, answerTimeout))
+		answerConnack(tc, pre, code, min(timeout, answerTimeout))
 		a.mu.Lock()
 		delete(a.conns, tc)
 		a.mu.Unlock()
@@ -89,15 +91,15 @@ func (a *answerer) close() {
 	a.wg.Wait()
 }
 
-// answerConnack reads the protocol level from tc's CONNECT within timeout,
+// answerConnack reads the protocol level from tc's CONNECT (pre first) within timeout,
 // writes the refusal CONNACK for it, half-closes, drains what the client still
 // sends for up to CloseLinger (so the CONNACK is not destroyed by a reset) and
 // closes tc. Anything that is not the start of an MQTT CONNECT is closed
 // without an answer.
-func answerConnack(tc *net.TCPConn, code byte, timeout time.Duration) {
+func answerConnack(tc *net.TCPConn, pre []byte, code byte, timeout time.Duration) {
 	defer tc.Close()
 	_ = tc.SetDeadline(time.Now().Add(timeout))
-	level, ok := readConnectLevel(bufio.NewReaderSize(tc, 64))
+	level, ok := readConnectLevel(bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pre), tc), 64))
 	if !ok {
 		return
 	}

@@ -85,7 +85,7 @@ func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
 func TestAnswererBoundsAndClose(t *testing.T) {
 	var a answerer
 	s, c := tcpPair(t)
-	if !a.answer(s, ReasonPerIPRate, 200*time.Millisecond) {
+	if !a.answer(s, nil, ReasonPerIPRate, 200*time.Millisecond) {
 		t.Fatal("answer refused the first socket")
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -96,7 +96,7 @@ func TestAnswererBoundsAndClose(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("silent client closed after %s", took)
 	}
-	if a.answer(s, ReasonTLSHandshake, time.Second) {
+	if a.answer(s, nil, ReasonTLSHandshake, time.Second) {
 		t.Fatal("answered a reason without a CONNACK code")
 	}
 
@@ -104,7 +104,7 @@ func TestAnswererBoundsAndClose(t *testing.T) {
 	for i := range maxAnswering + 1 {
 		s, c := tcpPair(t)
 		clients = append(clients, c)
-		took := a.answer(s, ReasonPerIPConnections, time.Minute)
+		took := a.answer(s, nil, ReasonPerIPConnections, time.Minute)
 		if took != (i < maxAnswering) {
 			t.Fatalf("socket %d: answer took it: %v", i, took)
 		}
@@ -125,7 +125,7 @@ func TestAnswererBoundsAndClose(t *testing.T) {
 	}
 	s, _ = tcpPair(t)
 	defer s.Close()
-	if a.answer(s, ReasonPerIPRate, time.Second) {
+	if a.answer(s, nil, ReasonPerIPRate, time.Second) {
 		t.Fatal("answered after close")
 	}
 }

@@ -9,8 +9,9 @@ import (
 	"runtime/debug"
 )
 
-// serveTCP runs one client of a tcp or tls listener: the TLS handshake (bounded
-// by the connect deadline), then mochi.
+// serveTCP runs one client of a tcp or tls listener: the PROXY header (proxy.go)
+// where configured, the TLS handshake (bounded by the connect deadline), then
+// mochi.
 func (l *Listener) serveTCP(c net.Conn) {
 	defer l.sessionEnd()
 	var (
@@ -20,6 +21,14 @@ func (l *Listener) serveTCP(c net.Conn) {
 	switch v := c.(type) {
 	case *admittedConn:
 		raw = v
+		if l.proxy != nil {
+			if !l.proxyStep(raw) {
+				return
+			}
+			if l.tlsCfg != nil {
+				tc = newTLSServerConn(raw, l.tlsCfg, l.tlsFailed)
+			}
+		}
 	case *tlsServerConn:
 		raw, tc = v.raw, v
 	default:

@@ -432,7 +432,7 @@ func TestHAProxyConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(data)
-	for _, want := range []string{"mode tcp", "http-check send meth GET uri /readyz", "check port 18083", "bind :1883", "bind :8883", "bind :8083"} {
+	for _, want := range []string{"mode tcp", "http-check send meth GET uri /readyz", "check port 18083", "bind :1883", "bind :8883", "bind :8083", "10.0.0.11:1883 send-proxy-v2", "10.0.0.11:8883 send-proxy-v2"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("haproxy.cfg lacks %q", want)
 		}

@@ -23,7 +23,12 @@
 //
 // WrongToday returns issue 17's "wrong today" list; Spec the broader checks;
 // RunAll runs a list as subtests. FuzzSession drives random packet sequences
-// (see its doc).
+// (see its doc); RunSession plays one sequence and checks liveness, for use in
+// normal tests. Leak checks (goroutines, sessions, memory) are the caller's.
+//
+// Files: enginetest.go (Target, Check, RunAll), errors.go, raw.go (raw
+// client on mochi's codec), paho.go (paho.golang client), wrongtoday.go,
+// spec*.go (one file per area: qos, retain, session, v5), fuzz.go.
 //
 // The table of checks and rules is in docs/CONFORMANCE.md, "Engine checks
 // (issue 17)".

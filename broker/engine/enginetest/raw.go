@@ -40,8 +40,10 @@ func dialRaw(tg Target, v byte) (*raw, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", tg.Addr, err)
 	}
-	return &raw{conn: conn, r: bufio.NewReader(conn), v: v}, nil
+	return &raw{conn: conn, r: newReader(conn), v: v}, nil
 }
+
+func newReader(conn net.Conn) *bufio.Reader { return bufio.NewReader(conn) }
 
 func (c *raw) close() { _ = c.conn.Close() }
 
