@@ -24,6 +24,10 @@
 //	e.Close(ctx)   // DISCONNECT 0x8B to v5 clients, stop the sweeper
 //	srv.Close(ctx) // then the sockets and the transport's goroutines
 //
+// The broker sets transport.Config.MaxPacketSize to Config.MaxPacketSize so
+// oversized packets are refused at the fixed header (Malformed answers v5
+// clients with DISCONNECT 0x95); Packet checks it again.
+//
 // The transport calls Open, then Packet for each packet in order (the
 // first must be CONNECT), Malformed when the framer refuses the stream, and
 // Closed once. Packet runs on a transport worker, so Authenticate (which may

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
@@ -35,6 +36,9 @@ type Engine struct {
 	mu       sync.Mutex // the session table; lock order: mu -> session.mu -> index
 	sessions map[string]*session
 	offline  map[*session]struct{} // sessions without a connection (expiry, delayed wills)
+
+	opened atomic.Int64 // connections opened (Open) and closed (Closed)
+	gone   atomic.Int64
 
 	ctx    context.Context // ends at Close: Authenticate's ctx
 	cancel context.CancelFunc
@@ -119,6 +123,7 @@ func (e *Engine) closed() bool {
 
 // Open accepts every connection; the CONNECT decides (connect.go).
 func (e *Engine) Open(c *transport.Conn) error {
+	e.opened.Add(1)
 	if e.closed() {
 		return ErrServerShutdown
 	}
@@ -137,7 +142,12 @@ func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedH
 		return e.connect(b, c, fh, body)
 	}
 	e.obs.PacketReceived(fh.Type, fh.Remaining)
-	err := cl.packet(b, fh, body)
+	var err error
+	if uint32(fh.Remaining) > e.cfg.MaxPacketSize { // [MQTT-3.2.2-15] if the transport's bound is looser
+		err = fmt.Errorf("%w: %d bytes", ErrPacketTooLarge, fh.Remaining)
+	} else {
+		err = cl.packet(b, fh, body)
+	}
 	if err != nil && !errors.Is(err, ErrNormal) && !errors.Is(err, ErrDisconnectWithWill) {
 		cl.sendDisconnect(b, err)
 		cl.log.Debug().Err(err).Msg("closing connection")
@@ -191,6 +201,7 @@ func (e *Engine) Malformed(b *transport.Batch, c *transport.Conn, err error) {
 
 // Closed ends the connection's part of its session (disconnect.go).
 func (e *Engine) Closed(c *transport.Conn, cause error) {
+	defer e.gone.Add(1)
 	cl, _ := c.Data().(*client)
 	if cl == nil {
 		return
