@@ -50,7 +50,8 @@ type Broker struct {
 	reloader  *reloader // SIGHUP and the admin API reload (adminapi_wiring.go)
 	rootLog   zerolog.Logger
 	storage   *storage.Hook
-	hooks     []mqtt.Hook // every hook we added, in order
+	native    *nativeParts // mqtt.engine: native (srv, hooks and listeners are then nil)
+	hooks     []mqtt.Hook  // every hook we added, in order
 
 	mu      sync.Mutex
 	started bool
@@ -84,6 +85,15 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	defer cancel()
 	if err := b.openRaft(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.native() {
+		if err := b.newNative(); err != nil {
+			return nil, err
+		}
+		if err := b.newAdmin(); err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
 	if err := b.newMQTTServer(); err != nil {
 		return nil, err
@@ -147,7 +157,9 @@ func (b *Broker) Start() error {
 	if b.started {
 		return nil
 	}
-	if err := b.srv.Serve(); err != nil {
+	if b.native != nil {
+		b.native.transport.Start()
+	} else if err := b.srv.Serve(); err != nil {
 		return fmt.Errorf("serve mqtt: %w", err)
 	}
 	if b.admin != nil {
@@ -159,6 +171,12 @@ func (b *Broker) Start() error {
 	ev := b.log.Info()
 	for name, l := range b.listeners {
 		ev = ev.Str(logfield.ListenerPrefix+name, l.Address())
+	}
+	if b.native != nil {
+		for _, l := range b.cfg.transportConfig().Listeners {
+			ev = ev.Str("listener_"+l.ID(), b.native.addr(l.ID()))
+		}
+		ev = ev.Str(logfield.Engine, EngineNative)
 	}
 	if b.admin != nil {
 		ev = ev.Str(logfield.Admin, b.admin.Addr())
@@ -204,7 +222,7 @@ func (b *Broker) Addr(name string) string {
 	if l, ok := b.listeners[name]; ok {
 		return l.Address()
 	}
-	return ""
+	return b.native.addr(name)
 }
 
 // AdminTokenFile returns the file holding the admin bearer token (the
@@ -217,7 +235,8 @@ func (b *Broker) AdminTokenFile() string {
 	return b.admin.TokenFile()
 }
 
-// Server exposes the mochi server to the broker's own wiring and tests.
+// Server exposes the mochi server to the broker's own wiring and tests; nil
+// when the node runs the native engine.
 func (b *Broker) Server() *mqtt.Server { return b.srv }
 
 // Metrics returns the node's metrics registry owner.
@@ -261,6 +280,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.mu.Unlock()
 
 	var errs []error
+	if err := b.native.close(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if b.srv != nil {
 		if started {
 			done := make(chan struct{})

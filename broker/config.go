@@ -129,6 +129,10 @@ type LimitsConfig struct {
 
 // MQTTConfig holds protocol features and expiry policy.
 type MQTTConfig struct {
+	// Engine selects the MQTT engine: "mochi" (mochi's Server with imqtt's
+	// hooks, the default) or "native" (imqtt's own engine, issue 17; not yet
+	// with storage, IM or cluster peers).
+	Engine                  string        `yaml:"engine"`
 	MaxQoS                  byte          `yaml:"max_qos"`
 	RetainAvailable         bool          `yaml:"retain_available"`
 	WildcardSubscriptions   bool          `yaml:"wildcard_subscriptions"`
@@ -175,6 +179,7 @@ func DefaultConfig() Config {
 			MaxQueuedWrites: 8192,
 		},
 		MQTT: MQTTConfig{
+			Engine:                  EngineMochi,
 			MaxQoS:                  2,
 			RetainAvailable:         true,
 			WildcardSubscriptions:   true,
@@ -338,6 +343,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxQueuedWrites <= 0 {
 		return invalid("limits.max_queued_writes", c.Limits.MaxQueuedWrites, "must be positive")
+	}
+	switch c.MQTT.Engine {
+	case EngineMochi, EngineNative:
+	default:
+		return invalid("mqtt.engine", c.MQTT.Engine, "must be "+EngineMochi+" or "+EngineNative)
+	}
+	if err := c.validateNative(); err != nil {
+		return err
 	}
 	if c.MQTT.MaxQoS > 2 {
 		return invalid("mqtt.max_qos", c.MQTT.MaxQoS, "must be 0, 1 or 2")

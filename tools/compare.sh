@@ -11,7 +11,9 @@
 #        ONLY=regex        run only scenarios whose name matches
 #        SCENARIOS_FILE    lines "name|imqtt-bench flags" (default: the list below,
 #                          close to ../shared/bench/scripts/scenarios.default)
-#        BROKERS="imqttd mosquitto"   which brokers, in the order of odd repetitions
+#        BROKERS="imqttd mosquitto"   which brokers, in the order of odd repetitions;
+#                          imqttd-native is imqttd on mqtt.engine: native (issue 17),
+#                          which runs without storage and IM for now
 #        MOCHI_REF=path    stock mochi binary; default: built from tools/mochiref (stock
 #                          mochi, the version imqttd embeds); MOCHI_REF=none leaves it out
 #        PORT=18840        first TCP port (imqttd PORT, mosquitto PORT+1, mochi PORT+2)
@@ -96,15 +98,19 @@ trap cleanup EXIT
 start_broker() { # name -> sets BPID, ADDR
   local name=$1
   case $name in
-  imqttd)
+  imqttd | imqttd-native)
     ADDR=127.0.0.1:$PORT
     DATADIR=$(mktemp -d /tmp/imqttd-bench.XXXXXX)
+    local extra=()
+    if [[ $name == imqttd-native ]]; then
+      extra=(IMQTT_MQTT_ENGINE=native IMQTT_STORAGE_ENABLED=false IMQTT_IM_ENABLED=false)
+    fi
     # IMQTTD_BENCH_ENV: tools/benchlib.sh. The raft transport takes a free port
     # (the default 7946 may be taken by a neighbour, which stops imqttd starting).
-    env "${IMQTTD_BENCH_ENV[@]}" \
+    env "${IMQTTD_BENCH_ENV[@]}" "${extra[@]}" \
       "$ROOT/bin/imqttd" serve --tcp "$ADDR" --ws off --admin off --data-dir "$DATADIR" \
       --raft-addr 127.0.0.1:0 \
-      >>"$OUT/imqttd.broker.log" 2>&1 &
+      >>"$OUT/$name.broker.log" 2>&1 &
     ;;
   mosquitto)
     ADDR=127.0.0.1:$((PORT + 1))

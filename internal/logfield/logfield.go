@@ -120,6 +120,8 @@ const (
 	Version = "version"
 	Waited  = "waited"
 	Words   = "words"
+	// Engine is the MQTT engine a node runs (mqtt.engine).
+	Engine = "engine"
 	// Local and Proxy: a PROXY protocol header's LOCAL command and its sender.
 	Local = "local"
 	Proxy = "proxy"

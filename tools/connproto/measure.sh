@@ -6,6 +6,7 @@
 #
 #   tools/connproto/measure.sh            # N=19500 ROUNDS=3, all cases
 #   CASES="rawconn nbio" ROUNDS=1 N=2000 tools/connproto/measure.sh
+#   CASES="imqttd-native mosquitto" tools/connproto/measure.sh   # the engine (issue 17)
 #
 # Per case and round it prints one line: rss0_kb (server after start), rss1_kb
 # (N connections held), per_conn_b = (rss1 - rss0) * 1024 / N, and the kernel's TCP
@@ -58,9 +59,11 @@ start_server() { # case
     rawconn-handoff-tls)
       "$BIN/connproto" -model rawconn -handoff -tls -addr "127.0.0.1:$PORT" -stats-addr "127.0.0.1:$STATS" 2>>"$OUT/server.log" &
       PID=$!; waitport "$STATS" ;;
-    imqttd)
+    imqttd | imqttd-native)
       DATA=$(mktemp -d /tmp/engine-proto/imqttd-data.XXXX)
-      env IMQTT_LIMITS_PER_IP_CONNECTIONS=0 IMQTT_LIMITS_PER_IP_RATE=0 \
+      local extra=()
+      [[ $1 == imqttd-native ]] && extra=(IMQTT_MQTT_ENGINE=native IMQTT_STORAGE_ENABLED=false IMQTT_IM_ENABLED=false)
+      env "${extra[@]}" IMQTT_LIMITS_PER_IP_CONNECTIONS=0 IMQTT_LIMITS_PER_IP_RATE=0 \
         IMQTT_LIMITS_MAX_CONNECTIONS=19990 IMQTT_LOG_LEVEL=warn IMQTT_LOG_FORMAT=json \
         IMQTT_ADMIN_PPROF=true \
         "$BIN/imqttd" serve --data-dir "$DATA" --tcp "127.0.0.1:$PORT" --ws off \
@@ -80,7 +83,7 @@ gc_rss() {
   case $1 in
     rawconn* | nbio)
       curl -s "127.0.0.1:$STATS/stats" | tee -a "$OUT/stats.jsonl" | sed 's/.*"rss_kb":\([0-9]*\).*/\1/' ;;
-    imqttd)
+    imqttd*)
       for _ in 1 2; do
         curl -s -o /dev/null -H "Authorization: Bearer $(cat "$DATA/admin.token")" \
           "http://127.0.0.1:$ADMIN/debug/pprof/heap?gc=1"
@@ -107,7 +110,7 @@ for r in $(seq 1 "$ROUNDS"); do
     rss0=$(gc_rss "$c")
     mem0=$(tcpmem)
     hold=$HOLD_PROTO
-    [[ $c == imqttd || $c == mosquitto ]] && hold=$HOLD_EXT
+    [[ $c == imqttd* || $c == mosquitto ]] && hold=$HOLD_EXT
     tlsflag=()
     [[ $c == *-tls ]] && tlsflag=(-tls)
     "$BIN/imqtt-bench" -broker "127.0.0.1:$PORT" -scenario conns -pubs "$N" -subscribe \

@@ -1,0 +1,176 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/imqtt/imqtt/broker/engine"
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/broker/listen"
+	"github.com/imqtt/imqtt/hooks/acl"
+	"github.com/imqtt/imqtt/hooks/auth"
+	"github.com/imqtt/imqtt/hooks/metrics"
+	"github.com/imqtt/imqtt/internal/logfield"
+)
+
+// Engine names of mqtt.engine.
+const (
+	// EngineMochi is mochi's Server with imqtt's hooks (the default while the
+	// engine is being built, issue 17).
+	EngineMochi = "mochi"
+	// EngineNative is imqtt's own engine (broker/engine over
+	// broker/engine/transport). This release runs it for a node without
+	// durable storage, IM or cluster peers (Config.Validate says so).
+	EngineNative = "native"
+)
+
+// native reports whether the node runs imqtt's own engine.
+func (c Config) native() bool { return c.MQTT.Engine == EngineNative }
+
+// engineConfig maps the node's mqtt.* and limits.* keys onto the engine's.
+func (c Config) engineConfig() engine.Config {
+	e := engine.DefaultConfig()
+	m, l := c.MQTT, c.Limits
+	e.MaxQoS = m.MaxQoS
+	e.RetainAvailable = m.RetainAvailable
+	e.WildcardSubscriptions = m.WildcardSubscriptions
+	e.SharedSubscriptions = m.SharedSubscriptions
+	e.SubscriptionIdentifiers = m.SubscriptionIdentifiers
+	e.TopicAliasMaximum = m.TopicAliasMaximum
+	e.MaxSessionExpiry = m.MaxSessionExpiry
+	e.MaxMessageExpiry = m.MaxMessageExpiry
+	e.ObscureNotAuthorized = m.ObscureNotAuthorized
+	e.MinKeepalive = l.MinKeepalive
+	e.MaxKeepalive = l.MaxKeepalive
+	e.ReceiveMaximum = l.ReceiveMaximum
+	e.MaxInflight = l.MaxInflight
+	e.MaxPacketSize = l.MaxPacketSize
+	e.MaxQueuedBytes = l.FlowConfig.MaxQueuedBytes
+	e.SlowSubscriberWait = l.FlowConfig.MaxWait
+	return e
+}
+
+// transportConfig lists the enabled listeners, in config order, for the
+// engine's connection layer.
+func (c Config) transportConfig() transport.Config {
+	t := transport.DefaultConfig()
+	t.Listeners = nil
+	all := c.Listeners.All()
+	for _, name := range c.ListenerNames() {
+		if lc := all[name]; lc.Enabled {
+			t.Listeners = append(t.Listeners, lc.Config)
+		}
+	}
+	t.ConnectTimeout = c.Limits.ConnectTimeout
+	t.MaxPacketSize = int(c.Limits.MaxPacketSize)
+	return t
+}
+
+// validateNative refuses what the native engine does not run yet, naming the
+// key to change; the mochi path runs them all.
+func (c Config) validateNative() error {
+	if !c.native() {
+		return nil
+	}
+	switch {
+	case c.Storage.Enabled:
+		return fmt.Errorf("mqtt.engine: %s does not run durable sessions yet: set storage.enabled: false or mqtt.engine: %s: %w",
+			EngineNative, EngineMochi, ErrInvalidConfig)
+	case c.IM.Enabled:
+		return fmt.Errorf("mqtt.engine: %s does not run the IM service yet: set im.enabled: false or mqtt.engine: %s: %w",
+			EngineNative, EngineMochi, ErrInvalidConfig)
+	case len(c.Cluster.Join) > 0:
+		return fmt.Errorf("mqtt.engine: %s does not route between nodes yet: remove cluster.join or use mqtt.engine: %s: %w",
+			EngineNative, EngineMochi, ErrInvalidConfig)
+	}
+	return nil
+}
+
+// nativeParts is what the native engine path builds in place of mochi's
+// server, hooks and listeners.
+type nativeParts struct {
+	engine    *engine.Engine
+	transport *transport.Server
+}
+
+// newNative builds the metrics, the guard, the auth and ACL decisions (the
+// same hooks as mochi's path, through their ext interfaces), the engine and
+// its transport, binding every enabled listener. Nothing is accepted before
+// Start.
+func (b *Broker) newNative() (err error) {
+	cfg, log := b.cfg, b.rootLog
+	if b.metrics, err = metrics.New(metrics.Options{}); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	guardLimits := cfg.Limits.Limits
+	guardLimits.MaxPacketSize = int(cfg.Limits.MaxPacketSize)
+	b.guard = listen.NewGuard(guardLimits, b.metrics, log)
+	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics); err != nil {
+		return fmt.Errorf("acl: %w", err)
+	}
+	loopback := map[string]bool{}
+	for name, l := range cfg.Listeners.All() {
+		// Behind a PROXY protocol listener the clients are not local.
+		loopback[name] = l.Enabled && IsLoopbackAddress(l.Address) && !l.ProxyProtocol
+	}
+	b.authHook, err = auth.New(cfg.Auth, auth.Options{
+		Log:              log,
+		WillCheck:        b.aclHook.CanWriteWill,
+		LoopbackListener: func(id string) bool { return loopback[id] },
+		Observer:         b.metrics,
+		Limits:           b.metrics,
+	})
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	n := &nativeParts{}
+	n.engine, err = engine.New(cfg.engineConfig(), engine.Options{
+		Auth: b.authHook, ACL: b.aclHook, Observer: metrics.NewEngineObserver(b.metrics), Log: log,
+	})
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	b.native = n
+	if n.transport, err = transport.New(cfg.transportConfig(), b.guard, n.engine, log); err != nil {
+		return fmt.Errorf("listeners: %w", err)
+	}
+	for _, l := range cfg.transportConfig().Listeners {
+		if cfg.Auth.AllowAnonymous && (!IsLoopbackAddress(l.Address) || l.ProxyProtocol) {
+			b.log.Warn().Str(logfield.Listener, l.ID()).Str(logfield.Address, l.Address).
+				Msg("anonymous access is ignored on a listener that is not loopback-only or uses proxy protocol")
+		}
+	}
+	return nil
+}
+
+// addr returns the bound address of a native listener, "" if there is none.
+func (n *nativeParts) addr(name string) string {
+	if n == nil || n.transport == nil {
+		return ""
+	}
+	if a := n.transport.Addr(name); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// close stops the engine (DISCONNECT 0x8B to v5 clients), then the
+// transport's sockets and goroutines. Safe on a partly built value.
+func (n *nativeParts) close(ctx context.Context) error {
+	if n == nil {
+		return nil
+	}
+	var errs []error
+	if n.engine != nil {
+		if err := n.engine.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close engine: %w", err))
+		}
+	}
+	if n.transport != nil {
+		if err := n.transport.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close listeners: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
