@@ -45,17 +45,26 @@ func newChecksBroker(t *testing.T) enginetest.Target {
 	return enginetest.Target{Addr: b.Addr("tcp")}
 }
 
+// wrongTodayTries is how many runs a "wrong today" check gets to fail on
+// the mochi path.
+const wrongTodayTries = 5
+
 // TestMochiPathWrongToday runs issue 17's "wrong today" checks against the
 // mochi path: each must fail there (criterion 2); the error says how.
 func TestMochiPathWrongToday(t *testing.T) {
 	tg := newChecksBroker(t)
 	for _, c := range enginetest.WrongToday() {
 		t.Run(c.Name, func(t *testing.T) {
-			err := c.Run(tg)
-			if err == nil {
-				t.Fatalf("[%s] passed on the mochi path; issue 17 says it is wrong today", c.Rule)
+			// Some of mochi's faults are races (its QoS 2 window under a
+			// small Receive Maximum): the check must fail at least once in
+			// wrongTodayTries runs.
+			for i := range wrongTodayTries {
+				if err := c.Run(tg); err != nil {
+					t.Logf("fails on mochi as expected (run %d): %v", i+1, err)
+					return
+				}
 			}
-			t.Logf("fails on mochi as expected: %v", err)
+			t.Fatalf("[%s] passed %d times on the mochi path; issue 17 says it is wrong today", c.Rule, wrongTodayTries)
 		})
 	}
 }
