@@ -24,7 +24,9 @@
 // WrongToday returns issue 17's "wrong today" list; Spec the broader checks;
 // RunAll runs a list as subtests. FuzzSession drives random packet sequences
 // (see its doc); RunSession plays one sequence and checks liveness, for use in
-// normal tests. Leak checks (goroutines, sessions, memory) are the caller's.
+// normal tests (it ends the sequence with a half-close and waits for the
+// broker's EOF before it probes: see its doc). Leak checks (goroutines,
+// sessions, memory) are the caller's.
 //
 // Files: enginetest.go (Target, Check, RunAll), errors.go, raw.go (raw
 // client on mochi's codec), paho.go (paho.golang client), wrongtoday.go,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -202,9 +201,21 @@ func buildOp(in *fuzzInput, v byte, id, prefix string) ([]byte, bool) {
 }
 
 // RunSession plays data (FuzzSession's format) on one connection from dial,
-// closes it, and then checks that the broker is not stuck: a fresh client
-// with the same client id gets CONNACK 0 within 2 s, and PINGREQ gets
-// PINGRESP. An error wraps ErrStuck.
+// ends it, and then checks that the broker is not stuck: a fresh client with
+// the same client id gets CONNACK 0, and PINGREQ gets PINGRESP, each within
+// livenessTimeout (2 s). An error wraps ErrStuck.
+//
+// The probe reuses the sequence's client id, so it must not race the
+// sequence's own packets: a CONNECT of the sequence still unread in the
+// broker's socket would otherwise be handled after the probe's and take it
+// over. So the sequence is ended by a half-close (the client's FIN after its
+// last byte) and the driver reads until the broker closes its side (EOF or a
+// reset) within livenessTimeout: a broker reads a stream in order, so once it
+// has closed, every packet of the sequence it will ever handle was handled,
+// and the probe's CONNECT can only take over the sequence's session, never be
+// taken over. No EOF in time is ErrStuck (a broker must close a connection
+// whose client sent FIN). A conn without CloseWrite is closed instead, with
+// the race above.
 func RunSession(dial func() (net.Conn, error), data []byte) error {
 	if len(data) == 0 {
 		data = []byte{0}
@@ -220,11 +231,11 @@ func RunSession(dial func() (net.Conn, error), data []byte) error {
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // owned: ends when conn is closed below
-		defer wg.Done()
-		_, _ = io.Copy(io.Discard, conn)
+	defer conn.Close()
+	readErr := make(chan error, 1)
+	go func() { // owned: ends at the broker's EOF or the read deadline set below
+		_, err := io.Copy(io.Discard, conn)
+		readErr <- err
 	}()
 	for range maxOps {
 		b, ok := buildOp(in, v, id, prefix)
@@ -236,21 +247,25 @@ func RunSession(dial func() (net.Conn, error), data []byte) error {
 			break // the broker closed the connection: a valid answer
 		}
 	}
+	hc, ok := conn.(interface{ CloseWrite() error })
+	if !ok {
+		_ = conn.Close()
+		<-readErr
+		return tryAlive(dial, id, livenessTimeout)
+	}
+	_ = hc.CloseWrite()
+	_ = conn.SetReadDeadline(time.Now().Add(livenessTimeout))
+	if err := <-readErr; isTimeout(err) {
+		return fmt.Errorf("the broker did not close the sequence's connection within %v of the client's FIN: %w", livenessTimeout, ErrStuck)
+	}
 	_ = conn.Close()
-	wg.Wait()
-	return checkAlive(dial, id)
+	return tryAlive(dial, id, livenessTimeout)
 }
 
-// checkAlive retries for livenessTimeout: a CONNECT racing the broker's
-// cleanup of the fuzzed connection may be taken over (0x8E) once.
-func checkAlive(dial func() (net.Conn, error), id string) error {
-	deadline := time.Now().Add(livenessTimeout)
-	for {
-		err := tryAlive(dial, id, time.Until(deadline))
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-	}
+// isTimeout reports whether err is a deadline's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func tryAlive(dial func() (net.Conn, error), id string, d time.Duration) error {

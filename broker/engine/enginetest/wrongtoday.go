@@ -396,20 +396,29 @@ func checkInvalidUTF8Filter(tg Target) error {
 }
 
 // checkOutboundQoS2RM: a raw subscriber with Receive Maximum rm gets n QoS 2
-// messages; it answers each PUBLISH with PUBREC and expects PUBREL (reason 0)
-// for that id, then sends PUBCOMP. No more than rm may be unacknowledged.
+// messages from one publisher and asserts what the spec requires, not one
+// interleaving: the PUBLISHes arrive in the order published [MQTT-4.6.0-6]
+// (the server may send the next before the PUBREL of the previous: rm in
+// flight is what the client allowed); no more than rm are unacknowledged (no
+// PUBCOMP sent yet) at any time [MQTT-3.3.4-9]; each PUBREC is answered by a
+// PUBREL for that id with reason 0, never 0x92 Packet Identifier not found
+// [MQTT-4.3.3-8]; all n flows complete. Each session expiry runs twice: the
+// subscriber answers as packets arrive, then (slow) it reads only once the
+// publisher is done, so the server must hold back all but rm messages.
 func checkOutboundQoS2RM(rm uint16) func(Target) error {
 	return func(tg Target) error {
 		for _, expiry := range []uint32{0, 60} {
-			if err := outboundQoS2RM(tg, rm, expiry); err != nil {
-				return fmt.Errorf("session expiry %d: %w", expiry, err)
+			for _, slow := range []bool{false, true} {
+				if err := outboundQoS2RM(tg, rm, expiry, slow); err != nil {
+					return fmt.Errorf("session expiry %d, slow subscriber %v: %w", expiry, slow, err)
+				}
 			}
 		}
 		return nil
 	}
 }
 
-func outboundQoS2RM(tg Target, rm uint16, expiry uint32) error {
+func outboundQoS2RM(tg Target, rm uint16, expiry uint32, slow bool) error {
 	{
 		const n = 10
 		topic := uniq("rm/qos2")
@@ -443,18 +452,42 @@ func outboundQoS2RM(tg Target, rm uint16, expiry uint32) error {
 			}
 			pubErr <- nil
 		}()
-		got := 0
-		unacked := map[uint16]bool{} // PUBLISH received, PUBCOMP not yet sent
-		for got < n {
+		waitPub := func() error {
+			select {
+			case err := <-pubErr:
+				return err
+			case <-time.After(ioTimeout):
+				return fmt.Errorf("publisher not done: %w", ErrTimeout)
+			}
+		}
+		if slow {
+			if err := waitPub(); err != nil {
+				return err
+			}
+		}
+		published, completed := 0, 0 // PUBLISHes received in order; flows completed
+		unacked := map[uint16]bool{} // PUBREC sent, PUBCOMP not yet
+		for completed < n {
 			pk, err := s.read(ioTimeout)
 			if err != nil {
-				return fmt.Errorf("after %d of %d messages (receive maximum %d): %w", got, n, rm, err)
+				return fmt.Errorf("after %d of %d messages, %d complete (receive maximum %d): %w", published, n, completed, rm, err)
 			}
 			switch pk.FixedHeader.Type {
 			case packets.Publish:
-				if want := fmt.Sprintf("m%d", got); string(pk.Payload) != want && !pk.FixedHeader.Dup {
-					return fmt.Errorf("got %q, want %q: %w", pk.Payload, want, ErrUnexpected)
+				if pk.FixedHeader.Dup && unacked[pk.PacketID] {
+					// A re-send of a PUBLISH already received: PUBREC again.
+					if err := s.send(ackPacket(packets.Pubrec, pk.PacketID)); err != nil {
+						return err
+					}
+					continue
 				}
+				if want := fmt.Sprintf("m%d", published); string(pk.Payload) != want {
+					return fmt.Errorf("PUBLISH %q, want %q: not in the order published [MQTT-4.6.0-6]: %w", pk.Payload, want, ErrUnexpected)
+				}
+				if unacked[pk.PacketID] {
+					return fmt.Errorf("PUBLISH %q reuses id %d, still in flight: %w", pk.Payload, pk.PacketID, ErrUnexpected)
+				}
+				published++
 				unacked[pk.PacketID] = true
 				if len(unacked) > int(rm) {
 					return fmt.Errorf("%d unacknowledged QoS 2 PUBLISHes with receive maximum %d [MQTT-3.3.4-9]: %w", len(unacked), rm, ErrUnexpected)
@@ -463,26 +496,27 @@ func outboundQoS2RM(tg Target, rm uint16, expiry uint32) error {
 					return err
 				}
 			case packets.Pubrel:
-				if pk.ReasonCode != 0 || !unacked[pk.PacketID] {
-					return fmt.Errorf("PUBREL id %d reason %#x after %d messages (receive maximum %d): %w", pk.PacketID, pk.ReasonCode, got, rm, ErrUnexpected)
+				if pk.ReasonCode != 0 {
+					return fmt.Errorf("PUBREL id %d reason %#x after %d messages, %d complete (receive maximum %d) [MQTT-4.3.3-8]: %w", pk.PacketID, pk.ReasonCode, published, completed, rm, ErrUnexpected)
+				}
+				if !unacked[pk.PacketID] {
+					return fmt.Errorf("PUBREL id %d without a PUBREC in flight (receive maximum %d): %w", pk.PacketID, rm, ErrUnexpected)
 				}
 				delete(unacked, pk.PacketID)
 				if err := s.send(ackPacket(packets.Pubcomp, pk.PacketID)); err != nil {
 					return err
 				}
-				got++
+				completed++
 			default:
 				return fmt.Errorf("subscriber got %s: %w", describe(pk), ErrUnexpected)
 			}
 		}
 		_ = s.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect},
 			Properties: packets.Properties{SessionExpiryIntervalFlag: true}})
-		select {
-		case err := <-pubErr:
-			return err
-		case <-time.After(ioTimeout):
-			return fmt.Errorf("publisher not done: %w", ErrTimeout)
+		if slow {
+			return nil
 		}
+		return waitPub()
 	}
 }
 

@@ -13,6 +13,8 @@ const (
 	DefaultConnectTimeout  = 10 * time.Second
 	DefaultMaxPendingBytes = 1 << 20
 	DefaultWriteTimeout    = 10 * time.Second
+	DefaultCloseLinger     = time.Second
+	DefaultMaxLingering    = 1024
 	// MaxPacketSizeLimit is the largest packet MQTT can frame: a remaining length
 	// of 268,435,455 (a 4-byte variable byte integer).
 	MaxPacketSizeLimit = 268435455
@@ -41,6 +43,13 @@ type Config struct {
 	// WriteTimeout: a blocked writer that makes no progress for this long closes
 	// the connection with ErrWriteTimeout; 0 = DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// CloseLinger bounds a graceful close's linger: after the output and FIN,
+	// unread input is discarded until the client closes or this passes, so the
+	// output is not destroyed by a reset (linger.go); 0 = DefaultCloseLinger.
+	CloseLinger time.Duration
+	// MaxLingering bounds the sockets lingering at once; beyond, a graceful
+	// close closes at once; 0 = DefaultMaxLingering.
+	MaxLingering int
 }
 
 // DefaultConfig returns one plain TCP listener on 127.0.0.1:1883 and the defaults.
@@ -51,6 +60,8 @@ func DefaultConfig() Config {
 		MaxPacketSize:   MaxPacketSizeLimit,
 		MaxPendingBytes: DefaultMaxPendingBytes,
 		WriteTimeout:    DefaultWriteTimeout,
+		CloseLinger:     DefaultCloseLinger,
+		MaxLingering:    DefaultMaxLingering,
 	}
 }
 
@@ -84,6 +95,10 @@ func (c Config) Validate() error {
 		return invalid("max_pending_bytes", c.MaxPendingBytes, "must be >= 0")
 	case c.WriteTimeout < 0:
 		return invalid("write_timeout", c.WriteTimeout, "must be >= 0")
+	case c.CloseLinger < 0:
+		return invalid("close_linger", c.CloseLinger, "must be >= 0")
+	case c.MaxLingering < 0:
+		return invalid("max_lingering", c.MaxLingering, "must be >= 0")
 	}
 	return nil
 }
@@ -107,6 +122,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CloseLinger == 0 {
+		c.CloseLinger = DefaultCloseLinger
+	}
+	if c.MaxLingering == 0 {
+		c.MaxLingering = DefaultMaxLingering
 	}
 	return c
 }

@@ -46,7 +46,8 @@ const (
 	wTouched    uint8 = 1 << iota // in a Batch's touched list
 	wBusy                         // a writer goroutine owns the socket's writes
 	wClosing                      // Close was called: no more output is accepted
-	wSockClosed                   // the socket is closed
+	wSockClosed                   // no more writes: the socket is closed or half-closed
+	wLinger                       // half-closed and still open: the reader lingers, then closes it (linger.go)
 )
 
 // Conn is one client connection. Its methods are safe for concurrent use unless
@@ -118,6 +119,11 @@ func (c *Conn) Data() any { return c.data }
 // timeout. It replaces the connect timeout and takes effect at once; each read
 // batch re-arms it. Safe from any goroutine.
 func (c *Conn) SetReadTimeout(d time.Duration) {
+	c.wmu.Lock() // ordered with Close's wake of the reader (shutSocketLocked)
+	defer c.wmu.Unlock()
+	if c.wflags&wClosing != 0 {
+		return
+	}
 	if d <= 0 {
 		c.rt.Store(-1)
 		_ = c.tc.SetReadDeadline(time.Time{})
@@ -142,7 +148,10 @@ func (c *Conn) Pause(b *Batch, until <-chan struct{}, max time.Duration) {
 }
 
 // Close flushes pending output (a blocked write is bounded by WriteTimeout),
-// on tls and wss followed by a TLS close_notify, and closes the connection; cause is what Handler.Closed receives (the first cause
+// on tls and wss followed by a TLS close_notify, half-closes the socket and
+// lets the reader linger (linger.go: unread input is discarded for up to
+// Config.CloseLinger so that the output is not destroyed by a reset) before
+// the socket is closed; cause is what Handler.Closed receives (the first cause
 // wins; nil means ErrClosed). Idempotent, non-blocking, safe from any goroutine.
 func (c *Conn) Close(cause error) {
 	if cause == nil {
@@ -165,12 +174,12 @@ func (c *Conn) Close(cause error) {
 	}
 	c.flushLocked()
 	if c.wflags&wBusy == 0 {
-		c.closeSocketLocked()
+		c.shutSocketLocked()
 	}
 }
 
 // abort closes the socket now, dropping pending output (the writer, if any,
-// fails and exits). cause is recorded if it is the first.
+// fails and exits) and ending a linger. cause is recorded if it is the first.
 func (c *Conn) abort(cause error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -185,9 +194,15 @@ func (c *Conn) abort(cause error) {
 	c.closeSocketLocked()
 }
 
-// closeSocketLocked closes the socket once and frees pending output.
+// closeSocketLocked closes the socket once and frees pending output; on a
+// half-closed socket it closes the descriptor, ending the linger.
 func (c *Conn) closeSocketLocked() {
 	if c.wflags&wSockClosed != 0 {
+		if c.wflags&wLinger != 0 {
+			c.wflags &^= wLinger
+			_ = c.tc.Close()
+			c.s.lingerDone()
+		}
 		return
 	}
 	c.wflags |= wSockClosed

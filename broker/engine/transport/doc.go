@@ -12,7 +12,7 @@
 // stops accepting, closes every connection with ErrServerClosed (each flushes its
 // pending output, then a TLS close_notify on tls and wss, a blocked writer
 // bounded by WriteTimeout; a handler that wants to send DISCONNECT 0x8B queues
-// it before calling Close), waits for the readers
+// it before calling Close), cuts every close linger (below), waits for the readers
 // (each calls Handler.Closed), then stops the pools, then waits for the writers.
 // If Close's ctx ends first every socket is closed at once. Close is idempotent
 // and safe without Start.
@@ -21,8 +21,21 @@
 // answered with a CONNACK by the Guard; PROXY listeners: MaxConnections only) ->
 // handshake worker (the PROXY protocol header, the TLS handshake, the WebSocket
 // upgrade, all under the one connect deadline) -> Handler.Open on a worker ->
-// read batches -> Handler.Closed, once, on the reader, after the socket is
-// closed and the writer exited. ReloadTLS re-reads a tls or wss listener's
+// read batches -> Handler.Closed, once, on the reader, after the writer exited
+// and the socket was closed or half-closed -> the close linger -> the socket
+// is closed and the Guard slot released.
+//
+// # Close linger
+//
+// A graceful close (Conn.Close, and every close the Handler causes by an error
+// or Malformed) writes the pending output, then half-closes the socket (FIN)
+// and, on the reader after Handler.Closed, discards unread input until the
+// client's EOF or Config.CloseLinger (1 s), so the kernel does not answer
+// unread input with a reset that can destroy the output (a DISCONNECT 0x95
+// after an oversized packet) before the client reads it. No worker and no
+// buffer are held while lingering; at most Config.MaxLingering sockets linger
+// (beyond, they close at once); Server.Close cuts every linger after one last
+// discard. Details: linger.go. ReloadTLS re-reads a tls or wss listener's
 // certificate for new handshakes.
 //
 // # PROXY protocol
@@ -50,6 +63,7 @@
 //	goroutine              started by         stops when                          waited for by
 //	accept loop, 1/listener Start             its listener closes (Close)          Close
 //	reader, 1/connection   the accept loop    the socket closes, errors, times out Close (readers WaitGroup)
+//	                                          (then lingers: EOF, CloseLinger, Close)
 //	worker, Workers        Start              Close closes the work channel        Close, after the readers
 //	handshake worker       Start              Close closes the handshake channel   Close, after the readers
 //	writer, 1/busy conn    a flush that found pending is empty, a write fails    the reader's exit; Close

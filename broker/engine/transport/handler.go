@@ -22,7 +22,8 @@ type Handler interface {
 	// header flags). The handler may queue a DISCONNECT (v5 0x95 / 0x81); the
 	// transport then flushes and closes with err.
 	Malformed(b *Batch, c *Conn, err error)
-	// Closed: exactly once per opened connection, after its socket is closed, with
+	// Closed: exactly once per opened connection, after its output ended (the
+	// socket closed, or half-closed for the close linger: Queue returns Closed), with
 	// the cause (io.EOF, ErrKeepalive, ErrConnectTimeout, ErrWriteTimeout,
 	// ErrServerClosed, the handler's error, a read or write error). Runs on the
 	// connection's reader goroutine; it may Queue to other connections (b == nil).

@@ -94,7 +94,7 @@ func (c *Conn) flushLocked() {
 	}
 	if c.out.n == 0 {
 		if c.wflags&wClosing != 0 {
-			c.closeSocketLocked()
+			c.shutSocketLocked()
 		}
 		return
 	}
@@ -115,7 +115,7 @@ func (c *Conn) flushLocked() {
 	if c.out.n > 0 {
 		c.startWriterLocked()
 	} else if c.wflags&wClosing != 0 {
-		c.closeSocketLocked()
+		c.shutSocketLocked()
 	}
 }
 
@@ -171,7 +171,7 @@ func (c *Conn) writer(done chan struct{}) {
 			c.wflags &^= wBusy
 			c.writerDone = nil
 			if c.wflags&wClosing != 0 {
-				c.closeSocketLocked()
+				c.shutSocketLocked()
 			}
 			c.resetLocked() // empty, or the socket is closed
 			c.signalDrainLocked()

@@ -36,6 +36,11 @@ func (c *Conn) run() error {
 			// not in the socket: run a batch before waiting again.
 			continue
 		}
+		if c.closing() {
+			// The step may have re-armed the read deadline after a close woke
+			// the reader (shutSocketLocked): do not wait on it.
+			return c.closeCause(ErrClosed)
+		}
 		if err := waitReadable(c.rc); err != nil {
 			return c.readErr(err)
 		}
@@ -83,8 +88,9 @@ func (c *Conn) readErr(err error) error {
 }
 
 // finish closes c (flushing what is pending, bounded by WriteTimeout), waits for
-// its writer, releases its Guard slot and calls Handler.Closed once if Open was
-// called. It runs on the reader, after every worker step of c returned.
+// its writer, calls Handler.Closed once if Open was called, lingers if the
+// socket was half-closed (linger.go), closes the socket and releases its Guard
+// slot. It runs on the reader, after every worker step of c returned.
 func (c *Conn) finish(cause error) {
 	c.Close(cause)
 	c.wmu.Lock()
@@ -93,13 +99,22 @@ func (c *Conn) finish(cause error) {
 	if wd != nil {
 		<-wd
 	}
-	c.abort(cause)
+	c.wmu.Lock()
+	if c.wflags&wLinger == 0 {
+		c.closeSocketLocked() // not half-closed: closed now (if not already)
+	}
+	lingering := c.wflags&wLinger != 0
+	c.wmu.Unlock()
 	cause = c.closeCause(cause)
 	c.fr.partial = nil
-	c.slot.Release()
-	c.s.forget(c)
 	if c.opened {
 		c.s.h.Closed(c, cause)
 	}
+	if lingering {
+		c.linger()
+	}
+	c.abort(cause)
+	c.slot.Release()
+	c.s.forget(c)
 	c.s.log.Debug().Str(fieldListener, c.l.id).Stringer(fieldRemote, c.remote).Err(cause).Msg("connection closed")
 }

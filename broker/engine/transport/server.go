@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
@@ -36,6 +37,9 @@ type Server struct {
 	conns   map[*Conn]struct{}
 	started bool
 	closed  bool
+
+	lingering atomic.Int64 // sockets lingering now (linger.go), at most cfg.MaxLingering
+	lingerCut atomic.Bool  // Server.Close began: lingers end at once
 
 	closeOnce sync.Once
 	closeErr  error
@@ -165,8 +169,10 @@ func (s *Server) close(ctx context.Context) error {
 		}
 	}
 	s.accepts.Wait()
+	s.lingerCut.Store(true) // before the cuts below: a linger starting later sees it
 	for _, c := range s.snapshot() {
 		c.Close(ErrServerClosed)
+		c.cutLinger()
 	}
 	readersDone := make(chan struct{})
 	go func() { // ends when the readers did; Close waits for it below
