@@ -10,6 +10,7 @@ import (
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 )
@@ -68,7 +69,7 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		auth:     opts.Auth,
 		acl:      opts.ACL,
 		obs:      opts.Observer,
-		log:      opts.Log.With().Str(fieldComponent, "engine").Logger(),
+		log:      opts.Log.With().Str(logfield.Component, "engine").Logger(),
 		topics:   newTrie(),
 		sessions: make(map[string]*session),
 		offline:  make(map[*session]struct{}),

@@ -5,6 +5,7 @@ import (
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -56,7 +57,7 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 
 	if !e.acl.Allow(&cl.info, topic, ext.AccessPublish) {
 		code = 0x87
-		cl.log.Debug().Str(fieldTopic, topic).Msg("publish not authorized")
+		cl.log.Debug().Str(logfield.Topic, topic).Msg("publish not authorized")
 	} else {
 		m := newMessage(topic, pk.Payload, &pk.Properties, qos, pk.FixedHeader.Retain, e.cfg.MaxMessageExpiry, now())
 		m.origin = cl.s

@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/imqtt/imqtt/internal/logfield"
+
 // The session table: which session a client identifier names, takeover,
 // clean start and the end of a session. Lock order: e.mu -> s.mu -> index.
 
@@ -82,7 +84,7 @@ func (e *Engine) endLocked(s *session) {
 // connectionLost counts the closed connection and detaches it.
 func (e *Engine) connectionLost(cl *client, cause error) {
 	e.obs.ClientDisconnected(&cl.info, reasonWord(cause))
-	cl.log.Debug().Str(fieldReason, reasonWord(cause)).AnErr("cause", cause).Msg("client disconnected")
+	cl.log.Debug().Str(logfield.Reason, reasonWord(cause)).AnErr(logfield.Cause, cause).Msg("client disconnected")
 	e.detach(cl, cause)
 }
 
