@@ -25,6 +25,9 @@ type client struct {
 	recvMax     uint16 // the client's Receive Maximum (outbound window)
 	keepalive   uint16 // effective keepalive in seconds
 	problemInfo bool   // Request Problem Information [MQTT-3.1.2-29]
+
+	closing     error // the reason of the server's DISCONNECT: the connection lingers (linger.go)
+	lingerUntil int64 // unix nanoseconds: the linger's end
 }
 
 // v5 reports whether the client speaks MQTT 5.

@@ -145,6 +145,9 @@ func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedH
 		}
 		return e.connect(b, c, fh, body)
 	}
+	if cl.closing != nil {
+		return cl.discard()
+	}
 	e.obs.PacketReceived(fh.Type, fh.Remaining)
 	var err error
 	if uint32(fh.Remaining) > e.cfg.MaxPacketSize { // [MQTT-3.2.2-15] if the transport's bound is looser
@@ -153,8 +156,12 @@ func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedH
 		err = cl.packet(b, fh, body)
 	}
 	if err != nil && !errors.Is(err, ErrNormal) && !errors.Is(err, ErrDisconnectWithWill) {
-		cl.sendDisconnect(b, err)
 		cl.log.Debug().Err(err).Msg("closing connection")
+		if cl.v5() {
+			cl.sendDisconnect(b, err)
+			cl.linger(err)
+			return nil
+		}
 	}
 	return err
 }
@@ -192,7 +199,7 @@ func (cl *client) packet(b *transport.Batch, fh packets.FixedHeader, body []byte
 // DISCONNECT 0x95 (too large) or 0x81 (malformed) first.
 func (e *Engine) Malformed(b *transport.Batch, c *transport.Conn, err error) {
 	cl, _ := c.Data().(*client)
-	if cl == nil {
+	if cl == nil || cl.closing != nil {
 		return
 	}
 	if errors.Is(err, transport.ErrPacketTooLarge) {
@@ -209,6 +216,9 @@ func (e *Engine) Closed(c *transport.Conn, cause error) {
 	cl, _ := c.Data().(*client)
 	if cl == nil {
 		return
+	}
+	if cl.closing != nil {
+		cause = cl.closing // the reason of the server's DISCONNECT, not the linger's end
 	}
 	e.connectionLost(cl, cause)
 }
