@@ -52,6 +52,11 @@ func (cl *client) queue(b *transport.Batch, typ byte, enc []byte) transport.Queu
 	r := cl.conn.Queue(b, enc)
 	if r == transport.Queued || r == transport.QueuedFull {
 		cl.e.obs.PacketSent(typ, len(enc))
+		cl.e.st.pktOut.Add(1)
+		cl.e.st.bytesOut.Add(int64(len(enc)))
+		if typ == packets.Publish {
+			cl.e.st.msgOut.Add(1)
+		}
 	}
 	return r
 }

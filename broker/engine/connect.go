@@ -19,6 +19,8 @@ import (
 // the session, answer CONNACK, resend what is in flight.
 func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.FixedHeader, body []byte) error {
 	e.obs.PacketReceived(fh.Type, fh.Remaining)
+	e.st.pktIn.Add(1)
+	e.st.bytesIn.Add(int64(fh.Remaining + headerLen(fh.Remaining)))
 	pk, err := decode(fh, body, 0)
 	if err != nil {
 		// The version is known if the decoder got that far.

@@ -40,6 +40,8 @@ type Engine struct {
 	due      map[int64][]*session  // sweep.go's wheel: unix second -> sessions with a deadline then
 	swept    int64                 // the last second swept
 
+	st stats // $SYS counters (stats.go)
+
 	opened atomic.Int64 // connections opened (Open) and closed (Closed)
 	gone   atomic.Int64
 
@@ -78,8 +80,13 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		cancel:   cancel,
 		done:     make(chan struct{}),
 	}
+	e.st.started = now().Unix()
 	e.wg.Add(1)
 	go e.sweeper()
+	if cfg.SysInterval > 0 {
+		e.wg.Add(1)
+		go e.sysLoop()
+	}
 	return e, nil
 }
 
@@ -149,6 +156,8 @@ func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedH
 		return cl.discard()
 	}
 	e.obs.PacketReceived(fh.Type, fh.Remaining)
+	e.st.pktIn.Add(1)
+	e.st.bytesIn.Add(int64(fh.Remaining + headerLen(fh.Remaining)))
 	var err error
 	if uint32(fh.Remaining) > e.cfg.MaxPacketSize { // [MQTT-3.2.2-15] if the transport's bound is looser
 		err = fmt.Errorf("%w: %d bytes", ErrPacketTooLarge, fh.Remaining)

@@ -13,6 +13,7 @@ import (
 // routing, and the acknowledgement (PUBACK, or PUBREC for QoS 2).
 func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 	e := cl.e
+	e.st.msgIn.Add(1)
 	qos := pk.FixedHeader.Qos
 	if qos > e.cfg.MaxQoS {
 		return fmt.Errorf("%w: qos %d above maximum %d", ErrQoSNotSupported, qos, e.cfg.MaxQoS) // [MQTT-3.2.2-11]

@@ -23,6 +23,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 			// delay lets this connection cancel it [MQTT-3.1.3-9].
 			old.cl = nil
 			old.online.Store(false)
+			e.st.online(-1)
 			if prev.will != nil && (prev.will.delay == 0 || clean) {
 				wills = append(wills, prev.will)
 			}
@@ -54,6 +55,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	s.mu.Lock()
 	s.cl, s.info, s.expiry, s.offlineAt = cl, &cl.info, expiry, 0
 	s.online.Store(true)
+	e.st.online(1)
 	cl.s = s
 	s.mu.Unlock()
 	return s, present, wills
@@ -108,6 +110,7 @@ func (e *Engine) detach(cl *client, cause error) {
 	t := now().Unix()
 	s.cl, s.offlineAt = nil, t
 	s.online.Store(false)
+	e.st.online(-1)
 	w := cl.will
 	cl.will = nil
 	end := s.expiry == 0
