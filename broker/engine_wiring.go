@@ -48,6 +48,8 @@ func (c Config) engineConfig() engine.Config {
 	e.MaxPacketSize = l.MaxPacketSize
 	e.MaxQueuedBytes = l.FlowConfig.MaxQueuedBytes
 	e.SlowSubscriberWait = l.FlowConfig.MaxWait
+	e.SysInterval = m.SysInterval
+	e.Version = c.Version
 	return e
 }
 

@@ -25,6 +25,9 @@ type client struct {
 	recvMax     uint16 // the client's Receive Maximum (outbound window)
 	keepalive   uint16 // effective keepalive in seconds
 	problemInfo bool   // Request Problem Information [MQTT-3.1.2-29]
+
+	closing     error // the reason of the server's DISCONNECT: the connection lingers (linger.go)
+	lingerUntil int64 // unix nanoseconds: the linger's end
 }
 
 // v5 reports whether the client speaks MQTT 5.
@@ -49,6 +52,11 @@ func (cl *client) queue(b *transport.Batch, typ byte, enc []byte) transport.Queu
 	r := cl.conn.Queue(b, enc)
 	if r == transport.Queued || r == transport.QueuedFull {
 		cl.e.obs.PacketSent(typ, len(enc))
+		cl.e.st.pktOut.Add(1)
+		cl.e.st.bytesOut.Add(int64(len(enc)))
+		if typ == packets.Publish {
+			cl.e.st.msgOut.Add(1)
+		}
 	}
 	return r
 }

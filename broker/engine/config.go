@@ -51,6 +51,11 @@ type Config struct {
 	// SweepInterval is the period of the engine's one ticker (session expiry,
 	// delayed wills, message expiry in queues).
 	SweepInterval time.Duration
+	// mqtt.sys_interval: how often the $SYS topics are published (sys.go);
+	// 0 = never.
+	SysInterval time.Duration
+	// Version is the broker's version, the payload of $SYS/broker/version.
+	Version string
 }
 
 // DefaultConfig returns broker.DefaultConfig's values.
@@ -103,6 +108,8 @@ func (c Config) Validate() error {
 		return invalid("limits.max_queued_bytes", c.MaxQueuedBytes, "must not be negative (0: no bound)")
 	case c.SlowSubscriberWait < 0:
 		return invalid("limits.slow_subscriber_wait", c.SlowSubscriberWait, "must not be negative")
+	case c.SysInterval < 0:
+		return invalid("mqtt.sys_interval", c.SysInterval, "must not be negative (0: no $SYS topics)")
 	case c.SweepInterval < 10*time.Millisecond:
 		return invalid("sweep_interval", c.SweepInterval, "must be at least 10ms")
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -18,6 +19,8 @@ import (
 // the session, answer CONNACK, resend what is in flight.
 func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.FixedHeader, body []byte) error {
 	e.obs.PacketReceived(fh.Type, fh.Remaining)
+	e.st.pktIn.Add(1)
+	e.st.bytesIn.Add(int64(fh.Remaining + headerLen(fh.Remaining)))
 	pk, err := decode(fh, body, 0)
 	if err != nil {
 		// The version is known if the decoder got that far.
@@ -101,12 +104,12 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	req.Password = nil
 	if res.Code != 0 {
 		connack(b, c, v, res.Code, false, nil)
-		e.log.Info().Str(fieldClientID, cl.info.ID).Str(fieldUser, cl.info.Username).Str(fieldRemote, cl.info.Remote.String()).
-			Str(fieldListener, cl.info.Listener).Str(fieldReason, res.Reason).Msg("connect refused")
+		e.log.Info().Str(logfield.ClientID, cl.info.ID).Str(logfield.User, cl.info.Username).Str(logfield.Remote, cl.info.Remote.String()).
+			Str(logfield.Listener, cl.info.Listener).Str(logfield.Reason, res.Reason).Msg("connect refused")
 		return fmt.Errorf("%w: %s", ErrConnectRefused, res.Reason)
 	}
 	cl.info.Username = res.Identity
-	cl.log = e.log.With().Str(fieldClientID, cl.info.ID).Str(fieldUser, cl.info.Username).Logger()
+	cl.log = e.log.With().Str(logfield.ClientID, cl.info.ID).Str(logfield.User, cl.info.Username).Logger()
 	if pk.Connect.WillFlag {
 		cl.will = newWill(&pk, &cl.info)
 	}
@@ -135,8 +138,8 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	connack(b, c, v, 0, present, &props)                          // [MQTT-3.2.0-1]
 	c.SetReadTimeout(time.Duration(ka) * 1500 * time.Millisecond) // [MQTT-3.1.2-24] 1.5x
 	e.obs.ClientConnected(&cl.info)
-	cl.log.Debug().Str(fieldRemote, cl.info.Remote.String()).Str(fieldListener, cl.info.Listener).
-		Uint8(fieldVersion, v).Bool("assigned", assigned).Bool("session_present", present).Msg("client connected")
+	cl.log.Debug().Str(logfield.Remote, cl.info.Remote.String()).Str(logfield.Listener, cl.info.Listener).
+		Uint8(logfield.Version, v).Bool(logfield.Assigned, assigned).Bool(logfield.SessionPresent, present).Msg("client connected")
 
 	s.mu.Lock()
 	s.resume(b) // [MQTT-4.4.0-1] resend in flight with DUP, then the queue

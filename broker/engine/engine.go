@@ -10,6 +10,7 @@ import (
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 )
@@ -38,6 +39,8 @@ type Engine struct {
 	offline  map[*session]struct{} // sessions without a connection (expiry, delayed wills)
 	due      map[int64][]*session  // sweep.go's wheel: unix second -> sessions with a deadline then
 	swept    int64                 // the last second swept
+
+	st stats // $SYS counters (stats.go)
 
 	opened atomic.Int64 // connections opened (Open) and closed (Closed)
 	gone   atomic.Int64
@@ -68,7 +71,7 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		auth:     opts.Auth,
 		acl:      opts.ACL,
 		obs:      opts.Observer,
-		log:      opts.Log.With().Str(fieldComponent, "engine").Logger(),
+		log:      opts.Log.With().Str(logfield.Component, "engine").Logger(),
 		topics:   newTrie(),
 		sessions: make(map[string]*session),
 		offline:  make(map[*session]struct{}),
@@ -77,8 +80,13 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		cancel:   cancel,
 		done:     make(chan struct{}),
 	}
+	e.st.started = now().Unix()
 	e.wg.Add(1)
 	go e.sweeper()
+	if cfg.SysInterval > 0 {
+		e.wg.Add(1)
+		go e.sysLoop()
+	}
 	return e, nil
 }
 
@@ -144,7 +152,12 @@ func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedH
 		}
 		return e.connect(b, c, fh, body)
 	}
+	if cl.closing != nil {
+		return cl.discard()
+	}
 	e.obs.PacketReceived(fh.Type, fh.Remaining)
+	e.st.pktIn.Add(1)
+	e.st.bytesIn.Add(int64(fh.Remaining + headerLen(fh.Remaining)))
 	var err error
 	if uint32(fh.Remaining) > e.cfg.MaxPacketSize { // [MQTT-3.2.2-15] if the transport's bound is looser
 		err = fmt.Errorf("%w: %d bytes", ErrPacketTooLarge, fh.Remaining)
@@ -152,8 +165,12 @@ func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedH
 		err = cl.packet(b, fh, body)
 	}
 	if err != nil && !errors.Is(err, ErrNormal) && !errors.Is(err, ErrDisconnectWithWill) {
-		cl.sendDisconnect(b, err)
 		cl.log.Debug().Err(err).Msg("closing connection")
+		if cl.v5() {
+			cl.sendDisconnect(b, err)
+			cl.linger(err)
+			return nil
+		}
 	}
 	return err
 }
@@ -191,7 +208,7 @@ func (cl *client) packet(b *transport.Batch, fh packets.FixedHeader, body []byte
 // DISCONNECT 0x95 (too large) or 0x81 (malformed) first.
 func (e *Engine) Malformed(b *transport.Batch, c *transport.Conn, err error) {
 	cl, _ := c.Data().(*client)
-	if cl == nil {
+	if cl == nil || cl.closing != nil {
 		return
 	}
 	if errors.Is(err, transport.ErrPacketTooLarge) {
@@ -208,6 +225,9 @@ func (e *Engine) Closed(c *transport.Conn, cause error) {
 	cl, _ := c.Data().(*client)
 	if cl == nil {
 		return
+	}
+	if cl.closing != nil {
+		cause = cl.closing // the reason of the server's DISCONNECT, not the linger's end
 	}
 	e.connectionLost(cl, cause)
 }

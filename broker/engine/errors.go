@@ -15,6 +15,9 @@ var (
 	ErrInvalidConfig = errors.New("engine: invalid config")
 	// ErrClosed: the engine is closed.
 	ErrClosed = errors.New("engine: closed")
+	// ErrInvalidTopic: Engine.Publish was given a topic name that is empty,
+	// has a wildcard or a NUL [MQTT-3.3.2-2], or a QoS above 2.
+	ErrInvalidTopic = errors.New("engine: invalid topic name")
 	// ErrMalformed: a packet could not be decoded (0x81).
 	ErrMalformed = errors.New("malformed packet")
 	// ErrProtocol: a packet broke a protocol rule (0x82).

@@ -32,7 +32,7 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 	cl := s.cl
 	if cl == nil {
 		if d.qos == 0 {
-			e.obs.MessageDropped("offline")
+			e.drop("offline")
 			return
 		}
 		s.push(d)
@@ -45,7 +45,7 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 		}
 		switch cl.queue(b, packets.Publish, enc) {
 		case transport.Refused:
-			e.obs.MessageDropped("slow_subscriber")
+			e.drop("slow_subscriber")
 		case transport.QueuedFull:
 			e.pause(b, pub, cl)
 		}
@@ -94,7 +94,7 @@ func (s *session) transmit(b *transport.Batch, pub *client, d delivery, fan *fan
 // [MQTT-3.1.2-25].
 func (s *session) tooLarge(cl *client, enc []byte) bool {
 	if cl.maxPacket > 0 && uint32(len(enc)) > cl.maxPacket {
-		s.e.obs.MessageDropped("packet_too_large")
+		s.e.drop("packet_too_large")
 		return true
 	}
 	return false
@@ -113,7 +113,7 @@ func (e *Engine) pause(b *transport.Batch, pub, sub *client) {
 func (s *session) push(d delivery) {
 	sz := d.m.size()
 	if max := s.e.cfg.MaxQueuedBytes; max > 0 && s.queued+sz > max {
-		s.e.obs.MessageDropped("max_queued_bytes")
+		s.e.drop("max_queued_bytes")
 		return
 	}
 	s.queue = append(s.queue, d)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -12,6 +13,7 @@ import (
 // routing, and the acknowledgement (PUBACK, or PUBREC for QoS 2).
 func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 	e := cl.e
+	e.st.msgIn.Add(1)
 	qos := pk.FixedHeader.Qos
 	if qos > e.cfg.MaxQoS {
 		return fmt.Errorf("%w: qos %d above maximum %d", ErrQoSNotSupported, qos, e.cfg.MaxQoS) // [MQTT-3.2.2-11]
@@ -56,7 +58,7 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 
 	if !e.acl.Allow(&cl.info, topic, ext.AccessPublish) {
 		code = 0x87
-		cl.log.Debug().Str(fieldTopic, topic).Msg("publish not authorized")
+		cl.log.Debug().Str(logfield.Topic, topic).Msg("publish not authorized")
 	} else {
 		m := newMessage(topic, pk.Payload, &pk.Properties, qos, pk.FixedHeader.Retain, e.cfg.MaxMessageExpiry, now())
 		m.origin = cl.s

@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/imqtt/imqtt/internal/logfield"
+
 // The session table: which session a client identifier names, takeover,
 // clean start and the end of a session. Lock order: e.mu -> s.mu -> index.
 
@@ -21,6 +23,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 			// delay lets this connection cancel it [MQTT-3.1.3-9].
 			old.cl = nil
 			old.online.Store(false)
+			e.st.online(-1)
 			if prev.will != nil && (prev.will.delay == 0 || clean) {
 				wills = append(wills, prev.will)
 			}
@@ -52,6 +55,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	s.mu.Lock()
 	s.cl, s.info, s.expiry, s.offlineAt = cl, &cl.info, expiry, 0
 	s.online.Store(true)
+	e.st.online(1)
 	cl.s = s
 	s.mu.Unlock()
 	return s, present, wills
@@ -82,7 +86,7 @@ func (e *Engine) endLocked(s *session) {
 // connectionLost counts the closed connection and detaches it.
 func (e *Engine) connectionLost(cl *client, cause error) {
 	e.obs.ClientDisconnected(&cl.info, reasonWord(cause))
-	cl.log.Debug().Str(fieldReason, reasonWord(cause)).AnErr("cause", cause).Msg("client disconnected")
+	cl.log.Debug().Str(logfield.Reason, reasonWord(cause)).AnErr(logfield.Cause, cause).Msg("client disconnected")
 	e.detach(cl, cause)
 }
 
@@ -106,6 +110,7 @@ func (e *Engine) detach(cl *client, cause error) {
 	t := now().Unix()
 	s.cl, s.offlineAt = nil, t
 	s.online.Store(false)
+	e.st.online(-1)
 	w := cl.will
 	cl.will = nil
 	end := s.expiry == 0

@@ -27,6 +27,8 @@ type index interface {
 	retain(m *message)
 	// retained appends every retained message matching filter to dst.
 	retained(filter string, dst []*message) []*message
+	// counts returns the number of subscriptions and retained messages.
+	counts() (subs, retained int)
 }
 
 // subOpts are one subscription's options, packed (a session holds one per
@@ -64,6 +66,14 @@ type node struct {
 type trie struct {
 	mu   sync.RWMutex
 	root node
+	subs int // subscriptions, shared members included ($SYS)
+	rets int // retained messages ($SYS)
+}
+
+func (t *trie) counts() (subs, retained int) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.subs, t.rets
 }
 
 func newTrie() *trie { return &trie{} }
@@ -135,6 +145,7 @@ func (t *trie) subscribe(s *session, filter string, o subOpts) bool {
 			}
 		}
 		g.members = append(g.members, subRef{s, o})
+		t.subs++
 		return false
 	}
 	for i := range n.subs {
@@ -144,6 +155,7 @@ func (t *trie) subscribe(s *session, filter string, o subOpts) bool {
 		}
 	}
 	n.subs = append(n.subs, subRef{s, o})
+	t.subs++
 	return false
 }
 
@@ -186,6 +198,9 @@ func (t *trie) unsubscribe(s *session, filter string) bool {
 		}
 	} else {
 		n.subs, ok = removeRef(n.subs, s)
+	}
+	if ok {
+		t.subs--
 	}
 	t.prune(n)
 	return ok
@@ -258,12 +273,19 @@ func (t *trie) retain(m *message) {
 	defer t.mu.Unlock()
 	if len(m.payload) == 0 { // [MQTT-3.3.1-6] [MQTT-3.3.1-7]
 		if n := t.walk(m.topic, false); n != nil {
+			if n.ret != nil {
+				t.rets--
+			}
 			n.ret = nil
 			t.prune(n)
 		}
 		return
 	}
-	t.walk(m.topic, true).ret = m
+	n := t.walk(m.topic, true)
+	if n.ret == nil {
+		t.rets++
+	}
+	n.ret = m
 }
 
 func (t *trie) retained(filter string, dst []*message) []*message {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -32,7 +33,7 @@ func (e *Engine) publishWill(w *will) {
 		return
 	}
 	if !e.acl.Allow(w.info, w.m.topic, ext.AccessPublish) {
-		e.log.Debug().Str(fieldClientID, w.info.ID).Str(fieldTopic, w.m.topic).Msg("will not authorized")
+		e.log.Debug().Str(logfield.ClientID, w.info.ID).Str(logfield.Topic, w.m.topic).Msg("will not authorized")
 		return
 	}
 	m := w.m

@@ -125,4 +125,9 @@ const (
 	// Local and Proxy: a PROXY protocol header's LOCAL command and its sender.
 	Local = "local"
 	Proxy = "proxy"
+	// Assigned says the server assigned the client identifier; SessionPresent
+	// is CONNACK's flag; Cause is the error that ended a connection.
+	Assigned       = "assigned"
+	SessionPresent = "session_present"
+	Cause          = "cause"
 )
