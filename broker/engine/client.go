@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 )
@@ -16,7 +17,6 @@ type client struct {
 	conn *transport.Conn
 	info ext.Client
 	s    *session // guarded by s.mu for attach/detach; fixed for the client's life
-	log  zerolog.Logger
 
 	will      *will             // the CONNECT's will, until a normal DISCONNECT; s.mu after attach
 	inAliases map[uint16]string // inbound topic aliases, lazily created
@@ -28,6 +28,13 @@ type client struct {
 
 	closing     error // the reason of the server's DISCONNECT: the connection lingers (linger.go)
 	lingerUntil int64 // unix nanoseconds: the linger's end
+}
+
+// logEvent adds the client's identity to ev. The engine keeps no logger per
+// client: zerolog's With would copy the context into every connection
+// (~450 B each, measured), for lines that are mostly at debug level.
+func (cl *client) logEvent(ev *zerolog.Event) *zerolog.Event {
+	return ev.Str(logfield.ClientID, cl.info.ID).Str(logfield.User, cl.info.Username)
 }
 
 // v5 reports whether the client speaks MQTT 5.
@@ -42,7 +49,7 @@ func (cl *client) send(b *transport.Batch, pk *packets.Packet) transport.QueueRe
 	pk.Mods.MaxSize = cl.maxPacket
 	enc, err := encode(pk)
 	if err != nil {
-		cl.log.Error().Err(err).Uint8("type", pk.FixedHeader.Type).Msg("encode packet")
+		cl.logEvent(cl.e.log.Error()).Err(err).Uint8("type", pk.FixedHeader.Type).Msg("encode packet")
 		return transport.Refused
 	}
 	return cl.queue(b, pk.FixedHeader.Type, enc)

@@ -109,7 +109,6 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 		return fmt.Errorf("%w: %s", ErrConnectRefused, res.Reason)
 	}
 	cl.info.Username = res.Identity
-	cl.log = e.log.With().Str(logfield.ClientID, cl.info.ID).Str(logfield.User, cl.info.Username).Logger()
 	if pk.Connect.WillFlag {
 		cl.will = newWill(&pk, &cl.info)
 	}
@@ -138,7 +137,7 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	connack(b, c, v, 0, present, &props)                          // [MQTT-3.2.0-1]
 	c.SetReadTimeout(time.Duration(ka) * 1500 * time.Millisecond) // [MQTT-3.1.2-24] 1.5x
 	e.obs.ClientConnected(&cl.info)
-	cl.log.Debug().Str(logfield.Remote, cl.info.Remote.String()).Str(logfield.Listener, cl.info.Listener).
+	cl.logEvent(cl.e.log.Debug()).Str(logfield.Remote, cl.info.Remote.String()).Str(logfield.Listener, cl.info.Listener).
 		Uint8(logfield.Version, v).Bool(logfield.Assigned, assigned).Bool(logfield.SessionPresent, present).Msg("client connected")
 
 	s.mu.Lock()

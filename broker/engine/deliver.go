@@ -111,7 +111,7 @@ func encodePublish(cl *client, d delivery, id uint16, dup bool, fan *fanout, t i
 	}
 	enc, err := encode(&pk)
 	if err != nil {
-		cl.log.Error().Err(err).Msg("encode publish")
+		cl.logEvent(cl.e.log.Error()).Err(err).Msg("encode publish")
 		return nil
 	}
 	if cacheable {

@@ -165,7 +165,7 @@ func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedH
 		err = cl.packet(b, fh, body)
 	}
 	if err != nil && !errors.Is(err, ErrNormal) && !errors.Is(err, ErrDisconnectWithWill) {
-		cl.log.Debug().Err(err).Msg("closing connection")
+		cl.logEvent(cl.e.log.Debug()).Err(err).Msg("closing connection")
 		if cl.v5() {
 			cl.sendDisconnect(b, err)
 			cl.linger(err)

@@ -15,58 +15,20 @@ func newChecksEngine(t *testing.T) enginetest.Target {
 	t.Helper()
 	te := newTestEngine(t, func(c *Config, _ *transport.Config) {
 		c.MinKeepalive = time.Second
+		c.SysInterval = time.Second // sys-not-matched-by-hash waits for a live $SYS message
 	})
 	return enginetest.Target{Addr: te.addr}
 }
 
-// checkBugs are enginetest checks left out here, each with why. They are
-// bugs of the check, reported to its owner (eng-checks), not of the engine.
-var checkBugs = map[string]string{
-	// With Receive Maximum 2 the broker may send m(i+1) before the
-	// PUBREL of m(i) (two in flight is what the client allowed); the
-	// check expects payloads in order of completed flows, not of arrival.
-	"outbound-qos2-receive-max-2": "check compares arrival with completions",
-}
-
 // TestEngineWrongToday runs issue 17's "wrong today" checks: every one must
-// pass on the engine. (Our own TestQoS2OutboundReceiveMaximumOne covers
-// Receive Maximum 2.)
+// pass on the engine.
 func TestEngineWrongToday(t *testing.T) {
-	var checks []enginetest.Check
-	for _, c := range enginetest.WrongToday() {
-		if why, bug := checkBugs[c.Name]; bug {
-			t.Logf("not run: %s: %s", c.Name, why)
-			continue
-		}
-		checks = append(checks, c)
-	}
-	if len(checks) == 0 {
-		t.Fatal("no checks")
-	}
-	enginetest.RunAll(t, newChecksEngine(t), checks)
-}
-
-// notYet are enginetest checks of features the engine does not have yet.
-var notYet = map[string]string{
-	"sys-not-matched-by-hash": "the engine publishes no $SYS topics yet",
-	// The transport closes right after the DISCONNECT 0x95 with the rest of
-	// the oversized packet unread, so the kernel resets the connection and
-	// the client's write (or read of the DISCONNECT) fails about 2 runs in
-	// 5: needs a lingering close in transport (reported to eng-transport).
-	"max-packet-size-0x95": "transport closes without lingering: RST",
+	enginetest.RunAll(t, newChecksEngine(t), enginetest.WrongToday())
 }
 
 // TestEngineSpec runs enginetest's broader spec checks.
 func TestEngineSpec(t *testing.T) {
-	var checks []enginetest.Check
-	for _, c := range enginetest.Spec() {
-		if why, skip := notYet[c.Name]; skip {
-			t.Logf("not run: %s: %s", c.Name, why)
-			continue
-		}
-		checks = append(checks, c)
-	}
-	enginetest.RunAll(t, newChecksEngine(t), checks)
+	enginetest.RunAll(t, newChecksEngine(t), enginetest.Spec())
 }
 
 // FuzzEngineSession runs enginetest's session fuzz driver (random valid and

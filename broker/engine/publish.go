@@ -58,7 +58,7 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 
 	if !e.acl.Allow(&cl.info, topic, ext.AccessPublish) {
 		code = 0x87
-		cl.log.Debug().Str(logfield.Topic, topic).Msg("publish not authorized")
+		cl.logEvent(cl.e.log.Debug()).Str(logfield.Topic, topic).Msg("publish not authorized")
 	} else {
 		m := newMessage(topic, pk.Payload, &pk.Properties, qos, pk.FixedHeader.Retain, e.cfg.MaxMessageExpiry, now())
 		m.origin = cl.s

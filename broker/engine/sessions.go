@@ -86,7 +86,7 @@ func (e *Engine) endLocked(s *session) {
 // connectionLost counts the closed connection and detaches it.
 func (e *Engine) connectionLost(cl *client, cause error) {
 	e.obs.ClientDisconnected(&cl.info, reasonWord(cause))
-	cl.log.Debug().Str(logfield.Reason, reasonWord(cause)).AnErr(logfield.Cause, cause).Msg("client disconnected")
+	cl.logEvent(cl.e.log.Debug()).Str(logfield.Reason, reasonWord(cause)).AnErr(logfield.Cause, cause).Msg("client disconnected")
 	e.detach(cl, cause)
 }
 
