@@ -7,6 +7,7 @@
 #   tools/connproto/measure.sh            # N=19500 ROUNDS=3, all cases
 #   CASES="rawconn nbio" ROUNDS=1 N=2000 tools/connproto/measure.sh
 #   CASES="imqttd-native mosquitto" tools/connproto/measure.sh   # the engine (issue 17)
+#   CASES="imqttd-native-tls" tools/connproto/measure.sh          # the engine over TLS
 #
 # Per case and round it prints one line: rss0_kb (server after start), rss1_kb
 # (N connections held), per_conn_b = (rss1 - rss0) * 1024 / N, and the kernel's TCP
@@ -59,14 +60,20 @@ start_server() { # case
     rawconn-handoff-tls)
       "$BIN/connproto" -model rawconn -handoff -tls -addr "127.0.0.1:$PORT" -stats-addr "127.0.0.1:$STATS" 2>>"$OUT/server.log" &
       PID=$!; waitport "$STATS" ;;
-    imqttd | imqttd-native)
+    imqttd | imqttd-native | imqttd-native-tls)
       DATA=$(mktemp -d /tmp/engine-proto/imqttd-data.XXXX)
-      local extra=()
-      [[ $1 == imqttd-native ]] && extra=(IMQTT_MQTT_ENGINE=native IMQTT_STORAGE_ENABLED=false IMQTT_IM_ENABLED=false)
+      local extra=() lflags=(--tcp "127.0.0.1:$PORT")
+      [[ $1 == imqttd-native* ]] && extra=(IMQTT_MQTT_ENGINE=native IMQTT_STORAGE_ENABLED=false IMQTT_IM_ENABLED=false)
+      if [[ $1 == *-tls ]]; then # an ECDSA P-256 certificate, as connproto's TLS case
+        [[ -s $OUT/tls.crt ]] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+          -keyout "$OUT/tls.key" -out "$OUT/tls.crt" -days 30 -subj /CN=127.0.0.1 2>/dev/null
+        extra+=(IMQTT_LISTENERS_TLS_TLS_CERT_FILE="$OUT/tls.crt" IMQTT_LISTENERS_TLS_TLS_KEY_FILE="$OUT/tls.key")
+        lflags=(--tcp off --tls "127.0.0.1:$PORT")
+      fi
       env "${extra[@]}" IMQTT_LIMITS_PER_IP_CONNECTIONS=0 IMQTT_LIMITS_PER_IP_RATE=0 \
         IMQTT_LIMITS_MAX_CONNECTIONS=19990 IMQTT_LOG_LEVEL=warn IMQTT_LOG_FORMAT=json \
         IMQTT_ADMIN_PPROF=true \
-        "$BIN/imqttd" serve --data-dir "$DATA" --tcp "127.0.0.1:$PORT" --ws off \
+        "$BIN/imqttd" serve --data-dir "$DATA" "${lflags[@]}" --ws off \
         --admin "127.0.0.1:$ADMIN" --raft-addr 127.0.0.1:0 >>"$OUT/server.log" 2>&1 &
       PID=$!; waitport "$ADMIN"; waitport "$PORT"
       for _ in $(seq 1 100); do [[ -s $DATA/admin.token ]] && break; sleep 0.1; done ;;
