@@ -149,6 +149,10 @@ type MQTTConfig struct {
 	// instead of 0x87 (not authorized), hiding which topics exist. The Paho suite's
 	// v5 test_subscribe_failure expects 0x80.
 	ObscureNotAuthorized bool `yaml:"obscure_not_authorized"`
+	// OutboundTopicAliasMaximum caps the topic aliases the native engine
+	// assigns per connection to a v5 client that allows them; 0 = none (the
+	// mochi path never sends aliases).
+	OutboundTopicAliasMaximum uint16 `yaml:"outbound_topic_alias_maximum"`
 }
 
 // DefaultConfig returns the secure base that a config file is applied on top of:
@@ -189,6 +193,8 @@ func DefaultConfig() Config {
 			MaxSessionExpiry:        7 * 24 * time.Hour,
 			MaxMessageExpiry:        0,
 			SysInterval:             10 * time.Second,
+
+			OutboundTopicAliasMaximum: 64,
 		},
 		Auth:     auth.DefaultConfig(),
 		ACL:      acl.DefaultConfig(),

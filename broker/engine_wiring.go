@@ -38,6 +38,7 @@ func (c Config) engineConfig() engine.Config {
 	e.SharedSubscriptions = m.SharedSubscriptions
 	e.SubscriptionIdentifiers = m.SubscriptionIdentifiers
 	e.TopicAliasMaximum = m.TopicAliasMaximum
+	e.OutboundTopicAliasMaximum = m.OutboundTopicAliasMaximum
 	e.MaxSessionExpiry = m.MaxSessionExpiry
 	e.MaxMessageExpiry = m.MaxMessageExpiry
 	e.ObscureNotAuthorized = m.ObscureNotAuthorized

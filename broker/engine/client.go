@@ -21,6 +21,9 @@ type client struct {
 	will      *will             // the CONNECT's will, until a normal DISCONNECT; s.mu after attach
 	inAliases map[uint16]string // inbound topic aliases, lazily created
 
+	outAliases  map[string]uint16 // outbound topic aliases (alias.go), lazily created; s.mu
+	outAliasMax uint16            // aliases the server may assign, 0 = none [MQTT-3.1.2-26]
+
 	maxPacket   uint32 // the client's Maximum Packet Size, 0 = none [MQTT-3.1.2-24]
 	recvMax     uint16 // the client's Receive Maximum (outbound window)
 	keepalive   uint16 // effective keepalive in seconds
@@ -53,6 +56,17 @@ func (cl *client) send(b *transport.Batch, pk *packets.Packet) transport.QueueRe
 		return transport.Refused
 	}
 	return cl.queue(b, pk.FixedHeader.Type, enc)
+}
+
+// queuePublish queues an encoded PUBLISH of topic; when it announced alias
+// a new alias (bind != 0) and was queued, the alias is bound (alias.go).
+// Called with s.mu held.
+func (cl *client) queuePublish(b *transport.Batch, enc []byte, topic string, bind uint16) transport.QueueResult {
+	r := cl.queue(b, packets.Publish, enc)
+	if bind != 0 && (r == transport.Queued || r == transport.QueuedFull) {
+		cl.bindAlias(topic, bind)
+	}
+	return r
 }
 
 func (cl *client) queue(b *transport.Batch, typ byte, enc []byte) transport.QueueResult {

@@ -22,6 +22,11 @@ type Config struct {
 	SubscriptionIdentifiers bool
 	// mqtt.topic_alias_maximum: inbound aliases a v5 client may use; 0 = none.
 	TopicAliasMaximum uint16
+	// mqtt.outbound_topic_alias_maximum caps the aliases the server assigns
+	// to the topics it sends one v5 client (alias.go): a connection's table
+	// holds at most min(the client's Topic Alias Maximum, this) topics;
+	// 0 = the server never sends aliases.
+	OutboundTopicAliasMaximum uint16
 	// mqtt.max_session_expiry caps a v5 Session Expiry Interval (and is the
 	// expiry of a 3.1.1 persistent session).
 	MaxSessionExpiry time.Duration
@@ -61,21 +66,22 @@ type Config struct {
 // DefaultConfig returns broker.DefaultConfig's values.
 func DefaultConfig() Config {
 	return Config{
-		MaxQoS:                  2,
-		RetainAvailable:         true,
-		WildcardSubscriptions:   true,
-		SharedSubscriptions:     true,
-		SubscriptionIdentifiers: true,
-		TopicAliasMaximum:       65535,
-		MaxSessionExpiry:        7 * 24 * time.Hour,
-		MinKeepalive:            5 * time.Second,
-		MaxKeepalive:            10 * time.Minute,
-		ReceiveMaximum:          1024,
-		MaxInflight:             8192,
-		MaxPacketSize:           1 << 20,
-		MaxQueuedBytes:          8 << 20,
-		SlowSubscriberWait:      2 * time.Second,
-		SweepInterval:           time.Second,
+		MaxQoS:                    2,
+		RetainAvailable:           true,
+		WildcardSubscriptions:     true,
+		SharedSubscriptions:       true,
+		SubscriptionIdentifiers:   true,
+		TopicAliasMaximum:         65535,
+		OutboundTopicAliasMaximum: 64,
+		MaxSessionExpiry:          7 * 24 * time.Hour,
+		MinKeepalive:              5 * time.Second,
+		MaxKeepalive:              10 * time.Minute,
+		ReceiveMaximum:            1024,
+		MaxInflight:               8192,
+		MaxPacketSize:             1 << 20,
+		MaxQueuedBytes:            8 << 20,
+		SlowSubscriberWait:        2 * time.Second,
+		SweepInterval:             time.Second,
 	}
 }
 

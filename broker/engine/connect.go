@@ -68,6 +68,7 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 			cl.recvMax = p.ReceiveMaximum
 		}
 		cl.maxPacket = p.MaximumPacketSize
+		cl.outAliasMax = min(p.TopicAliasMaximum, e.cfg.OutboundTopicAliasMaximum) // [MQTT-3.1.2-27]
 		if p.RequestProblemInfoFlag && p.RequestProblemInfo == 0 {
 			cl.problemInfo = false
 		}

@@ -63,8 +63,11 @@ func (e *Engine) deliver(b *transport.Batch, pub *client, s *session, d delivery
 }
 
 // fanout caches a message's encodings per (version, qos, retain, one
-// subscription id): a PUBLISH is encoded once per variant and its packet id
-// patched per subscriber (Queue copies).
+// subscription id, topic alias): a PUBLISH is encoded once per variant and
+// its packet id patched per subscriber (Queue copies). Clients without
+// aliases share one variant; an aliased client shares its encoding with the
+// others that send the topic under the same alias in the same form (name and
+// alias, or alias alone), which is common when they subscribed alike.
 type fanout struct {
 	keys []fanKey
 	encs [][]byte
@@ -75,21 +78,29 @@ type fanKey struct {
 	v      byte
 	qos    byte
 	retain bool
+	bare   bool // topic name left out: the alias is known
+	alias  uint16
 	sub    int
 }
 
-// encodePublish encodes d for cl with packet id id (0 for QoS 0).
-func encodePublish(cl *client, d delivery, id uint16, dup bool, fan *fanout, t int64) []byte {
+// encodePublish encodes d for cl with packet id id (0 for QoS 0). When the
+// encoding announces a new topic alias, bind is that alias: the caller binds
+// it once the PUBLISH is queued (client.queuePublish). Called with s.mu held.
+func encodePublish(cl *client, d delivery, id uint16, dup bool, fan *fanout, t int64) (enc []byte, bind uint16) {
+	alias, known := cl.outAlias(d.m.topic)
+	if alias != 0 && !known {
+		bind = alias
+	}
 	cacheable := fan != nil && !dup && len(d.subIDs) <= 1
 	var k fanKey
 	if cacheable {
-		k = fanKey{m: d.m, v: cl.info.ProtocolVersion, qos: d.qos, retain: d.retain}
+		k = fanKey{m: d.m, v: cl.info.ProtocolVersion, qos: d.qos, retain: d.retain, bare: known, alias: alias}
 		if len(d.subIDs) == 1 {
 			k.sub = d.subIDs[0]
 		}
 		for i := range fan.keys {
 			if fan.keys[i] == k {
-				return patchID(fan.encs[i], d.qos, id)
+				return patchID(fan.encs[i], d.qos, id), bind
 			}
 		}
 	}
@@ -108,17 +119,23 @@ func encodePublish(cl *client, d delivery, id uint16, dup bool, fan *fanout, t i
 		pk.Properties = d.m.props
 		pk.Properties.MessageExpiryInterval = d.m.remaining(t) // [MQTT-3.3.2-6]
 		pk.Properties.SubscriptionIdentifier = d.subIDs
+		if alias != 0 {
+			pk.Properties.TopicAlias, pk.Properties.TopicAliasFlag = alias, true
+			if known {
+				pk.TopicName = "" // 3.3.2.3.4: the alias stands for the name
+			}
+		}
 	}
 	enc, err := encode(&pk)
 	if err != nil {
 		cl.logEvent(cl.e.log.Error()).Err(err).Msg("encode publish")
-		return nil
+		return nil, 0
 	}
 	if cacheable {
 		fan.keys = append(fan.keys, k)
 		fan.encs = append(fan.encs, enc)
 	}
-	return patchID(enc, d.qos, id)
+	return patchID(enc, d.qos, id), bind
 }
 
 func patchID(enc []byte, qos byte, id uint16) []byte {

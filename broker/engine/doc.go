@@ -2,8 +2,10 @@
 // authentication, keepalive, takeover, clean and persistent in-memory
 // sessions with Session Expiry, subscriptions (shared ones included),
 // QoS 0/1/2 in both directions with in-flight windows, retained messages,
-// wills with Will Delay, topic aliases, message expiry, maximum packet size
-// and the server's DISCONNECT reasons. mochi's packets package is the wire
+// wills with Will Delay, topic aliases both ways, message expiry, maximum
+// packet size, the server's DISCONNECT reasons (with a lingering close), the
+// $SYS topics and messages from the server itself (Engine.Publish).
+// mochi's packets package is the wire
 // codec; the connection layer is package transport (reader, workers,
 // batched writes, back-pressure primitives).
 //
@@ -33,14 +35,58 @@
 // Closed once. Packet runs on a transport worker, so Authenticate (which may
 // block) never grows an idle connection's stack.
 //
+// Engine.Publish (serverpublish.go) sends a message from the server itself:
+// safe from any goroutine, never blocks on a subscriber, judged per
+// subscriber by ext.AccessDeliver only; it returns ErrInvalidTopic, or
+// ErrClosed after Close.
+//
+// # Server DISCONNECT and the lingering close
+//
+// When the engine ends a v5 connection with a DISCONNECT (a protocol error,
+// too large a packet, a refused alias...), it does not close the socket at
+// once (linger.go): the session is detached at once (will, expiry and
+// takeover behave as at a close), later packets are read and dropped
+// unanswered, and the connection closes when the client closes its side,
+// when nothing arrives for lingerTime (1 s, the read timeout), or at the
+// first packet after it. So a client still writing reads the reason code
+// instead of a TCP reset. 3.1.1 clients, and the server's own shutdown
+// (Close), are closed without lingering. No goroutine or timer is added.
+//
+// # Topic aliases
+//
+// Inbound (alias.go resolveAlias): a v5 client may use aliases 1 to
+// mqtt.topic_alias_maximum (CONNACK's Topic Alias Maximum); the map is the
+// connection's, created at the first alias. Outbound (alias.go outAlias):
+// a client announcing Topic Alias Maximum N > 0 gets aliases for the first
+// min(N, mqtt.outbound_topic_alias_maximum) distinct topics sent on the
+// connection, name and alias the first time, the alias alone after; later
+// topics go by name (no replacement). The table is the client's, created at
+// the first aliased PUBLISH, guarded by session.mu (under which every
+// PUBLISH to the client is encoded and queued, so it follows wire order),
+// bound only once that PUBLISH is queued (a refused or oversize one binds
+// nothing), and gone with the connection [MQTT-3.3.2-7]. Delivery encodes
+// once per variant (deliver.go fanout): clients without aliases share one
+// encoding; an aliased client shares with those using the same alias in the
+// same form.
+//
+// # $SYS
+//
+// With mqtt.sys_interval > 0 the engine publishes its counters (stats.go)
+// as retained QoS 0 messages under $SYS/broker/ (sys.go), once at start and
+// every interval, through Engine.Publish. "#" and "+" never match them
+// [MQTT-4.7.2-1]; who reads them is the Authorizer's ext.AccessDeliver.
+//
 // # Goroutines
 //
 //	sweeper       one per engine; New starts it, Close stops it (e.done), e.wg
+//	$SYS loop     one per engine when Config.SysInterval > 0 (sys.go sysLoop);
+//	              New starts it, Close stops it (e.done), e.wg
 //	drain waiter  one per slow session at most (inflight.go startDrain); ends
 //	              when the connection drains, detaches or the engine closes; e.wg
 //
 // Everything else runs on the transport's goroutines: no goroutine and no
-// timer per client (keepalive is the socket's read deadline).
+// timer per client (keepalive and the lingering close are the socket's read
+// deadline). Engine.Publish runs on its caller's goroutine.
 //
 // # Locks
 //
@@ -58,7 +104,10 @@
 //
 // # Memory
 //
-// An idle connected session with one subscription holds a client (~200 B),
-// a session (~200 B), one map entry and its trie node: maps and queues are
-// created on first use and dropped when empty.
+// An idle connected session with one subscription holds a client (184 B),
+// a session (184 B), one map entry and its trie node (TestIdleStateSize):
+// maps and queues are created on first use and dropped when empty. The
+// outbound alias table costs nothing until a client that announced a
+// maximum is sent its first PUBLISH, then one map entry per aliased topic,
+// at most mqtt.outbound_topic_alias_maximum (default 64).
 package engine

@@ -39,11 +39,11 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 		return
 	}
 	if d.qos == 0 {
-		enc := encodePublish(cl, d, 0, false, fan, t)
+		enc, bind := encodePublish(cl, d, 0, false, fan, t)
 		if enc == nil || s.tooLarge(cl, enc) {
 			return
 		}
-		switch cl.queue(b, packets.Publish, enc) {
+		switch cl.queuePublish(b, enc, d.m.topic, bind) {
 		case transport.Refused:
 			e.drop("slow_subscriber")
 		case transport.QueuedFull:
@@ -67,11 +67,11 @@ func (s *session) transmit(b *transport.Batch, pub *client, d delivery, fan *fan
 		s.push(d)
 		return false
 	}
-	enc := encodePublish(cl, d, id, false, fan, t)
+	enc, bind := encodePublish(cl, d, id, false, fan, t)
 	if enc == nil || s.tooLarge(cl, enc) {
 		return true
 	}
-	switch cl.queue(b, packets.Publish, enc) {
+	switch cl.queuePublish(b, enc, d.m.topic, bind) {
 	case transport.Refused: // slow subscriber: kept, sent when it drains
 		s.pushFront(d)
 		s.startDrain(cl)
@@ -180,8 +180,8 @@ func (s *session) resume(b *transport.Batch) {
 				cl.ackPublish(b, packets.Pubrel, id, 0)
 				continue
 			}
-			if enc := encodePublish(cl, f.d, id, true, nil, t); enc != nil {
-				cl.queue(b, packets.Publish, enc)
+			if enc, bind := encodePublish(cl, f.d, id, true, nil, t); enc != nil {
+				cl.queuePublish(b, enc, f.d.m.topic, bind)
 			}
 		}
 	}
