@@ -41,7 +41,8 @@ type tlsMaterial struct {
 type tlsStore struct {
 	cfg    TLSConfig
 	cur    atomic.Pointer[tlsMaterial]
-	reload sync.Mutex // serialises ReloadTLS
+	reload sync.Mutex  // serialises ReloadTLS
+	server *tls.Config // shared by every connection; never modified after newTLSStore
 }
 
 func newTLSStore(cfg TLSConfig) (*tlsStore, error) {
@@ -51,19 +52,20 @@ func newTLSStore(cfg TLSConfig) (*tlsStore, error) {
 	}
 	s := &tlsStore{cfg: cfg}
 	s.cur.Store(m)
-	return s, nil
-}
-
-// serverConfig returns the listener's tls.Config: it only picks the current
-// material for each ClientHello.
-func (s *tlsStore) serverConfig() *tls.Config {
-	return &tls.Config{
+	s.server = &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			return s.cur.Load().config, nil
 		},
 	}
+	return s, nil
 }
+
+// serverConfig returns the listener's tls.Config: it only picks the current
+// material for each ClientHello. It is one value for every connection (a
+// tls.Conn keeps its Config for its life: one per connection cost each idle
+// TLS connection a copy), which crypto/tls allows as it is not modified.
+func (s *tlsStore) serverConfig() *tls.Config { return s.server }
 
 // load re-reads the files; on error the current material stays.
 func (s *tlsStore) load() (*tlsMaterial, error) {
