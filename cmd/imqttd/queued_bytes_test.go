@@ -35,7 +35,11 @@ func TestQueuedBytesStalledReader(t *testing.T) {
 	)
 	// The binary without the race detector, whose shadow memory multiplies
 	// the RSS of every allocation (the flood took +2 GiB under -race).
-	n := imNodeBin(t, plainImqttd(t), "")
+	// A long slow_subscriber_wait: the healthy subscriber, briefly behind on a
+	// loaded machine (CI runs packages in parallel), is waited for instead of
+	// being marked slow and losing QoS 0 messages; the stalled one holds the
+	// publisher once for this long, then is slow (hooks/flow).
+	n := imNodeBin(t, plainImqttd(t), "limits:\n  slow_subscriber_wait: 10s\n")
 
 	stalled := stalledSubscriber(t, n, "bob", "stalled", "big/#")
 	defer stalled.Close()

