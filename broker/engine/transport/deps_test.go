@@ -11,13 +11,15 @@ import (
 
 // TestDeps keeps the transport below the protocol layer: the standard library,
 // broker/listen (listener config, Guard, TLS material) and its proxyhdr, mochi's packets (the
-// fixed header type) and zerolog; nothing else of imqtt's.
+// fixed header type), zerolog and golang.org/x/sys/unix (writev without
+// unsafe); nothing else of imqtt's.
 func TestDeps(t *testing.T) {
 	allowed := map[string]bool{
 		"github.com/imqtt/imqtt/broker/listen":          true,
 		"github.com/imqtt/imqtt/broker/listen/proxyhdr": true,
 		"github.com/mochi-mqtt/server/v2/packets":       true,
 		"github.com/rs/zerolog":                         true,
+		"golang.org/x/sys/unix":                         true,
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {

@@ -3,7 +3,8 @@ package transport
 import (
 	"io"
 	"syscall"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // errWouldBlock is what the non-blocking reads return when the socket has no data
@@ -53,30 +54,18 @@ func readNB(rc syscall.RawConn, p []byte) (int, error) {
 // writevNB writes bufs with one writev(2) without blocking and returns the bytes
 // written; a full socket buffer is (0 or a short count, nil).
 func writevNB(rc syscall.RawConn, bufs [][]byte) (int, error) {
-	var iov [64]syscall.Iovec
-	vs := iov[:0]
-	for _, b := range bufs {
-		if len(b) == 0 {
-			continue
-		}
-		if len(vs) == maxIov {
-			break
-		}
-		v := syscall.Iovec{Base: &b[0]}
-		v.SetLen(len(b))
-		vs = append(vs, v)
-	}
+	vs := bufs[:min(len(bufs), maxIov)]
 	if len(vs) == 0 {
 		return 0, nil
 	}
 	var (
-		n     uintptr
-		errno syscall.Errno
+		n    int
+		werr error
 	)
 	err := rc.Write(func(fd uintptr) bool {
 		for {
-			n, _, errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&vs[0])), uintptr(len(vs)))
-			if errno != syscall.EINTR {
+			n, werr = unix.Writev(int(fd), vs)
+			if werr != unix.EINTR {
 				return true
 			}
 		}
@@ -84,12 +73,12 @@ func writevNB(rc syscall.RawConn, bufs [][]byte) (int, error) {
 	switch {
 	case err != nil:
 		return 0, err
-	case errno == syscall.EAGAIN:
+	case werr == unix.EAGAIN:
 		return 0, nil
-	case errno != 0:
-		return 0, errno
+	case werr != nil:
+		return 0, werr
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // waitReadable parks the calling goroutine in the netpoller until fd has data, EOF
