@@ -301,3 +301,13 @@ func describe(pk packets.Packet) string {
 	}
 	return typeName(pk.FixedHeader.Type)
 }
+
+// disconnectAndWait sends DISCONNECT and waits until the broker has closed its
+// side, i.e. processed it: a message published before that may still be sent
+// on this connection (and its redelivery then rightly carries DUP=1).
+func (c *raw) disconnectAndWait() error {
+	if err := c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}}); err != nil {
+		return err
+	}
+	return c.expectClosed(ioTimeout)
+}

@@ -188,13 +188,7 @@ func checkPersistentResumeInOrder(tg Target) error {
 	if err != nil {
 		return err
 	}
-	err = c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
-	if err == nil {
-		// Wait until the broker processed the DISCONNECT (it closes its
-		// side): a message published before that may be sent to this
-		// connection, and its redelivery then rightly carries DUP=1.
-		err = c.expectClosed(ioTimeout)
-	}
+	err = c.disconnectAndWait()
 	c.close()
 	if err != nil {
 		return err
