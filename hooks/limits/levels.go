@@ -2,7 +2,6 @@ package limits
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/internal/logfield"
+	"github.com/imqtt/imqtt/internal/mqtttopic"
 )
 
 // LimitMaxTopicLevels is the limit label of the topic depth bound in
@@ -123,24 +123,9 @@ func (h *LevelsHook) Stop() error {
 	return nil
 }
 
-// ExceedsLevels reports whether topic has more than max levels (max-1 '/'
-// separators). It reads each byte at most once and stops at the first
-// separator past the bound, so a refusal costs O(max) and an acceptance
-// O(len(topic)).
-func ExceedsLevels(topic string, max int) bool {
-	seps := 0
-	for {
-		i := strings.IndexByte(topic, '/')
-		if i < 0 {
-			return false
-		}
-		seps++
-		if seps >= max {
-			return true
-		}
-		topic = topic[i+1:]
-	}
-}
+// ExceedsLevels reports whether topic has more than max levels: the one
+// implementation is mqtttopic.ExceedsLevels (the native engine uses it too).
+func ExceedsLevels(topic string, max int) bool { return mqtttopic.ExceedsLevels(topic, max) }
 
 // AllowWill reports whether a CONNECT's will topic is within the bound; a too
 // deep one is counted and logged. The broker calls it from the auth hook's
