@@ -11,6 +11,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/metrics"
+	"github.com/imqtt/imqtt/hooks/session"
 	"github.com/imqtt/imqtt/internal/logfield"
 )
 
@@ -50,6 +51,10 @@ func (c Config) engineConfig() engine.Config {
 	e.MaxQueuedBytes = l.FlowConfig.MaxQueuedBytes
 	e.SlowSubscriberWait = l.FlowConfig.MaxWait
 	e.SysInterval = m.SysInterval
+	e.MaxTopicLevels = l.Levels.MaxTopicLevels
+	e.MaxSubscriptionsPerClient = l.SessionLimits.MaxSubscriptionsPerClient
+	e.MaxSessionsPerUser = c.Session.MaxPerUser
+	e.OwnerMismatchCleanStart = c.Session.OwnerMismatch == session.MismatchCleanStart
 	e.Version = c.Version
 	return e
 }

@@ -53,6 +53,19 @@ type Config struct {
 	// limits.slow_subscriber_wait: how long a publisher is paused for a full
 	// subscriber before the subscriber is treated as slow.
 	SlowSubscriberWait time.Duration
+	// limits.max_topic_levels: the most '/'-separated levels of a topic name
+	// or filter (bounds.go); deeper ones are refused.
+	MaxTopicLevels int
+	// limits.max_subscriptions_per_client: the most filters one session
+	// holds; each one past it gets SUBACK 0x97 (3.1.1: 0x80). 0 = no bound.
+	MaxSubscriptionsPerClient int
+	// session.max_per_user: the most persistent sessions one authenticated
+	// user holds; a CONNECT for one more gets 0x97 (3.1.1: 3). 0 = no bound.
+	MaxSessionsPerUser int
+	// session.owner_mismatch: clean_start (true) discards another user's
+	// offline session for a CONNECT with its client id; refuse (false, the
+	// default) answers 0x87 (3.1.1: 5). A connected one is always refused.
+	OwnerMismatchCleanStart bool
 	// SweepInterval is the period of the engine's one ticker (session expiry,
 	// delayed wills, message expiry in queues).
 	SweepInterval time.Duration
@@ -81,6 +94,9 @@ func DefaultConfig() Config {
 		MaxPacketSize:             1 << 20,
 		MaxQueuedBytes:            8 << 20,
 		SlowSubscriberWait:        2 * time.Second,
+		MaxTopicLevels:            200,
+		MaxSubscriptionsPerClient: 1000,
+		MaxSessionsPerUser:        100,
 		SweepInterval:             time.Second,
 	}
 }
@@ -114,6 +130,12 @@ func (c Config) Validate() error {
 		return invalid("limits.max_queued_bytes", c.MaxQueuedBytes, "must not be negative (0: no bound)")
 	case c.SlowSubscriberWait < 0:
 		return invalid("limits.slow_subscriber_wait", c.SlowSubscriberWait, "must not be negative")
+	case c.MaxTopicLevels < 1 || c.MaxTopicLevels > 65536:
+		return invalid("limits.max_topic_levels", c.MaxTopicLevels, "must be between 1 and 65536")
+	case c.MaxSubscriptionsPerClient < 0:
+		return invalid("limits.max_subscriptions_per_client", c.MaxSubscriptionsPerClient, "must be >= 0 (0: no bound)")
+	case c.MaxSessionsPerUser < 0:
+		return invalid("session.max_per_user", c.MaxSessionsPerUser, "must be >= 0 (0: no bound)")
 	case c.SysInterval < 0:
 		return invalid("mqtt.sys_interval", c.SysInterval, "must not be negative (0: no $SYS topics)")
 	case c.SweepInterval < 10*time.Millisecond:

@@ -88,6 +88,12 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 			connack(b, c, v, 0x90, false, nil)
 			return fmt.Errorf("%w: will topic %q", ErrConnectRefused, pk.Connect.WillTopic)
 		}
+		if e.tooDeep(pk.Connect.WillTopic) {
+			// As a forbidden will (hooks/limits AllowWill): 0x87 / 5.
+			connack(b, c, v, 0x87, false, nil)
+			e.refused(&cl.info, LimitMaxTopicLevels, "will topic too deep")
+			return fmt.Errorf("%w: will topic deeper than %d levels", ErrConnectRefused, e.cfg.MaxTopicLevels)
+		}
 	}
 
 	req := &ext.ConnectRequest{
@@ -123,7 +129,12 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	}
 
 	expiry := e.sessionExpiry(&pk)
-	s, present, ended := e.attach(cl, pk.Connect.Clean, expiry)
+	s, present, ended, no := e.attach(cl, pk.Connect.Clean, expiry)
+	if no != nil {
+		connack(b, c, v, no.code, false, nil)
+		e.refused(&cl.info, no.limit, no.why)
+		return fmt.Errorf("%w: %s", ErrConnectRefused, no.why)
+	}
 	for _, w := range ended {
 		e.publishWill(w)
 	}

@@ -76,6 +76,17 @@
 // every interval, through Engine.Publish. "#" and "+" never match them
 // [MQTT-4.7.2-1]; who reads them is the Authorizer's ext.AccessDeliver.
 //
+// # Security bounds
+//
+// bounds.go: a session belongs to the user who created it (a CONNECT with
+// another user's client id is refused with 0x87 before anything changes, or
+// with Config.OwnerMismatchCleanStart discards an offline one), a user holds
+// at most Config.MaxSessionsPerUser persistent sessions (Engine.perUser, kept
+// in step by attach and endLocked under Engine.mu), a session at most
+// Config.MaxSubscriptionsPerClient filters, and topic names and filters have
+// at most Config.MaxTopicLevels levels. Refusals go to
+// Observer.LimitRefused and a sampled warning.
+//
 // # Goroutines
 //
 //	sweeper       one per engine; New starts it, Close stops it (e.done), e.wg

@@ -31,11 +31,15 @@ type Engine struct {
 	acl  ext.Authorizer
 	obs  ext.Observer
 	log  zerolog.Logger
+	// limitLog is log sampled to one line per limitLogEvery: refusals by a
+	// bound can come as fast as a client can send.
+	limitLog zerolog.Logger
 
 	topics index
 
 	mu       sync.Mutex // the session table; lock order: mu -> session.mu -> index
 	sessions map[string]*session
+	perUser  map[string]int        // persistent sessions per authenticated user (bounds.go)
 	offline  map[*session]struct{} // sessions without a connection (expiry, delayed wills)
 	due      map[int64][]*session  // sweep.go's wheel: unix second -> sessions with a deadline then
 	swept    int64                 // the last second swept
@@ -74,12 +78,14 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		log:      opts.Log.With().Str(logfield.Component, "engine").Logger(),
 		topics:   newTrie(),
 		sessions: make(map[string]*session),
+		perUser:  make(map[string]int),
 		offline:  make(map[*session]struct{}),
 		due:      make(map[int64][]*session),
 		ctx:      ctx,
 		cancel:   cancel,
 		done:     make(chan struct{}),
 	}
+	e.limitLog = e.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: limitLogEvery})
 	e.st.started = now().Unix()
 	e.wg.Add(1)
 	go e.sweeper()
@@ -239,5 +245,6 @@ func (nopObserver) ClientDisconnected(*ext.Client, string) {}
 func (nopObserver) PacketReceived(byte, int)               {}
 func (nopObserver) PacketSent(byte, int)                   {}
 func (nopObserver) MessageDropped(string)                  {}
+func (nopObserver) LimitRefused(string)                    {}
 
 func now() time.Time { return time.Now() }

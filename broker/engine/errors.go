@@ -24,6 +24,9 @@ var (
 	ErrProtocol = errors.New("protocol error")
 	// ErrTopicAlias: a topic alias out of range or unknown (0x94 / 0x82).
 	ErrTopicAlias = errors.New("topic alias invalid")
+	// ErrTopicNameInvalid: a topic name the server does not accept (too
+	// deep: limits.max_topic_levels) on a PUBLISH without an ack (0x90).
+	ErrTopicNameInvalid = errors.New("topic name invalid")
 	// ErrReceiveMaximum: the client exceeded our Receive Maximum (0x93).
 	ErrReceiveMaximum = errors.New("receive maximum exceeded")
 	// ErrPacketTooLarge: an inbound packet above the maximum (0x95).
@@ -55,6 +58,8 @@ func reasonCode(err error) byte {
 	switch {
 	case errors.Is(err, ErrTopicAlias):
 		return 0x94
+	case errors.Is(err, ErrTopicNameInvalid):
+		return 0x90
 	case errors.Is(err, ErrReceiveMaximum):
 		return 0x93 // [MQTT-3.3.4-9]
 	case errors.Is(err, ErrPacketTooLarge):

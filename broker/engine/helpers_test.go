@@ -43,6 +43,23 @@ type countObserver struct {
 	nopObserver
 	mu      sync.Mutex
 	dropped map[string]int
+	limits  map[string]int
+}
+
+func (o *countObserver) LimitRefused(limit string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.limits == nil {
+		o.limits = map[string]int{}
+	}
+	o.limits[limit]++
+}
+
+// limit returns how many refusals by limit were counted.
+func (o *countObserver) limit(name string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.limits[name]
 }
 
 func (o *countObserver) MessageDropped(reason string) {
@@ -332,4 +349,12 @@ func (r *raw) publish(topic string, payload string, qos byte, retain bool, mut f
 		mut(&pk)
 	}
 	r.send(pk)
+}
+
+// disconnectAndWait sends DISCONNECT and waits for the server to close: the
+// session is detached by then.
+func (r *raw) disconnectAndWait() {
+	r.t.Helper()
+	r.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+	r.expectClosed()
 }

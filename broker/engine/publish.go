@@ -34,6 +34,21 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 	if !validTopic(topic) {
 		return fmt.Errorf("%w: topic name %q [MQTT-3.3.2-2]", ErrProtocol, topic)
 	}
+	if e.tooDeep(topic) {
+		// Refused before anything sees it: v5 QoS 1/2 get PUBACK/PUBREC 0x90
+		// (Topic Name invalid) and stay; QoS 0 has no ack, so DISCONNECT
+		// 0x90; 3.1.1 cannot carry a reason: closed [MQTT-3.3.5-2].
+		e.refused(&cl.info, LimitMaxTopicLevels, "topic too deep")
+		if !cl.v5() || qos == 0 {
+			return fmt.Errorf("%w: deeper than %d levels", ErrTopicNameInvalid, e.cfg.MaxTopicLevels)
+		}
+		typ := byte(packets.Puback)
+		if qos == 2 {
+			typ = packets.Pubrec
+		}
+		cl.ackPublish(b, typ, pk.PacketID, 0x90)
+		return nil
+	}
 
 	var code byte // v5 reason code of the ack
 	if qos == 2 {

@@ -19,6 +19,10 @@ type session struct {
 
 	online atomic.Bool // s.cl != nil, readable without mu (shared-group choice)
 
+	// counted: the session is one of its user's persistent sessions in
+	// Engine.perUser (bounds.go). Guarded by Engine.mu.
+	counted bool
+
 	mu     sync.Mutex
 	cl     *client     // the current connection, nil while offline
 	info   *ext.Client // the last connection's identity (AccessDeliver while offline)

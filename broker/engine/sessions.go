@@ -9,12 +9,17 @@ import "github.com/imqtt/imqtt/internal/logfield"
 // replaces (clean start, an expired one, another user's) and takes over a
 // connected one: the old connection gets DISCONNECT 0x8E [MQTT-3.1.4-3]. It
 // returns the session, whether it was present [MQTT-3.2.2-2] [MQTT-3.2.2-3],
-// and the wills to publish now (outside every lock).
-func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, present bool, wills []*will) {
+// and the wills to publish now (outside every lock); or, when a bound refuses
+// the CONNECT (bounds.go admitLocked), nothing but the refusal, with nothing
+// changed.
+func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, present bool, wills []*will, no *refusal) {
 	t := now().Unix()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	old := e.sessions[cl.info.ID]
+	if no = e.admitLocked(cl, old, expiry); no != nil {
+		return nil, false, nil, no
+	}
 	if old != nil {
 		old.mu.Lock()
 		prev := old.cl
@@ -58,7 +63,8 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	e.st.online(1)
 	cl.s = s
 	s.mu.Unlock()
-	return s, present, wills
+	e.countLocked(s)
+	return s, present, wills, nil
 }
 
 // expiredAt reports whether an offline session's expiry has passed (s.mu
@@ -74,6 +80,7 @@ func (e *Engine) endLocked(s *session) {
 		delete(e.sessions, s.id)
 	}
 	delete(e.offline, s)
+	e.uncountLocked(s)
 	s.mu.Lock()
 	s.ended = true
 	for f := range s.subs {

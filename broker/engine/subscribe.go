@@ -82,6 +82,10 @@ func (cl *client) subscribeOne(f packets.Subscription, subID uint32) (byte, bool
 	if !validFilter(f.Filter) {
 		return fail(0x8F) // topic filter invalid
 	}
+	if e.tooDeep(f.Filter) {
+		e.refused(&cl.info, LimitMaxTopicLevels, "filter too deep")
+		return fail(0x8F)
+	}
 	_, inner, shared := shareSplit(f.Filter)
 	if shared && !e.cfg.SharedSubscriptions {
 		return fail(0x9E)
@@ -104,6 +108,10 @@ func (cl *client) subscribeOne(f packets.Subscription, subID uint32) (byte, bool
 		return fail(0x80)
 	}
 	_, existed := s.subs[filter]
+	if max := e.cfg.MaxSubscriptionsPerClient; !existed && max > 0 && len(s.subs) >= max {
+		e.refused(&cl.info, LimitMaxSubsPerClient, "subscriptions per client")
+		return fail(0x97) // quota exceeded; a re-sent filter does not count
+	}
 	if s.subs == nil {
 		s.subs = make(map[string]subOpts, 1)
 	}
@@ -122,6 +130,11 @@ func (cl *client) unsubscribe(b *transport.Batch, pk *packets.Packet) error {
 	s.mu.Lock()
 	for i, f := range pk.Filters {
 		if !validFilter(f.Filter) {
+			codes[i] = 0x8F
+			continue
+		}
+		if cl.e.tooDeep(f.Filter) {
+			cl.e.refused(&cl.info, LimitMaxTopicLevels, "filter too deep")
 			codes[i] = 0x8F
 			continue
 		}

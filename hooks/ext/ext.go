@@ -97,6 +97,9 @@ type Observer interface {
 	// MessageDropped: a message not delivered to one subscriber; reason is one
 	// of the Drop* words below.
 	MessageDropped(reason string)
+	// LimitRefused: a request refused by a security bound; limit is the
+	// bound's name (the limit label of imqtt_limit_refusals_total).
+	LimitRefused(limit string)
 }
 
 // Reasons for Observer.MessageDropped (the reason label of

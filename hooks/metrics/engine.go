@@ -74,3 +74,6 @@ func (o *EngineObserver) MessageDropped(reason string) {
 		m.dropInflight.Add(1)
 	}
 }
+
+// LimitRefused counts a request refused by a security bound.
+func (o *EngineObserver) LimitRefused(limit string) { o.m.LimitRefused(limit) }
