@@ -98,23 +98,35 @@ func (r *reloader) parts() []part {
 		ps = append(ps, part{name: "im", files: files, reload: b.reloadIM})
 	}
 	all := b.cfg.Listeners.All()
-	names := make([]string, 0, len(b.listeners))
-	for name := range b.listeners {
-		names = append(names, name)
+	names := make([]string, 0, len(all))
+	for name, lc := range all {
+		if lc.Enabled && (lc.Kind == "tls" || lc.Kind == "wss") {
+			names = append(names, name)
+		}
 	}
 	slices.Sort(names)
 	for _, name := range names {
 		lc := all[name]
-		if lc.Kind != "tls" && lc.Kind != "wss" {
-			continue
-		}
 		ps = append(ps, part{
 			name: "tls", listener: name,
 			files:  nonEmpty(lc.TLS.CertFile, lc.TLS.KeyFile, lc.TLS.ClientCAFile),
-			reload: b.listeners[name].ReloadTLS,
+			reload: b.tlsReloader(name),
 		})
 	}
 	return ps
+}
+
+// tlsReloader returns the reload of one tls or wss listener on either
+// engine path.
+func (b *Broker) tlsReloader(name string) func() error {
+	if b.native != nil {
+		return func() error { return b.native.transport.ReloadTLS(name) }
+	}
+	l := b.listeners[name]
+	if l == nil {
+		return func() error { return fmt.Errorf("listener %s: %w", name, ErrInvalidConfig) }
+	}
+	return l.ReloadTLS
 }
 
 // reload is reloadAll for the admin API (the report carries the errors).

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -63,4 +67,77 @@ cluster: {bind_addr: "127.0.0.1:0"}
 	if got := rc("b/3"); got != 0 {
 		t.Fatalf("b/3 after a failed reload: %#x, want the previous rules in force", got)
 	}
+}
+
+// TestSIGHUPReloadTLSNative: on the native engine, SIGHUP re-reads a tls
+// listener's certificate: a handshake after the reload gets the new one.
+func TestSIGHUPReloadTLSNative(t *testing.T) {
+	dir := t.TempDir()
+	a, b := newTestPKI(t), newTestPKI(t)
+	certFile, keyFile := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
+	install := func(p *testPKI) {
+		t.Helper()
+		for src, dst := range map[string]string{p.certFile: certFile, p.keyFile: keyFile} {
+			data, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	install(a)
+	cfg := writeFile(t, dir, "imqttd.yaml", `
+node: {id: r2, data_dir: `+filepath.Join(dir, "data")+`}
+mqtt: {engine: native}
+storage: {enabled: false}
+im: {enabled: false}
+listeners:
+  tcp: {enabled: true, address: "127.0.0.1:0"}
+  tls:
+    enabled: true
+    address: "127.0.0.1:0"
+    tls: {cert_file: `+certFile+`, key_file: `+keyFile+`}
+  ws: {enabled: false}
+auth: {allow_anonymous: true}
+admin: {enabled: false}
+cluster: {bind_addr: "127.0.0.1:0"}
+`)
+	n := startNode(t, dir, "--config", cfg)
+	serverCA := func() string {
+		t.Helper()
+		pool := x509.NewCertPool()
+		pool.AddCert(caOf(t, a))
+		pool.AddCert(caOf(t, b))
+		conn, err := tls.Dial("tcp", n.addr("tls"), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].Issuer.String() + " " +
+			fmt.Sprint(conn.ConnectionState().PeerCertificates[0].AuthorityKeyId)
+	}
+	before := serverCA()
+	install(b)
+	_ = n.signal(syscall.SIGHUP)
+	n.waitLog(10*time.Second, `"part":"tls"`, "reloaded")
+	if after := serverCA(); after == before {
+		t.Fatalf("the certificate did not change after SIGHUP: %s", after)
+	}
+}
+
+// caOf parses p's CA certificate.
+func caOf(t *testing.T, p *testPKI) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(p.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(data)
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
