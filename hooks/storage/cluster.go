@@ -67,7 +67,7 @@ func (h *Hook) observeOp(op *persist.Op, res persist.Result) {
 		// store at the next enqueue.
 		h.mu.Lock()
 		if s := h.sessions[op.Client]; s != nil && s.pump == nil {
-			s.qLoaded = false
+			h.core.bound.forget(op.Client)
 		}
 		h.mu.Unlock()
 	case persist.OpPutSession:

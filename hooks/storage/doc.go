@@ -227,6 +227,80 @@
 // (Options.IsLeader) and sees sessions connected to any node as connected
 // (their records carry no disconnect time).
 //
+// # Engine store (engine_*.go)
+//
+// EngineStore implements ext.Store, the durable session store of the
+// native engine (broker/engine), over the same persist records and the
+// same Applier, with no mochi type: the engine keeps sessions, windows and
+// delivery; the store only writes and reads. What it shares with the hook
+// is one implementation each, in core (core.go):
+//
+//   - apply: CheckSpace before proposing, Config.ApplyTimeout, cancelled by
+//     the owner's stop (Hook.Stop, EngineStore.Close); errors wrap the
+//     persist error and, for persist.ErrDiskFull / persist.ErrQuotaExceeded,
+//     ext.ErrDiskFull / ext.ErrQuotaExceeded too (both paths answer 0x97).
+//   - the fan-out (fanout.go, "Fan-out" above), with a tail of ops written
+//     in the last command (after the commit of a staged fan-out);
+//   - the retained quota (retained.go, "Retained quota" above): a charged
+//     update with a bound is applied alone, first, and a refusal is counted
+//     and logged once a second;
+//   - the queue bound (bound.go, "Queue bound" above): per client id,
+//     loaded from QueueLen; a dropped copy is counted with
+//     LimitObserver.LimitRefused(storage.queue_max_messages or
+//     storage.queue_max_bytes) and warned at most once a second.
+//
+// Writes, one Applier command each unless a fan-out is staged:
+//
+//   - Publish: a copy per target (EnqueueOp with the copy's QoS, RETAIN flag
+//     and sorted identifiers; expiry min(ExpiresAt, Created +
+//     Config.Retention)), the retained update (owned/charged unless Inline;
+//     an empty payload deletes) in the first command and the publisher's
+//     inbound QoS 2 id (put_inflight, dir 'i') in the last, so a fan-out that
+//     fails before its commit records no id that would make the re-sent
+//     PUBLISH look delivered. A copy the queue bound drops gets seq 0; the
+//     others are kept. Staged references get their seqs back through
+//     persist.Store.RefSeqs (each target's QueueSeq is read before the
+//     staging); a reference already dequeued when read back reports 0.
+//   - Release: put_inflight (outbound, released) + dequeue_through; Complete
+//     and CompleteInbound: delete_inflight. Dequeue: dequeue_through (shared
+//     bodies released by persist).
+//   - PutSession / DeleteSession, PutSubscriptions / DeleteSubscriptions:
+//     one command each (none for an empty list).
+//
+// Dequeue, Release and DeleteSession make the queue bound forget the
+// session: its count is re-read (QueueLen, a key scan of what is left) at
+// its next copy, since the store does not know the sizes the engine
+// dequeued.
+//
+// Reads use this node's replica: Sessions (sessions and subscriptions read
+// first, fn called outside any transaction), Retained (streamed, expired
+// ones left out), Queue (references resolved, expired ones left out),
+// Flights (persist.Inflight: released outbound ids, inbound ids).
+//
+// Conversions (engine_convert.go): every PUBLISH property the store keeps
+// round-trips (payload format, content type, response topic, correlation
+// data, user properties in order); ExpiresAt is stored as the absolute
+// expiry plus the interval it implies, so a record written by either path
+// reads on the other. A will keeps its Message Expiry Interval (its expiry
+// starts when it is published; ext.Will). Queued copies carry the copy's
+// QoS and RETAIN flag as the message's (the publish's own are not stored
+// per copy).
+//
+// Life: NewEngineStore starts nothing; Start runs the leader's sweep of
+// stale fan-out stagings (every Config.SweepInterval, when
+// EngineOptions.IsLeader says so: StaleStaged, then DropStagedOp) in one
+// owned goroutine; Close (idempotent) stops it, cancels writes in progress
+// and fails later writes with ErrClosed. Session expiry is the engine's
+// sweeper's (DeleteSession). Close the engine, then the EngineStore, then
+// the node and the store.
+//
+// Limits: the cluster observer (Observe) is the hook's; an EngineStore
+// does not mirror other nodes' writes (the engine's cluster routing does),
+// so its queue bound counts only this node's copies until a dequeue or a
+// restart reloads them. A charged retained update with a bound is its own
+// write before the copies: if the copies then fail, the retained message
+// is stored and the publisher is refused (its re-send rewrites it).
+//
 // # Owners
 //
 // Each registered session carries the username that created it; the registry

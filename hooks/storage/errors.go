@@ -9,8 +9,9 @@ var (
 	// ErrUnexpectedResult is returned when the applier answers a persist command
 	// with something other than []persist.Result of the right length.
 	ErrUnexpectedResult = errors.New("storage: unexpected apply result")
-	// ErrClosed is returned by operations after Stop.
-	ErrClosed = errors.New("storage: hook stopped")
+	// ErrClosed is returned by operations after Hook.Stop or
+	// EngineStore.Close.
+	ErrClosed = errors.New("storage: stopped")
 	// ErrSessionConnected is returned by Discard while a client of this node
 	// holds the session.
 	ErrSessionConnected = errors.New("storage: session is connected")

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/imqtt/imqtt/internal/logfield"
@@ -40,18 +41,24 @@ func useSharedBody(n int, size int) bool {
 	return n >= 2 && n*(size+copyOverhead) >= fanoutMinBytes
 }
 
-// enqueue makes the enqueue ops durable, with extra (the retained update)
-// in the first command, and returns each enqueue's queue seq (0 for a
-// staged reference: its pump is woken by Observe when the commit applies).
-// A fan-out that does not fit in one command is staged: see doc.go
-// "Fan-out".
-func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
+// enqueue makes the enqueue ops durable, with head (the retained update) in
+// the first command and tail (an inbound QoS 2 record) in the last, and
+// returns each enqueue's queue seq. A fan-out that does not fit in one
+// command is staged (see doc.go "Fan-out"): its references get seq 0 unless
+// wantSeqs, when the seqs the commit assigned are read back
+// (persist.Store.RefSeqs from each target's QueueSeq read before the
+// staging; 0 for one already dequeued). Only the commit makes the fan-out
+// visible, and tail goes with it, so a failed fan-out records nothing that
+// would make a re-sent PUBLISH look delivered.
+func (c *core) enqueue(ctx context.Context, ops, head, tail []persist.Op, wantSeqs bool) ([]uint64, error) {
 	seqs := make([]uint64, len(ops))
 	if len(ops) == 0 || !useSharedBody(len(ops), len(ops[0].Message.Topic)+len(ops[0].Message.Payload)) {
-		if len(ops)+len(extra) == 0 {
+		if len(ops)+len(head)+len(tail) == 0 {
 			return seqs, nil
 		}
-		rs, err := h.apply(append(ops[:len(ops):len(ops)], extra...))
+		cmd := make([]persist.Op, 0, len(ops)+len(head)+len(tail))
+		cmd = append(append(append(cmd, ops...), head...), tail...)
+		rs, err := c.apply(ctx, cmd)
 		if err != nil {
 			return nil, err
 		}
@@ -66,15 +73,22 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode body: %w", err)
 	}
-	limit := h.opts.MaxCommandBytes
+	limit := c.maxCommandBytes
 	if limit <= 0 {
 		limit = defaultMaxCommandBytes
 	}
 	budget := limit - commandSlack
-	head := len(bodyBytes) + 16
-	for _, op := range extra {
+	head0 := len(bodyBytes) + 16
+	for _, op := range head {
 		if op.Message != nil {
-			head += len(op.Message.Topic) + len(op.Message.Payload) + 64
+			head0 += len(op.Message.Topic) + len(op.Message.Payload) + 64
+		}
+	}
+	tailSize := 0
+	for _, op := range tail {
+		tailSize += len(op.Client) + 64
+		if op.Inflight != nil {
+			tailSize += len(op.Inflight.Message.Topic) + len(op.Inflight.Message.Payload)
 		}
 	}
 
@@ -98,9 +112,10 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 		items = append(items, item{i: i, ref: ref, size: refOpSize(ops[i].Client, ref)})
 	}
 	items = append(items, copies...)
-	// Chunks: [start, end) of items per command, the first one after head.
+	// Chunks: [start, end) of items per command, the first one after head0;
+	// the last one keeps room for the commit and tail.
 	var chunks [][2]int
-	size, start := head, 0
+	size, start := head0, 0
 	for k, it := range items {
 		if size+it.size > budget && k > start {
 			chunks = append(chunks, [2]int{start, k})
@@ -108,14 +123,34 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 		}
 		size += it.size
 	}
+	if size+tailSize+16 > budget && len(items) > start+1 {
+		// The tail does not fit beside the last chunk: move its last item
+		// into a command of its own (with the commit and tail).
+		chunks = append(chunks, [2]int{start, len(items) - 1})
+		start = len(items) - 1
+	}
 	chunks = append(chunks, [2]int{start, len(items)})
 	staged := len(chunks) > 1
 
+	// The cursors RefSeqs scans from, read before anything is staged.
+	var after []uint64
+	if staged && wantSeqs {
+		after = make([]uint64, len(ops))
+		for _, it := range items {
+			if it.ref == nil {
+				continue
+			}
+			if after[it.i], err = c.store.QueueSeq(ops[it.i].Client); err != nil {
+				return nil, fmt.Errorf("read queue seq: %w", err)
+			}
+		}
+	}
+
 	var bodyID uint64
-	for c, ch := range chunks {
+	for n, ch := range chunks {
 		var cmd []persist.Op
-		if c == 0 {
-			cmd = append(extra[:len(extra):len(extra)], persist.PutBodyOp(body))
+		if n == 0 {
+			cmd = append(head[:len(head):len(head)], persist.PutBodyOp(body))
 		}
 		off := len(cmd)
 		for _, it := range items[ch[0]:ch[1]] {
@@ -129,18 +164,21 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 				cmd = append(cmd, persist.EnqueueRefOp(ops[it.i].Client, *it.ref))
 			}
 		}
-		if staged && c == len(chunks)-1 {
-			cmd = append(cmd, persist.CommitBodyOp(bodyID))
+		if n == len(chunks)-1 {
+			if staged {
+				cmd = append(cmd, persist.CommitBodyOp(bodyID))
+			}
+			cmd = append(cmd, tail...)
 		}
-		rs, err := h.apply(cmd)
+		rs, err := c.apply(ctx, cmd)
 		if err != nil {
 			if bodyID != 0 {
-				h.dropStaged(bodyID)
+				c.dropStaged(bodyID)
 			}
 			return nil, err
 		}
-		if c == 0 {
-			bodyID = rs[len(extra)].Seq
+		if n == 0 {
+			bodyID = rs[len(head)].Seq
 		}
 		for k, it := range items[ch[0]:ch[1]] {
 			if it.ref == nil || !staged {
@@ -148,30 +186,52 @@ func (h *Hook) enqueue(ops, extra []persist.Op) ([]uint64, error) {
 			}
 		}
 	}
-	if staged {
-		h.log.Debug().Int(logfield.Targets, len(ops)).Int(logfield.Count, len(chunks)).Msg("fan-out staged over several commands")
+	if !staged {
+		return seqs, nil
+	}
+	c.log.Debug().Int(logfield.Targets, len(ops)).Int(logfield.Count, len(chunks)).Msg("fan-out staged over several commands")
+	if wantSeqs {
+		var clients []string
+		var cursors []uint64
+		var idx []int
+		for _, it := range items {
+			if it.ref != nil {
+				clients, cursors, idx = append(clients, ops[it.i].Client), append(cursors, after[it.i]), append(idx, it.i)
+			}
+		}
+		got, err := c.store.RefSeqs(bodyID, clients, cursors)
+		if err != nil {
+			// Durable and acknowledged-worthy: the targets' queues hold it;
+			// only the hand-over of these seqs is missing.
+			c.log.Error().Err(err).Uint64(logfield.Seq, bodyID).Msg("read staged fan-out seqs failed")
+		}
+		for k, i := range idx {
+			if k < len(got) {
+				seqs[i] = got[k]
+			}
+		}
 	}
 	return seqs, nil
 }
 
 // sweepStaged drops the stagings of fan-outs whose commit never came and
-// whose message has expired (leader only, from sweep).
-func (h *Hook) sweepStaged() {
-	ids, err := h.opts.Store.StaleStaged(h.now(), 100)
+// whose message has expired (the leader's sweep).
+func (c *core) sweepStaged() {
+	ids, err := c.store.StaleStaged(c.now(), 100)
 	if err != nil {
-		h.log.Error().Err(err).Msg("list stale stagings failed")
+		c.log.Error().Err(err).Msg("list stale stagings failed")
 		return
 	}
 	for _, id := range ids {
-		h.dropStaged(id)
+		c.dropStaged(id)
 	}
 }
 
 // dropStaged discards the staged references of a fan-out that failed
-// before its commit, best effort: the expiry sweep drops what is left.
-func (h *Hook) dropStaged(id uint64) {
-	if _, err := h.apply([]persist.Op{persist.DropStagedOp(id)}); err != nil {
-		h.log.Warn().Err(err).Uint64(logfield.Seq, id).Msg("drop of a failed fan-out's staging failed")
+// before its commit, best effort: the leader's sweep drops what is left.
+func (c *core) dropStaged(id uint64) {
+	if _, err := c.apply(c.life, []persist.Op{persist.DropStagedOp(id)}); err != nil {
+		c.log.Warn().Err(err).Uint64(logfield.Seq, id).Msg("drop of a failed fan-out's staging failed")
 	}
 }
 

@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -75,7 +74,7 @@ type Hook struct {
 	establishing map[string]int
 	wills        map[string]pendingWill // stored wills waiting for their time (wills.go), under mu
 
-	quotaLog   logLimiter   // rate limit of the retained quota warnings
+	core       *core        // the write path shared with EngineStore (core.go)
 	willClient *mqtt.Client // inline client stored wills are published from
 	stopped    bool
 
@@ -93,9 +92,6 @@ type session struct {
 	cl       *mqtt.Client // connected client, nil when offline
 	pump     *pump
 	sentSeq  uint64 // highest seq written to a client on this node (DUP marking)
-	qCount   int    // approximate queue length
-	qBytes   int64
-	qLoaded  bool
 	username string
 	proto    byte
 	existed  []bool // OnSubscribe -> OnSubscribed: filter existed before
@@ -140,6 +136,10 @@ func New(cfg Config, opts Options) (*Hook, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.core = newCore(coreOptions{
+		cfg: cfg, node: opts.Node, store: opts.Store, retained: opts.Retained, limits: opts.Limits,
+		maxCommandBytes: opts.MaxCommandBytes, log: h.log, now: h.now, life: h.life,
+	})
 	return h, nil
 }
 
@@ -216,40 +216,7 @@ func (h *Hook) owns(clientID string) bool {
 	return ok
 }
 
-// apply encodes ops, applies them through the node and returns the results.
+// apply applies ops through the node (core.apply), within the hook's life.
 func (h *Hook) apply(ops []persist.Op) ([]persist.Result, error) {
-	cmd, err := persist.EncodeOps(ops)
-	if err != nil {
-		return nil, fmt.Errorf("encode ops: %w", err)
-	}
-	// Refuse before proposing: a committed command must be applied, and applying
-	// on a full disk stops the node (persist.CheckSpace). The publisher gets 0x97.
-	if h.opts.Store != nil {
-		if err := h.opts.Store.CheckSpace(); err != nil {
-			return nil, fmt.Errorf("apply: %w", err)
-		}
-	}
-	// life is cancelled by Stop: a write in progress at shutdown gives up.
-	ctx, cancel := context.WithTimeout(h.life, h.cfg.ApplyTimeout)
-	defer cancel()
-	res, err := h.opts.Node.Apply(ctx, cmd)
-	if err != nil {
-		return nil, fmt.Errorf("apply: %w", err)
-	}
-	if e, ok := res.(error); ok {
-		return nil, fmt.Errorf("apply: %w", e)
-	}
-	rs, ok := res.([]persist.Result)
-	if !ok || len(rs) != len(ops) {
-		return nil, fmt.Errorf("%w: %T", ErrUnexpectedResult, res)
-	}
-	for i := range rs {
-		if rs[i].Err != nil {
-			return rs, fmt.Errorf("op %d: %w", i, rs[i].Err)
-		}
-	}
-	return rs, nil
+	return h.core.apply(h.life, ops)
 }
-
-// isDiskFull reports whether err says the store is out of space.
-func isDiskFull(err error) bool { return errors.Is(err, persist.ErrDiskFull) }

@@ -76,6 +76,7 @@ func (h *Hook) putSessionLocked(s *session) {
 	if old := h.sessions[s.id]; old != nil {
 		h.uncountLocked(old.username)
 	}
+	h.core.bound.forget(s.id) // a new session: its queue is counted afresh
 	h.sessions[s.id] = s
 	h.perUser[s.username]++
 }
@@ -85,6 +86,7 @@ func (h *Hook) deleteSessionLocked(id string) {
 	if s := h.sessions[id]; s != nil {
 		h.uncountLocked(s.username)
 		delete(h.sessions, id)
+		h.core.bound.forget(id)
 	}
 }
 

@@ -86,20 +86,18 @@ func (h *Hook) route(cl *mqtt.Client, pkp *packets.Packet, will bool) error {
 	var extra []persist.Op // the retained update, made with the first enqueue command
 	if pk.FixedHeader.Retain {
 		op, limited := h.retainedOp(cl, &pk, nowMs)
-		if !limited {
-			extra = append(extra, op)
-		} else if _, err := h.apply([]persist.Op{op}); err != nil {
-			// Alone and first, so a refusal by the quota leaves nothing
-			// written: the publisher's own state decides, nobody else's.
+		head, err := h.core.applyRetained(h.life, op, limited)
+		if err != nil {
 			if !isQuota(err) {
 				return err
 			}
-			h.retainRefused(cl, &pk, err)
+			h.core.retainRefused(cl.ID, string(cl.Properties.Username), pk.TopicName, err)
 			if pk.FixedHeader.Qos > 0 && !will {
 				return err
 			}
 			pk.FixedHeader.Retain, pkp.FixedHeader.Retain = false, false
 		}
+		extra = head
 	}
 
 	var (
@@ -131,9 +129,8 @@ func (h *Hook) route(cl *mqtt.Client, pkp *packets.Packet, will bool) error {
 			continue
 		}
 		size := int64(len(m.Topic) + len(m.Payload))
-		if !h.reserve(s, size) {
-			h.log.Warn().Str(logfield.ClientID, id).Str(logfield.Topic, pk.TopicName).
-				Str(logfield.Reason, "queue full").Msg("message dropped for session")
+		if ok, limit := h.core.bound.reserve(id, size); !ok {
+			h.core.bound.dropped(id, pk.TopicName, limit)
 			continue
 		}
 		ops = append(ops, persist.EnqueueOp(id, m))
@@ -145,7 +142,7 @@ func (h *Hook) route(cl *mqtt.Client, pkp *packets.Packet, will bool) error {
 	ops, targets = h.filterReadable(ops, targets)
 	live, liveMsg = h.filterLive(live, liveMsg)
 
-	seqs, err := h.enqueue(ops, extra)
+	seqs, err := h.core.enqueue(h.life, ops, extra, nil, false)
 	if err != nil {
 		h.release(targets)
 		return err
@@ -172,9 +169,7 @@ func (h *Hook) filterReadable(ops []persist.Op, ts []target) ([]persist.Op, []ta
 			n++
 			continue
 		}
-		h.mu.Lock()
-		h.unreserve(ts[i].s, ts[i].size)
-		h.mu.Unlock()
+		h.core.bound.unreserve(ts[i].s.id, ts[i].size)
 	}
 	return ops[:n], ts[:n]
 }
@@ -193,34 +188,9 @@ func (h *Hook) filterLive(ss []*session, ms []persist.Message) ([]*session, []pe
 
 // release returns the queue space reserved for targets of a failed write.
 func (h *Hook) release(ts []target) {
-	h.mu.Lock()
 	for _, t := range ts {
-		h.unreserve(t.s, t.size)
+		h.core.bound.unreserve(t.s.id, t.size)
 	}
-	h.mu.Unlock()
-}
-
-// reserve accounts a message of size bytes in s's queue bound; false when the
-// queue is full (drop-new). Called with h.mu held.
-func (h *Hook) reserve(s *session, size int64) bool {
-	if !s.qLoaded {
-		if c, b, err := h.opts.Store.QueueLen(s.id); err == nil {
-			s.qCount, s.qBytes = c, b
-		}
-		s.qLoaded = true
-	}
-	if s.qCount+1 > h.cfg.QueueMaxMessages || s.qBytes+size > h.cfg.QueueMaxBytes {
-		return false
-	}
-	s.qCount++
-	s.qBytes += size
-	return true
-}
-
-// unreserve undoes reserve. Called with h.mu held.
-func (h *Hook) unreserve(s *session, size int64) {
-	s.qCount = max(0, s.qCount-1)
-	s.qBytes = max(0, s.qBytes-size)
 }
 
 // refuse answers a PUBLISH whose durable write failed: never with a success ack.

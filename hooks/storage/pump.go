@@ -345,11 +345,9 @@ func (p *pump) finishDequeue(through uint64) {
 	}
 	p.sentSizes = p.sentSizes[:n]
 	p.dequeued = through
-	p.h.mu.Lock()
 	for _, f := range freed {
-		p.h.unreserve(p.s, f.size)
+		p.h.core.bound.unreserve(p.s.id, f.size)
 	}
-	p.h.mu.Unlock()
 }
 
 // waitDequeue waits for a dequeue write in flight (the pump is ending).

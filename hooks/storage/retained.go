@@ -1,7 +1,7 @@
 package storage
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -62,42 +62,65 @@ func (h *Hook) retainedOp(cl *mqtt.Client, pk *packets.Packet, nowMs int64) (op 
 	if e := pk.Properties.MessageExpiryInterval; e > 0 {
 		rm.Expiry = nowMs + int64(e)*1000
 	}
-	if cl == nil || cl.Net.Inline {
-		if len(pk.Payload) == 0 { // [MQTT-3.3.1-10]
-			return persist.DeleteRetainedOp(pk.TopicName), false
+	inline := cl == nil || cl.Net.Inline
+	owner := ""
+	if !inline {
+		owner = string(cl.Properties.Username)
+	}
+	return h.core.retainedUpdate(rm, owner, inline)
+}
+
+// retainedUpdate is the durable retained update of rm (its topic's retained
+// message; an empty payload deletes it [MQTT-3.3.1-10]): charged to owner
+// (persist.PutRetainedOwnedOp with the retained bounds), or with inline not
+// charged, freeing whatever owner the topic had. limited reports whether the
+// op can be refused by the quota: then applyRetained applies it first.
+func (c *core) retainedUpdate(rm persist.Message, owner string, inline bool) (op persist.Op, limited bool) {
+	if inline {
+		if len(rm.Payload) == 0 {
+			return persist.DeleteRetainedOp(rm.Topic), false
 		}
 		return persist.PutRetainedOp(rm), false
 	}
-	rc := h.opts.Retained
-	op = persist.PutRetainedOwnedOp(rm, string(cl.Properties.Username), uint64(rc.MaxPerUser), uint64(rc.MaxBytesPerUser))
-	return op, len(pk.Payload) > 0 && (rc.MaxPerUser > 0 || rc.MaxBytesPerUser > 0)
+	rc := c.retained
+	op = persist.PutRetainedOwnedOp(rm, owner, uint64(rc.MaxPerUser), uint64(rc.MaxBytesPerUser))
+	return op, len(rm.Payload) > 0 && (rc.MaxPerUser > 0 || rc.MaxBytesPerUser > 0)
 }
 
-// retainRefused records a retained message refused by the quota: the metric
-// with the bound it hit, and a rate-limited warning.
-func (h *Hook) retainRefused(cl *mqtt.Client, pk *packets.Packet, err error) {
+// applyRetained applies a limited retained update alone, first, so that a
+// refusal by the quota (an error wrapping persist.ErrQuotaExceeded and
+// ext.ErrQuotaExceeded) leaves nothing written: the publisher's own state
+// decides, nobody else's. An unlimited one is returned to go with the
+// copies' first command.
+func (c *core) applyRetained(ctx context.Context, op persist.Op, limited bool) (head []persist.Op, err error) {
+	if !limited {
+		return []persist.Op{op}, nil
+	}
+	_, err = c.apply(ctx, []persist.Op{op})
+	return nil, err
+}
+
+// retainRefused records a retained message of owner refused by the quota:
+// the metric with the bound it hit, and a rate-limited warning.
+func (c *core) retainRefused(clientID, owner, topic string, err error) {
 	// Which bound: the count one if the message would add one past it.
 	limit := LimitRetainedBytes
-	user := string(cl.Properties.Username)
-	if max := h.opts.Retained.MaxPerUser; max > 0 {
-		u, uerr := h.opts.Store.RetainedUsage(user)
-		o, _, owned, oerr := h.opts.Store.RetainedOwner(pk.TopicName)
-		if uerr == nil && oerr == nil && !(owned && o == user) && u.Count+1 > uint64(max) {
+	if max := c.retained.MaxPerUser; max > 0 {
+		u, uerr := c.store.RetainedUsage(owner)
+		o, _, owned, oerr := c.store.RetainedOwner(topic)
+		if uerr == nil && oerr == nil && !(owned && o == owner) && u.Count+1 > uint64(max) {
 			limit = LimitRetainedCount
 		}
 	}
-	if h.opts.Limits != nil {
-		h.opts.Limits.LimitRefused(limit)
+	if c.limits != nil {
+		c.limits.LimitRefused(limit)
 	}
-	if n, ok := h.quotaLog.allow(h.now()); ok {
-		h.log.Warn().Err(err).Str(logfield.ClientID, cl.ID).Str(logfield.User, user).
-			Str(logfield.Topic, pk.TopicName).Str(logfield.Limit, limit).Int(logfield.Suppressed, n).
+	if n, ok := c.quotaLog.allow(c.now()); ok {
+		c.log.Warn().Err(err).Str(logfield.ClientID, clientID).Str(logfield.User, owner).
+			Str(logfield.Topic, topic).Str(logfield.Limit, limit).Int(logfield.Suppressed, n).
 			Msg("retained message refused by quota")
 	}
 }
-
-// isQuota reports a refusal by the retained quota.
-func isQuota(err error) bool { return errors.Is(err, persist.ErrQuotaExceeded) }
 
 // logLimiter lets one log line through per interval and counts the others.
 type logLimiter struct {

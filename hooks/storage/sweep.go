@@ -28,7 +28,7 @@ func (h *Hook) sweep() {
 	if h.opts.IsLeader != nil && !h.opts.IsLeader() {
 		return
 	}
-	h.sweepStaged()
+	h.core.sweepStaged()
 	ids, err := h.opts.Store.ExpiredSessions(h.now())
 	if err != nil {
 		h.log.Error().Err(err).Msg("list expired sessions failed")
