@@ -131,7 +131,7 @@ type LimitsConfig struct {
 type MQTTConfig struct {
 	// Engine selects the MQTT engine: "mochi" (mochi's Server with imqtt's
 	// hooks, the default) or "native" (imqtt's own engine, issue 17; not yet
-	// with storage, IM or cluster peers).
+	// with storage or cluster peers).
 	Engine                  string        `yaml:"engine"`
 	MaxQoS                  byte          `yaml:"max_qos"`
 	RetainAvailable         bool          `yaml:"retain_available"`

@@ -10,6 +10,7 @@ import (
 	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
+	imhook "github.com/imqtt/imqtt/hooks/im"
 	"github.com/imqtt/imqtt/hooks/metrics"
 	"github.com/imqtt/imqtt/hooks/session"
 	"github.com/imqtt/imqtt/internal/logfield"
@@ -22,7 +23,8 @@ const (
 	EngineMochi = "mochi"
 	// EngineNative is imqtt's own engine (broker/engine over
 	// broker/engine/transport). This release runs it for a node without
-	// durable storage, IM or cluster peers (Config.Validate says so).
+	// durable storage or cluster peers (Config.Validate says so); the IM
+	// service runs on it (newNativeIM).
 	EngineNative = "native"
 )
 
@@ -85,9 +87,6 @@ func (c Config) validateNative() error {
 	case c.Storage.Enabled:
 		return fmt.Errorf("mqtt.engine: %s does not run durable sessions yet: set storage.enabled: false or mqtt.engine: %s: %w",
 			EngineNative, EngineMochi, ErrInvalidConfig)
-	case c.IM.Enabled:
-		return fmt.Errorf("mqtt.engine: %s does not run the IM service yet: set im.enabled: false or mqtt.engine: %s: %w",
-			EngineNative, EngineMochi, ErrInvalidConfig)
 	case len(c.Cluster.Join) > 0:
 		return fmt.Errorf("mqtt.engine: %s does not route between nodes yet: remove cluster.join or use mqtt.engine: %s: %w",
 			EngineNative, EngineMochi, ErrInvalidConfig)
@@ -114,7 +113,17 @@ func (b *Broker) newNative() (err error) {
 	guardLimits := cfg.Limits.Limits
 	guardLimits.MaxPacketSize = int(cfg.Limits.MaxPacketSize)
 	b.guard = listen.NewGuard(guardLimits, b.metrics, log)
-	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics); err != nil {
+	var aclOpts []acl.Option
+	var imPub *imhook.EnginePublisher
+	if cfg.IM.Enabled {
+		if imPub, err = b.newNativeIM(); err != nil {
+			return err
+		}
+		// The IM service decides every access to the im/ tree, as on the
+		// mochi path (start.go newAccess).
+		aclOpts = append(aclOpts, acl.WithPolicies(imhook.Policy(b.im.svc)))
+	}
+	if b.aclHook, err = acl.New(cfg.ACL, log, b.metrics, aclOpts...); err != nil {
 		return fmt.Errorf("acl: %w", err)
 	}
 	loopback := map[string]bool{}
@@ -133,13 +142,22 @@ func (b *Broker) newNative() (err error) {
 		return fmt.Errorf("auth: %w", err)
 	}
 	n := &nativeParts{}
-	n.engine, err = engine.New(cfg.engineConfig(), engine.Options{
+	eopts := engine.Options{
 		Auth: b.authHook, ACL: b.aclHook, Observer: metrics.NewEngineObserver(b.metrics), Log: log,
-	})
+	}
+	if b.im != nil {
+		eopts.Handler, eopts.Lifecycle = b.im.engine, b.im.engine
+	}
+	n.engine, err = engine.New(cfg.engineConfig(), eopts)
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
 	b.native = n
+	if imPub != nil {
+		if err := imPub.Bind(n.engine); err != nil {
+			b.log.Warn().Err(err).Msg("im deliveries of the start not published")
+		}
+	}
 	if n.transport, err = transport.New(cfg.transportConfig(), b.guard, n.engine, log); err != nil {
 		return fmt.Errorf("listeners: %w", err)
 	}
@@ -150,6 +168,24 @@ func (b *Broker) newNative() (err error) {
 		}
 	}
 	return nil
+}
+
+// newNativeIM builds the IM service on the native engine: its publisher
+// (bound to the engine once the engine exists: the engine's Authorizer
+// needs the service's policy first), the engine adapter (ext.PublishHandler
+// and ext.Lifecycle) and the store observer (presence records).
+func (b *Broker) newNativeIM() (*imhook.EnginePublisher, error) {
+	pub := imhook.NewEnginePublisher()
+	if err := b.openIM(b.rootLog, pub); err != nil {
+		return nil, err
+	}
+	h, err := imhook.NewEngineHook(imhook.EngineOptions{Service: b.im.svc, Log: b.rootLog})
+	if err != nil {
+		return nil, fmt.Errorf("im hook: %w", err)
+	}
+	b.im.engine = h
+	b.store.SetObserver(b.observer())
+	return pub, nil
 }
 
 // addr returns the bound address of a native listener, "" if there is none.

@@ -52,11 +52,13 @@ func (c IMConfig) Validate() error {
 	return nil
 }
 
-// imParts is the IM server of a broker: the service, its mochi hook and the
-// support parts the broker owns (closed after the MQTT server).
+// imParts is the IM server of a broker: the service, its mochi hook or its
+// native engine adapter, and the support parts the broker owns (closed after
+// the MQTT server).
 type imParts struct {
 	svc    *im.Service
-	hook   *imhook.Hook
+	hook   *imhook.Hook       // mochi path
+	engine *imhook.EngineHook // native path (engine_wiring.go)
 	filter *wordfilter.Filter // nil when off
 	push   *push.Dispatcher   // nil when off
 }
@@ -82,9 +84,11 @@ func (a pushAdapter) Push(ev im.PushEvent) {
 	})
 }
 
-// openIM builds the IM server on the broker's node and store. The hook is
-// added by New (before storage) and the policy goes to both ACL instances.
-func (b *Broker) openIM(log zerolog.Logger) (err error) {
+// openIM builds the IM service on the broker's node and store, publishing
+// through deliver (mochi's imhook.Publisher or the native engine's
+// imhook.EnginePublisher); the caller adds the hook or adapter and gives the
+// service's policy to the ACL.
+func (b *Broker) openIM(log zerolog.Logger, deliver im.Deliverer) (err error) {
 	cfg := b.cfg.IM
 	p := &imParts{}
 	defer func() {
@@ -93,13 +97,11 @@ func (b *Broker) openIM(log zerolog.Logger) (err error) {
 		}
 	}()
 	opts := im.Options{
-		Node:   b.writer,
-		Store:  b.store,
-		NodeID: nodeNumber(b.cfg.Node),
-		Deliver: imhook.NewPublisher(b.srv, func(topic string) bool {
-			return b.router != nil && b.router.RemoteSubscribed(topic)
-		}),
-		Log: log,
+		Node:    b.writer,
+		Store:   b.store,
+		NodeID:  nodeNumber(b.cfg.Node),
+		Deliver: deliver,
+		Log:     log,
 		// Presence: records per node in the replicated store, published by
 		// the leader (im/presence.go).
 		NodeName: b.node.ID(),
@@ -133,9 +135,6 @@ func (b *Broker) openIM(log zerolog.Logger) (err error) {
 	if p.svc, err = im.New(cfg.Config, opts); err != nil {
 		return fmt.Errorf("im: %w", err)
 	}
-	if p.hook, err = imhook.New(imhook.Options{Server: b.srv, Service: p.svc, Log: log}); err != nil {
-		return fmt.Errorf("im hook: %w", err)
-	}
 	b.im = p
 	b.log.Info().Str(logfield.NodeNumber, strconv.Itoa(int(opts.NodeID))).
 		Bool("filter", p.filter != nil).Bool(logfield.Push, p.push != nil).Msg("im server on")
@@ -146,6 +145,9 @@ func (b *Broker) openIM(log zerolog.Logger) (err error) {
 // own Close.
 func (p *imParts) close() error {
 	var errs []error
+	if p.engine != nil {
+		_ = p.engine.Close() // cancels Handle calls still waiting for a commit
+	}
 	if p.svc != nil {
 		if err := p.svc.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close im service: %w", err))

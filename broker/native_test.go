@@ -11,7 +11,8 @@ import (
 )
 
 // nativeConfig switches a test node to the native engine, which runs
-// without durable storage and IM for now.
+// without durable storage for now (and, in these tests, without IM:
+// native_im_test.go runs it).
 func nativeConfig(c *Config) {
 	c.MQTT.Engine = EngineNative
 	c.Storage.Enabled = false
@@ -87,7 +88,6 @@ func TestNativeEngineConfigRefusals(t *testing.T) {
 		want   string
 	}{
 		{"storage", func(c *Config) { c.MQTT.Engine = EngineNative; c.IM.Enabled = false }, "storage.enabled"},
-		{"im", func(c *Config) { nativeConfig(c); c.IM.Enabled = true }, "im.enabled"},
 		{"join", func(c *Config) { nativeConfig(c); c.Cluster.Join = []string{"127.0.0.1:1"} }, "cluster.join"},
 		{"unknown", func(c *Config) { c.MQTT.Engine = "turbo" }, "mqtt.engine"},
 	} {

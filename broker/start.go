@@ -13,6 +13,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/flow"
+	imhook "github.com/imqtt/imqtt/hooks/im"
 	"github.com/imqtt/imqtt/hooks/limits"
 	"github.com/imqtt/imqtt/hooks/metrics"
 	"github.com/imqtt/imqtt/hooks/route"
@@ -133,8 +134,14 @@ func (b *Broker) newAccess(flowHook *flow.Hook) (err error) {
 		// The IM service decides every access to the im/ tree, for mochi's
 		// checks and storage's alike (its policy is added below, after the
 		// storage veto).
-		if err := b.openIM(log); err != nil {
+		deliver := imhook.NewPublisher(b.srv, func(topic string) bool {
+			return b.router != nil && b.router.RemoteSubscribed(topic)
+		})
+		if err := b.openIM(log, deliver); err != nil {
 			return err
+		}
+		if b.im.hook, err = imhook.New(imhook.Options{Server: b.srv, Service: b.im.svc, Log: log}); err != nil {
+			return fmt.Errorf("im hook: %w", err)
 		}
 		plainOpts = append(plainOpts, acl.WithPolicies(b.im.hook.Policy()))
 	}

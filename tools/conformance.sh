@@ -2,7 +2,8 @@
 # Runs the Eclipse Paho interoperability suite (MQTT 3.1.1: 10 tests, 5.0: 27) against
 # a fresh imqttd started with configs/paho-conformance.yaml on a free loopback port.
 # Needs PAHO_TESTING_GITDIR (a git mirror of eclipse/paho.mqtt.testing) and the runner
-# in ../shared/acceptance (or ACCEPTANCE_DIR).
+# in ../shared/acceptance (or ACCEPTANCE_DIR). RETRIES (default 2) is passed to both runners;
+# the engine issue's criterion is RETRIES=0, three runs in a row.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${PAHO_TESTING_GITDIR:?set PAHO_TESTING_GITDIR to a git mirror of eclipse/paho.mqtt.testing}"
@@ -22,8 +23,8 @@ for _ in $(seq 100); do
 done
 rc=0
 echo "== MQTT 3.1.1 (imqttd on 127.0.0.1:$port)"
-"$acc/run-paho-v311.sh" 127.0.0.1 "$port" --retries 2 -q || rc=1
+"$acc/run-paho-v311.sh" 127.0.0.1 "$port" --retries "${RETRIES:-2}" -q || rc=1
 echo "== MQTT 5.0"
-"$acc/run-paho-v5.sh" 127.0.0.1 "$port" --retries 2 -q || rc=1
+"$acc/run-paho-v5.sh" 127.0.0.1 "$port" --retries "${RETRIES:-2}" -q || rc=1
 if ! kill -0 $pid 2>/dev/null; then echo "imqttd died during the run; log: $log" >&2; rc=1; fi
 exit $rc

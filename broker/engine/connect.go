@@ -138,6 +138,11 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	for _, w := range ended {
 		e.publishWill(w)
 	}
+	if code := e.life.connected(e, cl); code != 0 {
+		e.refuseAttached(cl, code) // a device cap: 0x97
+		connack(b, c, v, code, false, nil)
+		return fmt.Errorf("%w: refused by the connection life cycle (0x%02x)", ErrConnectRefused, code)
+	}
 
 	if v == 5 {
 		e.connackProps(&props)

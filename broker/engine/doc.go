@@ -35,6 +35,11 @@
 // Closed once. Packet runs on a transport worker, so Authenticate (which may
 // block) never grows an idle connection's stack.
 //
+// Options.Handler (handoff.go) takes the publishes it claims instead of
+// routing them; Options.Lifecycle (lifecycle.go) hears of every accepted
+// connection before its CONNACK and of its end, in order per client id. The
+// IM service (hooks/im) implements both.
+//
 // Engine.Publish (serverpublish.go) sends a message from the server itself:
 // safe from any goroutine, never blocks on a subscriber, judged per
 // subscriber by ext.AccessDeliver only; it returns ErrInvalidTopic, or
@@ -94,6 +99,9 @@
 //	              New starts it, Close stops it (e.done), e.wg
 //	drain waiter  one per slow session at most (inflight.go startDrain); ends
 //	              when the connection drains, detaches or the engine closes; e.wg
+//	handler call  one per connection at most (handoff.go): a claimed PUBLISH
+//	              runs ext.PublishHandler.Handle with the publisher paused;
+//	              ends when Handle returns (its ctx ends at Close); e.wg
 //
 // Everything else runs on the transport's goroutines: no goroutine and no
 // timer per client (keepalive and the lingering close are the socket's read

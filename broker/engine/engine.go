@@ -16,12 +16,16 @@ import (
 )
 
 // Options are the engine's collaborators. Auth and ACL are required (there
-// is no implicit allow-all); Observer may be nil.
+// is no implicit allow-all); Observer, Handler and Lifecycle may be nil.
 type Options struct {
 	Auth     ext.Authenticator
 	ACL      ext.Authorizer
 	Observer ext.Observer
-	Log      zerolog.Logger
+	// Handler handles the publishes it claims (handoff.go); Lifecycle hears
+	// of connections (lifecycle.go). The IM service implements both.
+	Handler   ext.PublishHandler
+	Lifecycle ext.Lifecycle
+	Log       zerolog.Logger
 }
 
 // Engine is the MQTT protocol layer: it implements transport.Handler.
@@ -34,6 +38,9 @@ type Engine struct {
 	// limitLog is log sampled to one line per limitLogEvery: refusals by a
 	// bound can come as fast as a client can send.
 	limitLog zerolog.Logger
+
+	handler ext.PublishHandler // nil: every publish is routed
+	life    lifecycle          // Options.Lifecycle, ordered per client id
 
 	topics index
 
@@ -75,6 +82,8 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		auth:     opts.Auth,
 		acl:      opts.ACL,
 		obs:      opts.Observer,
+		handler:  opts.Handler,
+		life:     lifecycle{l: opts.Lifecycle},
 		log:      opts.Log.With().Str(logfield.Component, "engine").Logger(),
 		topics:   newTrie(),
 		sessions: make(map[string]*session),
@@ -236,6 +245,7 @@ func (e *Engine) Closed(c *transport.Conn, cause error) {
 		cause = cl.closing // the reason of the server's DISCONNECT, not the linger's end
 	}
 	e.connectionLost(cl, cause)
+	e.life.disconnected(e, cl)
 }
 
 type nopObserver struct{}

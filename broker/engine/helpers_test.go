@@ -81,7 +81,8 @@ type testEngine struct {
 
 // newTestEngine starts the transport and the engine on 127.0.0.1:0; cleanup
 // closes both and checks that the goroutine count returns to its baseline.
-func newTestEngine(t testing.TB, mut func(*Config, *transport.Config)) *testEngine {
+// opt may add collaborators (a PublishHandler, a Lifecycle).
+func newTestEngine(t testing.TB, mut func(*Config, *transport.Config), opt ...func(*Options)) *testEngine {
 	t.Helper()
 	base := ours()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
@@ -96,7 +97,11 @@ func newTestEngine(t testing.TB, mut func(*Config, *transport.Config)) *testEngi
 	tcfg.MaxPacketSize = int(cfg.MaxPacketSize) // as the broker wires it (doc.go)
 	acl := &allowAll{deny: map[string]bool{}}
 	obs := &countObserver{}
-	e, err := New(cfg, Options{Auth: acl, ACL: acl, Observer: obs, Log: log})
+	opts := Options{Auth: acl, ACL: acl, Observer: obs, Log: log}
+	for _, o := range opt {
+		o(&opts)
+	}
+	e, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

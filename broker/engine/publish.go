@@ -74,6 +74,8 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 	if !e.acl.Allow(&cl.info, topic, ext.AccessPublish) {
 		code = 0x87
 		cl.logEvent(cl.e.log.Debug()).Str(logfield.Topic, topic).Msg("publish not authorized")
+	} else if e.handler != nil && e.handler.Claims(topic) {
+		return cl.handOff(b, pk, topic) // acknowledged when handled, not routed (handoff.go)
 	} else {
 		m := newMessage(topic, pk.Payload, &pk.Properties, qos, pk.FixedHeader.Retain, e.cfg.MaxMessageExpiry, now())
 		m.origin = cl.s

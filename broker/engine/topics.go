@@ -29,6 +29,10 @@ type index interface {
 	retained(filter string, dst []*message) []*message
 	// counts returns the number of subscriptions and retained messages.
 	counts() (subs, retained int)
+	// matchesOther reports whether a subscription of a session other than
+	// client id except matches topic (any shared group member counts),
+	// without moving a group's round robin.
+	matchesOther(topic, except string) bool
 }
 
 // subOpts are one subscription's options, packed (a session holds one per
@@ -212,7 +216,7 @@ func (t *trie) match(topic string, dst []subRef) []subRef {
 	// [MQTT-4.7.2-1] a topic starting with $ is not matched by a filter
 	// starting with # or +.
 	fn := func(s *session, o subOpts) { dst = append(dst, subRef{s, o}) }
-	t.matchLevel(&t.root, topic, strings.HasPrefix(topic, "$"), fn)
+	t.matchLevel(&t.root, topic, strings.HasPrefix(topic, "$"), func(n *node) { t.emit(n, fn) })
 	return dst
 }
 
@@ -237,19 +241,21 @@ func (t *trie) emit(n *node, fn func(s *session, o subOpts)) {
 	}
 }
 
-func (t *trie) matchLevel(n *node, topic string, dollar bool, fn func(s *session, o subOpts)) {
+// matchLevel calls visit for every node below n whose filter matches topic
+// (one level at a time: n's children match topic's first level).
+func (t *trie) matchLevel(n *node, topic string, dollar bool, visit func(n *node)) {
 	lvl, rest, more := strings.Cut(topic, "/")
 	if !dollar {
 		if h := n.children["#"]; h != nil {
-			t.emit(h, fn) // # matches this level and everything below
+			visit(h) // # matches this level and everything below
 		}
 		if p := n.children["+"]; p != nil {
 			if more {
-				t.matchLevel(p, rest, false, fn)
+				t.matchLevel(p, rest, false, visit)
 			} else {
-				t.emit(p, fn)
+				visit(p)
 				if h := p.children["#"]; h != nil {
-					t.emit(h, fn) // "a/+/#" matches "a/b" [MQTT-4.7.1-2]
+					visit(h) // "a/+/#" matches "a/b" [MQTT-4.7.1-2]
 				}
 			}
 		}
@@ -259,12 +265,12 @@ func (t *trie) matchLevel(n *node, topic string, dollar bool, fn func(s *session
 		return
 	}
 	if more {
-		t.matchLevel(c, rest, false, fn)
+		t.matchLevel(c, rest, false, visit)
 		return
 	}
-	t.emit(c, fn)
+	visit(c)
 	if h := c.children["#"]; h != nil {
-		t.emit(h, fn) // "a/#" matches "a" [MQTT-4.7.1-2]
+		visit(h) // "a/#" matches "a" [MQTT-4.7.1-2]
 	}
 }
 

@@ -1,4 +1,6 @@
-// Package im is the mochi hook of the IM server: it hands every PUBLISH under
+// Package im adapts the IM server to the MQTT engines: Hook is the mochi hook,
+// EngineHook and EnginePublisher the native engine's adapter (below). The
+// mochi hook hands every PUBLISH under
 // the im/ tree to the im.Service, publishes what the service delivers, keeps
 // presence from connects and disconnects, and supplies the im/ namespace
 // policy to hooks/acl. It decides nothing itself: the im package owns the
@@ -42,4 +44,22 @@
 // (an im/ up publish must not reach it) and after acl; give both ACL hooks
 // acl.WithPolicies(hook.Policy()). The hook does not own the Service: the broker
 // closes it after the server.
+//
+// # The native engine
+//
+// EngineHook implements hooks/ext's PublishHandler (Claims: the im/ tree;
+// Handle: Service.Handle bounded by HandleTimeout, its Outcome the ack's code)
+// and Lifecycle (Connected / Disconnected; a refused device is 0x97, a closed
+// service 0x8B). The engine calls Handle off its transport workers with the
+// publisher paused, and orders the Lifecycle calls per client id, so the
+// adapter holds no state. EnginePublisher is the Deliverer: every delivery
+// goes through the engine's PublishMessage (no cork, no direct write: the
+// engine batches), SkipIfOnly through SubscribedExcept. The service's policy,
+// Policy(svc), goes to the engine's Authorizer.
+//
+// Wiring (broker/engine_wiring.go): NewEnginePublisher, im.New with it,
+// NewEngineHook, acl with Policy(svc), engine.New with the hook as Handler and
+// Lifecycle, then EnginePublisher.Bind(engine) (deliveries made before, such
+// as the presence of the last run, wait in order, at most 1024). Close the
+// engine, then EngineHook.Close, then the service.
 package im
