@@ -390,3 +390,29 @@ func TestInboundPacketTooLarge(t *testing.T) {
 	}
 	r.expectClosed()
 }
+
+// TestWillDelayNotEarly: a will is never published before its Will Delay
+// Interval has passed (the sweep has second resolution: deadlines round
+// up). The Paho suite's test_will_delay caught 2.6 s for a delay of 3.
+func TestWillDelayNotEarly(t *testing.T) {
+	te := newTestEngine(t, nil)
+	sub := dialRaw(t, te.addr, 5)
+	sub.connect("sub", true, nil)
+	sub.subscribe("will/#", 0, nil)
+	for i := range 3 {
+		r := dialRaw(t, te.addr, 5)
+		r.connect("early", true, func(pk *packets.Packet) {
+			pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 60, true
+			pk.Connect.WillFlag, pk.Connect.WillTopic, pk.Connect.WillPayload = true, "will/early", []byte("w")
+			pk.Connect.WillProperties.WillDelayInterval = 2
+		})
+		// Spread the closes over a second so one falls late in it.
+		time.Sleep(time.Duration(i) * 330 * time.Millisecond)
+		start := time.Now()
+		r.c.Close()
+		sub.expect(packets.Publish)
+		if d := time.Since(start); d < 2*time.Second {
+			t.Fatalf("will published %v after the close, before its 2 s delay", d)
+		}
+	}
+}

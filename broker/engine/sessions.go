@@ -114,7 +114,9 @@ func (e *Engine) detach(cl *client, cause error) {
 		e.mu.Unlock()
 		return
 	}
-	t := now().Unix()
+	// Rounded up: a Will Delay or Session Expiry of N seconds never ends
+	// before N seconds have passed (the sweep has second resolution).
+	t := ceilUnix(now())
 	s.cl, s.offlineAt = nil, t
 	s.online.Store(false)
 	e.st.online(-1)

@@ -78,3 +78,8 @@ func (e *Engine) sweepSecond(sec, t int64, wills []*will) []*will {
 	delete(e.due, sec)
 	return wills
 }
+
+// ceilUnix is t in unix seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	return (t.UnixNano() + int64(time.Second) - 1) / int64(time.Second)
+}
