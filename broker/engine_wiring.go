@@ -11,6 +11,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
 	"github.com/imqtt/imqtt/hooks/metrics"
+	"github.com/imqtt/imqtt/hooks/route"
 	"github.com/imqtt/imqtt/internal/logfield"
 )
 
@@ -21,7 +22,8 @@ const (
 	EngineMochi = "mochi"
 	// EngineNative is imqtt's own engine (broker/engine over
 	// broker/engine/transport). This release runs it for a node without
-	// durable storage, IM or cluster peers (Config.Validate says so).
+	// durable storage or IM (Config.Validate says so); clean sessions are
+	// routed between the nodes of a cluster (hooks/route).
 	EngineNative = "native"
 )
 
@@ -83,9 +85,6 @@ func (c Config) validateNative() error {
 	case c.IM.Enabled:
 		return fmt.Errorf("mqtt.engine: %s does not run the IM service yet: set im.enabled: false or mqtt.engine: %s: %w",
 			EngineNative, EngineMochi, ErrInvalidConfig)
-	case len(c.Cluster.Join) > 0:
-		return fmt.Errorf("mqtt.engine: %s does not route between nodes yet: remove cluster.join or use mqtt.engine: %s: %w",
-			EngineNative, EngineMochi, ErrInvalidConfig)
 	}
 	return nil
 }
@@ -95,6 +94,7 @@ func (c Config) validateNative() error {
 type nativeParts struct {
 	engine    *engine.Engine
 	transport *transport.Server
+	router    *route.Router // routing between the nodes of the cluster
 }
 
 // newNative builds the metrics, the guard, the auth and ACL decisions (the
@@ -128,13 +128,19 @@ func (b *Broker) newNative() (err error) {
 		return fmt.Errorf("auth: %w", err)
 	}
 	n := &nativeParts{}
+	b.native = n
+	// The router exists on every node, as on the mochi path: a node that
+	// bootstrapped alone routes once others join it.
+	if n.router, err = route.New(route.Options{Node: b.node, Log: log}); err != nil {
+		return fmt.Errorf("route: %w", err)
+	}
 	n.engine, err = engine.New(cfg.engineConfig(), engine.Options{
-		Auth: b.authHook, ACL: b.aclHook, Observer: metrics.NewEngineObserver(b.metrics), Log: log,
+		Auth: b.authHook, ACL: b.aclHook, Observer: metrics.NewEngineObserver(b.metrics), Router: n.router, Log: log,
 	})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
-	b.native = n
+	n.router.StartEngine(n.engine)
 	if n.transport, err = transport.New(cfg.transportConfig(), b.guard, n.engine, log); err != nil {
 		return fmt.Errorf("listeners: %w", err)
 	}
@@ -165,6 +171,11 @@ func (n *nativeParts) close(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	if n.router != nil { // first: no forwarded publish reaches a closing engine
+		if err := n.router.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close router: %w", err))
+		}
+	}
 	if n.engine != nil {
 		if err := n.engine.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close engine: %w", err))

@@ -88,7 +88,11 @@ func TestNativeEngineConfigRefusals(t *testing.T) {
 	}{
 		{"storage", func(c *Config) { c.MQTT.Engine = EngineNative; c.IM.Enabled = false }, "storage.enabled"},
 		{"im", func(c *Config) { nativeConfig(c); c.IM.Enabled = true }, "im.enabled"},
-		{"join", func(c *Config) { nativeConfig(c); c.Cluster.Join = []string{"127.0.0.1:1"} }, "cluster.join"},
+		{"join with storage", func(c *Config) {
+			c.MQTT.Engine = EngineNative
+			c.IM.Enabled = false
+			c.Cluster.Join = []string{"127.0.0.1:1"}
+		}, "storage.enabled"},
 		{"unknown", func(c *Config) { c.MQTT.Engine = "turbo" }, "mqtt.engine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ type client struct {
 	problemInfo bool   // Request Problem Information [MQTT-3.1.2-29]
 	fullSince   int64  // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
 
+	at          int64 // unix nanoseconds of the CONNACK with a Router (cluster takeover), s.mu
 	closing     error // the reason of the server's DISCONNECT: the connection lingers (linger.go)
 	lingerUntil int64 // unix nanoseconds: the linger's end
 }

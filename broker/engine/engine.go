@@ -21,7 +21,10 @@ type Options struct {
 	Auth     ext.Authenticator
 	ACL      ext.Authorizer
 	Observer ext.Observer
-	Log      zerolog.Logger
+	// Router, when set, routes between the nodes of a cluster (cluster.go);
+	// nil: a single node.
+	Router ext.Router
+	Log    zerolog.Logger
 }
 
 // Engine is the MQTT protocol layer: it implements transport.Handler.
@@ -31,6 +34,8 @@ type Engine struct {
 	acl  ext.Authorizer
 	obs  ext.Observer
 	log  zerolog.Logger
+
+	router ext.Router // nil without a cluster (cluster.go)
 
 	topics index
 
@@ -79,6 +84,10 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		done:     make(chan struct{}),
+	}
+	if opts.Router != nil {
+		e.router = opts.Router
+		e.topics = routedIndex{index: e.topics, r: opts.Router}
 	}
 	e.st.started = now().Unix()
 	e.wg.Add(1)

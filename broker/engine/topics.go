@@ -29,6 +29,11 @@ type index interface {
 	retained(filter string, dst []*message) []*message
 	// counts returns the number of subscriptions and retained messages.
 	counts() (subs, retained int)
+	// matchServed is match where only the shared groups serve accepts are
+	// chosen from (a message forwarded by another node, topics_route.go).
+	matchServed(topic string, serve func(group string) bool, dst []subRef) []subRef
+	// sharedGroups returns the shared groups whose filter matches topic.
+	sharedGroups(topic string) []string
 }
 
 // subOpts are one subscription's options, packed (a session holds one per
@@ -212,15 +217,21 @@ func (t *trie) match(topic string, dst []subRef) []subRef {
 	// [MQTT-4.7.2-1] a topic starting with $ is not matched by a filter
 	// starting with # or +.
 	fn := func(s *session, o subOpts) { dst = append(dst, subRef{s, o}) }
-	t.matchLevel(&t.root, topic, strings.HasPrefix(topic, "$"), fn)
+	t.matchLevel(&t.root, topic, strings.HasPrefix(topic, "$"), func(n *node) { t.emit(n, fn, nil) })
 	return dst
 }
 
-func (t *trie) emit(n *node, fn func(s *session, o subOpts)) {
+// emit calls fn for n's subscriptions and one member of each shared group
+// (of those serve accepts, given the group's filter "$share/{group}/{filter}";
+// nil: all).
+func (t *trie) emit(n *node, fn func(s *session, o subOpts), serve func(shared string) bool) {
 	for _, r := range n.subs {
 		fn(r.s, r.o)
 	}
-	for _, g := range n.shared {
+	for name, g := range n.shared {
+		if serve != nil && !serve(sharedFilter(name, n)) {
+			continue
+		}
 		if k := len(g.members); k > 0 {
 			// Round robin over the connected members; if none is
 			// connected, the next member's session queues it.
@@ -237,19 +248,19 @@ func (t *trie) emit(n *node, fn func(s *session, o subOpts)) {
 	}
 }
 
-func (t *trie) matchLevel(n *node, topic string, dollar bool, fn func(s *session, o subOpts)) {
+func (t *trie) matchLevel(n *node, topic string, dollar bool, visit func(n *node)) {
 	lvl, rest, more := strings.Cut(topic, "/")
 	if !dollar {
 		if h := n.children["#"]; h != nil {
-			t.emit(h, fn) // # matches this level and everything below
+			visit(h) // # matches this level and everything below
 		}
 		if p := n.children["+"]; p != nil {
 			if more {
-				t.matchLevel(p, rest, false, fn)
+				t.matchLevel(p, rest, false, visit)
 			} else {
-				t.emit(p, fn)
+				visit(p)
 				if h := p.children["#"]; h != nil {
-					t.emit(h, fn) // "a/+/#" matches "a/b" [MQTT-4.7.1-2]
+					visit(h) // "a/+/#" matches "a/b" [MQTT-4.7.1-2]
 				}
 			}
 		}
@@ -259,12 +270,12 @@ func (t *trie) matchLevel(n *node, topic string, dollar bool, fn func(s *session
 		return
 	}
 	if more {
-		t.matchLevel(c, rest, false, fn)
+		t.matchLevel(c, rest, false, visit)
 		return
 	}
-	t.emit(c, fn)
+	visit(c)
 	if h := c.children["#"]; h != nil {
-		t.emit(h, fn) // "a/#" matches "a" [MQTT-4.7.1-2]
+		visit(h) // "a/#" matches "a" [MQTT-4.7.1-2]
 	}
 }
 
