@@ -37,6 +37,16 @@ func newNativeCluster(t *testing.T, n int) []*Broker {
 	for _, b := range bs {
 		eventually(t, 10*time.Second, fmt.Sprintf("%d voters", n), func() bool { return len(b.node.Status().Voters()) == n })
 	}
+	// Links are one-way: a node forwards only on its own link to a peer,
+	// which its membership loop dials (PeerInterval) independently of the
+	// peer's link carrying the routes. Wait for every link.
+	for _, b := range bs {
+		for _, o := range bs {
+			if o != b {
+				eventually(t, 10*time.Second, b.cfg.Node.ID+"'s link to "+o.cfg.Node.ID, func() bool { return b.native.router.LinkUp(o.cfg.Node.ID) })
+			}
+		}
+	}
 	return bs
 }
 
