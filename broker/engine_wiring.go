@@ -12,6 +12,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/auth"
 	imhook "github.com/imqtt/imqtt/hooks/im"
 	"github.com/imqtt/imqtt/hooks/metrics"
+	"github.com/imqtt/imqtt/hooks/route"
 	"github.com/imqtt/imqtt/hooks/session"
 	"github.com/imqtt/imqtt/internal/logfield"
 )
@@ -23,8 +24,9 @@ const (
 	EngineMochi = "mochi"
 	// EngineNative is imqtt's own engine (broker/engine over
 	// broker/engine/transport). This release runs it for a node without
-	// durable storage or cluster peers (Config.Validate says so); the IM
-	// service runs on it (newNativeIM).
+	// durable storage (Config.Validate says so); the IM service runs on it
+	// (newNativeIM), and clean sessions are routed between the nodes of a
+	// cluster (hooks/route).
 	EngineNative = "native"
 )
 
@@ -87,9 +89,6 @@ func (c Config) validateNative() error {
 	case c.Storage.Enabled:
 		return fmt.Errorf("mqtt.engine: %s does not run durable sessions yet: set storage.enabled: false or mqtt.engine: %s: %w",
 			EngineNative, EngineMochi, ErrInvalidConfig)
-	case len(c.Cluster.Join) > 0:
-		return fmt.Errorf("mqtt.engine: %s does not route between nodes yet: remove cluster.join or use mqtt.engine: %s: %w",
-			EngineNative, EngineMochi, ErrInvalidConfig)
 	}
 	return nil
 }
@@ -99,6 +98,7 @@ func (c Config) validateNative() error {
 type nativeParts struct {
 	engine    *engine.Engine
 	transport *transport.Server
+	router    *route.Router // routing between the nodes of the cluster
 }
 
 // newNative builds the metrics, the guard, the auth and ACL decisions (the
@@ -142,8 +142,14 @@ func (b *Broker) newNative() (err error) {
 		return fmt.Errorf("auth: %w", err)
 	}
 	n := &nativeParts{}
+	b.native = n
+	// The router exists on every node, as on the mochi path: a node that
+	// bootstrapped alone routes once others join it.
+	if n.router, err = route.New(route.Options{Node: b.node, Log: log}); err != nil {
+		return fmt.Errorf("route: %w", err)
+	}
 	eopts := engine.Options{
-		Auth: b.authHook, ACL: b.aclHook, Observer: metrics.NewEngineObserver(b.metrics), Log: log,
+		Auth: b.authHook, ACL: b.aclHook, Observer: metrics.NewEngineObserver(b.metrics), Router: n.router, Log: log,
 	}
 	if b.im != nil {
 		eopts.Handler, eopts.Lifecycle = b.im.engine, b.im.engine
@@ -152,7 +158,7 @@ func (b *Broker) newNative() (err error) {
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
-	b.native = n
+	n.router.StartEngine(n.engine)
 	if imPub != nil {
 		if err := imPub.Bind(n.engine); err != nil {
 			b.log.Warn().Err(err).Msg("im deliveries of the start not published")
@@ -206,6 +212,11 @@ func (n *nativeParts) close(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	if n.router != nil { // first: no forwarded publish reaches a closing engine
+		if err := n.router.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close router: %w", err))
+		}
+	}
 	if n.engine != nil {
 		if err := n.engine.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close engine: %w", err))

@@ -88,7 +88,11 @@ func TestNativeEngineConfigRefusals(t *testing.T) {
 		want   string
 	}{
 		{"storage", func(c *Config) { c.MQTT.Engine = EngineNative; c.IM.Enabled = false }, "storage.enabled"},
-		{"join", func(c *Config) { nativeConfig(c); c.Cluster.Join = []string{"127.0.0.1:1"} }, "cluster.join"},
+		{"join with storage", func(c *Config) {
+			c.MQTT.Engine = EngineNative
+			c.IM.Enabled = false
+			c.Cluster.Join = []string{"127.0.0.1:1"}
+		}, "storage.enabled"},
 		{"unknown", func(c *Config) { c.MQTT.Engine = "turbo" }, "mqtt.engine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -160,6 +160,7 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	s.mu.Lock()
 	s.resume(b) // [MQTT-4.4.0-1] resend in flight with DUP, then the queue
 	s.mu.Unlock()
+	e.routeConnect(cl)
 	return nil
 }
 

@@ -14,7 +14,12 @@ func (e *Engine) route(b *transport.Batch, pub *client, m *message) int {
 	if m.retain {
 		e.topics.retain(m) // [MQTT-3.3.1-5]; an empty payload deletes [MQTT-3.3.1-6]
 	}
-	refs := e.topics.match(m.topic, nil)
+	return e.deliverAll(b, pub, m, e.topics.match(m.topic, nil))
+}
+
+// deliverAll offers m to the matched subscriptions refs, one copy per
+// session. It returns the number of sessions m was offered to.
+func (e *Engine) deliverAll(b *transport.Batch, pub *client, m *message, refs []subRef) int {
 	if len(refs) == 0 {
 		return 0
 	}

@@ -40,6 +40,14 @@
 // connection before its CONNACK and of its end, in order per client id. The
 // IM service (hooks/im) implements both.
 //
+// With Options.Router (cluster.go, ext.Router) the engine routes between
+// the nodes of a cluster: the index reports subscriptions to the router
+// (topics_route.go routedIndex), a client's publish and a will are
+// forwarded after their local routing (never $SYS, never a forwarded one),
+// a publisher is paused while a link is full, and the router delivers
+// forwarded messages (DeliverForwarded), takes over connections (TakeOver,
+// 0x8E) and asks which shared groups this node serves (SharedGroups).
+//
 // Engine.Publish (serverpublish.go) sends a message from the server itself:
 // safe from any goroutine, never blocks on a subscriber, judged per
 // subscriber by ext.AccessDeliver only; it returns ErrInvalidTopic, or

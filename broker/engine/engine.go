@@ -25,7 +25,10 @@ type Options struct {
 	// of connections (lifecycle.go). The IM service implements both.
 	Handler   ext.PublishHandler
 	Lifecycle ext.Lifecycle
-	Log       zerolog.Logger
+	// Router, when set, routes between the nodes of a cluster (cluster.go);
+	// nil: a single node.
+	Router ext.Router
+	Log    zerolog.Logger
 }
 
 // Engine is the MQTT protocol layer: it implements transport.Handler.
@@ -41,6 +44,8 @@ type Engine struct {
 
 	handler ext.PublishHandler // nil: every publish is routed
 	life    lifecycle          // Options.Lifecycle, ordered per client id
+
+	router ext.Router // nil without a cluster (cluster.go)
 
 	topics index
 
@@ -95,6 +100,10 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		done:     make(chan struct{}),
 	}
 	e.limitLog = e.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: limitLogEvery})
+	if opts.Router != nil {
+		e.router = opts.Router
+		e.topics = routedIndex{index: e.topics, r: opts.Router}
+	}
 	e.st.started = now().Unix()
 	e.wg.Add(1)
 	go e.sweeper()

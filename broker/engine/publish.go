@@ -79,7 +79,7 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 	} else {
 		m := newMessage(topic, pk.Payload, &pk.Properties, qos, pk.FixedHeader.Retain, e.cfg.MaxMessageExpiry, now())
 		m.origin = cl.s
-		if e.route(b, cl, m) == 0 && cl.v5() {
+		if e.route(b, cl, m)+e.forward(b, cl, m) == 0 && cl.v5() {
 			code = 0x10 // no matching subscribers
 		}
 	}

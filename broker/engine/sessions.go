@@ -114,9 +114,11 @@ func (e *Engine) detach(cl *client, cause error) {
 		e.mu.Unlock()
 		return
 	}
-	// Rounded up: a Will Delay or Session Expiry of N seconds never ends
-	// before N seconds have passed (the sweep has second resolution).
-	t := ceilUnix(now())
+	// A will's deadline is rounded up: a Will Delay of N seconds never ends
+	// before N seconds have passed (the sweep has second resolution). The
+	// session's expiry counts from the second of the close.
+	tn := now()
+	t, tw := tn.Unix(), ceilUnix(tn)
 	s.cl, s.offlineAt = nil, t
 	s.online.Store(false)
 	e.st.online(-1)
@@ -130,9 +132,9 @@ func (e *Engine) detach(cl *client, cause error) {
 		case w.delay == 0 || end:
 			pub = w
 		case w.delay >= s.expiry:
-			s.will, s.willAt = w, t+int64(s.expiry)
+			s.will, s.willAt = w, tw+int64(s.expiry)
 		default:
-			s.will, s.willAt = w, t+int64(w.delay)
+			s.will, s.willAt = w, tw+int64(w.delay)
 		}
 	}
 	expireAt, willAt := t+int64(s.expiry), s.willAt

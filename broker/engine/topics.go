@@ -33,6 +33,11 @@ type index interface {
 	// client id except matches topic (any shared group member counts),
 	// without moving a group's round robin.
 	matchesOther(topic, except string) bool
+	// matchServed is match where only the shared groups serve accepts are
+	// chosen from (a message forwarded by another node, topics_route.go).
+	matchServed(topic string, serve func(group string) bool, dst []subRef) []subRef
+	// sharedGroups returns the shared groups whose filter matches topic.
+	sharedGroups(topic string) []string
 }
 
 // subOpts are one subscription's options, packed (a session holds one per
@@ -216,15 +221,21 @@ func (t *trie) match(topic string, dst []subRef) []subRef {
 	// [MQTT-4.7.2-1] a topic starting with $ is not matched by a filter
 	// starting with # or +.
 	fn := func(s *session, o subOpts) { dst = append(dst, subRef{s, o}) }
-	t.matchLevel(&t.root, topic, strings.HasPrefix(topic, "$"), func(n *node) { t.emit(n, fn) })
+	t.matchLevel(&t.root, topic, strings.HasPrefix(topic, "$"), func(n *node) { t.emit(n, fn, nil) })
 	return dst
 }
 
-func (t *trie) emit(n *node, fn func(s *session, o subOpts)) {
+// emit calls fn for n's subscriptions and one member of each shared group
+// (of those serve accepts, given the group's filter "$share/{group}/{filter}";
+// nil: all).
+func (t *trie) emit(n *node, fn func(s *session, o subOpts), serve func(shared string) bool) {
 	for _, r := range n.subs {
 		fn(r.s, r.o)
 	}
-	for _, g := range n.shared {
+	for name, g := range n.shared {
+		if serve != nil && !serve(sharedFilter(name, n)) {
+			continue
+		}
 		if k := len(g.members); k > 0 {
 			// Round robin over the connected members; if none is
 			// connected, the next member's session queues it.

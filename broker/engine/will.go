@@ -46,4 +46,5 @@ func (e *Engine) publishWill(w *will) {
 		m.expiresAt = t.Add(exp).Unix()
 	}
 	e.route(nil, nil, &m)
+	e.forward(nil, nil, &m)
 }

@@ -1,7 +1,7 @@
 // Package ext holds the MQTT engine's extension interfaces: the typed Go
-// interfaces through which authentication, authorisation, counts (and, as the
-// engine grows, the durable session store, IM request handling and cluster
-// routing) plug into the engine (broker/engine). They live here, below the
+// interfaces through which authentication, authorisation, counts, cluster
+// routing (route.go) and, as the engine grows, the durable session store and
+// IM request handling plug into the engine (broker/engine). They live here, below the
 // broker, because the hooks that implement them may not import broker
 // (DESIGN.md: cmd -> broker -> hooks). Implementations hold no mochi types;
 // the engine never calls them while holding one of its own locks unless a

@@ -1,8 +1,25 @@
-// Package route is the cluster's publish routing: a mochi hook that forwards
-// each accepted PUBLISH once to every other node whose clients subscribed to
-// a matching filter, over one persistent, batched link per peer on the
-// cluster port (cluster.ConnLink), and injects what other nodes forward into
-// the local server.
+// Package route is the cluster's publish routing: it forwards each accepted
+// PUBLISH once to every other node whose clients subscribed to a matching
+// filter, over one persistent, batched link per peer on the cluster port
+// (cluster.ConnLink), and delivers what other nodes forward on this one.
+//
+// # Two local sides, one router
+//
+// The links, the route table (the filters each peer advertised), the frames
+// (codec.go) and the forwarding decision (hooks.go forward) are shared. What
+// the router does on its own node is a backend (router.go):
+//
+//   - mochi (hooks.go): the Router is a mochi hook; its On* methods count
+//     subscriptions and forward publishes; forwarded publishes are injected
+//     through an inline client.
+//   - the native engine (engine.go): the Router is the engine's ext.Router
+//     (New without Options.Server, engine.Options.Router, StartEngine). The
+//     engine's index reports each subscription entering and leaving it
+//     (RouteAdded/RouteRemoved, every session: with storage disabled no
+//     session is replicated), Forward gets each client publish and will
+//     after its local routing, Connected each connect; the router calls the
+//     engine's ext.RouteTarget: DeliverForwarded, TakeOver, SharedGroups.
+//     Nothing of the router blocks an engine worker (below).
 //
 // # What travels where
 //
@@ -34,19 +51,27 @@
 //     OnSelectSubscribers drops the others on the receiving node. Within the
 //     serving node the usual per-node selection applies (no balancing across
 //     nodes).
-//   - Takeover: OnSessionEstablished tells every peer that a client id
-//     connected here (with the time); a peer where the same id has an older
-//     connection disconnects it with 0x8E, after telling the durable layer
-//     (TakenOver) that the session now lives elsewhere.
+//   - Takeover: OnSessionEstablished (engine: Connected) tells every peer
+//     that a client id connected here (with the time); a peer where the same
+//     id has an older connection disconnects it with 0x8E, after telling the
+//     durable layer (TakenOver) that the session now lives elsewhere. The
+//     engine also ends the older session there (its will is published).
 //
 // # Links
 //
 // One outbound link per other member of the raft configuration (re-read every
 // PeerInterval): hello (node id), the full route set, then route changes,
-// publishes and takeovers, written by one goroutine that flushes when its
-// queue runs dry (batching under load). Back-pressure: a QoS 0 publish is
-// dropped when the peer's queue (QueueLen frames) is full, a QoS 1/2 publish
-// waits up to BlockTimeout, holding its publisher. A link that breaks is
+// publishes and takeovers, written by one goroutine that takes the whole
+// queue, writes it and flushes (batching under load). Back-pressure: a QoS 0
+// publish is dropped when the peer's queue holds QueueLen frames; a QoS 1/2
+// publish on the mochi path waits up to BlockTimeout for room, holding its
+// publisher; on the engine it is queued up to 2 x QueueLen and the engine
+// pauses the publisher's connection on the link's room channel (the
+// transport's Pause, up to limits.slow_subscriber_wait). Control frames
+// (routes, takeovers) never wait: past 2 x QueueLen the link is reset and
+// resends the full set. Links are one-way: a node forwards to a peer only
+// once its own link to it is up (dialled by the membership loop, every
+// PeerInterval), which may be after that peer's routes arrived. A link that breaks is
 // re-dialled with backoff; forwards are dropped while it is down (clean
 // sessions on an unreachable node are lost with it anyway). The inbound side
 // accepts links only from members; when a link ends or its node leaves the

@@ -5,6 +5,8 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // OnSessionEstablished tells the other nodes a client id connected here, so
@@ -111,32 +113,36 @@ func (r *Router) OnWillSent(_ *mqtt.Client, pk packets.Packet) {
 	r.forward(&pk)
 }
 
-// forward queues pk on the link of every peer whose routes match its topic.
+// forward queues pk on the link of every peer whose routes match its topic
+// and returns the number of peers it was queued for and, for a QoS 1/2
+// publish to a full link on the engine path, a channel to pause the
+// publisher on (peer.sendPublish).
 //
-// Shared subscriptions are served once cluster-wide: if this node's index has
-// members of a group (its own clean-session clients, or persistent sessions,
-// which every node's index holds), this node serves the group and no other
-// node does; otherwise the peer with the lowest node id among those that
-// advertised the group serves it. Each frame names the groups its receiver
-// is to serve (OnSelectSubscribers drops the others there).
-func (r *Router) forward(pk *packets.Packet) {
+// Shared subscriptions are served once cluster-wide: if this node has
+// members of a group (its own clean-session clients, or on the mochi path
+// persistent sessions, which every node's index holds), this node serves the
+// group and no other node does; otherwise the peer with the lowest node id
+// among those that advertised the group serves it. Each frame names the
+// groups its receiver is to serve (OnSelectSubscribers, or the engine's
+// DeliverForwarded, drops the others there).
+func (r *Router) forward(pk *packets.Packet) (n int, wait <-chan struct{}) {
 	if r.npeers.Load() == 0 {
-		return
+		return 0, nil
 	}
 	subs := r.remote.Subscribers(pk.TopicName)
 	if len(subs.Subscriptions) == 0 && len(subs.Shared) == 0 {
-		return
+		return 0, nil
 	}
 	targets := make(map[string][]string, len(subs.Subscriptions)+1)
 	for id := range subs.Subscriptions {
 		targets[id] = nil
 	}
-	var local *mqtt.Subscribers
+	var local func(string) bool
 	for group, members := range subs.Shared {
 		if local == nil {
-			local = r.opts.Server.Topics.Subscribers(pk.TopicName)
+			local = r.be.localGroups(pk.TopicName)
 		}
-		if len(local.Shared[group]) > 0 {
+		if local(group) {
 			continue // served here
 		}
 		owner := ""
@@ -160,6 +166,7 @@ func (r *Router) forward(pk *packets.Packet) {
 		}
 	}
 	r.mu.Unlock()
+	block := r.be.block()
 	var plain []byte // the frame for peers that serve no group, built once
 	for _, s := range ps {
 		var frame []byte
@@ -171,12 +178,18 @@ func (r *Router) forward(pk *packets.Packet) {
 		} else {
 			frame = appendFrame(nil, framePublish, appendGroups(append([]byte(nil), base...), s.groups))
 		}
-		if s.p.sendPublish(frame, pk.FixedHeader.Qos) {
+		ok, w := s.p.sendPublish(frame, pk.FixedHeader.Qos, block)
+		if ok {
+			n++
 			r.stats.Forwarded.Add(1)
 		} else {
 			r.stats.Dropped.Add(1)
 		}
+		if w != nil && wait == nil {
+			wait = w
+		}
 	}
+	return n, wait
 }
 
 // OnSelectSubscribers keeps, for a publish forwarded by another node, only
@@ -201,4 +214,43 @@ func (r *Router) OnSelectSubscribers(subs *mqtt.Subscribers, pk packets.Packet) 
 		}
 	}
 	return subs
+}
+
+// mochiBackend is the router's node side on the mochi path.
+type mochiBackend struct{ r *Router }
+
+func (m mochiBackend) block() bool { return true }
+
+func (m mochiBackend) deliver(pk *packets.Packet) {
+	r := m.r
+	if err := r.opts.Server.InjectPacket(r.inject, *pk); err != nil {
+		r.log.Debug().Err(err).Str(logfield.Topic, pk.TopicName).Msg("forwarded publish not delivered")
+	}
+}
+
+func (m mochiBackend) localGroups(topic string) func(string) bool {
+	shared := m.r.opts.Server.Topics.Subscribers(topic).Shared
+	return func(g string) bool { return len(shared[g]) > 0 }
+}
+
+// takeover disconnects the local client with id (MQTT 5: DISCONNECT 0x8E)
+// if it connected before the one on the other node.
+func (m mochiBackend) takeover(id string, at int64) {
+	r := m.r
+	cl, ok := r.opts.Server.Clients.Get(id)
+	if !ok || cl.Net.Inline || cl.Closed() {
+		return
+	}
+	r.mu.Lock()
+	since, known := r.since[cl]
+	r.mu.Unlock()
+	if !known || since > at {
+		return // not connected here, or newer than the remote connection
+	}
+	if r.opts.TakenOver != nil {
+		r.opts.TakenOver(cl)
+	}
+	r.stats.TakeoversDone.Add(1)
+	r.log.Info().Str(logfield.ClientID, id).Msg("client taken over by another node")
+	_ = r.opts.Server.DisconnectClient(cl, packets.ErrSessionTakenOver)
 }

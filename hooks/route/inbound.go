@@ -89,15 +89,13 @@ func (r *Router) handleFrame(id string, typ byte, body []byte) error {
 			return err
 		}
 		r.stats.Received.Add(1)
-		if err := r.opts.Server.InjectPacket(r.inject, pk); err != nil {
-			r.log.Debug().Err(err).Str(logfield.Topic, pk.TopicName).Msg("forwarded publish not delivered")
-		}
+		r.be.deliver(&pk)
 	case frameTakeover:
 		cid, at, err := decodeTakeover(body)
 		if err != nil {
 			return err
 		}
-		r.takeover(cid, at)
+		r.be.takeover(cid, at)
 	default:
 		return ErrBadFrame
 	}
@@ -112,25 +110,4 @@ func (r *Router) addRouteLocked(id, f string) {
 	}
 	m[f] = struct{}{}
 	r.remote.Subscribe(id, packets.Subscription{Filter: f, Qos: 2})
-}
-
-// takeover disconnects the local client with id (MQTT 5: DISCONNECT 0x8E)
-// if it connected before the one on the other node.
-func (r *Router) takeover(id string, at int64) {
-	cl, ok := r.opts.Server.Clients.Get(id)
-	if !ok || cl.Net.Inline || cl.Closed() {
-		return
-	}
-	r.mu.Lock()
-	since, known := r.since[cl]
-	r.mu.Unlock()
-	if !known || since > at {
-		return // not connected here, or newer than the remote connection
-	}
-	if r.opts.TakenOver != nil {
-		r.opts.TakenOver(cl)
-	}
-	r.stats.TakeoversDone.Add(1)
-	r.log.Info().Str(logfield.ClientID, id).Msg("client taken over by another node")
-	_ = r.opts.Server.DisconnectClient(cl, packets.ErrSessionTakenOver)
 }

@@ -13,21 +13,30 @@ import (
 
 // peer is the outbound link to one other node: a bounded frame queue drained
 // by one goroutine that (re)connects, says hello, sends the full route set and
-// then every queued frame, flushing when the queue runs dry (batched writes).
+// then every queued frame, writing what it finds queued and flushing when the
+// queue runs dry (batched writes).
+//
+// The queue holds up to QueueLen frames for QoS 0 publishes; QoS 1/2
+// publishes and control frames may take it to twice that (hard), so that a
+// publisher that must not lose its message is held back (room) instead.
 type peer struct {
 	r         *Router
 	id, addr  string
-	q         chan []byte
 	connected atomic.Bool
 	quit      chan struct{}
 	once      sync.Once
+
+	qmu  sync.Mutex
+	q    [][]byte
+	wake chan struct{} // one token: the queue is not empty
+	room chan struct{} // closed when the writer takes the queue; nil when nobody waits
 
 	mu   sync.Mutex
 	conn net.Conn
 }
 
 func newPeer(r *Router, id, addr string) *peer {
-	return &peer{r: r, id: id, addr: addr, q: make(chan []byte, r.opts.QueueLen), quit: make(chan struct{})}
+	return &peer{r: r, id: id, addr: addr, quit: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
 // close stops the link (run returns).
@@ -39,6 +48,12 @@ func (p *peer) close() {
 			_ = p.conn.Close()
 		}
 		p.mu.Unlock()
+		p.qmu.Lock()
+		if p.room != nil {
+			close(p.room)
+			p.room = nil
+		}
+		p.qmu.Unlock()
 	})
 }
 
@@ -55,9 +70,11 @@ func (p *peer) run() {
 		c, err := p.r.opts.Node.DialPeer(p.addr, cluster.ConnLink)
 		if err != nil {
 			p.r.log.Debug().Err(err).Str(logfield.PeerID, p.id).Msg("route link dial failed")
+			t := time.NewTimer(backoff)
 			select {
-			case <-time.After(backoff):
+			case <-t.C:
 			case <-p.quit:
+				t.Stop()
 				return
 			}
 			backoff = min(2*backoff, 2*time.Second)
@@ -101,69 +118,119 @@ func (p *peer) serve(c net.Conn) {
 		return
 	}
 	for {
-		select {
-		case b := <-p.q:
+		batch := p.take()
+		if len(batch) == 0 {
+			select {
+			case <-p.wake:
+				continue
+			case <-p.quit:
+				return
+			}
+		}
+		for _, b := range batch {
 			if _, err := w.Write(b); err != nil {
 				return
 			}
-			if len(p.q) == 0 {
-				if err := w.Flush(); err != nil {
-					return
-				}
-			}
-		case <-p.quit:
+		}
+		if err := w.Flush(); err != nil {
 			return
 		}
 	}
 }
 
-// sendControl queues a route change or takeover frame; it waits for room
-// (these are rare and must not be lost while the link is up). Called with the
-// router's lock held: the wait is bounded by BlockTimeout, after which the
-// link is reset (it resends the full set on reconnect).
+// take empties the queue and wakes the publishers waiting for room.
+func (p *peer) take() [][]byte {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	batch := p.q
+	p.q = nil
+	if p.room != nil {
+		close(p.room)
+		p.room = nil
+	}
+	return batch
+}
+
+// push queues b if the queue holds fewer than limit frames. full reports
+// whether it holds QueueLen frames or more afterwards.
+func (p *peer) push(b []byte, limit int) (ok, full bool) {
+	p.qmu.Lock()
+	if len(p.q) >= limit {
+		p.qmu.Unlock()
+		return false, true
+	}
+	p.q = append(p.q, b)
+	full = len(p.q) >= p.r.opts.QueueLen
+	p.qmu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return true, full
+}
+
+// roomCh returns a channel that closes when the writer next takes the queue
+// (or the link closes).
+func (p *peer) roomCh() <-chan struct{} {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	select {
+	case <-p.quit:
+		return p.quit
+	default:
+	}
+	if p.room == nil {
+		p.room = make(chan struct{})
+	}
+	return p.room
+}
+
+// sendControl queues a route change or takeover frame without blocking
+// (it may be called under the engine's locks). A link whose queue is at the
+// hard bound is reset instead: it reconnects and resends the full set.
 func (p *peer) sendControl(b []byte) {
 	if !p.connected.Load() {
 		return
 	}
-	select {
-	case p.q <- b:
-		return
-	default:
-	}
-	t := time.NewTimer(p.r.opts.BlockTimeout)
-	defer t.Stop()
-	select {
-	case p.q <- b:
-	case <-t.C:
+	if ok, _ := p.push(b, 2*p.r.opts.QueueLen); !ok {
 		p.reset()
-	case <-p.quit:
 	}
 }
 
-// sendPublish queues a publish frame: QoS 0 is dropped when the queue is full,
-// QoS 1/2 waits up to BlockTimeout (back-pressure on the publisher).
-func (p *peer) sendPublish(b []byte, qos byte) bool {
+// sendPublish queues a publish frame. QoS 0 is dropped when the queue holds
+// QueueLen frames. QoS 1/2 is queued up to the hard bound; past QueueLen,
+// with block (the mochi path) it first waits up to BlockTimeout for room,
+// holding its publisher; without block (the engine) wait is the channel
+// the publisher is paused on.
+func (p *peer) sendPublish(b []byte, qos byte, block bool) (ok bool, wait <-chan struct{}) {
 	if !p.connected.Load() {
-		return false
-	}
-	select {
-	case p.q <- b:
-		return true
-	default:
+		return false, nil
 	}
 	if qos == 0 {
-		return false
+		ok, _ = p.push(b, p.r.opts.QueueLen)
+		return ok, nil
 	}
-	t := time.NewTimer(p.r.opts.BlockTimeout)
-	defer t.Stop()
-	select {
-	case p.q <- b:
-		return true
-	case <-t.C:
-		return false
-	case <-p.quit:
-		return false
+	if block {
+		if ok, _ = p.push(b, p.r.opts.QueueLen); ok {
+			return true, nil
+		}
+		t := time.NewTimer(p.r.opts.BlockTimeout)
+		defer t.Stop()
+		select {
+		case <-p.roomCh():
+		case <-t.C:
+			return false, nil
+		case <-p.quit:
+			return false, nil
+		}
+		ok, _ = p.push(b, p.r.opts.QueueLen)
+		return ok, nil
 	}
+	ok, full := p.push(b, 2*p.r.opts.QueueLen)
+	if full {
+		wait = p.roomCh()
+	}
+	return ok, wait
 }
 
 // reset drops the current connection (run reconnects and resends the full

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/cluster"
@@ -38,6 +39,9 @@ type Node interface {
 
 // Options are the router's collaborators and limits.
 type Options struct {
+	// Server is the mochi server the router is a hook of. nil: the router
+	// serves the native engine (engine.go): the engine is given the router
+	// as its ext.Router and the router is started with StartEngine.
 	Server *mqtt.Server
 	Node   Node
 	// Durable reports whether cl's session is kept by the durable layer
@@ -59,12 +63,14 @@ type Options struct {
 	Log          zerolog.Logger
 }
 
-// Router is the mochi hook that routes publishes between nodes (doc.go).
+// Router routes publishes between nodes (doc.go): a mochi hook, or the
+// native engine's ext.Router.
 type Router struct {
 	mqtt.HookBase
 	opts   Options
 	log    zerolog.Logger
-	inject *mqtt.Client
+	be     backend           // the local broker: mochi (hooks.go) or the engine (engine.go)
+	inject *mqtt.Client      // mochi: the inline client that injects forwarded publishes
 	remote *mqtt.TopicsIndex // routes of the other nodes: client id = node id
 
 	mu         sync.Mutex
@@ -95,8 +101,8 @@ type Stats struct {
 
 // New builds the router; Start begins linking to the other nodes.
 func New(opts Options) (*Router, error) {
-	if opts.Server == nil || opts.Node == nil {
-		return nil, fmt.Errorf("%w: Server and Node are required", ErrInvalidOptions)
+	if opts.Node == nil {
+		return nil, fmt.Errorf("%w: Node is required", ErrInvalidOptions)
 	}
 	if opts.QueueLen <= 0 {
 		opts.QueueLen = 65536
@@ -119,9 +125,28 @@ func New(opts Options) (*Router, error) {
 		peerRoutes: map[string]map[string]struct{}{},
 		stop:       make(chan struct{}),
 	}
-	r.inject = opts.Server.NewClient(nil, "cluster", ClientID, true)
-	r.inject.Properties.ProtocolVersion = 5
+	if opts.Server != nil {
+		r.inject = opts.Server.NewClient(nil, "cluster", ClientID, true)
+		r.inject.Properties.ProtocolVersion = 5
+		r.be = mochiBackend{r}
+	}
 	return r, nil
+}
+
+// backend is what the router does on its own node: deliver what another
+// node forwarded, take over a client, tell which shared groups it serves.
+type backend interface {
+	// deliver delivers a forwarded publish (pk.Filters: the shared groups
+	// to serve here).
+	deliver(pk *packets.Packet)
+	// takeover ends the local connection of id if it is older than at.
+	takeover(id string, at int64)
+	// localGroups reports which shared groups matching topic have local
+	// members (the origin serves them).
+	localGroups(topic string) func(group string) bool
+	// block: a QoS 1/2 forward to a full link waits (mochi) instead of
+	// returning a channel to pause on (the engine).
+	block() bool
 }
 
 // RemoteSubscribed reports whether another node advertised a route matching
@@ -151,10 +176,11 @@ func (r *Router) Provides(b byte) bool {
 func (r *Router) Stats() *Stats { return &r.stats }
 
 // Start serves inbound links and starts the membership loop (which dials the
-// other nodes). Call once, after the server's hooks are added.
+// other nodes). Call once, after the server's hooks are added (mochi), or
+// through StartEngine.
 func (r *Router) Start() {
 	r.mu.Lock()
-	if r.started || r.closed {
+	if r.started || r.closed || r.be == nil {
 		r.mu.Unlock()
 		return
 	}
@@ -284,6 +310,15 @@ func (r *Router) RemoteRoutes() map[string][]string {
 		sort.Strings(out[id])
 	}
 	return out
+}
+
+// LinkUp reports whether the outbound link to node id is connected (route
+// changes and takeovers reach it).
+func (r *Router) LinkUp(id string) bool {
+	r.mu.Lock()
+	p := r.peers[id]
+	r.mu.Unlock()
+	return p != nil && p.connected.Load()
 }
 
 // LocalRoutes returns the filters this node advertises, sorted.
