@@ -184,7 +184,7 @@ func unixTime(s int64) *time.Time {
 }
 
 // connTrackerID is the mochi hook id of connTracker.
-const connTrackerID = "imqtt-admin-conn-tracker"
+const connTrackerID = "imqtt-adminapi-tracker"
 
 // connTracker is a mochi hook that remembers when each connection's session
 // was established (mochi keeps no such time), for the admin API's

@@ -131,7 +131,7 @@ func TestKickSendsAdministrativeAction(t *testing.T) {
 		}
 		logs := tn.logs.String()
 		if !strings.Contains(logs, `"action":"kick"`) || !strings.Contains(logs, `"principal":"loopback"`) ||
-			!strings.Contains(logs, `"client_id":"victim"`) {
+			!strings.Contains(logs, `"client_id":"victim"`) || !strings.Contains(logs, `"listener":"tcp"`) {
 			t.Fatalf("kick not audited:\n%s", logs)
 		}
 	})

@@ -118,6 +118,7 @@ const reasonAdministrativeAction = "0x98 administrative action"
 // the will is published as for any connection that ends without DISCONNECT.
 func (a *API) kickClient(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	cl, _ := a.online(id) // for the audit line's listener
 	v, ok := a.d.MQTT.Kick(id)
 	if !ok {
 		err := fmt.Errorf("client %q: %w (not connected to this node)", id, ErrNotFound)
@@ -129,6 +130,6 @@ func (a *API) kickClient(w http.ResponseWriter, r *http.Request) {
 	if v == 5 {
 		out.Reason = reasonAdministrativeAction
 	}
-	a.audit(r, "kick", nil).Str(logfield.ClientID, id).Msg("admin action")
+	a.audit(r, "kick", nil).Str(logfield.ClientID, id).Str(logfield.Listener, cl.Listener).Msg("admin action")
 	admin.WriteJSON(w, http.StatusOK, out)
 }
