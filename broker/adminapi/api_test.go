@@ -13,13 +13,13 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 
-	. "github.com/imqtt/imqtt/broker/adminapi"
+	"github.com/imqtt/imqtt/broker/adminapi"
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/persist"
 )
 
 func TestNewRequiresDeps(t *testing.T) {
-	if _, err := New(Deps{}); !errors.Is(err, ErrMissingDep) {
+	if _, err := adminapi.New(adminapi.Deps{}); !errors.Is(err, adminapi.ErrMissingDep) {
 		t.Fatalf("New(Deps{}) = %v, want ErrMissingDep", err)
 	}
 }
@@ -38,7 +38,7 @@ func TestClientsListPagingAndFilters(t *testing.T) {
 			if pages > 5 {
 				t.Fatal("paging does not end")
 			}
-			var p Page[Client]
+			var p adminapi.Page[adminapi.Client]
 			tn.mustStatus(http.StatusOK, "GET", "/clients?limit=2&cursor="+cursor, &p)
 			if len(p.Items) > 2 {
 				t.Fatalf("page of %d items with limit 2", len(p.Items))
@@ -59,7 +59,7 @@ func TestClientsListPagingAndFilters(t *testing.T) {
 			"client_id_prefix=c": 5, "client_id_prefix=c3": 1, "listener=tcp": 6, "listener=ws": 0,
 			"user=": 6, "user=alice": 0, "limit=1000": 6,
 		} {
-			var p Page[Client]
+			var p adminapi.Page[adminapi.Client]
 			tn.mustStatus(http.StatusOK, "GET", "/clients?"+q, &p)
 			if len(p.Items) != want {
 				t.Errorf("GET /clients?%s: %d items, want %d", q, len(p.Items), want)
@@ -85,7 +85,7 @@ func TestClientDetail(t *testing.T) {
 		tn := startEngineNode(t, "", eng)
 		c := tn.connectV5("detail", false, 600)
 		c.subscribe(t, "a/+", "b/#")
-		var d ClientDetail
+		var d adminapi.ClientDetail
 		tn.mustStatus(http.StatusOK, "GET", "/clients/detail", &d)
 		if d.ClientID != "detail" || d.ProtocolVersion != 5 || d.Listener != "tcp" || !d.Persistent ||
 			d.SessionExpiry == nil || *d.SessionExpiry != 600 || d.Keepalive != 30 || d.Remote == "" {
@@ -108,7 +108,7 @@ func TestKickSendsAdministrativeAction(t *testing.T) {
 	forEngines(t, func(t *testing.T, eng string) {
 		tn := startEngineNode(t, "", eng)
 		c := tn.connectV5("victim", true, 0)
-		var k Kicked
+		var k adminapi.Kicked
 		tn.mustStatus(http.StatusOK, "DELETE", "/clients/victim", &k)
 		if k.ClientID != "victim" || !strings.HasPrefix(k.Reason, "0x98") {
 			t.Fatalf("kick answer %+v", k)
@@ -160,7 +160,7 @@ func TestSessionsListDeleteAndReconnect(t *testing.T) {
 		return n == 1
 	})
 
-	var page Page[Session]
+	var page adminapi.Page[adminapi.Session]
 	tn.mustStatus(http.StatusOK, "GET", "/sessions", &page)
 	if len(page.Items) != 2 || page.Items[0].ClientID != "busy" || page.Items[1].ClientID != "keeper" {
 		t.Fatalf("sessions = %+v", page.Items)
@@ -170,7 +170,7 @@ func TestSessionsListDeleteAndReconnect(t *testing.T) {
 		keeper.SubscriptionCount != 1 || keeper.Queued != 1 || keeper.SessionExpiry == nil || *keeper.SessionExpiry != 3600 {
 		t.Fatalf("busy %+v keeper %+v", busy, keeper)
 	}
-	var d SessionDetail
+	var d adminapi.SessionDetail
 	tn.mustStatus(http.StatusOK, "GET", "/sessions/keeper", &d)
 	if len(d.Subscriptions) != 1 || d.Subscriptions[0].Filter != "q/#" || d.Queued != 1 {
 		t.Fatalf("detail %+v", d)
@@ -245,7 +245,7 @@ func TestSubscriptionsQuery(t *testing.T) {
 			{"topic=nothing", ""},
 		}
 		for _, tc := range tests {
-			var p Page[Subscription]
+			var p adminapi.Page[adminapi.Subscription]
 			tn.mustStatus(http.StatusOK, "GET", "/subscriptions?"+tc.query, &p)
 			var got []string
 			for _, s := range p.Items {
@@ -258,12 +258,12 @@ func TestSubscriptionsQuery(t *testing.T) {
 				t.Errorf("GET /subscriptions?%s = %v, want %s", tc.query, got, tc.want)
 			}
 		}
-		var p Page[Subscription]
+		var p adminapi.Page[adminapi.Subscription]
 		tn.mustStatus(http.StatusOK, "GET", "/subscriptions?limit=2", &p)
 		if len(p.Items) != 2 || p.NextCursor == "" {
 			t.Fatalf("first page %+v", p)
 		}
-		var p2 Page[Subscription]
+		var p2 adminapi.Page[adminapi.Subscription]
 		tn.mustStatus(http.StatusOK, "GET", "/subscriptions?limit=10&cursor="+url.QueryEscape(p.NextCursor), &p2)
 		if len(p2.Items) != 3 || p2.Items[0].Filter == p.Items[1].Filter && p2.Items[0].ClientID == p.Items[1].ClientID {
 			t.Fatalf("second page %+v after %+v", p2.Items, p.Items)
@@ -312,7 +312,7 @@ func TestRetainedListAndDelete(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var p Page[Retained]
+		var p adminapi.Page[adminapi.Retained]
 		tn.mustStatus(http.StatusOK, "GET", "/retained?filter=r/%23", &p)
 		if len(p.Items) != 2 || p.Items[0].Topic != "r/a" || string(p.Items[0].Payload) != "v-r/a" || p.Items[0].PayloadSize != 5 || p.Items[0].QoS != 1 {
 			t.Fatalf("retained r/# = %+v", p.Items)
@@ -378,15 +378,15 @@ func TestRetainedListAndDelete(t *testing.T) {
 func TestReloadReport(t *testing.T) {
 	forEngines(t, func(t *testing.T, eng string) {
 		tn := startEngineNode(t, "", eng)
-		var rep ReloadReport
+		var rep adminapi.ReloadReport
 		tn.mustStatus(http.StatusOK, "POST", "/reload", &rep)
-		if len(rep.Parts) != 1 || rep.Parts[0].Status != ReloadOK {
+		if len(rep.Parts) != 1 || rep.Parts[0].Status != adminapi.ReloadOK {
 			t.Fatalf("report %+v", rep)
 		}
-		tn.reload = func() ReloadReport {
-			return ReloadReport{Parts: []ReloadPart{
-				{Part: "auth", Status: ReloadOK},
-				{Part: "acl", Status: ReloadFailed, Error: "acl.conf:2: bad line"},
+		tn.reload = func() adminapi.ReloadReport {
+			return adminapi.ReloadReport{Parts: []adminapi.ReloadPart{
+				{Part: "auth", Status: adminapi.ReloadOK},
+				{Part: "acl", Status: adminapi.ReloadFailed, Error: "acl.conf:2: bad line"},
 			}}
 		}
 		status, body := tn.call("POST", "/reload", "", nil)
@@ -407,9 +407,9 @@ func TestClusterAndHealth(t *testing.T) {
 			t.Fatalf("cluster %+v", st)
 		}
 		tn.connectV5("h", true, 0)
-		var h Health
+		var h adminapi.Health
 		tn.mustStatus(http.StatusOK, "GET", "/health", &h)
-		if h.Status != HealthOK || h.NodeID != "t1" || h.Clients != 1 {
+		if h.Status != adminapi.HealthOK || h.NodeID != "t1" || h.Clients != 1 {
 			t.Fatalf("health %+v", h)
 		}
 	})
@@ -453,11 +453,11 @@ func TestDeleteSessionInMemory(t *testing.T) {
 		}
 		tn.connectV5("busy", false, 3600)
 		eventually(t, "keeper offline in /subscriptions", func() bool {
-			var p Page[Subscription]
+			var p adminapi.Page[adminapi.Subscription]
 			tn.mustStatus(http.StatusOK, "GET", "/subscriptions?filter=q/%23", &p)
 			return len(p.Items) == 1 && p.Items[0].ClientID == "keeper" && p.Items[0].Online != nil && !*p.Items[0].Online
 		})
-		var c Page[Client]
+		var c adminapi.Page[adminapi.Client]
 		tn.mustStatus(http.StatusOK, "GET", "/clients", &c)
 		if len(c.Items) != 1 || c.Items[0].ClientID != "busy" {
 			t.Fatalf("clients %+v: an offline session is not a client", c.Items)
@@ -466,7 +466,7 @@ func TestDeleteSessionInMemory(t *testing.T) {
 			t.Fatal(body)
 		}
 		tn.mustStatus(http.StatusOK, "DELETE", "/sessions/keeper", nil)
-		var p Page[Subscription]
+		var p adminapi.Page[adminapi.Subscription]
 		tn.mustStatus(http.StatusOK, "GET", "/subscriptions", &p)
 		if len(p.Items) != 0 {
 			t.Fatalf("subscriptions after delete: %+v", p.Items)
@@ -492,12 +492,12 @@ func TestKickV311(t *testing.T) {
 			t.Fatalf("connect 3.1.1: %v", tok.Error())
 		}
 		defer c.Disconnect(0)
-		var d ClientDetail
+		var d adminapi.ClientDetail
 		tn.mustStatus(http.StatusOK, "GET", "/clients/old", &d)
 		if d.ProtocolVersion != 4 || d.SessionExpiry != nil || !d.Clean || d.Persistent {
 			t.Fatalf("3.1.1 client %+v", d)
 		}
-		var k Kicked
+		var k adminapi.Kicked
 		tn.mustStatus(http.StatusOK, "DELETE", "/clients/old", &k)
 		if k.ClientID != "old" || k.Reason != "" {
 			t.Fatalf("kick answer %+v", k)

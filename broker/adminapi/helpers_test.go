@@ -20,7 +20,7 @@ import (
 
 	"github.com/imqtt/imqtt/broker"
 	"github.com/imqtt/imqtt/broker/admin"
-	. "github.com/imqtt/imqtt/broker/adminapi"
+	"github.com/imqtt/imqtt/broker/adminapi"
 	"github.com/imqtt/imqtt/broker/engine"
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/broker/listen"
@@ -86,7 +86,7 @@ type testNode struct {
 	transport *transport.Server // native only
 	mqtt      string            // MQTT address
 	base      string            // http://admin/api/v1
-	reload    func() ReloadReport
+	reload    func() adminapi.ReloadReport
 	logs      *syncBuffer
 }
 
@@ -144,7 +144,7 @@ func startEngineNode(t *testing.T, token, eng string) *testNode {
 	tn := &testNode{t: t, eng: eng, node: n, store: st, logs: &syncBuffer{}}
 	ac := acl.DefaultConfig()
 	ac.Rules = []string{"pattern readwrite #"}
-	var side MQTT
+	var side adminapi.MQTT
 	var serve func()
 	if eng == engNative {
 		side, serve = tn.startEngine(ac, log)
@@ -159,10 +159,12 @@ func startEngineNode(t *testing.T, token, eng string) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn.reload = func() ReloadReport { return ReloadReport{Parts: []ReloadPart{{Part: "acl", Status: ReloadOK}}} }
-	api, err := New(Deps{
+	tn.reload = func() adminapi.ReloadReport {
+		return adminapi.ReloadReport{Parts: []adminapi.ReloadPart{{Part: "acl", Status: adminapi.ReloadOK}}}
+	}
+	api, err := adminapi.New(adminapi.Deps{
 		MQTT: side, Store: st, Apply: n.Apply,
-		Cluster: n.Status, Reload: func() ReloadReport { return tn.reload() },
+		Cluster: n.Status, Reload: func() adminapi.ReloadReport { return tn.reload() },
 		NodeID: "t1", TokenRequired: token != "", Log: apiLog,
 	})
 	if err != nil {
@@ -189,7 +191,7 @@ func startEngineNode(t *testing.T, token, eng string) *testNode {
 
 // startMochi builds mochi with the acl and storage hooks and the admin
 // tracker; serve starts it.
-func (tn *testNode) startMochi(ac acl.Config, log zerolog.Logger, n *cluster.Node, st *persist.Store) (MQTT, func()) {
+func (tn *testNode) startMochi(ac acl.Config, log zerolog.Logger, n *cluster.Node, st *persist.Store) (adminapi.MQTT, func()) {
 	t := tn.t
 	tn.srv = mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	plain, err := acl.New(ac, log, nil)
@@ -229,7 +231,7 @@ func (tn *testNode) startMochi(ac acl.Config, log zerolog.Logger, n *cluster.Nod
 
 // startEngine builds the native engine with the acl hook over its
 // transport on 127.0.0.1:0 (bound here); serve starts accepting.
-func (tn *testNode) startEngine(ac acl.Config, log zerolog.Logger) (MQTT, func()) {
+func (tn *testNode) startEngine(ac acl.Config, log zerolog.Logger) (adminapi.MQTT, func()) {
 	t := tn.t
 	z, err := acl.New(ac, log, nil)
 	if err != nil {
@@ -306,7 +308,7 @@ func (tn *testNode) mustStatus(want int, method, path string, out any) string {
 // errorCode decodes an error body's code.
 func errorCode(t *testing.T, body string) string {
 	t.Helper()
-	var e ErrorBody
+	var e adminapi.ErrorBody
 	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Code == "" {
 		t.Fatalf("not an error body: %s", body)
 	}
