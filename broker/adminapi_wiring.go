@@ -14,35 +14,45 @@ import (
 
 // mountAdminAPI builds the admin API (broker/adminapi) from the node's parts and
 // mounts its /api/v1/... routes on the admin listener, behind its bearer token.
-// It also adds the API's connection tracker hook (connected_at) to the mochi
-// server. Call it from New, after the admin server and every hook exist and
-// before Start.
+// The API reads the MQTT side through adminapi.MQTT: the native engine's
+// snapshots, or on the mochi path mochi's server with a connection tracker
+// hook (connected_at). Call it from New, after the admin server and every
+// hook exist and before Start.
 func mountAdminAPI(b *Broker) error {
-	tracker := adminapi.NewTracker()
-	if err := b.srv.AddHook(tracker, nil); err != nil {
-		return fmt.Errorf("add hook %s: %w", tracker.ID(), err)
+	var side adminapi.MQTT
+	if b.native != nil {
+		side = engineAdmin{e: b.native.engine}
+	} else {
+		tracker := newConnTracker()
+		if err := b.srv.AddHook(tracker, nil); err != nil {
+			return fmt.Errorf("add hook %s: %w", tracker.ID(), err)
+		}
+		b.hooks = append(b.hooks, tracker)
+		side = &mochiAdmin{srv: b.srv, tracker: tracker, storage: b.storage}
 	}
-	b.hooks = append(b.hooks, tracker)
 	d := adminapi.Deps{
-		Server:  b.srv,
+		MQTT:    side,
 		Store:   b.store,
 		Apply:   b.writer.Apply,
 		Cluster: b.node.Status,
 		Join:    b.node.JoinForward,
 		Remove:  b.node.RemoveForward,
 		Routes: func() adminapi.RouteTable {
-			return adminapi.RouteTable{Local: b.router.LocalRoutes(), Remote: b.router.RemoteRoutes()}
+			r := b.router
+			if b.native != nil {
+				r = b.native.router
+			}
+			if r == nil {
+				return adminapi.RouteTable{Local: []string{}, Remote: map[string][]string{}}
+			}
+			return adminapi.RouteTable{Local: r.LocalRoutes(), Remote: r.RemoteRoutes()}
 		},
 		Reload:        b.reloader.reload,
 		Ready:         b.Ready,
-		Tracker:       tracker,
 		NodeID:        b.cfg.Node.ID,
 		TokenRequired: b.admin.TokenRequired(),
 		ApplyTimeout:  b.cfg.Storage.ApplyTimeout,
 		Log:           b.rootLog.With().Str(logfield.NodeID, b.cfg.Node.ID).Logger(),
-	}
-	if b.storage != nil {
-		d.ExpireSession = b.storage.OnClientExpired
 	}
 	if b.im != nil {
 		d.IM = b.im.svc

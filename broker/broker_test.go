@@ -384,8 +384,18 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 // the data directory, /metrics needs it, and a refused request is counted in
 // imqtt_limit_refusals_total.
 func TestAdminTokenByDefault(t *testing.T) {
+	t.Run("mochi", func(t *testing.T) { testAdminTokenByDefault(t, nil) })
+	t.Run("native", func(t *testing.T) { testAdminTokenByDefault(t, nativeConfig) })
+}
+
+func testAdminTokenByDefault(t *testing.T, engine func(*Config)) {
 	dir := t.TempDir()
-	b := newTestBroker(t, func(c *Config) { c.Node.DataDir = dir })
+	b := newTestBroker(t, func(c *Config) {
+		c.Node.DataDir = dir
+		if engine != nil {
+			engine(c)
+		}
+	})
 	if got, want := b.AdminTokenFile(), filepath.Join(dir, AdminTokenFile); got != want {
 		t.Fatalf("AdminTokenFile() = %q, want %q", got, want)
 	}

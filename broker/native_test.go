@@ -1,13 +1,18 @@
 package broker
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/imqtt/imqtt/broker/adminapi"
 )
 
 // nativeConfig switches a test node to the native engine, which runs
@@ -104,5 +109,71 @@ func TestNativeEngineConfigRefusals(t *testing.T) {
 				t.Fatalf("Validate: %v; want ErrInvalidConfig naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestNativeAdminAPI checks the admin API is mounted on the native engine
+// and reads it: the client list with listener and connected_at, health's
+// client count, the empty route table, and a kick that reaches the v5
+// client as DISCONNECT 0x98.
+func TestNativeAdminAPI(t *testing.T) {
+	b := newTestBroker(t, nativeConfig)
+	c := mustConnect(t, b, "native-admin")
+	if _, err := c.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "a/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	var page adminapi.Page[adminapi.Client]
+	adminJSON(t, b, http.MethodGet, "/api/v1/clients", http.StatusOK, &page)
+	if len(page.Items) != 1 || page.Items[0].ClientID != "native-admin" || page.Items[0].Listener != "tcp" ||
+		page.Items[0].ConnectedAt == nil || page.Items[0].SubscriptionCount != 1 || page.Items[0].Remote == "" {
+		t.Fatalf("clients %+v", page.Items)
+	}
+	var h adminapi.Health
+	adminJSON(t, b, http.MethodGet, "/api/v1/health", http.StatusOK, &h)
+	if h.Status != adminapi.HealthOK || h.Clients != 1 {
+		t.Fatalf("health %+v", h)
+	}
+	var rt adminapi.RouteTable
+	adminJSON(t, b, http.MethodGet, "/api/v1/cluster/routes", http.StatusOK, &rt)
+	if rt.Local == nil || rt.Remote == nil || len(rt.Local)+len(rt.Remote) != 0 {
+		t.Fatalf("routes %+v, want an empty table", rt)
+	}
+	adminJSON(t, b, http.MethodDelete, "/api/v1/clients/native-admin", http.StatusOK, nil)
+	select {
+	case d := <-c.discon:
+		if d.ReasonCode != 0x98 {
+			t.Fatalf("DISCONNECT reason 0x%02x, want 0x98", d.ReasonCode)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the kicked client saw no DISCONNECT")
+	}
+}
+
+// adminJSON sends method path to b's admin listener with its token, checks
+// the status and decodes the JSON answer into out (when non-nil).
+func adminJSON(t *testing.T, b *Broker, method, path string, status int, out any) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+b.Addr("admin")+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := os.ReadFile(b.AdminTokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, body, status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, path, body, err)
+		}
 	}
 }

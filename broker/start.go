@@ -315,13 +315,6 @@ func (b *Broker) newAdmin() (err error) {
 	}
 	// After every part exists: the reloader digests the files it reloads.
 	b.reloader = newReloader(b)
-	if b.admin != nil && b.native != nil {
-		// The admin API reads sessions, routes and trackers from mochi's
-		// server; on the native engine it comes with the engine's own
-		// session table (issue 17). Metrics, health and the web client serve.
-		b.log.Warn().Str(logfield.Engine, EngineNative).Msg("admin api not mounted: not yet available on the native engine")
-		return mountWeb(b)
-	}
 	if b.admin != nil {
 		if err := mountAdminAPI(b); err != nil {
 			return fmt.Errorf("admin api: %w", err)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/broker/admin"
@@ -17,20 +16,17 @@ import (
 	"github.com/imqtt/imqtt/persist"
 )
 
-// Deps are the parts of the node the API reads and acts on. Server, Store,
+// Deps are the parts of the node the API reads and acts on. MQTT, Store,
 // Apply, Cluster and Reload are required.
 type Deps struct {
-	// Server is the node's mochi server: clients, subscriptions, retained index.
-	Server *mqtt.Server
+	// MQTT is the node's MQTT side: clients, sessions in memory, subscriptions,
+	// the retained index (the broker adapts its engine to it).
+	MQTT MQTT
 	// Store is the node's durable store (sessions, queues, retained).
 	Store *persist.Store
 	// Apply is the replicated write path (cluster.Node.Apply): the API uses it
 	// for durable deletes that no hook made.
 	Apply func(ctx context.Context, cmd []byte) (any, error)
-	// ExpireSession makes the storage hook forget an offline persistent session
-	// and delete it durably, as when mochi expires it (storage.Hook.OnClientExpired);
-	// nil when the storage layer is off.
-	ExpireSession func(cl *mqtt.Client)
 	// Cluster returns the raft status (cluster.Node.Status).
 	Cluster func() cluster.Status
 	// Join adds a voter (id, cluster address) through the leader
@@ -49,8 +45,6 @@ type Deps struct {
 	// IM is the IM service for /api/v1/im/...; nil when the IM server is off
 	// (the routes are then not mounted).
 	IM IMAdmin
-	// Tracker supplies connected_at; nil leaves it out.
-	Tracker *Tracker
 	// NodeID names this node in /api/v1/health.
 	NodeID string
 	// TokenRequired says the admin listener checks a bearer token: callers that
@@ -74,8 +68,8 @@ type API struct {
 // ErrMissingDep.
 func New(d Deps) (*API, error) {
 	switch {
-	case d.Server == nil:
-		return nil, fmt.Errorf("%w: Server", ErrMissingDep)
+	case d.MQTT == nil:
+		return nil, fmt.Errorf("%w: MQTT", ErrMissingDep)
 	case d.Store == nil:
 		return nil, fmt.Errorf("%w: Store", ErrMissingDep)
 	case d.Apply == nil:

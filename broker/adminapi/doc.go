@@ -10,16 +10,18 @@
 //
 // Nothing with a lifetime: New builds an API value over the node's parts
 // (Deps); its handlers run in the admin server's request goroutines and are
-// safe for concurrent use. The Tracker is a mochi hook (no goroutine) that
-// records when each connection's session was established. The API does not
-// own the mochi server, the store, the raft node or the hooks: the broker
-// opens them before and closes them after the admin listener.
+// safe for concurrent use. It reads and acts on the MQTT side only through
+// MQTT (mqtt.go), an interface of its own: the broker implements it over the
+// engine it runs (broker/adminapi_engine.go over broker/engine's snapshots,
+// broker/adminapi_mochi.go over mochi's server with a hook that records
+// connected_at), so this package imports no mochi (tools/deptest checks it).
+// The API does not own the MQTT side, the store, the raft node or the hooks:
+// the broker opens them before and closes them after the admin listener.
 //
 // # Call order (broker.mountAdminAPI)
 //
-//	t := adminapi.NewTracker(); server.AddHook(t, nil)   // before Serve
-//	api, err := adminapi.New(adminapi.Deps{Server: ..., Store: ..., Apply: node.Apply, ...})
-//	err = api.Mount(adminServer)                          // before adminServer.Start
+//	api, err := adminapi.New(adminapi.Deps{MQTT: side, Store: ..., Apply: node.Apply, ...})
+//	err = api.Mount(adminServer) // before adminServer.Start
 //
 // # Routes
 //
@@ -54,20 +56,20 @@
 // directly:
 //
 //   - DELETE /sessions/{id}: refused (409) while the client is connected to
-//     this node. Deps.ExpireSession (the storage hook's OnClientExpired, which
-//     applies DeleteSession and forgets the session in the hook's registry) runs
-//     first; if the store still holds the session (storage off, or a session the
-//     hook does not own) the API applies persist.DeleteSessionOp itself. Then
-//     mochi's client table drops the offline client (UnsubscribeClient, Delete),
-//     as the storage hook's expiry sweep does, so a reconnect gets Session
-//     Present 0.
-//   - DELETE /retained: Server.Publish(topic, nil, retain=true, qos 0) goes
-//     through the hooks like `mosquitto_pub -r -n`: the storage hook applies
-//     DeleteRetained through raft and mochi drops its copy; current
-//     subscribers receive the empty message [MQTT-3.3.1-10]. If a hook refused
-//     the publish, the API applies DeleteRetainedOp itself and clears mochi's
-//     index directly. A write that does not commit answers 503 (nothing is
-//     reported deleted that is still stored).
+//     this node. MQTT.ExpireSession (on mochi the storage hook's
+//     OnClientExpired, which applies DeleteSession and forgets the session in
+//     the hook's registry) runs first; if the store still holds the session
+//     (storage off, or a session the hook does not own) the API applies
+//     persist.DeleteSessionOp itself. Then MQTT.ForgetSession drops the
+//     offline session the node holds in memory, as an expiry does, so a
+//     reconnect gets Session Present 0.
+//   - DELETE /retained: MQTT.PublishEmptyRetained publishes an empty retained
+//     message through the node's own path like `mosquitto_pub -r -n`: the
+//     storage hook applies DeleteRetained through raft and the index drops its
+//     copy; current subscribers receive the empty message [MQTT-3.3.1-10]. If
+//     a hook refused the publish, the API applies DeleteRetainedOp itself and
+//     MQTT.ClearRetained clears the index. A write that does not commit
+//     answers 503 (nothing is reported deleted that is still stored).
 //
 // # Audit
 //
@@ -82,8 +84,9 @@
 //
 // # Limits
 //
-// Clients, subscriptions and retained messages are this node's view (mochi's
-// tables); sessions come from the replicated store. In a cluster, kick and
+// Clients, subscriptions and retained messages are this node's view (its
+// engine's tables); sessions come from the replicated store (none while
+// storage is off, as on the native engine today). In a cluster, kick and
 // client details act on clients connected to the node asked. Queue depth is
 // read from the store (key scan per session). Inflight of a connected durable
 // session counts mochi's store only, not the storage pump's window. IM

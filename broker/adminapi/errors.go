@@ -6,9 +6,6 @@ var (
 	// ErrMissingDep is returned by New when a required Deps field is nil.
 	ErrMissingDep = errors.New("adminapi: missing dependency")
 
-	// ErrHookConfig is returned by Tracker.Init when given a config (it takes none).
-	ErrHookConfig = errors.New("adminapi: tracker hook takes no config")
-
 	// ErrInvalidFilter is returned by ParseFilter for a string that is not a valid
 	// MQTT topic filter (the message says why); handlers answer 400.
 	ErrInvalidFilter = errors.New("invalid topic filter")

@@ -16,7 +16,7 @@ const (
 // clients, 503 {"status":"not_ready","reason":...} otherwise (like /readyz,
 // plus the node id and the number of connected clients).
 func (a *API) health(w http.ResponseWriter, _ *http.Request) {
-	h := Health{Status: HealthOK, NodeID: a.d.NodeID, Clients: len(a.connected())}
+	h := Health{Status: HealthOK, NodeID: a.d.NodeID, Clients: a.d.MQTT.ConnectedCount()}
 	status := http.StatusOK
 	if a.d.Ready != nil {
 		if err := a.d.Ready(); err != nil {

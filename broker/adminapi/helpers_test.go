@@ -1,4 +1,4 @@
-package adminapi
+package adminapi_test
 
 import (
 	"bytes"
@@ -18,13 +18,51 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
+	"github.com/imqtt/imqtt/broker"
 	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/broker/adminapi"
+	"github.com/imqtt/imqtt/broker/engine"
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
+	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/imqtt/imqtt/hooks/storage"
 	"github.com/imqtt/imqtt/internal/testkit"
 	"github.com/imqtt/imqtt/persist"
 )
+
+// Error codes of the JSON error body (codes.go).
+const (
+	codeBadRequest   = "bad_request"
+	codeNotFound     = "not_found"
+	codeConflict     = "conflict"
+	codeReloadFailed = "reload_failed"
+)
+
+// Engines the tests run the API on: mochi's server with the storage hook
+// (the durable path), and the native engine (storage off, as the broker
+// runs it today).
+const (
+	engMochi  = "mochi"
+	engNative = "native"
+)
+
+// forEngines runs f as a subtest per engine.
+func forEngines(t *testing.T, f func(t *testing.T, eng string)) {
+	for _, eng := range []string{engMochi, engNative} {
+		t.Run(eng, func(t *testing.T) { f(t, eng) })
+	}
+}
+
+// allowAll is the native engine's Authenticator in these tests: every
+// CONNECT is accepted with its user name as identity (the ACL is the real
+// hooks/acl with readwrite #).
+type allowAll struct{}
+
+func (allowAll) Authenticate(_ context.Context, r *ext.ConnectRequest) ext.AuthResult {
+	return ext.AuthResult{Identity: r.Client.Username}
+}
 
 // allowAuth lets everyone connect (the auth hook is tested elsewhere).
 type allowAuth struct{ mqtt.HookBase }
@@ -33,19 +71,23 @@ func (allowAuth) ID() string                                              { retu
 func (allowAuth) Provides(b byte) bool                                    { return b == mqtt.OnConnectAuthenticate }
 func (allowAuth) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 
-// testNode is a real node without the broker package: persist store, one-voter
-// raft node, mochi with the acl and storage hooks and a TCP listener, and the
-// admin server with the API mounted.
+// testNode is a real node assembled by hand: persist store, one-voter raft
+// node, the MQTT side (mochi with the acl and storage hooks, or the native
+// engine over its transport, storage off) with a TCP listener, and the admin
+// server with the API mounted on the broker's adapter of that side.
 type testNode struct {
-	t       *testing.T
-	srv     *mqtt.Server
-	node    *cluster.Node
-	store   *persist.Store
-	storage *storage.Hook
-	mqtt    string // MQTT address
-	base    string // http://admin/api/v1
-	reload  func() ReloadReport
-	logs    *syncBuffer
+	t         *testing.T
+	eng       string
+	srv       *mqtt.Server   // mochi only
+	engine    *engine.Engine // native only
+	node      *cluster.Node
+	store     *persist.Store
+	storage   *storage.Hook     // mochi only
+	transport *transport.Server // native only
+	mqtt      string            // MQTT address
+	base      string            // http://admin/api/v1
+	reload    func() adminapi.ReloadReport
+	logs      *syncBuffer
 }
 
 // syncBuffer is a log sink the test reads while handlers write.
@@ -68,8 +110,14 @@ func (s *syncBuffer) String() string {
 
 const testToken = "adminapi-test-token-0123456789"
 
-// startNode builds the node; token configures the admin bearer token ("" none).
+// startNode builds a mochi node; token configures the admin bearer token ("" none).
 func startNode(t *testing.T, token string) *testNode {
+	t.Helper()
+	return startEngineNode(t, token, engMochi)
+}
+
+// startEngineNode builds the node on eng.
+func startEngineNode(t *testing.T, token, eng string) *testNode {
 	t.Helper()
 	dir := t.TempDir()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
@@ -93,10 +141,59 @@ func startNode(t *testing.T, token string) *testNode {
 	if err := n.WaitReady(ctx); err != nil {
 		t.Fatalf("WaitReady: %v", err)
 	}
-	tn := &testNode{t: t, node: n, store: st, logs: &syncBuffer{}}
-	tn.srv = mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	tn := &testNode{t: t, eng: eng, node: n, store: st, logs: &syncBuffer{}}
 	ac := acl.DefaultConfig()
 	ac.Rules = []string{"pattern readwrite #"}
+	var side adminapi.MQTT
+	var serve func()
+	if eng == engNative {
+		side, serve = tn.startEngine(ac, log)
+	} else {
+		side, serve = tn.startMochi(ac, log, n, st)
+	}
+	acfg := admin.DefaultConfig()
+	acfg.Address, acfg.Token = "127.0.0.1:0", token
+	acfg.RequireToken = token != "" // no token: the explicit loopback opt-out
+	apiLog := zerolog.New(io.MultiWriter(tn.logs, zerolog.NewTestWriter(t))).Level(zerolog.InfoLevel)
+	as, err := admin.New(acfg, admin.Deps{}, apiLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.reload = func() adminapi.ReloadReport {
+		return adminapi.ReloadReport{Parts: []adminapi.ReloadPart{{Part: "acl", Status: adminapi.ReloadOK}}}
+	}
+	api, err := adminapi.New(adminapi.Deps{
+		MQTT: side, Store: st, Apply: n.Apply,
+		Cluster: n.Status, Reload: func() adminapi.ReloadReport { return tn.reload() },
+		NodeID: "t1", TokenRequired: token != "", Log: apiLog,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Mount(as); err != nil {
+		t.Fatal(err)
+	}
+	serve()
+	if err := as.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tn.base = "http://" + as.Addr() + "/api/v1"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = as.Close(ctx)
+		tn.closeMQTT(ctx)
+		_ = n.Close()
+		_ = st.Close()
+	})
+	return tn
+}
+
+// startMochi builds mochi with the acl and storage hooks and the admin
+// tracker; serve starts it.
+func (tn *testNode) startMochi(ac acl.Config, log zerolog.Logger, n *cluster.Node, st *persist.Store) (adminapi.MQTT, func()) {
+	t := tn.t
+	tn.srv = mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	plain, err := acl.New(ac, log, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +207,7 @@ func startNode(t *testing.T, token string) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tracker := NewTracker()
+	side, tracker := broker.MochiAdminMQTT(tn.srv, tn.storage)
 	for _, h := range []mqtt.Hook{&allowAuth{}, withPolicy, tn.storage, tracker} {
 		if err := tn.srv.AddHook(h, nil); err != nil {
 			t.Fatal(err)
@@ -125,43 +222,46 @@ func startNode(t *testing.T, token string) *testNode {
 	if err := tn.srv.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: tn.mqtt})); err != nil {
 		t.Fatal(err)
 	}
+	return side, func() {
+		if err := tn.srv.Serve(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
-	acfg := admin.DefaultConfig()
-	acfg.Address, acfg.Token = "127.0.0.1:0", token
-	acfg.RequireToken = token != "" // no token: the explicit loopback opt-out
-	apiLog := zerolog.New(io.MultiWriter(tn.logs, zerolog.NewTestWriter(t))).Level(zerolog.InfoLevel)
-	as, err := admin.New(acfg, admin.Deps{}, apiLog)
+// startEngine builds the native engine with the acl hook over its
+// transport on 127.0.0.1:0 (bound here); serve starts accepting.
+func (tn *testNode) startEngine(ac acl.Config, log zerolog.Logger) (adminapi.MQTT, func()) {
+	t := tn.t
+	z, err := acl.New(ac, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn.reload = func() ReloadReport { return ReloadReport{Parts: []ReloadPart{{Part: "acl", Status: ReloadOK}}} }
-	api, err := New(Deps{
-		Server: tn.srv, Store: st, Apply: n.Apply, ExpireSession: tn.storage.OnClientExpired,
-		Cluster: n.Status, Reload: func() ReloadReport { return tn.reload() }, Tracker: tracker,
-		NodeID: "t1", TokenRequired: token != "", Log: apiLog,
-	})
+	ecfg := engine.DefaultConfig()
+	ecfg.SweepInterval = 50 * time.Millisecond
+	tn.engine, err = engine.New(ecfg, engine.Options{Auth: allowAll{}, ACL: z, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := api.Mount(as); err != nil {
+	tcfg := transport.DefaultConfig()
+	tcfg.Listeners = []listen.Config{{Name: "tcp", Kind: listen.KindTCP, Address: "127.0.0.1:0"}}
+	tcfg.Workers, tcfg.HandshakeWorkers = 4, 1
+	tn.transport, err = transport.New(tcfg, listen.NewGuard(listen.DefaultLimits(), nil, log), tn.engine, log)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tn.srv.Serve(); err != nil {
-		t.Fatal(err)
+	tn.mqtt = tn.transport.Addr("tcp").String()
+	return broker.EngineAdminMQTT(tn.engine), tn.transport.Start
+}
+
+// closeMQTT closes the MQTT side (engine before transport, as the broker does).
+func (tn *testNode) closeMQTT(ctx context.Context) {
+	if tn.engine != nil {
+		_ = tn.engine.Close(ctx)
+		_ = tn.transport.Close(ctx)
+		return
 	}
-	if err := as.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tn.base = "http://" + as.Addr() + "/api/v1"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = as.Close(ctx)
-		_ = tn.srv.Close()
-		_ = n.Close()
-		_ = st.Close()
-	})
-	return tn
+	_ = tn.srv.Close()
 }
 
 // call sends one request to the API and decodes a JSON answer into out
@@ -208,7 +308,7 @@ func (tn *testNode) mustStatus(want int, method, path string, out any) string {
 // errorCode decodes an error body's code.
 func errorCode(t *testing.T, body string) string {
 	t.Helper()
-	var e ErrorBody
+	var e adminapi.ErrorBody
 	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Code == "" {
 		t.Fatalf("not an error body: %s", body)
 	}
@@ -265,6 +365,18 @@ func (c *v5) subscribe(t *testing.T, filters ...string) {
 	defer cancel()
 	if _, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: opts}); err != nil {
 		t.Fatalf("subscribe %v: %v", filters, err)
+	}
+}
+
+// next returns the next message the client receives (10 s at most).
+func (c *v5) next(t *testing.T) *paho.Publish {
+	t.Helper()
+	select {
+	case m := <-c.msgs:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message within 10 s")
+		return nil
 	}
 }
 

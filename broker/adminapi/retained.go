@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/imqtt/imqtt/broker/admin"
 	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
@@ -38,30 +36,19 @@ func (a *API) listRetained(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, fmt.Errorf("%w: %q: retained messages are not listed by shared filter", ErrInvalidFilter, raw))
 		return
 	}
-	msgs := a.d.Server.Topics.Messages(f.Raw)
-	slices.SortFunc(msgs, func(x, y packets.Packet) int { return strings.Compare(x.TopicName, y.TopicName) })
+	msgs := a.d.MQTT.Retained(f.Raw)
+	slices.SortFunc(msgs, func(x, y Retained) int { return strings.Compare(x.Topic, y.Topic) })
 	pg := newPager[Retained](p)
 	for i := range msgs {
 		m := &msgs[i]
-		if pg.skip(m.TopicName) {
+		if pg.skip(m.Topic) {
 			continue
 		}
-		if !pg.add(m.TopicName, retainedOf(m)) {
+		if !pg.add(m.Topic, *m) {
 			break
 		}
 	}
 	admin.WriteJSON(w, http.StatusOK, pg.result())
-}
-
-func retainedOf(m *packets.Packet) Retained {
-	return Retained{
-		Topic:       m.TopicName,
-		QoS:         m.FixedHeader.Qos,
-		Payload:     m.Payload,
-		PayloadSize: len(m.Payload),
-		Created:     secTime(m.Created),
-		Expires:     secTime(m.Expiry),
-	}
 }
 
 // deleteRetained is DELETE /api/v1/retained?topic=T: it removes the retained
@@ -86,7 +73,7 @@ func (a *API) dropRetained(r *http.Request, topic string) error {
 	if err := ValidTopic(topic); err != nil {
 		return err
 	}
-	_, inMemory := a.d.Server.Topics.Retained.Get(topic)
+	inMemory := a.inIndex(topic)
 	stored, err := a.storedRetained(topic)
 	if err != nil {
 		return err
@@ -94,9 +81,9 @@ func (a *API) dropRetained(r *http.Request, topic string) error {
 	if !inMemory && !stored {
 		return fmt.Errorf("retained message on %q: %w", topic, ErrNotFound)
 	}
-	// The broker's own path: hooks see the publish (storage applies
-	// DeleteRetained through raft), mochi drops it from its index.
-	if err := a.d.Server.Publish(topic, nil, true, 0); err != nil {
+	// The broker's own path: the durable layer sees the publish (storage
+	// applies DeleteRetained through raft), the index drops it.
+	if err := a.d.MQTT.PublishEmptyRetained(topic); err != nil {
 		return fmt.Errorf("publish empty retained message: %w", err)
 	}
 	// A hook may have refused the publish (the storage hook logs a failed
@@ -109,13 +96,21 @@ func (a *API) dropRetained(r *http.Request, topic string) error {
 			return fmt.Errorf("delete retained message on %q: %w", topic, err)
 		}
 	}
-	if _, ok := a.d.Server.Topics.Retained.Get(topic); ok {
-		a.d.Server.Topics.RetainMessage(packets.Packet{
-			FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true},
-			TopicName:   topic,
-		})
+	if a.inIndex(topic) {
+		a.d.MQTT.ClearRetained(topic)
 	}
 	return nil
+}
+
+// inIndex reports whether the node's index holds a retained message for
+// topic (a valid topic name: as a filter it matches itself only).
+func (a *API) inIndex(topic string) bool {
+	for _, m := range a.d.MQTT.Retained(topic) {
+		if m.Topic == topic {
+			return true
+		}
+	}
+	return false
 }
 
 // storedRetained reports whether the store holds a retained message for topic.

@@ -115,7 +115,7 @@ func storeErr(id string, err error) error {
 
 // deleteSession is DELETE /api/v1/sessions/{id}: it deletes an offline
 // durable session (its subscriptions, queue and in-flight records) through
-// raft and makes this node's mochi forget it, so a client reconnecting with
+// raft and makes this node forget it, so a client reconnecting with
 // that id gets Session Present 0. 409 while the client is connected (kick it
 // first), 404 for an unknown id.
 func (a *API) deleteSession(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +130,7 @@ func (a *API) deleteSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // dropSession does the work of deleteSession, in the order the storage hook's
-// expiry sweep uses: durable delete, then mochi's client table.
+// expiry sweep uses: durable delete, then the node's session in memory.
 func (a *API) dropSession(r *http.Request, id string) error {
 	if _, ok := a.online(id); ok {
 		return fmt.Errorf("session %q: %w: the client is connected; kick it first", id, ErrSessionOnline)
@@ -140,28 +140,22 @@ func (a *API) dropSession(r *http.Request, id string) error {
 	if err != nil && !errors.Is(err, persist.ErrNotFound) {
 		return storeErr(id, err)
 	}
-	cl, known := a.d.Server.Clients.Get(id)
-	if known && cl.Net.Inline {
-		known = false
-	}
+	known := a.d.MQTT.HasSession(id)
 	if !stored && !known {
 		return fmt.Errorf("session %q: %w", id, ErrNotFound)
 	}
 	if stored {
-		// The storage hook owns the persistent sessions of this node: let it
+		// The storage layer owns the persistent sessions of this node: let it
 		// delete the session through raft and forget it, as on expiry.
-		if a.d.ExpireSession != nil && known {
-			a.d.ExpireSession(cl)
+		if known {
+			a.d.MQTT.ExpireSession(id)
 		}
 		if err := a.deleteStored(r, id); err != nil {
 			return err
 		}
 	}
-	// mochi's copy: drop it unless the client came back meanwhile.
-	if cl, ok := a.d.Server.Clients.Get(id); ok && cl.Closed() && !cl.Net.Inline {
-		a.d.Server.UnsubscribeClient(cl)
-		a.d.Server.Clients.Delete(id)
-	}
+	// The node's copy in memory: dropped unless the client came back meanwhile.
+	a.d.MQTT.ForgetSession(id)
 	return nil
 }
 

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-
 	"github.com/imqtt/imqtt/broker/admin"
 )
 
@@ -63,7 +61,7 @@ func (sel *subSelector) selects(s string) bool {
 	}
 	sf, err := ParseFilter(s)
 	if err != nil {
-		return false // mochi accepted nothing invalid; be safe anyway
+		return false // the broker accepted nothing invalid; be safe anyway
 	}
 	switch {
 	case sel.hasTop:
@@ -77,7 +75,7 @@ func (sel *subSelector) selects(s string) bool {
 
 // listSubscriptions is GET /api/v1/subscriptions?filter=F[&exact=true] or
 // ?topic=T, with paging: the subscriptions on this node (connected clients
-// and the offline persistent sessions mochi keeps) whose filter F covers
+// and the offline persistent sessions it keeps in memory) whose filter F covers
 // ("sensors/#" lists "sensors/+/temp"), or equals with exact=true, or that
 // match the topic name T (who would receive a publish to T). No parameter
 // lists every subscription. A bad filter or topic is 400 with the reason.
@@ -92,27 +90,22 @@ func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	all := a.d.Server.Clients.GetAll()
-	clients := make([]*mqtt.Client, 0, len(all))
-	for _, cl := range all {
-		if !cl.Net.Inline {
-			clients = append(clients, cl)
-		}
-	}
-	slices.SortFunc(clients, func(x, y *mqtt.Client) int { return strings.Compare(x.ID, y.ID) })
+	sessions := a.d.MQTT.Sessions()
+	slices.SortFunc(sessions, func(x, y MemorySession) int { return strings.Compare(x.ClientID, y.ClientID) })
 	pg := newPager[Subscription](p)
 	var full bool
-	for _, cl := range clients {
-		if pg.p.After != "" && cl.ID < cursorClient(pg.p.After) {
+	for i := range sessions {
+		ms := &sessions[i]
+		if pg.p.After != "" && ms.ClientID < cursorClient(pg.p.After) {
 			continue
 		}
-		online := !cl.Closed()
-		for _, s := range subscriptionsOf(cl) {
-			key := cl.ID + subKeySep + s.Filter
+		online := ms.Online
+		for _, s := range ms.Subscriptions {
+			key := ms.ClientID + subKeySep + s.Filter
 			if pg.skip(key) || !sel.selects(s.Filter) {
 				continue
 			}
-			s.ClientID, s.Online = cl.ID, &online
+			s.ClientID, s.Online = ms.ClientID, &online
 			if !pg.add(key, s) {
 				full = true
 				break

@@ -28,6 +28,8 @@ type client struct {
 	recvMax     uint16 // the client's Receive Maximum (outbound window)
 	keepalive   uint16 // effective keepalive in seconds
 	problemInfo bool   // Request Problem Information [MQTT-3.1.2-29]
+	clean       bool   // the CONNECT's Clean Session / Clean Start (admin.go)
+	connectedAt int64  // unix milliseconds of the CONNACK (admin.go)
 	fullSince   int64  // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
 
 	lifeOK      bool  // Lifecycle.Connected accepted it, no Disconnected yet (lifecycle.go; its id's entry lock)

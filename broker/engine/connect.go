@@ -129,6 +129,7 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	}
 
 	expiry := e.sessionExpiry(&pk)
+	cl.clean, cl.connectedAt = pk.Connect.Clean, now().UnixMilli() // before attach publishes cl (admin.go)
 	s, present, ended, no := e.attach(cl, pk.Connect.Clean, expiry)
 	if no != nil {
 		connack(b, c, v, no.code, false, nil)

@@ -31,6 +31,26 @@ const aclBase = "topic readwrite a/#\ntopic readwrite keep/#\ntopic readwrite q/
 
 func startAdminNode(t *testing.T, dir string) *adminNode {
 	t.Helper()
+	return startAdminNodeOn(t, dir, engineMochi)
+}
+
+// Engines of mqtt.engine the admin tests run on.
+const (
+	engineMochi  = "mochi"
+	engineNative = "native" // storage and IM off: the native engine runs neither yet
+)
+
+// engineYAML is the config lines that select eng.
+func engineYAML(eng string) string {
+	if eng == engineNative {
+		return "mqtt: {engine: native}\nstorage: {enabled: false}\nim: {enabled: false}\n"
+	}
+	return ""
+}
+
+// startAdminNodeOn is startAdminNode on engine eng.
+func startAdminNodeOn(t *testing.T, dir, eng string) *adminNode {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -47,7 +67,7 @@ auth: {allow_anonymous: true}
 acl: {file: `+aclFile+`}
 admin: {enabled: true, address: "127.0.0.1:0"}
 cluster: {bind_addr: "127.0.0.1:0"}
-`)
+`+engineYAML(eng))
 	n := startNode(t, dir, "--config", cfg)
 	return &adminNode{node: n, aclFile: aclFile, base: "http://" + n.addr("admin")}
 }
@@ -101,12 +121,19 @@ func pubCode(t *testing.T, c *v5client, topic string, retain bool, payload strin
 }
 
 // TestAdminAPIProcess drives every endpoint of a running imqttd with real
-// clients: auth, clients and kick (MQTT 5 and 3.1.1), sessions, subscriptions,
-// retained messages, reload with a broken ACL file, cluster, health; then a
-// restart shows the deletes were durable.
+// clients, on each engine: auth, clients and kick (MQTT 5 and 3.1.1),
+// sessions, subscriptions, retained messages, reload with a broken ACL file,
+// cluster, health; then on mochi (storage on) a restart shows the deletes
+// were durable.
 func TestAdminAPIProcess(t *testing.T) {
+	for _, eng := range []string{engineMochi, engineNative} {
+		t.Run(eng, func(t *testing.T) { testAdminAPIProcess(t, eng) })
+	}
+}
+
+func testAdminAPIProcess(t *testing.T, eng string) {
 	dir := t.TempDir()
-	a := startAdminNode(t, dir)
+	a := startAdminNodeOn(t, dir, eng)
 	tcp := a.addr("tcp")
 
 	t.Run("token", func(t *testing.T) {
@@ -218,6 +245,10 @@ func TestAdminAPIProcess(t *testing.T) {
 	})
 
 	t.Run("sessions", func(t *testing.T) {
+		if eng == engineNative {
+			adminSessionsInMemory(t, a, tcp)
+			return
+		}
 		s := connectSession(t, tcp, "api-dur", 3600)
 		if _, err := s.Subscribe(ctx10s(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "q/#", QoS: 1}}}); err != nil {
 			t.Fatal(err)
@@ -360,11 +391,14 @@ func TestAdminAPIProcess(t *testing.T) {
 		}
 	})
 
+	if eng == engineNative {
+		return // no durable state to restart with yet
+	}
 	// The deletes were durable: after a restart on the same data directory the
 	// retained message and the session api-gone stay gone, the others are
 	// still there (api-dur was re-created by its reconnect).
 	a.stop()
-	b := startAdminNode(t, dir)
+	b := startAdminNodeOn(t, dir, eng)
 	var rp adminapi.Page[adminapi.Retained]
 	b.call(t, http.StatusOK, "GET", "/api/v1/retained?filter="+url.QueryEscape("keep/#"), &rp)
 	if len(rp.Items) != 1 || rp.Items[0].Topic != "keep/two" {
@@ -379,6 +413,48 @@ func TestAdminAPIProcess(t *testing.T) {
 	if strings.Join(ids, ",") != "api-busy,api-dur" {
 		t.Fatalf("sessions after restart: %v, want api-busy,api-dur", ids)
 	}
+}
+
+// adminSessionsInMemory is the sessions part on the native engine, which
+// keeps persistent sessions in memory only (storage off): /sessions lists the
+// store's (none), an offline session shows in /subscriptions and is deleted
+// by DELETE /sessions/{id}, a connected one is refused with 409.
+func adminSessionsInMemory(t *testing.T, a *adminNode, tcp string) {
+	s := connectSession(t, tcp, "api-dur", 3600)
+	if _, err := s.Subscribe(ctx10s(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "q/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Disconnect(&paho.Disconnect{})
+	busy := connectSession(t, tcp, "api-busy", 3600)
+	t.Cleanup(func() { _ = busy.Disconnect(&paho.Disconnect{}) })
+
+	var page adminapi.Page[adminapi.Session]
+	a.call(t, http.StatusOK, "GET", "/api/v1/sessions?client_id_prefix=api-", &page)
+	if len(page.Items) != 0 {
+		t.Fatalf("stored sessions with storage off: %+v", page.Items)
+	}
+	wantError(t, a.call(t, http.StatusNotFound, "GET", "/api/v1/sessions/api-dur", nil), "not_found", "api-dur")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var subs adminapi.Page[adminapi.Subscription]
+		a.call(t, http.StatusOK, "GET", "/api/v1/subscriptions?filter="+url.QueryEscape("q/#"), &subs)
+		if len(subs.Items) == 1 && subs.Items[0].ClientID == "api-dur" && subs.Items[0].Online != nil && !*subs.Items[0].Online {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("offline session's subscription: %+v", subs.Items)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wantError(t, a.call(t, http.StatusConflict, "DELETE", "/api/v1/sessions/api-busy", nil), "conflict", "connected")
+	a.call(t, http.StatusOK, "DELETE", "/api/v1/sessions/api-dur", nil)
+	wantError(t, a.call(t, http.StatusNotFound, "DELETE", "/api/v1/sessions/api-dur", nil), "not_found", "api-dur")
+	a.waitLog(10*time.Second, `"action":"delete_session"`, `"client_id":"api-dur"`)
+	again := connectSession(t, tcp, "api-dur", 3600)
+	if again.connack.SessionPresent {
+		t.Fatal("CONNACK session present after DELETE /api/v1/sessions/api-dur")
+	}
+	_ = again.Disconnect(&paho.Disconnect{})
 }
 
 // portOf returns the port of host:port.

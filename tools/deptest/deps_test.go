@@ -40,6 +40,11 @@ var allowed = map[string][]string{
 // mochiAllowed are the layers that may import mochi: its types stop at hooks.
 var mochiAllowed = map[string]bool{"cmd": true, "broker": true, "hooks": true, "tools": true}
 
+// mochiFree are packages inside a mochi-allowed layer that must not import
+// mochi: the admin API reads the MQTT side through its own interface
+// (adminapi.MQTT), so it serves on either engine.
+var mochiFree = []string{"broker/adminapi"}
+
 // testkit is the tree of shared test helpers: only _test.go files import it
 // (go list's Imports, checked here, are production imports), and only its
 // mochitest package may import mochi (its tests drive hooks through it).
@@ -76,8 +81,15 @@ func TestDeps(t *testing.T) {
 		checked++
 		for _, list := range parts[1:] {
 			for _, imp := range strings.Fields(list) {
-				if strings.HasPrefix(imp, "github.com/mochi-mqtt/server") && !mochiAllowed[from] && !under(pkg, mochitest) {
-					t.Errorf("%s imports %s: mochi types stay in broker and hooks", pkg, imp)
+				if strings.HasPrefix(imp, "github.com/mochi-mqtt/server") {
+					if !mochiAllowed[from] && !under(pkg, mochitest) {
+						t.Errorf("%s imports %s: mochi types stay in broker and hooks", pkg, imp)
+					}
+					for _, free := range mochiFree {
+						if under(pkg, free) {
+							t.Errorf("%s imports %s: it reads the MQTT side through its own interface, never mochi", pkg, imp)
+						}
+					}
 				}
 				if !strings.HasPrefix(imp, module+"/") {
 					continue

@@ -1,6 +1,8 @@
 // Package deptest holds the test that enforces the import direction of DESIGN.md:
 // cmd -> broker -> hooks -> {im, cluster} -> persist, with mochi types confined to
-// broker and hooks. It has no non-test code.
+// broker and hooks, and none at all in broker/adminapi (it reads the MQTT side
+// through adminapi.MQTT, which the broker implements over either engine). It has
+// no non-test code.
 //
 // Beside the layers, internal/ holds leaf packages that every layer may import
 // (docs/layout.md "Leaf packages"): they import no imqtt package outside
