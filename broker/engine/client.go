@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync/atomic"
+
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/imqtt/imqtt/internal/logfield"
@@ -30,8 +32,9 @@ type client struct {
 	problemInfo bool   // Request Problem Information [MQTT-3.1.2-29]
 	fullSince   int64  // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
 
-	closing     error // the reason of the server's DISCONNECT: the connection lingers (linger.go)
-	lingerUntil int64 // unix nanoseconds: the linger's end
+	counted     atomic.Bool // Observer.ClientConnected was called (a CONNACK accepted it)
+	closing     error       // the reason of the server's DISCONNECT: the connection lingers (linger.go)
+	lingerUntil int64       // unix nanoseconds: the linger's end
 }
 
 // logEvent adds the client's identity to ev. The engine keeps no logger per

@@ -22,15 +22,20 @@ type Options struct {
 	ACL      ext.Authorizer
 	Observer ext.Observer
 	Log      zerolog.Logger
+	// Store, when set, makes persistent sessions durable (doc.go "Durable
+	// sessions"); New loads the stored sessions and retained messages. nil:
+	// every session lives in memory only.
+	Store ext.Store
 }
 
 // Engine is the MQTT protocol layer: it implements transport.Handler.
 type Engine struct {
-	cfg  Config
-	auth ext.Authenticator
-	acl  ext.Authorizer
-	obs  ext.Observer
-	log  zerolog.Logger
+	cfg   Config
+	auth  ext.Authenticator
+	acl   ext.Authorizer
+	obs   ext.Observer
+	store ext.Store // nil: no durable sessions
+	log   zerolog.Logger
 
 	topics index
 
@@ -50,6 +55,16 @@ type Engine struct {
 	done   chan struct{}
 	wg     sync.WaitGroup // the sweeper and drain waiters
 	once   sync.Once
+
+	// Store writes (storewrite.go): per client id writers and publish
+	// goroutines, counted in wrun; sctx is their context, cancelled when
+	// Close's wait for them ends.
+	wmu     sync.Mutex
+	writers map[string]*writer
+	wrun    int
+	widle   chan struct{} // closed when wrun drops to 0
+	sctx    context.Context
+	scancel context.CancelFunc
 }
 
 var _ transport.Handler = (*Engine)(nil)
@@ -71,6 +86,8 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		auth:     opts.Auth,
 		acl:      opts.ACL,
 		obs:      opts.Observer,
+		store:    opts.Store,
+		writers:  make(map[string]*writer),
 		log:      opts.Log.With().Str(logfield.Component, "engine").Logger(),
 		topics:   newTrie(),
 		sessions: make(map[string]*session),
@@ -80,7 +97,16 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		cancel:   cancel,
 		done:     make(chan struct{}),
 	}
+	e.sctx, e.scancel = context.WithCancel(context.Background())
 	e.st.started = now().Unix()
+	if e.store != nil {
+		if err := e.load(); err != nil {
+			cancel()
+			_ = e.waitWrites(context.Background())
+			e.scancel()
+			return nil, err
+		}
+	}
 	e.wg.Add(1)
 	go e.sweeper()
 	if cfg.SysInterval > 0 {
@@ -111,16 +137,22 @@ func (e *Engine) Close(ctx context.Context) error {
 		for _, cl := range conns {
 			cl.sendDisconnect(nil, ErrServerShutdown)
 			cl.conn.Close(ErrServerShutdown)
+			// Detached now, so a durable session's record (disconnected,
+			// its unpublished will kept) is written before Close returns.
+			e.detach(cl, ErrServerShutdown)
 		}
 	})
 	ch := make(chan struct{})
 	go func() { e.wg.Wait(); close(ch) }()
 	select {
 	case <-ch:
-		return nil
 	case <-ctx.Done():
+		e.scancel()
 		return ctx.Err()
 	}
+	err := e.waitWrites(ctx)
+	e.scancel() // later writes (connections still closing) fail at once
+	return err
 }
 
 func (e *Engine) closed() bool {

@@ -19,6 +19,7 @@ func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) er
 		return fmt.Errorf("%w: %q qos %d", ErrInvalidTopic, topic, qos)
 	}
 	m := newMessage(topic, payload, nil, min(qos, e.cfg.MaxQoS), retain && e.cfg.RetainAvailable, e.cfg.MaxMessageExpiry, now())
-	e.route(nil, nil, m)
+	_, dp := e.route(nil, nil, m)
+	e.commitAsync(m, dp)
 	return nil
 }

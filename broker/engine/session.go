@@ -16,6 +16,10 @@ type session struct {
 	e    *Engine
 	id   string
 	user string // the identity that created it (guarantee 6)
+	// durable: a persistent session written through Options.Store (set when
+	// the session is created, never changed); its queue is the store's and
+	// d holds its window (durqueue.go).
+	durable bool
 
 	online atomic.Bool // s.cl != nil, readable without mu (shared-group choice)
 
@@ -30,13 +34,14 @@ type session struct {
 	will      *will // a delayed will waiting for willAt
 	willAt    int64
 
-	inflight map[uint16]*flight  // outbound QoS 1/2 waiting for their acks
-	queue    []delivery          // outbound QoS 1/2 waiting for the window, a drain or a connection
-	queued   int64               // bytes in queue (limits.max_queued_bytes)
-	lastID   uint16              // the last packet id handed out
-	seq      uint64              // send order of flights (resend order)
-	inQoS2   map[uint16]struct{} // inbound QoS 2 ids: PUBREC sent, PUBREL awaited
-	draining bool                // a drain waiter runs (deliver.go)
+	inflight map[uint16]*flight // outbound QoS 1/2 waiting for their acks
+	queue    []delivery         // outbound QoS 1/2 waiting for the window, a drain or a connection
+	queued   int64              // bytes in queue (limits.max_queued_bytes)
+	lastID   uint16             // the last packet id handed out
+	seq      uint64             // send order of flights (resend order)
+	inQoS2   map[uint16]bool    // inbound QoS 2 ids: PUBREC sent, PUBREL awaited; true = in the store
+	draining bool               // a drain waiter runs (deliver.go)
+	d        *dstate            // durable sessions only (durqueue.go)
 }
 
 // delivery is one message on its way to one session: the subscription's
