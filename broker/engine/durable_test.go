@@ -1,0 +1,415 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Durable sessions over a test store (memstore_test.go): a "restart" is a
+// new Engine (and transport) over the same store.
+
+// v5Persistent is a CONNECT mutation: MQTT 5, session expiry 1 hour.
+func v5Persistent(pk *packets.Packet) {
+	pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 3600, true
+}
+
+// settle waits until the engine has no store write queued or running.
+func settle(t *testing.T, e *Engine) {
+	t.Helper()
+	waitFor(t, "store writes", func() bool {
+		e.wmu.Lock()
+		defer e.wmu.Unlock()
+		return e.wrun == 0
+	})
+}
+
+// offlineSubscriber makes id a durable v5 session subscribed to filter at
+// qos, then disconnects it and waits for its record to say so.
+func offlineSubscriber(t *testing.T, te *testEngine, st *memStore, id, filter string, qos byte) {
+	t.Helper()
+	c := dialRaw(t, te.addr, 5)
+	if ack := c.connect(id, false, v5Persistent); ack.ReasonCode != 0 {
+		t.Fatalf("CONNACK 0x%02x", ack.ReasonCode)
+	}
+	if codes := c.subscribe(filter, qos, nil); codes[0] != qos {
+		t.Fatalf("SUBACK %v", codes)
+	}
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+	c.expectClosed()
+	waitFor(t, "disconnected record", func() bool {
+		r, ok := st.session(id)
+		return ok && r.DisconnectedAt != 0
+	})
+}
+
+// publishAcked publishes from a clean v5 client and completes each flow.
+func publishAcked(t *testing.T, addr string, msgs ...[2]string) {
+	t.Helper()
+	p := dialRaw(t, addr, 5)
+	p.connect("", true, nil)
+	for _, m := range msgs {
+		qos := m[0][0] - '0'
+		p.publish(m[0][1:], m[1], qos, false, nil)
+		switch qos {
+		case 1:
+			if a := p.expect(packets.Puback); a.ReasonCode >= 0x80 {
+				t.Fatalf("PUBACK 0x%02x", a.ReasonCode)
+			}
+		case 2:
+			if a := p.expect(packets.Pubrec); a.ReasonCode >= 0x80 {
+				t.Fatalf("PUBREC 0x%02x", a.ReasonCode)
+			}
+			p.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrel}, PacketID: p.id})
+			p.expect(packets.Pubcomp)
+		}
+	}
+	p.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+	p.expectClosed()
+}
+
+type seen struct {
+	payload string
+	qos     byte
+	id      uint16
+	dup     bool
+}
+
+func recvPublishes(t *testing.T, c *raw, n int) []seen {
+	t.Helper()
+	var out []seen
+	for len(out) < n {
+		pk := c.expect(packets.Publish)
+		out = append(out, seen{string(pk.Payload), pk.FixedHeader.Qos, pk.PacketID, pk.FixedHeader.Dup})
+	}
+	return out
+}
+
+// TestDurableQueueSurvivesRestart: QoS 1 and 2 messages queued for an
+// offline session are delivered after a restart in order, DUP=0, packet id
+// from the seq; re-sent unacknowledged they keep their ids (DUP=1 within
+// the process, DUP=0 after another restart); acknowledged they leave the
+// queue.
+func TestDurableQueueSurvivesRestart(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "dsub", "d/#", 2)
+	publishAcked(t, te.addr, [2]string{"1d/1", "m1"}, [2]string{"2d/2", "m2"}, [2]string{"1d/3", "m3"})
+	waitFor(t, "queued", func() bool { return st.queueLen("dsub") == 3 })
+	te.stop()
+
+	want := []seen{{"m1", 1, ext.PacketIDFor(1), false}, {"m2", 2, ext.PacketIDFor(2), false}, {"m3", 1, ext.PacketIDFor(3), false}}
+	check := func(got []seen, dup bool) {
+		t.Helper()
+		for i := range want {
+			w := want[i]
+			w.dup = dup
+			if got[i] != w {
+				t.Fatalf("message %d: got %+v, want %+v (all: %+v)", i, got[i], w, got)
+			}
+		}
+	}
+	te2 := newStoreEngine(t, st, nil)
+	c := dialRaw(t, te2.addr, 5)
+	if ack := c.connect("dsub", false, v5Persistent); !ack.SessionPresent {
+		t.Fatal("session not present after restart")
+	}
+	check(recvPublishes(t, c, 3), false)
+	c.c.Close() // unacknowledged
+
+	c = dialRaw(t, te2.addr, 5)
+	c.connect("dsub", false, v5Persistent)
+	check(recvPublishes(t, c, 3), true) // this process wrote them: DUP=1
+	c.c.Close()
+	waitFor(t, "detached", func() bool { r, _ := st.session("dsub"); return r.DisconnectedAt != 0 })
+	te2.stop()
+
+	te3 := newStoreEngine(t, st, nil)
+	c = dialRaw(t, te3.addr, 5)
+	c.connect("dsub", false, v5Persistent)
+	check(recvPublishes(t, c, 3), false) // a new process: DUP=0, same ids
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: want[0].id})
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrec}, PacketID: want[1].id})
+	c.expect(packets.Pubrel)
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubcomp}, PacketID: want[1].id})
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: want[2].id})
+	waitFor(t, "dequeued", func() bool { return st.queueLen("dsub") == 0 })
+	st.mu.Lock()
+	rel := len(st.released["dsub"])
+	st.mu.Unlock()
+	if rel != 0 {
+		t.Fatalf("%d released ids left after PUBCOMP", rel)
+	}
+}
+
+// TestDurablePubrecResumesWithPubrel: a PUBREC'd message resumes after a
+// restart with PUBREL, not PUBLISH.
+func TestDurablePubrecResumesWithPubrel(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "rsub", "r/#", 2)
+	publishAcked(t, te.addr, [2]string{"2r/1", "x"})
+	c := dialRaw(t, te.addr, 5)
+	c.connect("rsub", false, v5Persistent)
+	pk := c.expect(packets.Publish)
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrec}, PacketID: pk.PacketID})
+	if rel := c.expect(packets.Pubrel); rel.PacketID != pk.PacketID {
+		t.Fatalf("PUBREL %d, want %d", rel.PacketID, pk.PacketID)
+	}
+	c.c.Close()
+	te.stop()
+
+	te2 := newStoreEngine(t, st, nil)
+	c = dialRaw(t, te2.addr, 5)
+	c.connect("rsub", false, v5Persistent)
+	if rel := c.expect(packets.Pubrel); rel.PacketID != pk.PacketID {
+		t.Fatalf("PUBREL %d after restart, want %d", rel.PacketID, pk.PacketID)
+	}
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubcomp}, PacketID: pk.PacketID})
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingreq}})
+	c.expect(packets.Pingresp) // no PUBLISH before it
+	waitFor(t, "completed", func() bool {
+		f, _ := st.Flights("rsub")
+		return len(f.Released) == 0
+	})
+}
+
+// TestDurablePublishRefused: a refused store write is answered 0x80 (0x97
+// for a full disk), nothing of it reaches the durable session, and a 3.1.1
+// publisher is disconnected.
+func TestDurablePublishRefused(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "fsub", "f/#", 1)
+	st.mu.Lock()
+	st.failPublish = errStoreDown
+	st.mu.Unlock()
+	p := dialRaw(t, te.addr, 5)
+	p.connect("", true, nil)
+	p.publish("f/1", "lost", 1, false, nil)
+	if a := p.expect(packets.Puback); a.ReasonCode != 0x80 {
+		t.Fatalf("PUBACK 0x%02x, want 0x80", a.ReasonCode)
+	}
+	p.publish("f/2", "lost2", 2, false, nil)
+	if a := p.expect(packets.Pubrec); a.ReasonCode != 0x80 {
+		t.Fatalf("PUBREC 0x%02x, want 0x80", a.ReasonCode)
+	}
+	st.mu.Lock()
+	st.failPublish = fmt.Errorf("full: %w", ext.ErrDiskFull)
+	st.mu.Unlock()
+	p.publish("f/3", "lost3", 1, false, nil)
+	if a := p.expect(packets.Puback); a.ReasonCode != 0x97 {
+		t.Fatalf("PUBACK 0x%02x, want 0x97", a.ReasonCode)
+	}
+	p3 := dialRaw(t, te.addr, 4)
+	p3.connect("p311", true, nil)
+	p3.publish("f/4", "lost4", 1, false, nil)
+	p3.expectClosed()
+
+	st.mu.Lock()
+	st.failPublish = nil
+	st.mu.Unlock()
+	p.publish("f/5", "ok", 1, false, nil)
+	if a := p.expect(packets.Puback); a.ReasonCode != 0 {
+		t.Fatalf("PUBACK 0x%02x after recovery", a.ReasonCode)
+	}
+	c := dialRaw(t, te.addr, 5)
+	c.connect("fsub", false, v5Persistent)
+	if got := recvPublishes(t, c, 1)[0]; got.payload != "ok" {
+		t.Fatalf("first message %q, want ok", got.payload)
+	}
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingreq}})
+	c.expect(packets.Pingresp)
+	if n := st.queueLen("fsub"); n != 1 {
+		t.Fatalf("queue holds %d, want 1", n)
+	}
+}
+
+// TestDurablePauseKeepsAcksInOrder: while a durable publish is being
+// written, the publisher's next PUBLISH (which needs no write) is not
+// acknowledged before it [MQTT-4.6.0-2].
+func TestDurablePauseKeepsAcksInOrder(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "osub", "o/#", 1)
+	p := dialRaw(t, te.addr, 5)
+	p.connect("", true, nil)
+	st.hold()
+	var both []byte
+	for i, topic := range []string{"o/1", "nobody/1"} {
+		b, err := encodeClient(packets.Packet{ProtocolVersion: 5, FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, TopicName: topic, PacketID: uint16(i + 1), Payload: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		both = append(both, b...)
+	}
+	p.write(both) // one segment: one read batch
+	waitFor(t, "held write", func() bool { return st.waitingWrites() == 1 })
+	st.open()
+	if a := p.expect(packets.Puback); a.PacketID != 1 {
+		t.Fatalf("first PUBACK for %d, want 1", a.PacketID)
+	}
+	if a := p.expect(packets.Puback); a.PacketID != 2 {
+		t.Fatalf("second PUBACK for %d, want 2", a.PacketID)
+	}
+}
+
+// TestDurableWritesSerialised: a session's record writes never overlap, and
+// a DISCONNECT followed at once by a reconnect (or a takeover) leaves the
+// record connected.
+func TestDurableWritesSerialised(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	for i := range 10 {
+		c := dialRaw(t, te.addr, 5)
+		c.connect("ssub", false, v5Persistent)
+		c.subscribe(fmt.Sprintf("s/%d", i), 1, nil)
+		if i%2 == 0 {
+			c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+		} // odd: the next CONNECT takes it over
+	}
+	// With the store held, the DISCONNECT's write waits; the reconnect's
+	// must queue behind it, not run beside it.
+	settle(t, te.Engine)
+	prev := dialRaw(t, te.addr, 5)
+	prev.connect("ssub", false, v5Persistent)
+	settle(t, te.Engine)
+	st.hold()
+	prev.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+	waitFor(t, "held disconnect write", func() bool { return st.waitingWrites() == 1 })
+	last := dialRaw(t, te.addr, 5)
+	last.send(packets.Packet{ProtocolVersion: 5, FixedHeader: packets.FixedHeader{Type: packets.Connect},
+		Connect:    packets.ConnectParams{ClientIdentifier: "ssub", Keepalive: 60},
+		Properties: packets.Properties{SessionExpiryInterval: 3600, SessionExpiryIntervalFlag: true}})
+	waitFor(t, "reattached", func() bool {
+		te.mu.Lock()
+		s := te.sessions["ssub"]
+		te.mu.Unlock()
+		return s != nil && s.online.Load()
+	})
+	st.open()
+	last.expect(packets.Connack)
+	settle(t, te.Engine)
+	if n := st.overlaps(); n != 0 {
+		t.Fatalf("%d overlapping writes of one session", n)
+	}
+	r, ok := st.session("ssub")
+	if !ok || r.DisconnectedAt != 0 {
+		t.Fatalf("record %+v (found %v), want connected", r, ok)
+	}
+	st.mu.Lock()
+	n := len(st.subs["ssub"])
+	st.mu.Unlock()
+	if n != 10 {
+		t.Fatalf("%d stored subscriptions, want 10", n)
+	}
+}
+
+// TestDurableCleanStartDeletes: a clean start over a stored session deletes
+// it before the CONNACK; a refused session write refuses the CONNECT.
+func TestDurableCleanStartDeletes(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "csub", "c/#", 1)
+	c := dialRaw(t, te.addr, 5)
+	if ack := c.connect("csub", true, nil); ack.SessionPresent {
+		t.Fatal("session present after clean start")
+	}
+	if _, ok := st.session("csub"); ok {
+		t.Fatal("record left after clean start with expiry 0")
+	}
+	st.mu.Lock()
+	st.failPut = errStoreDown
+	st.mu.Unlock()
+	c2 := dialRaw(t, te.addr, 4)
+	if ack := c2.connect("c311", false, nil); ack.ReasonCode != 3 {
+		t.Fatalf("CONNACK %d, want 3", ack.ReasonCode)
+	}
+	c2.expectClosed()
+	c5 := dialRaw(t, te.addr, 5)
+	if ack := c5.connect("c5", false, v5Persistent); ack.ReasonCode != 0x80 {
+		t.Fatalf("CONNACK 0x%02x, want 0x80", ack.ReasonCode)
+	}
+	c5.expectClosed()
+}
+
+// TestDurableWillAfterRestart: a session the node lost while connected
+// publishes its stored will after the restart.
+func TestDurableWillAfterRestart(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	w := dialRaw(t, te.addr, 5)
+	w.connect("wsub", false, func(pk *packets.Packet) {
+		v5Persistent(pk)
+		pk.Connect.WillFlag, pk.Connect.WillTopic, pk.Connect.WillPayload, pk.Connect.WillQos = true, "will/w", []byte("gone"), 1
+	})
+	offlineSubscriber(t, te, st, "wl", "will/#", 1)
+	settle(t, te.Engine)
+	// A crash: the record still says connected.
+	st.mu.Lock()
+	st.sessions["wsub"] = func() ext.Session { r := st.sessions["wsub"]; r.DisconnectedAt = 0; return r }()
+	st.mu.Unlock()
+	te2 := newStoreEngine(t, st, nil)
+	waitFor(t, "will queued", func() bool { return st.queueLen("wl") == 1 })
+	r, _ := st.session("wsub")
+	if r.DisconnectedAt == 0 {
+		t.Fatal("lost session still connected after the restart")
+	}
+	c := dialRaw(t, te2.addr, 5)
+	c.connect("wl", false, v5Persistent)
+	if got := recvPublishes(t, c, 1)[0]; got.payload != "gone" {
+		t.Fatalf("got %q, want the will", got.payload)
+	}
+}
+
+// TestDurablePahoOrder: a paho client resuming after a restart reads the
+// queued QoS 1 and 2 messages in order.
+func TestDurablePahoOrder(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "psub", "p/#", 2)
+	var msgs [][2]string
+	for i := range 20 {
+		msgs = append(msgs, [2]string{fmt.Sprintf("%dp/%d", 1+i%2, i), fmt.Sprint(i)})
+	}
+	publishAcked(t, te.addr, msgs...)
+	te.stop()
+	te2 := newStoreEngine(t, st, nil)
+
+	conn, err := net.Dial("tcp", te2.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *paho.Publish, 64)
+	pc := paho.NewClient(paho.ClientConfig{Conn: conn, ClientID: "psub",
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
+			got <- pr.Packet
+			return true, nil
+		}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ca, err := pc.Connect(ctx, &paho.Connect{ClientID: "psub", KeepAlive: 0, Properties: &paho.ConnectProperties{SessionExpiryInterval: uint32Ptr(3600)}})
+	if err != nil || !ca.SessionPresent {
+		t.Fatalf("connect: %v (present %v)", err, ca != nil && ca.SessionPresent)
+	}
+	defer pc.Disconnect(&paho.Disconnect{})
+	for i := range 20 {
+		select {
+		case m := <-got:
+			if string(m.Payload) != fmt.Sprint(i) || m.QoS != byte(1+i%2) {
+				t.Fatalf("message %d: %q qos %d", i, m.Payload, m.QoS)
+			}
+		case <-ctx.Done():
+			t.Fatalf("message %d not received", i)
+		}
+	}
+	waitFor(t, "queue drained", func() bool { return st.queueLen("psub") == 0 })
+}
+
+func uint32Ptr(v uint32) *uint32 { return &v }
