@@ -166,10 +166,23 @@ func (e *Engine) load() error {
 	t := now()
 	sec := t.Unix()
 	var wills []*will
+	type stored struct {
+		r    ext.Session
+		subs []ext.Subscription
+	}
+	var all []stored // read first: Flights is not called inside Sessions' fn
 	err := e.store.Sessions(func(r ext.Session, subs []ext.Subscription) error {
+		all = append(all, stored{r, subs})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: load sessions: %w", err)
+	}
+	for _, st := range all {
+		r, subs := st.r, st.subs
 		fl, err := e.store.Flights(r.ClientID)
 		if err != nil {
-			return err
+			return fmt.Errorf("engine: load flights of %q: %w", r.ClientID, err)
 		}
 		s := &session{e: e, id: strings.Clone(r.ClientID), user: r.Username, durable: true, expiry: r.Expiry}
 		s.info = &ext.Client{ID: s.id, Username: s.user, ProtocolVersion: r.ProtocolVersion}
@@ -223,10 +236,6 @@ func (e *Engine) load() error {
 		if w != nil && s.will == nil {
 			e.putRecord(s.record(disc, nil)) // its will goes now
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("engine: load sessions: %w", err)
 	}
 	err = e.store.Retained(func(sm ext.StoredMessage) error {
 		m := loadedMessage(&sm)

@@ -413,3 +413,35 @@ func TestDurablePahoOrder(t *testing.T) {
 }
 
 func uint32Ptr(v uint32) *uint32 { return &v }
+
+// TestDurableInboundQoS2AfterRestart: a durable publisher's QoS 2 id is
+// stored with its message, so the PUBLISH re-sent after a restart is not
+// delivered again [MQTT-4.3.3-10]; its PUBREL forgets the id.
+func TestDurableInboundQoS2AfterRestart(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "isub", "i/#", 2)
+	p := dialRaw(t, te.addr, 5)
+	p.connect("ipub", false, v5Persistent)
+	p.publish("i/1", "once", 2, false, nil)
+	p.expect(packets.Pubrec)
+	p.c.Close()
+	waitFor(t, "detached", func() bool { r, _ := st.session("ipub"); return r.DisconnectedAt != 0 })
+	te.stop()
+
+	te2 := newStoreEngine(t, st, nil)
+	p = dialRaw(t, te2.addr, 5)
+	p.connect("ipub", false, v5Persistent)
+	p.publish("i/1", "once", 2, false, func(pk *packets.Packet) { pk.PacketID, pk.FixedHeader.Dup = 1, true })
+	p.expect(packets.Pubrec)
+	p.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrel}, PacketID: 1})
+	if pc := p.expect(packets.Pubcomp); pc.ReasonCode != 0 {
+		t.Fatalf("PUBCOMP 0x%02x", pc.ReasonCode)
+	}
+	if f, _ := st.Flights("ipub"); len(f.Inbound) != 0 {
+		t.Fatalf("inbound ids left: %v", f.Inbound)
+	}
+	if n := st.queueLen("isub"); n != 1 {
+		t.Fatalf("subscriber queue holds %d, want 1", n)
+	}
+}
