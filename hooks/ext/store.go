@@ -53,7 +53,10 @@ type StoredMessage struct {
 	ExpiresAt int64  // unix milliseconds; 0 = never
 }
 
-// Will is a session's stored will.
+// Will is a session's stored will. Its Message Expiry Interval starts when
+// the will is published, so it travels in Props.MessageExpiryInterval
+// (seconds, 0 = none) and ExpiresAt is 0: the store must keep that one
+// property for a will.
 type Will struct {
 	StoredMessage
 	Delay uint32 // Will Delay Interval, seconds
