@@ -445,3 +445,25 @@ func TestDurableInboundQoS2AfterRestart(t *testing.T) {
 		t.Fatalf("subscriber queue holds %d, want 1", n)
 	}
 }
+
+// TestDurableCloseBoundedByCtx: Close waits for store writes in flight; a
+// write that does not finish is cut when Close's ctx ends (the store sees
+// its ctx cancelled), and no goroutine is left (the cleanup checks).
+func TestDurableCloseBoundedByCtx(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "xsub", "x/#", 1)
+	p := dialRaw(t, te.addr, 5)
+	p.connect("", true, nil)
+	st.hold()
+	p.publish("x/1", "held", 1, false, nil)
+	waitFor(t, "held write", func() bool { return st.waitingWrites() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := te.Close(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Close: %v, want %v", err, context.DeadlineExceeded)
+	}
+	waitFor(t, "write cut", func() bool { return st.waitingWrites() == 0 })
+	settle(t, te.Engine)
+	st.open()
+}
