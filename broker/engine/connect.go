@@ -151,7 +151,9 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 		defer close(done)
 		var err error
 		if delOld {
-			err = e.store.DeleteSession(ctx, cl.info.ID)
+			if err = e.copiesDone(ctx, cl.info.ID); err == nil {
+				err = e.store.DeleteSession(ctx, cl.info.ID)
+			}
 		}
 		if err == nil && s.durable {
 			err = e.store.PutSession(ctx, rec)

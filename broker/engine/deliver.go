@@ -75,11 +75,17 @@ func (e *Engine) route(b *transport.Batch, pub *client, m *message) (int, *durab
 }
 
 // mayDeliver is deliver's check for a durable copy: the session lives and
-// the Authorizer lets it read topic.
+// the Authorizer lets it read topic. A copy is counted (copyBegin) under
+// s.mu, so a session that ends after it has its record deleted after the
+// copy is written (endLocked sets ended before it queues the delete).
 func (e *Engine) mayDeliver(s *session, topic string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.ended && (s.info == nil || e.acl.Allow(s.info, topic, ext.AccessDeliver))
+	ok := !s.ended && (s.info == nil || e.acl.Allow(s.info, topic, ext.AccessDeliver))
+	if ok {
+		e.copyBegin(s.id)
+	}
+	return ok
 }
 
 // deliver offers d to s: AccessDeliver, then the session's window and queue.

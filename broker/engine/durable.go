@@ -152,7 +152,11 @@ func (e *Engine) putRecord(r ext.Session) {
 // deleteRecord queues DeleteSession for id; errors are logged.
 func (e *Engine) deleteRecord(id string) {
 	e.write(id, func(ctx context.Context) {
-		if err := e.store.DeleteSession(ctx, id); err != nil {
+		err := e.copiesDone(ctx, id)
+		if err == nil {
+			err = e.store.DeleteSession(ctx, id)
+		}
+		if err != nil {
 			e.log.Warn().Err(err).Str(logfield.ClientID, id).Msg("store delete session")
 		}
 	})
@@ -277,6 +281,11 @@ type durablePub struct {
 // index and hands each copy's seq to its session. Nothing is delivered to a
 // durable session from a refused write.
 func (e *Engine) commit(ctx context.Context, m *message, dp *durablePub) error {
+	defer func() {
+		for _, s := range dp.sessions {
+			e.copyEnd(s.id)
+		}
+	}()
 	p := &ext.Publish{
 		Message:     storedMessage(m, now()),
 		Retain:      dp.retain,
@@ -320,9 +329,19 @@ func (e *Engine) commitAsync(m *message, dp *durablePub) {
 		return
 	}
 	dp.inline = true
-	e.spawn(func(ctx context.Context) {
+	e.run(m, dp, func(ctx context.Context) {
 		if err := e.commit(ctx, m, dp); err != nil {
 			e.log.Warn().Err(err).Str(logfield.Topic, m.topic).Msg("store publish")
 		}
 	})
+}
+
+// run starts a publish's write: on its topic's writer when it updates the
+// retained message, else on its own goroutine.
+func (e *Engine) run(m *message, dp *durablePub, fn func(ctx context.Context)) {
+	if dp.retain {
+		e.write(retainKey(m.topic), fn)
+		return
+	}
+	e.spawn(fn)
 }

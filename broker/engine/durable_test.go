@@ -467,3 +467,36 @@ func TestDurableCloseBoundedByCtx(t *testing.T) {
 	settle(t, te.Engine)
 	st.open()
 }
+
+// TestDurableCleanStartAfterCopies: a clean start deletes the old session
+// only after the publishes already routed to it are written, so none of
+// their copies is left in the store for the new session.
+func TestDurableCleanStartAfterCopies(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "gsub", "g/#", 1)
+	p := dialRaw(t, te.addr, 5)
+	p.connect("", true, nil)
+	st.hold()
+	p.publish("g/1", "old", 1, false, nil)
+	waitFor(t, "held publish", func() bool { return st.waitingWrites() == 1 })
+	c := dialRaw(t, te.addr, 5)
+	c.send(packets.Packet{ProtocolVersion: 5, FixedHeader: packets.FixedHeader{Type: packets.Connect},
+		Connect:    packets.ConnectParams{ClientIdentifier: "gsub", Keepalive: 60, Clean: true},
+		Properties: packets.Properties{SessionExpiryInterval: 3600, SessionExpiryIntervalFlag: true}})
+	waitFor(t, "attached", func() bool {
+		te.mu.Lock()
+		s := te.sessions["gsub"]
+		te.mu.Unlock()
+		return s != nil && s.online.Load()
+	})
+	st.open()
+	if ack := c.expect(packets.Connack); ack.SessionPresent || ack.ReasonCode != 0 {
+		t.Fatalf("CONNACK present %v 0x%02x", ack.SessionPresent, ack.ReasonCode)
+	}
+	p.expect(packets.Puback)
+	settle(t, te.Engine)
+	if n := st.queueLen("gsub"); n != 0 {
+		t.Fatalf("%d copies of the old session left for the new one", n)
+	}
+}

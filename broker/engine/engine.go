@@ -61,6 +61,7 @@ type Engine struct {
 	// Close's wait for them ends.
 	wmu     sync.Mutex
 	writers map[string]*writer
+	copies  map[string]*copies // durable publishes in flight per target client id
 	wrun    int
 	widle   chan struct{} // closed when wrun drops to 0
 	sctx    context.Context
@@ -88,6 +89,7 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		obs:      opts.Observer,
 		store:    opts.Store,
 		writers:  make(map[string]*writer),
+		copies:   make(map[string]*copies),
 		log:      opts.Log.With().Str(logfield.Component, "engine").Logger(),
 		topics:   newTrie(),
 		sessions: make(map[string]*session),

@@ -106,7 +106,7 @@ func (cl *client) commitPublish(b *transport.Batch, m *message, dp *durablePub, 
 	dp.owner = cl.info.Username
 	done := make(chan struct{})
 	cl.conn.Pause(b, done, 0)
-	e.spawn(func(ctx context.Context) {
+	e.run(m, dp, func(ctx context.Context) {
 		defer close(done)
 		err := e.commit(ctx, m, dp)
 		if err != nil {

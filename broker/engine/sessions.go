@@ -80,9 +80,6 @@ func (s *session) expiredAt(t int64) bool {
 // expired session leaves nothing behind. A durable one's record is deleted
 // (queued) when del is set.
 func (e *Engine) endLocked(s *session, del bool) {
-	if del && s.durable {
-		e.deleteRecord(s.id)
-	}
 	if e.sessions[s.id] == s {
 		delete(e.sessions, s.id)
 	}
@@ -97,6 +94,9 @@ func (e *Engine) endLocked(s *session, del bool) {
 		s.d.win, s.d.rel = nil, nil
 	}
 	s.mu.Unlock()
+	if del && s.durable {
+		e.deleteRecord(s.id) // after ended: no copy is routed to s from now
+	}
 }
 
 // connectionLost counts the closed connection and detaches it.

@@ -11,7 +11,12 @@ package engine
 //     Release, Complete, CompleteInbound) apply in the order they were
 //     queued, never two at once; the writer exits when its queue is empty.
 //   - one goroutine per durable publish (spawn): Store.Publish spans several
-//     sessions and is not ordered with their record writes.
+//     sessions and is not ordered with their record writes, except that a
+//     DeleteSession waits for the publishes already routed to that client
+//     id (copyBegin/copyEnd), so none of their copies is enqueued after the
+//     session's deletion for a later session of the same id to read. A
+//     retained publish runs on the writer of its topic instead, so the
+//     retained index changes in the store's order.
 
 import "context"
 
@@ -100,3 +105,62 @@ func (e *Engine) waitWrites(ctx context.Context) error {
 		}
 	}
 }
+
+// copies counts the durable publishes in flight with a copy for one client
+// id; done is closed when the count drops to 0 and a DeleteSession waits.
+type copies struct {
+	n    int
+	done chan struct{}
+}
+
+// copyBegin counts a publish routed to id (with e.mu or s.mu held: wmu is a
+// leaf).
+func (e *Engine) copyBegin(id string) {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	c := e.copies[id]
+	if c == nil {
+		c = &copies{}
+		e.copies[id] = c
+	}
+	c.n++
+}
+
+// copyEnd ends what copyBegin counted.
+func (e *Engine) copyEnd(id string) {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	c := e.copies[id]
+	c.n--
+	if c.n == 0 {
+		delete(e.copies, id)
+		if c.done != nil {
+			close(c.done)
+		}
+	}
+}
+
+// copiesDone waits until no publish routed to id is in flight, or ctx ends.
+func (e *Engine) copiesDone(ctx context.Context, id string) error {
+	e.wmu.Lock()
+	c := e.copies[id]
+	if c == nil {
+		e.wmu.Unlock()
+		return nil
+	}
+	if c.done == nil {
+		c.done = make(chan struct{})
+	}
+	ch := c.done
+	e.wmu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// retainKey is the writer key of topic's retained publishes: no client id
+// holds a NUL [MQTT-1.5.4-2].
+func retainKey(topic string) string { return "\x00retain\x00" + topic }
