@@ -130,7 +130,10 @@
 // (storewrite.go write), never two at once, so a DISCONNECT followed at
 // once by a reconnect (or a clean start after an old session) cannot leave
 // the older record last. Store.Publish spans sessions and runs on its own
-// goroutine (spawn).
+// goroutine (spawn), or on its topic's writer when it updates the retained
+// message (so the retained index changes in the store's order); a
+// DeleteSession waits for the publishes already routed to that client id
+// (copies counted under session.mu), so no copy outlives the session.
 //
 // Delivery (durqueue.go): a durable session's queue is the store's; the
 // session keeps only its window (session.d: next read, acknowledged
@@ -148,9 +151,7 @@
 // SUBSCRIBE) take ids counted down from 65535, skipping the window's, and
 // a seq whose id such a flight holds waits for it. A queued QoS 2 message
 // whose id is released (its PUBREC came before an earlier message's ack,
-// so Release dequeued only the prefix) is not sent again. Known limits:
-// two retained publishes to one topic whose writes complete out of order
-// can leave the older one in the index until a restart; a released id is
+// so Release dequeued only the prefix) is not sent again; a released id is
 // matched by packet id, so a message 65535 seqs later waits for PUBCOMP.
 //
 // # Goroutines
