@@ -111,8 +111,9 @@
 //	PUBREL (inbound)    CompleteInbound of a stored id before the PUBCOMP
 //	PUBACK, QoS 0 sent  the acknowledged prefix moves: Dequeue, coalesced (one
 //	                    loop per session writes the latest prefix)
-//	PUBREC (outbound)   Release (dequeuing the acknowledged prefix up to that
-//	                    seq) before the PUBREL; PUBCOMP: Complete
+//	PUBREC (outbound)   Release (dequeuing through its seq) before the PUBREL,
+//	                    once every earlier message is acknowledged (an early
+//	                    PUBREC waits in the window); PUBCOMP: Complete
 //	DISCONNECT, close   PutSession with DisconnectedAt (and a pending will);
 //	                    expiry 0: DeleteSession
 //	sweeper             expiry: DeleteSession; a delayed will published:
@@ -149,10 +150,10 @@
 // acknowledged when written (not re-sent after a reconnect; after a restart
 // it may be). The session's memory deliveries at QoS 1/2 (retained on
 // SUBSCRIBE) take ids counted down from 65535, skipping the window's, and
-// a seq whose id such a flight holds waits for it. A queued QoS 2 message
-// whose id is released (its PUBREC came before an earlier message's ack,
-// so Release dequeued only the prefix) is not sent again; a released id is
-// matched by packet id, so a message 65535 seqs later waits for PUBCOMP.
+// a seq whose id such a flight holds waits for it, as one whose id a
+// released message (awaiting PUBCOMP) or, after 65535 seqs, a flight of
+// the window still holds. A released message is dequeued by its Release,
+// so the store's queue never holds one.
 //
 // # Goroutines
 //

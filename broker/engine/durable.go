@@ -39,6 +39,7 @@ type dflight struct {
 	seq uint64
 	id  uint16
 	qos byte
+	rec bool // QoS 2: PUBREC received, released when it heads the window
 }
 
 type relState struct {

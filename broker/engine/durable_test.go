@@ -500,3 +500,30 @@ func TestDurableCleanStartAfterCopies(t *testing.T) {
 		t.Fatalf("%d copies of the old session left for the new one", n)
 	}
 }
+
+// TestDurableEarlyPubrec: a PUBREC that overtakes an earlier message's
+// PUBACK is released (and answered with PUBREL) only once that PUBACK
+// came, so Release never dequeues an unacknowledged message.
+func TestDurableEarlyPubrec(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "esub", "e/#", 2)
+	publishAcked(t, te.addr, [2]string{"1e/1", "a"}, [2]string{"2e/2", "b"})
+	c := dialRaw(t, te.addr, 5)
+	c.connect("esub", false, v5Persistent)
+	got := recvPublishes(t, c, 2)
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrec}, PacketID: got[1].id})
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingreq}})
+	c.expect(packets.Pingresp)
+	settle(t, te.Engine)
+	if f, _ := st.Flights("esub"); len(f.Released) != 0 || st.queueLen("esub") != 2 {
+		t.Fatalf("released %v, queue %d before the first PUBACK", f.Released, st.queueLen("esub"))
+	}
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: got[0].id})
+	if rel := c.expect(packets.Pubrel); rel.PacketID != got[1].id {
+		t.Fatalf("PUBREL %d, want %d", rel.PacketID, got[1].id)
+	}
+	waitFor(t, "dequeued", func() bool { return st.queueLen("esub") == 0 })
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubcomp}, PacketID: got[1].id})
+	waitFor(t, "completed", func() bool { f, _ := st.Flights("esub"); return len(f.Released) == 0 })
+}

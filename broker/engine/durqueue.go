@@ -85,18 +85,24 @@ func (s *session) sendSeq(b *transport.Batch, seq uint64, dl delivery) bool {
 	var id uint16
 	if dl.qos > 0 {
 		id = ext.PacketIDFor(seq)
-		if r, ok := d.rel[id]; ok && dl.qos == 2 {
-			// PUBREC'd and released (a Release that dequeued only a prefix):
-			// the client has it; it waits for PUBCOMP.
-			if !r.failed {
-				r.seq = seq
-				d.rel[id] = r
+		if r, ok := d.rel[id]; ok && !r.failed {
+			if r.seq == seq {
+				// PUBREC'd, its Release not yet written (read again by a
+				// resume): the client has it; it waits for PUBCOMP.
 				d.next = seq
 				return true
 			}
+			return false // the id is taken until its PUBCOMP
 		}
 		if _, used := s.inflight[id]; used {
 			return false
+		}
+		if len(d.win) > 0 && seq-d.win[0].seq >= 65535 { // ids wrapped
+			for _, f := range d.win {
+				if f.id == id {
+					return false
+				}
+			}
 		}
 	}
 	t := now().Unix()
@@ -227,12 +233,19 @@ func (s *session) ackDurable(b *transport.Batch, cl *client, pk *packets.Packet)
 	if i < 0 {
 		return false
 	}
-	f := d.win[i]
+	f := &d.win[i]
 	switch {
 	case pk.FixedHeader.Type == packets.Puback && f.qos == 1: // [MQTT-4.3.2-3]
+	case pk.FixedHeader.Type == packets.Pubrec && f.qos == 2 && f.rec:
+		return true // a repeated PUBREC before its release
 	case pk.FixedHeader.Type == packets.Pubrec && f.qos == 2:
 		if pk.ReasonCode < 0x80 { // >= 0x80 ends the flow (4.3.3)
-			s.release(f)
+			// Released once every earlier message is acknowledged, so
+			// Release dequeues through its own seq.
+			f.rec = true
+			s.releaseHead()
+			s.fill(b)
+			return true
 		}
 	default:
 		return false
@@ -241,11 +254,29 @@ func (s *session) ackDurable(b *transport.Batch, cl *client, pk *packets.Packet)
 	if len(d.win) == 0 {
 		d.win = nil
 	}
+	s.releaseHead()
 	s.fill(b)
 	return true
 }
 
-// release records a PUBREC: Release (durable) first, then the PUBREL to the
+// releaseHead releases the PUBREC'd messages at the head of the window:
+// everything before each of them is acknowledged (or its Release queued
+// first on the same writer), so its Release dequeues through its seq and
+// the store's queue never holds a released message.
+func (s *session) releaseHead() {
+	d := s.d
+	for len(d.win) > 0 && d.win[0].rec {
+		f := d.win[0]
+		d.win = d.win[1:]
+		s.release(f)
+	}
+	if len(d.win) == 0 {
+		d.win = nil
+	}
+}
+
+// release records a PUBREC of the window's first message: Release
+// (durable, dequeuing through its seq) first, then the PUBREL to the
 // connection attached then [MQTT-4.3.3-4].
 func (s *session) release(f dflight) {
 	d := s.d
@@ -255,21 +286,7 @@ func (s *session) release(f dflight) {
 	d.rel[f.id] = relState{seq: f.seq}
 	e := s.e
 	e.write(s.id, func(ctx context.Context) {
-		s.mu.Lock()
-		// Everything before f.seq that is acknowledged is dequeued with it.
-		through := min(d.next, f.seq)
-		for _, w := range d.win {
-			if w.seq < f.seq {
-				through = min(through, w.seq-1)
-			}
-		}
-		for _, r := range d.rel {
-			if !r.stored && r.seq != 0 && r.seq < f.seq {
-				through = min(through, r.seq-1)
-			}
-		}
-		s.mu.Unlock()
-		err := e.store.Release(ctx, s.id, f.id, through)
+		err := e.store.Release(ctx, s.id, f.id, f.seq)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		r, ok := d.rel[f.id]
@@ -289,7 +306,7 @@ func (s *session) release(f dflight) {
 		}
 		r.stored = true
 		d.rel[f.id] = r
-		d.deqd = max(d.deqd, through)
+		d.deqd = max(d.deqd, f.seq)
 		if s.cl != nil {
 			s.cl.ackPublish(nil, packets.Pubrel, f.id, 0)
 		}
