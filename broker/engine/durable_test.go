@@ -527,3 +527,52 @@ func TestDurableEarlyPubrec(t *testing.T) {
 	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubcomp}, PacketID: got[1].id})
 	waitFor(t, "completed", func() bool { f, _ := st.Flights("esub"); return len(f.Released) == 0 })
 }
+
+// TestDurableSubscribeRefused: a refused subscription write answers 0x80
+// and leaves no subscription behind; a refused unsubscribe keeps it.
+func TestDurableSubscribeRefused(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	c := dialRaw(t, te.addr, 5)
+	c.connect("bsub", false, v5Persistent)
+	if codes := c.subscribe("kept/#", 1, nil); codes[0] != 1 {
+		t.Fatalf("SUBACK %v", codes)
+	}
+	st.mu.Lock()
+	st.failSubs = errStoreDown
+	st.mu.Unlock()
+	if codes := c.subscribe("refused/#", 1, nil); codes[0] != 0x80 {
+		t.Fatalf("SUBACK %v, want 0x80", codes)
+	}
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Unsubscribe}, PacketID: c.nextID(), Filters: packets.Subscriptions{{Filter: "kept/#"}}})
+	if codes := c.expect(packets.Unsuback).ReasonCodes; codes[0] != 0x80 {
+		t.Fatalf("UNSUBACK %v, want 0x80", codes)
+	}
+	st.mu.Lock()
+	st.failSubs = nil
+	st.mu.Unlock()
+	publishAcked(t, te.addr, [2]string{"1refused/1", "no"}, [2]string{"1kept/1", "yes"})
+	if got := recvPublishes(t, c, 1)[0]; got.payload != "yes" {
+		t.Fatalf("got %q, want yes", got.payload)
+	}
+}
+
+// TestDurableSessionExpires: an expired durable session's record is
+// deleted by the sweeper.
+func TestDurableSessionExpires(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	c := dialRaw(t, te.addr, 5)
+	c.connect("xp", false, func(pk *packets.Packet) {
+		pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 1, true
+	})
+	c.subscribe("xp/#", 1, nil)
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+	waitFor(t, "record deleted", func() bool { _, ok := st.session("xp"); return !ok })
+	st.mu.Lock()
+	n := len(st.subs["xp"])
+	st.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d subscriptions left", n)
+	}
+}

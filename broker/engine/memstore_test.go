@@ -31,6 +31,7 @@ type memStore struct {
 
 	failPublish error         // returned by Publish when set
 	failPut     error         // returned by PutSession when set
+	failSubs    error         // returned by Put/DeleteSubscriptions when set
 	gate        chan struct{} // when set, writes wait for it to close
 	waiting     int           // writes waiting at the gate
 	active      map[string]int
@@ -207,6 +208,9 @@ func (m *memStore) PutSubscriptions(ctx context.Context, id string, subs []ext.S
 	defer end()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failSubs != nil {
+		return m.failSubs
+	}
 	if m.subs[id] == nil {
 		m.subs[id] = map[string]ext.Subscription{}
 	}
@@ -224,6 +228,9 @@ func (m *memStore) DeleteSubscriptions(ctx context.Context, id string, filters [
 	defer end()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failSubs != nil {
+		return m.failSubs
+	}
 	for _, f := range filters {
 		delete(m.subs[id], f)
 	}
