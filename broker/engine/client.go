@@ -33,6 +33,7 @@ type client struct {
 	fullSince   int64  // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
 
 	counted     atomic.Bool // Observer.ClientConnected was called (a CONNACK accepted it)
+	ready       bool        // the CONNACK is queued: other packets may follow; s.mu
 	closing     error       // the reason of the server's DISCONNECT: the connection lingers (linger.go)
 	lingerUntil int64       // unix nanoseconds: the linger's end
 }

@@ -181,6 +181,7 @@ func (e *Engine) connected(b *transport.Batch, cl *client, present bool, props *
 
 	s.mu.Lock()
 	if s.cl == cl { // not taken over or closed while the record was written
+		cl.ready = true
 		s.resume(b) // [MQTT-4.4.0-1] resend in flight with DUP, then the queue
 	}
 	s.mu.Unlock()

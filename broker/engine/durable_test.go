@@ -576,3 +576,27 @@ func TestDurableSessionExpires(t *testing.T) {
 		t.Fatalf("%d subscriptions left", n)
 	}
 }
+
+// TestDurableNothingBeforeConnack: while a reconnecting durable session's
+// record is written, nothing is sent to it before its CONNACK
+// [MQTT-3.2.0-1].
+func TestDurableNothingBeforeConnack(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "nsub", "n/#", 1)
+	p := dialRaw(t, te.addr, 5)
+	p.connect("", true, nil)
+	st.hold()
+	c := dialRaw(t, te.addr, 5)
+	c.send(packets.Packet{ProtocolVersion: 5, FixedHeader: packets.FixedHeader{Type: packets.Connect},
+		Connect:    packets.ConnectParams{ClientIdentifier: "nsub", Keepalive: 60},
+		Properties: packets.Properties{SessionExpiryInterval: 3600, SessionExpiryIntervalFlag: true}})
+	waitFor(t, "held connect write", func() bool { return st.waitingWrites() == 1 })
+	p.publish("n/1", "early", 0, false, nil) // QoS 0 to a connected durable session: from memory
+	p.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pingreq}})
+	p.expect(packets.Pingresp)
+	st.open()
+	if ack := c.expect(packets.Connack); !ack.SessionPresent {
+		t.Fatal("session not present")
+	}
+}

@@ -37,7 +37,7 @@ func (s *session) handoff(b *transport.Batch, seq uint64, dl delivery) {
 	if d.high != unknownHigh && seq > d.high {
 		d.high = seq
 	}
-	if s.cl == nil || seq <= d.next {
+	if s.live() == nil || seq <= d.next {
 		return
 	}
 	if seq == d.next+1 && d.high != unknownHigh && s.inUse() < s.window() {
@@ -53,7 +53,7 @@ func (s *session) handoff(b *transport.Batch, seq uint64, dl delivery) {
 func (s *session) fillDurable(b *transport.Batch) {
 	d := s.d
 	defer s.advance()
-	for s.cl != nil && d.next < d.high && s.inUse() < s.window() {
+	for s.live() != nil && d.next < d.high && s.inUse() < s.window() {
 		limit := min(s.window()-s.inUse(), 256)
 		qs, err := s.e.store.Queue(s.id, d.next, limit)
 		if err != nil {
@@ -307,8 +307,8 @@ func (s *session) release(f dflight) {
 		r.stored = true
 		d.rel[f.id] = r
 		d.deqd = max(d.deqd, f.seq)
-		if s.cl != nil {
-			s.cl.ackPublish(nil, packets.Pubrel, f.id, 0)
+		if cl := s.live(); cl != nil { // else the resume sends it
+			cl.ackPublish(nil, packets.Pubrel, f.id, 0)
 		}
 		s.advance()
 	})

@@ -31,7 +31,7 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 	if d.m.expired(t) {
 		return // [MQTT-3.3.2-5]
 	}
-	cl := s.cl
+	cl := s.live()
 	if cl == nil {
 		if d.qos == 0 {
 			e.drop("offline")
@@ -168,7 +168,7 @@ func (s *session) fill(b *transport.Batch) {
 	if s.d != nil {
 		defer s.fillDurable(b)
 	}
-	for len(s.queue) > 0 && s.cl != nil && s.inUse() < s.window() {
+	for len(s.queue) > 0 && s.live() != nil && s.inUse() < s.window() {
 		d := s.queue[0]
 		s.queue[0] = delivery{}
 		s.queue = s.queue[1:]

@@ -60,3 +60,13 @@ type flight struct {
 	seq    uint64
 	pubrec bool // QoS 2: PUBREC received, PUBREL sent
 }
+
+// live returns the connection packets may be sent to: attached, with its
+// CONNACK queued (a durable session attaches before its record is written
+// and the CONNACK follows the write). s.mu held.
+func (s *session) live() *client {
+	if s.cl != nil && s.cl.ready {
+		return s.cl
+	}
+	return nil
+}
