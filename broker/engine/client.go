@@ -23,19 +23,22 @@ type client struct {
 	will      *will             // the CONNECT's will, until a normal DISCONNECT; s.mu after attach
 	inAliases map[uint16]string // inbound topic aliases, lazily created
 
-	outAliases  map[string]uint16 // outbound topic aliases (alias.go), lazily created; s.mu
-	outAliasMax uint16            // aliases the server may assign, 0 = none [MQTT-3.1.2-26]
+	outAliases map[string]uint16 // outbound topic aliases (alias.go), lazily created; s.mu
 
-	maxPacket   uint32 // the client's Maximum Packet Size, 0 = none [MQTT-3.1.2-24]
+	// Small fields packed: 16 bytes.
+	outAliasMax uint16 // aliases the server may assign, 0 = none [MQTT-3.1.2-26]
 	recvMax     uint16 // the client's Receive Maximum (outbound window)
 	keepalive   uint16 // effective keepalive in seconds
 	problemInfo bool   // Request Problem Information [MQTT-3.1.2-29]
-	fullSince   int64  // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
+	ready       bool   // the CONNACK is queued: other packets may follow; s.mu
+	maxPacket   uint32 // the client's Maximum Packet Size, 0 = none [MQTT-3.1.2-24]
+	// counted: Observer.ClientConnected was called (a CONNACK accepted it).
+	counted atomic.Bool
 
-	counted     atomic.Bool // Observer.ClientConnected was called (a CONNACK accepted it)
-	ready       bool        // the CONNACK is queued: other packets may follow; s.mu
-	closing     error       // the reason of the server's DISCONNECT: the connection lingers (linger.go)
-	lingerUntil int64       // unix nanoseconds: the linger's end
+	fullSince int64 // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
+
+	closing     error // the reason of the server's DISCONNECT: the connection lingers (linger.go)
+	lingerUntil int64 // unix nanoseconds: the linger's end
 }
 
 // logEvent adds the client's identity to ev. The engine keeps no logger per

@@ -190,8 +190,8 @@
 //
 // # Memory
 //
-// An idle connected session with one subscription holds a client (184 B),
-// a session (184 B), one map entry and its trie node (TestIdleStateSize):
+// An idle connected session with one subscription holds a client (192 B),
+// a session (192 B), one map entry and its trie node (TestIdleStateSize):
 // maps and queues are created on first use and dropped when empty. The
 // outbound alias table costs nothing until a client that announced a
 // maximum is sent its first PUBLISH, then one map entry per aliased topic,

@@ -8,18 +8,15 @@ import (
 )
 
 // session is one client identifier's MQTT session: it outlives connections
-// while its Session Expiry Interval runs (in memory; the durable store comes
-// behind an interface later). Every field is guarded by mu. Maps and slices
+// while its Session Expiry Interval runs (in memory, and with a store
+// durably: doc.go "Durable sessions"). Every field is guarded by mu unless
+// noted. Maps and slices
 // are created on first use so an idle session with one subscription holds a
 // handful of words plus its one map entry.
 type session struct {
 	e    *Engine
 	id   string
 	user string // the identity that created it (guarantee 6)
-	// durable: a persistent session written through Options.Store (set when
-	// the session is created, never changed); its queue is the store's and
-	// d holds its window (durqueue.go).
-	durable bool
 
 	online atomic.Bool // s.cl != nil, readable without mu (shared-group choice)
 
@@ -29,6 +26,10 @@ type session struct {
 	subs   map[string]subOpts
 	expiry uint32 // Session Expiry Interval, seconds
 	ended  bool   // removed from the table; late deliveries are dropped
+	// durable: a persistent session written through Options.Store (set when
+	// the session is created, never changed, so read without mu); its queue
+	// is the store's and d holds its window (durqueue.go).
+	durable bool
 
 	offlineAt int64 // unix seconds when the last connection closed
 	will      *will // a delayed will waiting for willAt
