@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
@@ -178,8 +180,8 @@ func (s *session) advance() {
 // id, DUP set if this process wrote it).
 func (s *session) resumeDurable(b *transport.Batch) {
 	d := s.d
-	for id, r := range d.rel {
-		if r.stored {
+	for _, id := range slices.Sorted(maps.Keys(d.rel)) { // a stable order
+		if r := d.rel[id]; r.stored {
 			s.cl.ackPublish(b, packets.Pubrel, id, 0)
 		}
 	}
