@@ -600,3 +600,50 @@ func TestDurableNothingBeforeConnack(t *testing.T) {
 		t.Fatal("session not present")
 	}
 }
+
+// TestDurableOnlineWindow: a connected durable session with a Receive
+// Maximum of 3 gets 100 mixed QoS 1/2 messages in order (from memory while
+// the window has room, from the store when it was full), and its queue
+// drains as it acknowledges.
+func TestDurableOnlineWindow(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	conn, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *paho.Publish, 128)
+	pc := paho.NewClient(paho.ClientConfig{Conn: conn, ClientID: "wsub",
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
+			got <- pr.Packet
+			return true, nil
+		}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := pc.Connect(ctx, &paho.Connect{ClientID: "wsub", CleanStart: true, Properties: &paho.ConnectProperties{
+		SessionExpiryInterval: uint32Ptr(3600), ReceiveMaximum: uint16Ptr(3)}}); err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Disconnect(&paho.Disconnect{})
+	if _, err := pc.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "w/#", QoS: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	var msgs [][2]string
+	for i := range 100 {
+		msgs = append(msgs, [2]string{fmt.Sprintf("%dw/%d", 1+i%2, i), fmt.Sprint(i)})
+	}
+	publishAcked(t, te.addr, msgs...) // got holds them all: paho is never blocked
+	for i := range 100 {
+		select {
+		case m := <-got:
+			if string(m.Payload) != fmt.Sprint(i) {
+				t.Fatalf("message %d: got %q", i, m.Payload)
+			}
+		case <-ctx.Done():
+			t.Fatalf("message %d not received", i)
+		}
+	}
+	waitFor(t, "queue drained", func() bool { return st.queueLen("wsub") == 0 })
+}
+
+func uint16Ptr(v uint16) *uint16 { return &v }
