@@ -647,3 +647,28 @@ func TestDurableOnlineWindow(t *testing.T) {
 }
 
 func uint16Ptr(v uint16) *uint16 { return &v }
+
+// TestDurableV311Restart: a 3.1.1 session with clean session 0 is durable.
+func TestDurableV311Restart(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	c := dialRaw(t, te.addr, 4)
+	c.connect("v4sub", false, nil)
+	c.subscribe("v4/#", 2, nil)
+	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}})
+	c.expectClosed()
+	waitFor(t, "disconnected record", func() bool { r, ok := st.session("v4sub"); return ok && r.DisconnectedAt != 0 })
+	publishAcked(t, te.addr, [2]string{"1v4/a", "a"}, [2]string{"2v4/b", "b"})
+	te.stop()
+	te2 := newStoreEngine(t, st, nil)
+	c = dialRaw(t, te2.addr, 4)
+	if ack := c.connect("v4sub", false, nil); !ack.SessionPresent {
+		t.Fatal("session not present after restart")
+	}
+	want := []seen{{"a", 1, 1, false}, {"b", 2, 2, false}}
+	for i, g := range recvPublishes(t, c, 2) {
+		if g != want[i] {
+			t.Fatalf("message %d: %+v, want %+v", i, g, want[i])
+		}
+	}
+}
