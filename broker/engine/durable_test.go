@@ -672,3 +672,28 @@ func TestDurableV311Restart(t *testing.T) {
 		}
 	}
 }
+
+// TestDurableRefusedQoS2Resent: a 3.1.1 QoS 2 PUBLISH whose write was
+// refused (connection closed) is not taken for a duplicate when re-sent.
+func TestDurableRefusedQoS2Resent(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "qsub", "q/#", 2)
+	st.mu.Lock()
+	st.failPublish = errStoreDown
+	st.mu.Unlock()
+	p := dialRaw(t, te.addr, 4)
+	p.connect("qpub", false, nil)
+	p.publish("q/1", "again", 2, false, nil)
+	p.expectClosed()
+	st.mu.Lock()
+	st.failPublish = nil
+	st.mu.Unlock()
+	p = dialRaw(t, te.addr, 4)
+	p.connect("qpub", false, nil)
+	p.publish("q/1", "again", 2, false, func(pk *packets.Packet) { pk.PacketID, pk.FixedHeader.Dup = 1, true })
+	p.expect(packets.Pubrec)
+	if n := st.queueLen("qsub"); n != 1 {
+		t.Fatalf("subscriber queue holds %d, want 1", n)
+	}
+}

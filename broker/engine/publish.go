@@ -112,6 +112,10 @@ func (cl *client) commitPublish(b *transport.Batch, m *message, dp *durablePub, 
 		if err != nil {
 			cl.logEvent(e.log.Warn()).Err(err).Str(logfield.Topic, m.topic).Msg("store publish refused")
 			if !cl.v5() {
+				// Not kept in flight: the re-sent PUBLISH is a new one.
+				cl.s.mu.Lock()
+				delete(cl.s.inQoS2, id)
+				cl.s.mu.Unlock()
 				cl.conn.Close(err)
 				return
 			}
