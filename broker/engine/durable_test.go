@@ -697,3 +697,30 @@ func TestDurableRefusedQoS2Resent(t *testing.T) {
 		t.Fatalf("subscriber queue holds %d, want 1", n)
 	}
 }
+
+// TestDurableDelayedWillAfterRestart: a delayed will of a session lost
+// before the restart is published when its delay ends after the restart,
+// and the record forgets it.
+func TestDurableDelayedWillAfterRestart(t *testing.T) {
+	st := newMemStore()
+	te := newStoreEngine(t, st, nil)
+	offlineSubscriber(t, te, st, "dl", "dwill/#", 1)
+	w := dialRaw(t, te.addr, 5)
+	w.connect("dw", false, func(pk *packets.Packet) {
+		v5Persistent(pk)
+		pk.Connect.WillFlag, pk.Connect.WillTopic, pk.Connect.WillPayload, pk.Connect.WillQos = true, "dwill/x", []byte("late"), 1
+		pk.Connect.WillProperties.WillDelayInterval = 2
+	})
+	w.c.Close() // abnormal: the will waits for its delay
+	waitFor(t, "record with pending will", func() bool {
+		r, _ := st.session("dw")
+		return r.DisconnectedAt != 0 && r.Will != nil && r.Will.Delay == 2
+	})
+	te.stop()
+	if st.queueLen("dl") != 0 {
+		t.Fatal("will published before its delay")
+	}
+	newStoreEngine(t, st, nil)
+	waitFor(t, "will queued", func() bool { return st.queueLen("dl") == 1 })
+	waitFor(t, "will forgotten", func() bool { r, _ := st.session("dw"); return r.Will == nil })
+}
