@@ -135,8 +135,9 @@ func TestNativeAdminAPI(t *testing.T) {
 	}
 	var rt adminapi.RouteTable
 	adminJSON(t, b, http.MethodGet, "/api/v1/cluster/routes", http.StatusOK, &rt)
-	if rt.Local == nil || rt.Remote == nil || len(rt.Local)+len(rt.Remote) != 0 {
-		t.Fatalf("routes %+v, want an empty table", rt)
+	// The native router's table: the client's clean subscription, no peers.
+	if len(rt.Local) != 1 || rt.Local[0] != "a/#" || rt.Remote == nil || len(rt.Remote) != 0 {
+		t.Fatalf("routes %+v, want local [a/#] and no remote", rt)
 	}
 	adminJSON(t, b, http.MethodDelete, "/api/v1/clients/native-admin", http.StatusOK, nil)
 	select {

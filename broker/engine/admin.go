@@ -228,7 +228,7 @@ func (e *Engine) DropSession(id string) (known, online bool) {
 	}
 	s.mu.Unlock()
 	if !online {
-		e.endLocked(s)
+		e.endLocked(s, true) // a durable record is deleted too
 	}
 	return true, online
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync/atomic"
+
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/imqtt/imqtt/internal/logfield"
@@ -21,16 +23,21 @@ type client struct {
 	will      *will             // the CONNECT's will, until a normal DISCONNECT; s.mu after attach
 	inAliases map[uint16]string // inbound topic aliases, lazily created
 
-	outAliases  map[string]uint16 // outbound topic aliases (alias.go), lazily created; s.mu
-	outAliasMax uint16            // aliases the server may assign, 0 = none [MQTT-3.1.2-26]
+	outAliases map[string]uint16 // outbound topic aliases (alias.go), lazily created; s.mu
 
-	maxPacket   uint32 // the client's Maximum Packet Size, 0 = none [MQTT-3.1.2-24]
+	// Small fields packed: 16 bytes.
+	outAliasMax uint16 // aliases the server may assign, 0 = none [MQTT-3.1.2-26]
 	recvMax     uint16 // the client's Receive Maximum (outbound window)
 	keepalive   uint16 // effective keepalive in seconds
 	problemInfo bool   // Request Problem Information [MQTT-3.1.2-29]
 	clean       bool   // the CONNECT's Clean Session / Clean Start (admin.go)
 	connectedAt int64  // unix milliseconds of the CONNACK (admin.go)
-	fullSince   int64  // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
+	ready       bool   // the CONNACK is queued: other packets may follow; s.mu
+	maxPacket   uint32 // the client's Maximum Packet Size, 0 = none [MQTT-3.1.2-24]
+	// counted: Observer.ClientConnected was called (a CONNACK accepted it).
+	counted atomic.Bool
+
+	fullSince int64 // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
 
 	lifeOK      bool  // Lifecycle.Connected accepted it, no Disconnected yet (lifecycle.go; its id's entry lock)
 	at          int64 // unix nanoseconds of the CONNACK with a Router (cluster takeover), s.mu

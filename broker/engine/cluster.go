@@ -75,7 +75,10 @@ func (e *Engine) DeliverForwarded(sm *ext.StoredMessage, groups []string) int {
 		}
 	}
 	serve := func(g string) bool { return containsStr(groups, g) }
-	return e.deliverAll(nil, nil, m, e.topics.matchServed(m.topic, serve, nil))
+	// Durable sessions are skipped: the origin node wrote their copies
+	// through the store.
+	n, _ := e.deliverAll(nil, nil, m, e.topics.matchServed(m.topic, serve, nil), nil, true)
+	return n
 }
 
 // TakeOver implements ext.RouteTarget: the connection of clientID, if it
@@ -108,7 +111,7 @@ func (e *Engine) TakeOver(clientID string, at int64) bool {
 		s.will, s.willAt = nil, 0
 	}
 	s.mu.Unlock()
-	e.endLocked(s)
+	e.endLocked(s, false) // the session lives on the other node now
 	e.mu.Unlock()
 	cl.sendDisconnect(nil, ErrTakenOver) // [MQTT-3.1.4-3]
 	cl.conn.Close(ErrTakenOver)

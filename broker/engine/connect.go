@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -130,7 +131,7 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 
 	expiry := e.sessionExpiry(&pk)
 	cl.clean, cl.connectedAt = pk.Connect.Clean, now().UnixMilli() // before attach publishes cl (admin.go)
-	s, present, ended, no := e.attach(cl, pk.Connect.Clean, expiry)
+	s, present, ended, delOld, no := e.attach(cl, pk.Connect.Clean, expiry)
 	if no != nil {
 		connack(b, c, v, no.code, false, nil)
 		e.refused(&cl.info, no.limit, no.why)
@@ -152,17 +153,56 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 		}
 	}
 	c.SetData(cl)
-	connack(b, c, v, 0, present, &props)                          // [MQTT-3.2.0-1]
-	c.SetReadTimeout(time.Duration(ka) * 1500 * time.Millisecond) // [MQTT-3.1.2-24] 1.5x
+	if !s.durable && !delOld {
+		e.connected(b, cl, present, &props, assigned)
+		return nil
+	}
+	// The record is written before the CONNACK: the connection waits,
+	// paused, for the write on the client id's writer (storewrite.go).
+	s.mu.Lock()
+	rec := s.record(0, cl.will)
+	s.mu.Unlock()
+	done := make(chan struct{})
+	c.Pause(b, done, 0)
+	e.write(cl.info.ID, func(ctx context.Context) {
+		defer close(done)
+		var err error
+		if delOld {
+			if err = e.copiesDone(ctx, cl.info.ID); err == nil {
+				err = e.store.DeleteSession(ctx, cl.info.ID)
+			}
+		}
+		if err == nil && s.durable {
+			err = e.store.PutSession(ctx, rec)
+		}
+		if err != nil {
+			e.log.Warn().Err(err).Str(logfield.ClientID, cl.info.ID).Msg("store session at connect")
+			connack(nil, c, v, 0x80, false, nil) // 3.1.1: 3 (server unavailable)
+			c.Close(fmt.Errorf("%w: %w", ErrConnectRefused, err))
+			return
+		}
+		e.connected(nil, cl, present, &props, assigned)
+	})
+	return nil
+}
+
+// connected answers an accepted CONNECT and resumes the session.
+func (e *Engine) connected(b *transport.Batch, cl *client, present bool, props *packets.Properties, assigned bool) {
+	c, s := cl.conn, cl.s
+	connack(b, c, cl.info.ProtocolVersion, 0, present, props)               // [MQTT-3.2.0-1]
+	c.SetReadTimeout(time.Duration(cl.keepalive) * 1500 * time.Millisecond) // [MQTT-3.1.2-24] 1.5x
+	cl.counted.Store(true)
 	e.obs.ClientConnected(&cl.info)
 	cl.logEvent(cl.e.log.Debug()).Str(logfield.Remote, cl.info.Remote.String()).Str(logfield.Listener, cl.info.Listener).
-		Uint8(logfield.Version, v).Bool(logfield.Assigned, assigned).Bool(logfield.SessionPresent, present).Msg("client connected")
+		Uint8(logfield.Version, cl.info.ProtocolVersion).Bool(logfield.Assigned, assigned).Bool(logfield.SessionPresent, present).Msg("client connected")
 
 	s.mu.Lock()
-	s.resume(b) // [MQTT-4.4.0-1] resend in flight with DUP, then the queue
+	if s.cl == cl { // not taken over or closed while the record was written
+		cl.ready = true
+		s.resume(b) // [MQTT-4.4.0-1] resend in flight with DUP, then the queue
+	}
 	s.mu.Unlock()
 	e.routeConnect(cl)
-	return nil
 }
 
 // validateConnect checks the CONNECT rules mochi's ConnectValidate checks,

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -9,19 +11,29 @@ import (
 // route delivers m to every matching subscription and stores it if retained.
 // pub is the publishing connection (nil for wills): its reader is paused when
 // a subscriber's pending output fills up (back-pressure). It returns the
-// number of sessions m was offered to.
-func (e *Engine) route(b *transport.Batch, pub *client, m *message) int {
+// number of sessions m was offered to, and with a store what must be
+// written before the publish is acknowledged (nil: nothing): the copies for
+// durable sessions and the retained update (commit does both).
+func (e *Engine) route(b *transport.Batch, pub *client, m *message) (int, *durablePub) {
+	var dp *durablePub
 	if m.retain {
-		e.topics.retain(m) // [MQTT-3.3.1-5]; an empty payload deletes [MQTT-3.3.1-6]
+		if e.store != nil && !strings.HasPrefix(m.topic, sysPrefix) {
+			dp = &durablePub{retain: true} // the index after the write
+		} else {
+			e.topics.retain(m) // [MQTT-3.3.1-5]; an empty payload deletes [MQTT-3.3.1-6]
+		}
 	}
-	return e.deliverAll(b, pub, m, e.topics.match(m.topic, nil))
+	return e.deliverAll(b, pub, m, e.topics.match(m.topic, nil), dp, false)
 }
 
 // deliverAll offers m to the matched subscriptions refs, one copy per
-// session. It returns the number of sessions m was offered to.
-func (e *Engine) deliverAll(b *transport.Batch, pub *client, m *message, refs []subRef) int {
+// session, adding durable copies to dp (route's). It returns the number of
+// sessions m was offered to and dp. forwarded: m came from another node,
+// whose store write already holds the durable sessions' copies, so they are
+// skipped.
+func (e *Engine) deliverAll(b *transport.Batch, pub *client, m *message, refs []subRef, dp *durablePub, forwarded bool) (int, *durablePub) {
 	if len(refs) == 0 {
-		return 0
+		return 0, dp
 	}
 	targets := make([]delivery, 0, len(refs))
 	sessions := make([]*session, 0, len(refs))
@@ -52,9 +64,39 @@ func (e *Engine) deliverAll(b *transport.Batch, pub *client, m *message, refs []
 	}
 	var fan fanout
 	for i, s := range sessions {
+		// A durable session's QoS 1/2 copies, and QoS 0 ones while it is
+		// offline, go through its queue in the store; QoS 0 to a
+		// connected one goes from memory (as the mochi path does).
+		if s.durable && forwarded {
+			continue
+		}
+		if s.durable && (targets[i].qos > 0 || !s.online.Load()) {
+			if e.mayDeliver(s, m.topic) {
+				if dp == nil {
+					dp = &durablePub{}
+				}
+				dp.sessions = append(dp.sessions, s)
+				dp.ds = append(dp.ds, targets[i])
+			}
+			continue
+		}
 		e.deliver(b, pub, s, targets[i], &fan)
 	}
-	return len(sessions)
+	return len(sessions), dp
+}
+
+// mayDeliver is deliver's check for a durable copy: the session lives and
+// the Authorizer lets it read topic. A copy is counted (copyBegin) under
+// s.mu, so a session that ends after it has its record deleted after the
+// copy is written (endLocked sets ended before it queues the delete).
+func (e *Engine) mayDeliver(s *session, topic string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ok := !s.ended && (s.info == nil || e.acl.Allow(s.info, topic, ext.AccessDeliver))
+	if ok {
+		e.copyBegin(s.id)
+	}
+	return ok
 }
 
 // deliver offers d to s: AccessDeliver, then the session's window and queue.

@@ -1,6 +1,7 @@
 // Package engine is imqtt's MQTT protocol layer (issue 17): CONNECT and
 // authentication, keepalive, takeover, clean and persistent in-memory
-// sessions with Session Expiry, subscriptions (shared ones included),
+// sessions with Session Expiry (durable through a store, see "Durable
+// sessions"), subscriptions (shared ones included),
 // QoS 0/1/2 in both directions with in-flight windows, retained messages,
 // wills with Will Delay, topic aliases both ways, message expiry, maximum
 // packet size, the server's DISCONNECT reasons (with a lingering close), the
@@ -100,6 +101,84 @@
 // at most Config.MaxTopicLevels levels. Refusals go to
 // Observer.LimitRefused and a sampled warning.
 //
+// # Durable sessions
+//
+// With Options.Store (hooks/ext Store; nil keeps everything in memory) a
+// persistent session (3.1.1 clean session 0, v5 Session Expiry > 0 at the
+// CONNECT that created it) is durable: session.durable is set when the
+// session is created and never changes. What is written, and before what
+// (durable.go, durqueue.go, storewrite.go):
+//
+//	New                 Sessions, Flights, Retained loaded: offline sessions with
+//	                    their subscriptions in the index, released outbound and
+//	                    inbound QoS 2 ids; one stored as connected (the node
+//	                    stopped without writing its disconnect) is offline from
+//	                    now (rewritten), its expiry starts, its will is scheduled
+//	CONNECT             DeleteSession (clean start, or another user's id, over a
+//	                    durable session) and PutSession (connected, with the will)
+//	                    before the CONNACK; refused: CONNACK 0x80 (3.1.1: 3), close
+//	SUBSCRIBE           PutSubscriptions before the SUBACK; retained messages
+//	                    after it; refused: the filters answer 0x80, the session's
+//	                    subscriptions are put back
+//	UNSUBSCRIBE         DeleteSubscriptions before the UNSUBACK; refused: put
+//	                    back, v5 0x80 per filter, 3.1.1 closed
+//	PUBLISH, wills,     one Store.Publish with a copy per durable target (QoS
+//	Engine.Publish      1/2, or any QoS while the target is offline; QoS 0 to a
+//	                    connected one goes from memory) and the retained update
+//	                    (RETAIN; not $SYS/broker/, which stays in memory), and
+//	                    for a durable publisher's QoS 2 its packet id (Inbound)
+//	                    before the PUBACK/PUBREC. The retained index changes only
+//	                    after the write. Refused: v5 0x80 (0x97 for
+//	                    ext.ErrQuotaExceeded / ErrDiskFull), 3.1.1 closed;
+//	                    nothing of it reaches a durable session. Non-durable
+//	                    subscribers get their copy at once, as without a store
+//	PUBREL (inbound)    CompleteInbound of a stored id before the PUBCOMP
+//	PUBACK, QoS 0 sent  the acknowledged prefix moves: Dequeue, coalesced (one
+//	                    loop per session writes the latest prefix)
+//	PUBREC (outbound)   Release (dequeuing through its seq) before the PUBREL,
+//	                    once every earlier message is acknowledged (an early
+//	                    PUBREC waits in the window); PUBCOMP: Complete
+//	DISCONNECT, close   PutSession with DisconnectedAt (and a pending will);
+//	                    expiry 0: DeleteSession
+//	sweeper             expiry: DeleteSession; a delayed will published:
+//	                    PutSession without it
+//	Close               detaches every connection (their records written, a will
+//	                    not yet published kept for the restart) and waits for
+//	                    the store writes, bounded by its ctx
+//
+// No transport worker waits for a write: a connection that needs the answer
+// is paused (transport.Conn.Pause with a channel the write's completion
+// closes), the write runs on a goroutine counted in Engine.wrun, and the
+// completion queues the answer with a nil Batch. While paused nothing else
+// of the connection is read, so its acks keep their order [MQTT-4.6.0-2]
+// ff. Writes of one client id's records run in order on that id's writer
+// (storewrite.go write), never two at once, so a DISCONNECT followed at
+// once by a reconnect (or a clean start after an old session) cannot leave
+// the older record last. Store.Publish spans sessions and runs on its own
+// goroutine (spawn), or on its topic's writer when it updates the retained
+// message (so the retained index changes in the store's order); a
+// DeleteSession waits for the publishes already routed to that client id
+// (copies counted under session.mu), so no copy outlives the session.
+//
+// Delivery (durqueue.go): a durable session's queue is the store's; the
+// session keeps only its window (session.d: next read, acknowledged
+// prefix, the flights and the released QoS 2 ids). The seqs Publish returns
+// are handed to the session (handoff): the next one in order goes from
+// memory when the window has room, otherwise the store is read
+// (Store.Queue, under session.mu, a local read) from the last seq read, in
+// seq order. Offline sessions hold no messages in memory. Packet id =
+// ext.PacketIDFor(seq), so a re-send after a reconnect or a restart reuses
+// it; DUP is set only for a seq this process wrote. On attach: PUBREL for
+// every released id, the resend of the memory flights, then the queue
+// again from the acknowledged prefix. A QoS 0 queued message counts as
+// acknowledged when written (not re-sent after a reconnect; after a restart
+// it may be). The session's memory deliveries at QoS 1/2 (retained on
+// SUBSCRIBE) take ids counted down from 65535, skipping the window's, and
+// a seq whose id such a flight holds waits for it, as one whose id a
+// released message (awaiting PUBCOMP) or, after 65535 seqs, a flight of
+// the window still holds. A released message is dequeued by its Release,
+// so the store's queue never holds one.
+//
 // # Goroutines
 //
 //	sweeper       one per engine; New starts it, Close stops it (e.done), e.wg
@@ -111,6 +190,11 @@
 //	              runs ext.PublishHandler.Handle with the publisher paused;
 //	              ends when Handle returns (its ctx ends at Close); e.wg
 //
+//	store writer  one per client id with store writes queued (storewrite.go);
+//	              ends when its queue is empty; e.wrun, waited for by Close
+//	store publish one per durable publish in flight (storewrite.go spawn);
+//	              ends with the write; e.wrun, waited for by Close
+//
 // Everything else runs on the transport's goroutines: no goroutine and no
 // timer per client (keepalive and the lingering close are the socket's read
 // deadline). Engine.Publish runs on its caller's goroutine.
@@ -120,8 +204,11 @@
 // Lock order: Engine.mu (the session table) -> session.mu -> the index's
 // lock. The index never calls back under its lock (match and retained
 // return slices), so delivery locks one target session at a time and never
-// two sessions at once. Authorizer and Observer calls may run under
-// session.mu (their contract: fast, non-blocking); Authenticator never does.
+// two sessions at once. Engine.wmu (store writers) is a leaf: e.write is
+// called under session.mu, and no write op runs under wmu. Authorizer and
+// Observer calls may run under session.mu (their contract: fast,
+// non-blocking); Authenticator never does; Store.Queue does (a local read),
+// Store writes never.
 //
 // # Errors
 //
@@ -131,8 +218,8 @@
 //
 // # Memory
 //
-// An idle connected session with one subscription holds a client (184 B),
-// a session (184 B), one map entry and its trie node (TestIdleStateSize):
+// An idle connected session with one subscription holds a client (192 B),
+// a session (192 B), one map entry and its trie node (TestIdleStateSize):
 // maps and queues are created on first use and dropped when empty. The
 // outbound alias table costs nothing until a client that announced a
 // maximum is sent its first PUBLISH, then one map entry per aliased topic,

@@ -29,15 +29,20 @@ type Options struct {
 	// nil: a single node.
 	Router ext.Router
 	Log    zerolog.Logger
+	// Store, when set, makes persistent sessions durable (doc.go "Durable
+	// sessions"); New loads the stored sessions and retained messages. nil:
+	// every session lives in memory only.
+	Store ext.Store
 }
 
 // Engine is the MQTT protocol layer: it implements transport.Handler.
 type Engine struct {
-	cfg  Config
-	auth ext.Authenticator
-	acl  ext.Authorizer
-	obs  ext.Observer
-	log  zerolog.Logger
+	cfg   Config
+	auth  ext.Authenticator
+	acl   ext.Authorizer
+	obs   ext.Observer
+	store ext.Store // nil: no durable sessions
+	log   zerolog.Logger
 	// limitLog is log sampled to one line per limitLogEvery: refusals by a
 	// bound can come as fast as a client can send.
 	limitLog zerolog.Logger
@@ -66,6 +71,17 @@ type Engine struct {
 	done   chan struct{}
 	wg     sync.WaitGroup // the sweeper and drain waiters
 	once   sync.Once
+
+	// Store writes (storewrite.go): per client id writers and publish
+	// goroutines, counted in wrun; sctx is their context, cancelled when
+	// Close's wait for them ends.
+	wmu     sync.Mutex
+	writers map[string]*writer
+	copies  map[string]*copies // durable publishes in flight per target client id
+	wrun    int
+	widle   chan struct{} // closed when wrun drops to 0
+	sctx    context.Context
+	scancel context.CancelFunc
 }
 
 var _ transport.Handler = (*Engine)(nil)
@@ -89,6 +105,9 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		obs:      opts.Observer,
 		handler:  opts.Handler,
 		life:     lifecycle{l: opts.Lifecycle},
+		store:    opts.Store,
+		writers:  make(map[string]*writer),
+		copies:   make(map[string]*copies),
 		log:      opts.Log.With().Str(logfield.Component, "engine").Logger(),
 		topics:   newTrie(),
 		sessions: make(map[string]*session),
@@ -104,7 +123,16 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		e.router = opts.Router
 		e.topics = routedIndex{index: e.topics, r: opts.Router}
 	}
+	e.sctx, e.scancel = context.WithCancel(context.Background())
 	e.st.started = now().Unix()
+	if e.store != nil {
+		if err := e.load(); err != nil {
+			cancel()
+			_ = e.waitWrites(context.Background())
+			e.scancel()
+			return nil, err
+		}
+	}
 	e.wg.Add(1)
 	go e.sweeper()
 	if cfg.SysInterval > 0 {
@@ -135,16 +163,22 @@ func (e *Engine) Close(ctx context.Context) error {
 		for _, cl := range conns {
 			cl.sendDisconnect(nil, ErrServerShutdown)
 			cl.conn.Close(ErrServerShutdown)
+			// Detached now, so a durable session's record (disconnected,
+			// its unpublished will kept) is written before Close returns.
+			e.detach(cl, ErrServerShutdown)
 		}
 	})
 	ch := make(chan struct{})
 	go func() { e.wg.Wait(); close(ch) }()
 	select {
 	case <-ch:
-		return nil
 	case <-ctx.Done():
+		e.scancel()
 		return ctx.Err()
 	}
+	err := e.waitWrites(ctx)
+	e.scancel() // later writes (connections still closing) fail at once
+	return err
 }
 
 func (e *Engine) closed() bool {

@@ -49,3 +49,39 @@ func FuzzEngineSession(f *testing.F) {
 		return net.Dial("tcp", te.addr)
 	})
 }
+
+// newDurableChecksEngine is newChecksEngine with a Store: every persistent
+// session of the checks is durable.
+func newDurableChecksEngine(t *testing.T) enginetest.Target {
+	t.Helper()
+	te := newStoreEngine(t, newMemStore(), func(c *Config, _ *transport.Config) {
+		c.MinKeepalive = time.Second
+		c.SysInterval = time.Second
+	})
+	return enginetest.Target{Addr: te.addr}
+}
+
+// TestEngineWrongTodayDurable and TestEngineSpecDurable run the same checks
+// with durable sessions.
+func TestEngineWrongTodayDurable(t *testing.T) {
+	enginetest.RunAll(t, newDurableChecksEngine(t), enginetest.WrongToday())
+}
+
+func TestEngineSpecDurable(t *testing.T) {
+	enginetest.RunAll(t, newDurableChecksEngine(t), enginetest.Spec())
+}
+
+// FuzzEngineSessionDurable is FuzzEngineSession with a Store: persistent
+// sessions of the sequences are durable.
+func FuzzEngineSessionDurable(f *testing.F) {
+	te := newStoreEngine(f, newMemStore(), func(c *Config, _ *transport.Config) { c.MinKeepalive = time.Second })
+	var dials int64
+	enginetest.FuzzSession(f, func() (net.Conn, error) {
+		deadline := time.Now().Add(5 * time.Second)
+		for (te.opened.Load() < dials || te.gone.Load() < te.opened.Load()) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		dials++
+		return net.Dial("tcp", te.addr)
+	})
+}

@@ -77,12 +77,19 @@ type testEngine struct {
 	addr string
 	acl  *allowAll
 	obs  *countObserver
+	stop func() // closes the engine and the transport (a "restart" in tests)
 }
 
 // newTestEngine starts the transport and the engine on 127.0.0.1:0; cleanup
 // closes both and checks that the goroutine count returns to its baseline.
 // opt may add collaborators (a PublishHandler, a Lifecycle).
 func newTestEngine(t testing.TB, mut func(*Config, *transport.Config), opt ...func(*Options)) *testEngine {
+	t.Helper()
+	return newStoreEngine(t, nil, mut, opt...)
+}
+
+// newStoreEngine is newTestEngine with Options.Store (nil: none).
+func newStoreEngine(t testing.TB, store ext.Store, mut func(*Config, *transport.Config), opt ...func(*Options)) *testEngine {
 	t.Helper()
 	base := ours()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
@@ -97,7 +104,7 @@ func newTestEngine(t testing.TB, mut func(*Config, *transport.Config), opt ...fu
 	tcfg.MaxPacketSize = int(cfg.MaxPacketSize) // as the broker wires it (doc.go)
 	acl := &allowAll{deny: map[string]bool{}}
 	obs := &countObserver{}
-	opts := Options{Auth: acl, ACL: acl, Observer: obs, Log: log}
+	opts := Options{Auth: acl, ACL: acl, Observer: obs, Log: log, Store: store}
 	for _, o := range opt {
 		o(&opts)
 	}
@@ -111,6 +118,17 @@ func newTestEngine(t testing.TB, mut func(*Config, *transport.Config), opt ...fu
 		t.Fatal(err)
 	}
 	srv.Start()
+	te := &testEngine{Engine: e, srv: srv, addr: srv.Addr("tcp").String(), acl: acl, obs: obs}
+	te.stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.Close(ctx); err != nil {
+			t.Errorf("engine Close: %v", err)
+		}
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("transport Close: %v", err)
+		}
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -126,7 +144,7 @@ func newTestEngine(t testing.TB, mut func(*Config, *transport.Config), opt ...fu
 		g.Close()
 		waitGoroutines(t, base)
 	})
-	return &testEngine{Engine: e, srv: srv, addr: srv.Addr("tcp").String(), acl: acl, obs: obs}
+	return te
 }
 
 func waitGoroutines(t testing.TB, base int) {

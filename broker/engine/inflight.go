@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"context"
 	"slices"
 	"time"
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -29,7 +31,7 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 	if d.m.expired(t) {
 		return // [MQTT-3.3.2-5]
 	}
-	cl := s.cl
+	cl := s.live()
 	if cl == nil {
 		if d.qos == 0 {
 			e.drop("offline")
@@ -67,7 +69,7 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 		}
 		return
 	}
-	if len(s.queue) > 0 || len(s.inflight) >= s.window() {
+	if len(s.queue) > 0 || s.inUse() >= s.window() {
 		s.push(d)
 		return
 	}
@@ -141,8 +143,13 @@ func (s *session) pushFront(d delivery) {
 	s.queued += d.m.size()
 }
 
-// nextID returns a free packet id, 0 if all 65535 are in flight.
+// nextID returns a free packet id, 0 if all 65535 are in flight. A durable
+// session counts down from 65535, away from its queue's seq-derived ids,
+// and skips those in flight.
 func (s *session) nextID() uint16 {
+	if s.d != nil {
+		return s.nextDurableID()
+	}
 	for range 65535 {
 		s.lastID++
 		if s.lastID == 0 {
@@ -158,7 +165,10 @@ func (s *session) nextID() uint16 {
 // fill sends queued messages while the window has room.
 func (s *session) fill(b *transport.Batch) {
 	t := now().Unix()
-	for len(s.queue) > 0 && s.cl != nil && len(s.inflight) < s.window() {
+	if s.d != nil {
+		defer s.fillDurable(b)
+	}
+	for len(s.queue) > 0 && s.live() != nil && s.inUse() < s.window() {
 		d := s.queue[0]
 		s.queue[0] = delivery{}
 		s.queue = s.queue[1:]
@@ -200,6 +210,9 @@ func (s *session) resume(b *transport.Batch) {
 				cl.queuePublish(b, enc, f.d.m.topic, bind)
 			}
 		}
+	}
+	if s.d != nil {
+		s.resumeDurable(b)
 	}
 	s.fill(b)
 }
@@ -251,6 +264,9 @@ func (cl *client) ack(b *transport.Batch, pk *packets.Packet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.inflight[pk.PacketID]
+	if f == nil && s.d != nil && s.ackDurable(b, cl, pk) {
+		return nil
+	}
 	switch pk.FixedHeader.Type {
 	case packets.Puback:
 		if f != nil && f.d.qos == 1 {
@@ -286,7 +302,7 @@ func (cl *client) ack(b *transport.Batch, pk *packets.Packet) error {
 func (cl *client) pubrel(b *transport.Batch, pk *packets.Packet) error {
 	s := cl.s
 	s.mu.Lock()
-	_, ok := s.inQoS2[pk.PacketID]
+	stored, ok := s.inQoS2[pk.PacketID]
 	delete(s.inQoS2, pk.PacketID)
 	if len(s.inQoS2) == 0 {
 		s.inQoS2 = nil
@@ -296,6 +312,24 @@ func (cl *client) pubrel(b *transport.Batch, pk *packets.Packet) error {
 	if !ok {
 		code = 0x92 // packet identifier not found
 	}
-	cl.ackPublish(b, packets.Pubcomp, pk.PacketID, code)
+	if !stored {
+		cl.ackPublish(b, packets.Pubcomp, pk.PacketID, code)
+		return nil
+	}
+	// The stored id is forgotten before the PUBCOMP: a client reusing the
+	// id afterwards must not be taken for a re-send [MQTT-4.3.3-10].
+	e, id := cl.e, pk.PacketID
+	done := make(chan struct{})
+	cl.conn.Pause(b, done, 0)
+	e.write(s.id, func(ctx context.Context) {
+		defer close(done)
+		if err := e.store.CompleteInbound(ctx, s.id, id); err != nil {
+			e.log.Warn().Err(err).Str(logfield.ClientID, s.id).Msg("store complete inbound")
+			cl.sendDisconnect(nil, err)
+			cl.conn.Close(err)
+			return
+		}
+		cl.ackPublish(nil, packets.Pubcomp, id, 0)
+	})
 	return nil
 }

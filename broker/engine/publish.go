@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
@@ -65,9 +66,9 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 			return nil
 		}
 		if s.inQoS2 == nil {
-			s.inQoS2 = make(map[uint16]struct{}, 1)
+			s.inQoS2 = make(map[uint16]bool, 1)
 		}
-		s.inQoS2[pk.PacketID] = struct{}{}
+		s.inQoS2[pk.PacketID] = false
 		s.mu.Unlock()
 	}
 
@@ -79,22 +80,72 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 	} else {
 		m := newMessage(topic, pk.Payload, &pk.Properties, qos, pk.FixedHeader.Retain, e.cfg.MaxMessageExpiry, now())
 		m.origin = cl.s
-		if e.route(b, cl, m)+e.forward(b, cl, m) == 0 && cl.v5() {
+		n, dp := e.route(b, cl, m)
+		if n+e.forward(b, cl, m) == 0 && cl.v5() {
 			code = 0x10 // no matching subscribers
 		}
+		if qos == 2 && cl.s.durable {
+			if dp == nil {
+				dp = &durablePub{}
+			}
+			dp.pubID, dp.inbound = cl.s.id, pk.PacketID
+		}
+		if dp != nil {
+			cl.commitPublish(b, m, dp, qos, pk.PacketID, code)
+			return nil
+		}
 	}
+	cl.ackInbound(b, qos, pk.PacketID, code)
+	return nil
+}
+
+// ackInbound acknowledges a PUBLISH (nothing for QoS 0).
+func (cl *client) ackInbound(b *transport.Batch, qos byte, id uint16, code byte) {
 	switch qos {
 	case 1:
-		cl.ackPublish(b, packets.Puback, pk.PacketID, code) // [MQTT-4.3.2-4]
+		cl.ackPublish(b, packets.Puback, id, code) // [MQTT-4.3.2-4]
 	case 2:
 		if code >= 0x80 { // a refused QoS 2 is not kept in flight (4.3.3)
 			cl.s.mu.Lock()
-			delete(cl.s.inQoS2, pk.PacketID)
+			delete(cl.s.inQoS2, id)
 			cl.s.mu.Unlock()
 		}
-		cl.ackPublish(b, packets.Pubrec, pk.PacketID, code) // [MQTT-4.3.3-9]
+		cl.ackPublish(b, packets.Pubrec, id, code) // [MQTT-4.3.3-9]
 	}
-	return nil
+}
+
+// commitPublish writes a publish through the store before its ack: the
+// publisher is paused meanwhile, so its acks (and its later messages) keep
+// their order [MQTT-4.6.0-2] ff. A refused write is answered 0x80 (0x97 for
+// a quota or a full disk) on v5, by closing a 3.1.1 connection.
+func (cl *client) commitPublish(b *transport.Batch, m *message, dp *durablePub, qos byte, id uint16, code byte) {
+	e := cl.e
+	dp.owner = cl.info.Username
+	done := make(chan struct{})
+	cl.conn.Pause(b, done, 0)
+	e.run(m, dp, func(ctx context.Context) {
+		defer close(done)
+		err := e.commit(ctx, m, dp)
+		if err != nil {
+			cl.logEvent(e.log.Warn()).Err(err).Str(logfield.Topic, m.topic).Msg("store publish refused")
+			if !cl.v5() {
+				// Not kept in flight: the re-sent PUBLISH is a new one.
+				cl.s.mu.Lock()
+				delete(cl.s.inQoS2, id)
+				cl.s.mu.Unlock()
+				cl.conn.Close(err)
+				return
+			}
+			code = publishCode(err)
+		} else if dp.inbound != 0 {
+			cl.s.mu.Lock()
+			if _, ok := cl.s.inQoS2[id]; ok {
+				cl.s.inQoS2[id] = true // CompleteInbound at its PUBREL
+			}
+			cl.s.mu.Unlock()
+		}
+		cl.ackInbound(nil, qos, id, code)
+	})
 }
 
 // ackPublish queues a PUBACK/PUBREC/PUBREL/PUBCOMP.

@@ -42,7 +42,8 @@ func (e *Engine) publish(topic string, payload []byte, p *packets.Properties, qo
 		return fmt.Errorf("%w: %q qos %d", ErrInvalidTopic, topic, qos)
 	}
 	m := newMessage(topic, payload, p, min(qos, e.cfg.MaxQoS), retain && e.cfg.RetainAvailable, e.cfg.MaxMessageExpiry, now())
-	e.route(nil, nil, m)
+	_, dp := e.route(nil, nil, m)
+	e.commitAsync(m, dp)
 	return nil
 }
 

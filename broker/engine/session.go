@@ -8,8 +8,9 @@ import (
 )
 
 // session is one client identifier's MQTT session: it outlives connections
-// while its Session Expiry Interval runs (in memory; the durable store comes
-// behind an interface later). Every field is guarded by mu. Maps and slices
+// while its Session Expiry Interval runs (in memory, and with a store
+// durably: doc.go "Durable sessions"). Every field is guarded by mu unless
+// noted. Maps and slices
 // are created on first use so an idle session with one subscription holds a
 // handful of words plus its one map entry.
 type session struct {
@@ -29,18 +30,23 @@ type session struct {
 	subs   map[string]subOpts
 	expiry uint32 // Session Expiry Interval, seconds
 	ended  bool   // removed from the table; late deliveries are dropped
+	// durable: a persistent session written through Options.Store (set when
+	// the session is created, never changed, so read without mu); its queue
+	// is the store's and d holds its window (durqueue.go).
+	durable bool
 
 	offlineAt int64 // unix seconds when the last connection closed
 	will      *will // a delayed will waiting for willAt
 	willAt    int64
 
-	inflight map[uint16]*flight  // outbound QoS 1/2 waiting for their acks
-	queue    []delivery          // outbound QoS 1/2 waiting for the window, a drain or a connection
-	queued   int64               // bytes in queue (limits.max_queued_bytes)
-	lastID   uint16              // the last packet id handed out
-	seq      uint64              // send order of flights (resend order)
-	inQoS2   map[uint16]struct{} // inbound QoS 2 ids: PUBREC sent, PUBREL awaited
-	draining bool                // a drain waiter runs (deliver.go)
+	inflight map[uint16]*flight // outbound QoS 1/2 waiting for their acks
+	queue    []delivery         // outbound QoS 1/2 waiting for the window, a drain or a connection
+	queued   int64              // bytes in queue (limits.max_queued_bytes)
+	lastID   uint16             // the last packet id handed out
+	seq      uint64             // send order of flights (resend order)
+	inQoS2   map[uint16]bool    // inbound QoS 2 ids: PUBREC sent, PUBREL awaited; true = in the store
+	draining bool               // a drain waiter runs (deliver.go)
+	d        *dstate            // durable sessions only (durqueue.go)
 }
 
 // delivery is one message on its way to one session: the subscription's
@@ -58,4 +64,14 @@ type flight struct {
 	d      delivery
 	seq    uint64
 	pubrec bool // QoS 2: PUBREC received, PUBREL sent
+}
+
+// live returns the connection packets may be sent to: attached, with its
+// CONNACK queued (a durable session attaches before its record is written
+// and the CONNACK follows the write). s.mu held.
+func (s *session) live() *client {
+	if s.cl != nil && s.cl.ready {
+		return s.cl
+	}
+	return nil
 }

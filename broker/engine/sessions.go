@@ -12,13 +12,17 @@ import "github.com/imqtt/imqtt/internal/logfield"
 // and the wills to publish now (outside every lock); or, when a bound refuses
 // the CONNECT (bounds.go admitLocked), nothing but the refusal, with nothing
 // changed.
-func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, present bool, wills []*will, no *refusal) {
+//
+// With a store, delOld reports that the session it replaced was durable and
+// ended (the caller deletes its record before the CONNACK); a new session
+// with expiry > 0 is durable.
+func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, present bool, wills []*will, delOld bool, no *refusal) {
 	t := now().Unix()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	old := e.sessions[cl.info.ID]
 	if no = e.admitLocked(cl, old, expiry); no != nil {
-		return nil, false, nil, no
+		return nil, false, nil, false, no
 	}
 	if old != nil {
 		old.mu.Lock()
@@ -46,12 +50,17 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 		old.will, old.willAt = nil, 0 // a reconnect cancels a delayed will
 		old.mu.Unlock()
 		if gone {
-			e.endLocked(old)
+			delOld = old.durable
+			e.endLocked(old, false)
 			old = nil
 		}
 	}
 	if old == nil {
 		s = &session{e: e, id: cl.info.ID, user: cl.info.Username}
+		if e.store != nil && expiry > 0 {
+			s.durable = true
+			s.d = &dstate{}
+		}
 		e.sessions[s.id] = s
 	} else {
 		s, present = old, true
@@ -64,7 +73,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	cl.s = s
 	s.mu.Unlock()
 	e.countLocked(s)
-	return s, present, wills, nil
+	return s, present, wills, delOld, nil
 }
 
 // expiredAt reports whether an offline session's expiry has passed (s.mu
@@ -74,8 +83,9 @@ func (s *session) expiredAt(t int64) bool {
 }
 
 // endLocked removes s from the table and the index (e.mu held): a clean or
-// expired session leaves nothing behind.
-func (e *Engine) endLocked(s *session) {
+// expired session leaves nothing behind. A durable one's record is deleted
+// (queued) when del is set.
+func (e *Engine) endLocked(s *session, del bool) {
 	if e.sessions[s.id] == s {
 		delete(e.sessions, s.id)
 	}
@@ -87,12 +97,20 @@ func (e *Engine) endLocked(s *session) {
 		e.topics.unsubscribe(s, f)
 	}
 	s.subs, s.inflight, s.queue, s.queued, s.inQoS2 = nil, nil, nil, 0, nil
+	if s.d != nil {
+		s.d.win, s.d.rel = nil, nil
+	}
 	s.mu.Unlock()
+	if del && s.durable {
+		e.deleteRecord(s.id) // after ended: no copy is routed to s from now
+	}
 }
 
 // connectionLost counts the closed connection and detaches it.
 func (e *Engine) connectionLost(cl *client, cause error) {
-	e.obs.ClientDisconnected(&cl.info, reasonWord(cause))
+	if cl.counted.Load() {
+		e.obs.ClientDisconnected(&cl.info, reasonWord(cause))
+	}
 	cl.logEvent(cl.e.log.Debug()).Str(logfield.Reason, reasonWord(cause)).AnErr(logfield.Cause, cause).Msg("client disconnected")
 	e.detach(cl, cause)
 }
@@ -137,10 +155,18 @@ func (e *Engine) detach(cl *client, cause error) {
 			s.will, s.willAt = w, tw+int64(w.delay)
 		}
 	}
+	if pub != nil && e.closed() && s.durable && !end {
+		// The engine is closing: the will is kept in the record and
+		// published after the restart (load).
+		s.will, s.willAt, pub = pub, t, nil
+	}
 	expireAt, willAt := t+int64(s.expiry), s.willAt
+	if s.durable && !end {
+		e.putRecord(s.record(now().UnixMilli(), s.will))
+	}
 	s.mu.Unlock()
 	if end {
-		e.endLocked(s)
+		e.endLocked(s, true)
 	} else {
 		e.offline[s] = struct{}{}
 		e.scheduleLocked(s, expireAt)

@@ -61,18 +61,23 @@ func (e *Engine) sweepSecond(sec, t int64, wills []*will) []*will {
 			continue // reconnected or ended
 		}
 		s.mu.Lock()
+		published := false
 		if s.will != nil && t >= s.willAt { // [MQTT-3.1.3-9]
 			wills = append(wills, s.will)
 			s.will, s.willAt = nil, 0
+			published = true
 		}
 		expired := s.expiredAt(t)
 		if expired && s.will != nil { // the session ends: its will goes now
 			wills = append(wills, s.will)
 			s.will = nil
 		}
+		if published && !expired && s.durable { // the record forgets the will
+			e.putRecord(s.record(s.offlineAt*1000, nil))
+		}
 		s.mu.Unlock()
 		if expired {
-			e.endLocked(s) // [MQTT-3.1.2-23]
+			e.endLocked(s, true) // [MQTT-3.1.2-23]
 		}
 	}
 	delete(e.due, sec)

@@ -45,6 +45,7 @@ func (e *Engine) publishWill(w *will) {
 	if exp > 0 {
 		m.expiresAt = t.Add(exp).Unix()
 	}
-	e.route(nil, nil, &m)
+	_, dp := e.route(nil, nil, &m)
+	e.commitAsync(&m, dp)
 	e.forward(nil, nil, &m)
 }

@@ -53,10 +53,11 @@ type StoredMessage struct {
 	ExpiresAt int64  // unix milliseconds; 0 = never
 }
 
-// Will is a session's stored will. Unlike a queued message, a will keeps
-// Props.MessageExpiryInterval (its expiry starts when it is published);
-// Created and ExpiresAt are not stored (0 when read back) and Origin reads
-// back as the session's ClientID.
+// Will is a session's stored will. Its Message Expiry Interval starts when
+// the will is published, so it travels in Props.MessageExpiryInterval
+// (seconds, 0 = none) and ExpiresAt is 0: the store must keep that one
+// property for a will. Created and ExpiresAt are not stored (0 when read
+// back) and Origin reads back as the session's ClientID.
 type Will struct {
 	StoredMessage
 	Delay uint32 // Will Delay Interval, seconds
