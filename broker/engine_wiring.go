@@ -14,6 +14,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/metrics"
 	"github.com/imqtt/imqtt/hooks/route"
 	"github.com/imqtt/imqtt/hooks/session"
+	"github.com/imqtt/imqtt/hooks/storage"
 	"github.com/imqtt/imqtt/internal/logfield"
 )
 
@@ -85,9 +86,8 @@ func (c Config) validateNative() error {
 	if !c.native() {
 		return nil
 	}
-	switch {
-	case c.Storage.Enabled:
-		return fmt.Errorf("mqtt.engine: %s does not run durable sessions yet: set storage.enabled: false or mqtt.engine: %s: %w",
+	if c.Storage.Enabled && len(c.Cluster.Join) > 0 {
+		return fmt.Errorf("mqtt.engine: %s does not replicate durable sessions between nodes yet: remove cluster.join, set storage.enabled: false or mqtt.engine: %s: %w",
 			EngineNative, EngineMochi, ErrInvalidConfig)
 	}
 	return nil
@@ -98,7 +98,8 @@ func (c Config) validateNative() error {
 type nativeParts struct {
 	engine    *engine.Engine
 	transport *transport.Server
-	router    *route.Router // routing between the nodes of the cluster
+	router    *route.Router        // routing between the nodes of the cluster
+	store     *storage.EngineStore // durable sessions (storage.enabled), nil without
 }
 
 // newNative builds the metrics, the guard, the auth and ACL decisions (the
@@ -150,6 +151,19 @@ func (b *Broker) newNative() (err error) {
 	}
 	eopts := engine.Options{
 		Auth: b.authHook, ACL: b.aclHook, Observer: metrics.NewEngineObserver(b.metrics), Router: n.router, Log: log,
+	}
+	if cfg.Storage.Enabled {
+		// Durable sessions through raft (hooks/storage EngineStore); the
+		// engine loads the stored sessions and retained messages in New.
+		n.store, err = storage.NewEngineStore(cfg.Storage.Config, storage.EngineOptions{
+			Node: b.writer, Store: b.store, Log: log, IsLeader: b.node.IsLeader,
+			Retained: cfg.Retained, Limits: b.metrics, MaxCommandBytes: cfg.Cluster.BatchMaxBytes,
+		})
+		if err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		n.store.Start()
+		eopts.Store = n.store
 	}
 	if b.im != nil {
 		eopts.Handler, eopts.Lifecycle = b.im.engine, b.im.engine
@@ -220,6 +234,11 @@ func (n *nativeParts) close(ctx context.Context) error {
 	if n.engine != nil {
 		if err := n.engine.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close engine: %w", err))
+		}
+	}
+	if n.store != nil { // after the engine: its last writes are done
+		if err := n.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close engine store: %w", err))
 		}
 	}
 	if n.transport != nil {

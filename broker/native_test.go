@@ -92,12 +92,10 @@ func TestNativeEngineConfigRefusals(t *testing.T) {
 		mutate func(*Config)
 		want   string
 	}{
-		{"storage", func(c *Config) { c.MQTT.Engine = EngineNative; c.IM.Enabled = false }, "storage.enabled"},
 		{"join with storage", func(c *Config) {
 			c.MQTT.Engine = EngineNative
-			c.IM.Enabled = false
 			c.Cluster.Join = []string{"127.0.0.1:1"}
-		}, "storage.enabled"},
+		}, "cluster.join"},
 		{"unknown", func(c *Config) { c.MQTT.Engine = "turbo" }, "mqtt.engine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
