@@ -23,7 +23,7 @@ import (
 // never grant (checked here on a real client) and must come before the ACL hook
 // (mochi stops at the first yes, so after it flow would never run).
 func TestExactlyOneAuthAndACLProvider(t *testing.T) {
-	b := newTestBroker(t, nil)
+	b := newTestBroker(t, mochiConfig)
 	type neverGrants interface{ NeverGrants() bool }
 	cl := b.srv.NewClient(nil, "local", "inline-probe", true)
 	for _, ev := range []byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck} {
@@ -168,7 +168,7 @@ func TestSysTopics(t *testing.T) {
 // panics mochi v2.7.9: that client is dropped and forgotten, everyone else is
 // served, and the panic is counted in /metrics.
 func TestPanicIsContained(t *testing.T) {
-	b := newTestBroker(t, nil)
+	b := newTestBroker(t, mochiConfig)
 	other := mustConnect(t, b, "bystander")
 	if _, err := other.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "still/#", QoS: 1}}}); err != nil {
 		t.Fatal(err)

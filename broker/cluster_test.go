@@ -18,13 +18,16 @@ import (
 // cluster over real TCP: n1 bootstraps, n2 and n3 join through n1.
 func newTestCluster(t *testing.T) []*Broker {
 	t.Helper()
-	b1 := newTestBroker(t, func(c *Config) { c.Node.ID = "n1" })
+	// The mochi path until the native engine replicates durable sessions
+	// between nodes (issue 17).
+	b1 := newTestBroker(t, func(c *Config) { mochiConfig(c); c.Node.ID = "n1" })
 	// n1 created its cluster secret in its data directory; the others
 	// are given that file, as an operator copies it.
 	secret := filepath.Join(b1.cfg.Node.DataDir, cluster.SecretFileName)
 	bs := []*Broker{b1}
 	for _, id := range []string{"n2", "n3"} {
 		bs = append(bs, newTestBroker(t, func(c *Config) {
+			mochiConfig(c)
 			c.Node.ID = id
 			c.Cluster.SecretFile = secret
 			c.Cluster.Bootstrap = false

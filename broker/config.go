@@ -183,7 +183,7 @@ func DefaultConfig() Config {
 			MaxQueuedWrites: 8192,
 		},
 		MQTT: MQTTConfig{
-			Engine:                  EngineMochi,
+			Engine:                  EngineNative,
 			MaxQoS:                  2,
 			RetainAvailable:         true,
 			WildcardSubscriptions:   true,

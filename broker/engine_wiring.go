@@ -10,6 +10,7 @@ import (
 	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
+	"github.com/imqtt/imqtt/hooks/ext"
 	imhook "github.com/imqtt/imqtt/hooks/im"
 	"github.com/imqtt/imqtt/hooks/metrics"
 	"github.com/imqtt/imqtt/hooks/route"
@@ -108,12 +109,23 @@ type nativeParts struct {
 // Start.
 func (b *Broker) newNative() (err error) {
 	cfg, log := b.cfg, b.rootLog
-	if b.metrics, err = metrics.New(metrics.Options{}); err != nil {
+	// The gauges are read from the engine at scrape time (it exists before
+	// the admin listener serves).
+	gauges := func() ext.Gauges {
+		if b.native == nil || b.native.engine == nil {
+			return ext.Gauges{}
+		}
+		return b.native.engine.Gauges()
+	}
+	if b.metrics, err = metrics.New(metrics.Options{Gauges: gauges}); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	guardLimits := cfg.Limits.Limits
 	guardLimits.MaxPacketSize = int(cfg.Limits.MaxPacketSize)
 	b.guard = listen.NewGuard(guardLimits, b.metrics, log)
+	if err := b.clusterMetrics(); err != nil {
+		return err
+	}
 	var aclOpts []acl.Option
 	var imPub *imhook.EnginePublisher
 	if cfg.IM.Enabled {

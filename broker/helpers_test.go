@@ -154,3 +154,7 @@ func pubRC(t *testing.T, c *paho.Client, p *paho.Publish) byte {
 	}
 	return 0
 }
+
+// mochiConfig selects the mochi path, for the tests of its hooks and
+// workarounds (deleted with it, issue 17).
+func mochiConfig(c *Config) { c.MQTT.Engine = EngineMochi }

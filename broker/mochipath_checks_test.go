@@ -39,6 +39,7 @@ var mochiIntermittent = map[string]string{
 func newChecksBroker(t *testing.T) enginetest.Target {
 	t.Helper()
 	b := newTestBroker(t, func(c *Config) {
+		mochiConfig(c)
 		c.Limits.MinKeepalive = time.Second
 		c.MQTT.SysInterval = time.Second
 	})

@@ -110,9 +110,8 @@ func (b *Broker) newHooks() error {
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
-	b.node.SetLimitObserver(b.metrics)
-	if err := b.metrics.Registry().Register(newHandshakeCollector(b.node)); err != nil {
-		return fmt.Errorf("cluster metrics: %w", err)
+	if err := b.clusterMetrics(); err != nil {
+		return err
 	}
 	if err := b.newRouter(); err != nil {
 		return err
@@ -322,6 +321,16 @@ func (b *Broker) newAdmin() (err error) {
 		if err := mountWeb(b); err != nil {
 			return fmt.Errorf("web client: %w", err)
 		}
+	}
+	return nil
+}
+
+// clusterMetrics counts the cluster node's refusals and handshake failures
+// in the node's registry (both engine paths).
+func (b *Broker) clusterMetrics() error {
+	b.node.SetLimitObserver(b.metrics)
+	if err := b.metrics.Registry().Register(newHandshakeCollector(b.node)); err != nil {
+		return fmt.Errorf("cluster metrics: %w", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -46,7 +47,7 @@ func TestSlowSubscriber(t *testing.T) {
 	pub.publish("bp", "last", 1, false, nil)
 	pub.expect(packets.Puback)
 	te.obs.mu.Lock()
-	drops := te.obs.dropped["slow_subscriber"]
+	drops := te.obs.dropped[ext.DropSlowSubscriber]
 	te.obs.mu.Unlock()
 	if drops == 0 {
 		t.Fatal("no QoS 0 message dropped for the slow subscriber")

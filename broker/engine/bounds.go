@@ -25,6 +25,7 @@ const (
 	LimitMaxPerUser       = "session.max_per_user"
 	LimitMaxSubsPerClient = "max_subscriptions_per_client"
 	LimitMaxTopicLevels   = "max_topic_levels"
+	LimitMaxQueuedBytes   = "max_queued_bytes"
 )
 
 // refusal is a CONNECT refused by a bound: its v5 CONNACK code (connack maps
@@ -33,6 +34,7 @@ type refusal struct {
 	code  byte
 	limit string
 	why   string
+	owner string // the session's owner (owner mismatch)
 }
 
 // admitLocked applies the session bounds to cl's CONNECT (e.mu held, before
@@ -49,7 +51,7 @@ func (e *Engine) admitLocked(cl *client, old *session, expiry uint32) *refusal {
 		live := old.cl != nil
 		old.mu.Unlock()
 		if live || !e.cfg.OwnerMismatchCleanStart {
-			return &refusal{code: 0x87, limit: LimitOwnerMismatch, why: "client id holds another user's session"}
+			return &refusal{code: 0x87, limit: LimitOwnerMismatch, why: "client id holds another user's session", owner: old.user}
 		}
 	}
 	if max := e.cfg.MaxSessionsPerUser; max > 0 && user != "" && expiry > 0 {
@@ -94,9 +96,38 @@ func (e *Engine) tooDeep(topic string) bool {
 	return mqtttopic.ExceedsLevels(topic, e.cfg.MaxTopicLevels)
 }
 
-// refused counts and logs one refusal by a bound.
-func (e *Engine) refused(c *ext.Client, limit, why string) {
-	e.obs.LimitRefused(limit)
-	e.limitLog.Warn().Str(logfield.ClientID, c.ID).Str(logfield.User, c.Username).Str(logfield.Limit, limit).
-		Str(logfield.Reason, why).Msg("refused by a limit")
+// The log messages of the refusals, the mochi path's words (hooks/session,
+// hooks/limits) so operators grep one text on either engine.
+const (
+	msgConnectRefused = "connect refused"
+	msgTooDeep        = "topic too deep, refused"
+	msgTooManySubs    = "subscriptions refused: client holds max_subscriptions_per_client"
+)
+
+// logPrefixLen bounds the part of a refused topic copied into the log.
+const logPrefixLen = 64
+
+// refusedConnect counts and logs a CONNECT refused by a bound.
+func (e *Engine) refusedConnect(c *ext.Client, no *refusal) {
+	e.obs.LimitRefused(no.limit)
+	e.limitLog.Warn().Str(logfield.ClientID, c.ID).Str(logfield.User, c.Username).Str(logfield.Owner, no.owner).
+		Str(logfield.Remote, c.Remote.String()).Str(logfield.Limit, no.limit).Str(logfield.Reason, no.why).Msg(msgConnectRefused)
+}
+
+// refusedDeep counts and logs a topic name or filter deeper than
+// limits.max_topic_levels; packet names what carried it (publish,
+// subscribe, unsubscribe, will).
+func (e *Engine) refusedDeep(c *ext.Client, packet, topic string) {
+	e.obs.LimitRefused(LimitMaxTopicLevels)
+	prefix := topic[:min(len(topic), logPrefixLen)]
+	e.limitLog.Warn().Str(logfield.ClientID, c.ID).Str(logfield.Packet, packet).Int(logfield.Limit, e.cfg.MaxTopicLevels).
+		Int(logfield.TopicBytes, len(topic)).Str(logfield.TopicPrefix, prefix).Msg(msgTooDeep)
+}
+
+// refusedSubs counts and logs a filter past
+// limits.max_subscriptions_per_client.
+func (e *Engine) refusedSubs(c *ext.Client, held int) {
+	e.obs.LimitRefused(LimitMaxSubsPerClient)
+	e.limitLog.Warn().Str(logfield.ClientID, c.ID).Int(logfield.Count, held).Int(logfield.Limit, e.cfg.MaxSubscriptionsPerClient).
+		Msg(msgTooManySubs)
 }

@@ -92,7 +92,7 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 		if e.tooDeep(pk.Connect.WillTopic) {
 			// As a forbidden will (hooks/limits AllowWill): 0x87 / 5.
 			connack(b, c, v, 0x87, false, nil)
-			e.refused(&cl.info, LimitMaxTopicLevels, "will topic too deep")
+			e.refusedDeep(&cl.info, "will", pk.Connect.WillTopic)
 			return fmt.Errorf("%w: will topic deeper than %d levels", ErrConnectRefused, e.cfg.MaxTopicLevels)
 		}
 	}
@@ -134,7 +134,7 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	s, present, ended, delOld, no := e.attach(cl, pk.Connect.Clean, expiry)
 	if no != nil {
 		connack(b, c, v, no.code, false, nil)
-		e.refused(&cl.info, no.limit, no.why)
+		e.refusedConnect(&cl.info, no)
 		return fmt.Errorf("%w: %s", ErrConnectRefused, no.why)
 	}
 	for _, w := range ended {

@@ -62,6 +62,9 @@ func (e *Engine) deliverAll(b *transport.Batch, pub *client, m *message, refs []
 		targets = append(targets, d)
 		sessions = append(sessions, r.s)
 	}
+	// A retained update through the store may be refused (the owner's
+	// quota): nobody gets the message before it is written (commit).
+	hold := dp != nil && dp.retain && !forwarded
 	var fan fanout
 	for i, s := range sessions {
 		// A durable session's QoS 1/2 copies, and QoS 0 ones while it is
@@ -78,6 +81,11 @@ func (e *Engine) deliverAll(b *transport.Batch, pub *client, m *message, refs []
 				dp.sessions = append(dp.sessions, s)
 				dp.ds = append(dp.ds, targets[i])
 			}
+			continue
+		}
+		if hold {
+			dp.later = append(dp.later, s)
+			dp.laterDs = append(dp.laterDs, targets[i])
 			continue
 		}
 		e.deliver(b, pub, s, targets[i], &fan)

@@ -276,6 +276,10 @@ type durablePub struct {
 	inline   bool   // the server's own message or a will (not charged)
 	pubID    string // a durable publisher's client id with inbound
 	inbound  uint16 // its QoS 2 packet id, recorded in the same write
+	// later are the non-durable targets of a retained publish, delivered
+	// once the write succeeded (deliverAll holds them).
+	later   []*session
+	laterDs []delivery
 }
 
 // commit makes dp durable (one Store.Publish), then updates the retained
@@ -303,6 +307,22 @@ func (e *Engine) commit(ctx context.Context, m *message, dp *durablePub) error {
 		}
 	}
 	seqs, err := e.store.Publish(ctx, p)
+	if err != nil && dp.retain && errors.Is(err, ext.ErrQuotaExceeded) && (m.qos == 0 || dp.inline) {
+		// Over the owner's retained quota, a QoS 0 message or a will (nobody
+		// to refuse) is delivered without being retained, as on the mochi
+		// path (hooks/storage doc.go "Retained quota").
+		dp.retain, p.Retain = false, false
+		for i := range p.Copies {
+			p.Copies[i].Retain = false
+		}
+		for i := range dp.ds {
+			dp.ds[i].retain = false
+		}
+		for i := range dp.laterDs {
+			dp.laterDs[i].retain = false
+		}
+		seqs, err = e.store.Publish(ctx, p)
+	}
 	if err != nil {
 		return err
 	}
@@ -320,6 +340,10 @@ func (e *Engine) commit(ctx context.Context, m *message, dp *durablePub) error {
 		s.mu.Lock()
 		s.handoff(nil, seqs[i], dp.ds[i])
 		s.mu.Unlock()
+	}
+	var fan fanout
+	for i, s := range dp.later {
+		e.deliver(nil, nil, s, dp.laterDs[i], &fan)
 	}
 	return nil
 }

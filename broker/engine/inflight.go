@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -34,7 +35,7 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 	cl := s.live()
 	if cl == nil {
 		if d.qos == 0 {
-			e.drop("offline")
+			e.drop(ext.DropQoS0Offline)
 			return
 		}
 		s.push(d)
@@ -47,7 +48,7 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 		}
 		switch cl.queuePublish(b, enc, d.m.topic, bind) {
 		case transport.Refused:
-			e.drop("slow_subscriber")
+			e.drop(ext.DropSlowSubscriber)
 			// Back-pressure: the publisher is not read until the subscriber
 			// drains, for as long as the subscriber has been full for less
 			// than limits.slow_subscriber_wait; after that it is slow and
@@ -112,7 +113,7 @@ func (s *session) transmit(b *transport.Batch, pub *client, d delivery, fan *fan
 // [MQTT-3.1.2-25].
 func (s *session) tooLarge(cl *client, enc []byte) bool {
 	if cl.maxPacket > 0 && uint32(len(enc)) > cl.maxPacket {
-		s.e.drop("packet_too_large")
+		s.e.drop(ext.DropTooLarge)
 		return true
 	}
 	return false
@@ -131,7 +132,8 @@ func (e *Engine) pause(b *transport.Batch, pub, sub *client) {
 func (s *session) push(d delivery) {
 	sz := d.m.size()
 	if max := s.e.cfg.MaxQueuedBytes; max > 0 && s.queued+sz > max {
-		s.e.drop("max_queued_bytes")
+		s.e.drop(ext.DropQueuedBytes)
+		s.e.obs.LimitRefused(LimitMaxQueuedBytes)
 		return
 	}
 	s.queue = append(s.queue, d)

@@ -39,7 +39,7 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 		// Refused before anything sees it: v5 QoS 1/2 get PUBACK/PUBREC 0x90
 		// (Topic Name invalid) and stay; QoS 0 has no ack, so DISCONNECT
 		// 0x90; 3.1.1 cannot carry a reason: closed [MQTT-3.3.5-2].
-		e.refused(&cl.info, LimitMaxTopicLevels, "topic too deep")
+		e.refusedDeep(&cl.info, "publish", topic)
 		if !cl.v5() || qos == 0 {
 			return fmt.Errorf("%w: deeper than %d levels", ErrTopicNameInvalid, e.cfg.MaxTopicLevels)
 		}

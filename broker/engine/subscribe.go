@@ -149,7 +149,7 @@ func (cl *client) subscribeOne(f packets.Subscription, subID uint32) (byte, bool
 		return fail(0x8F) // topic filter invalid
 	}
 	if e.tooDeep(f.Filter) {
-		e.refused(&cl.info, LimitMaxTopicLevels, "filter too deep")
+		e.refusedDeep(&cl.info, "subscribe", f.Filter)
 		return fail(0x8F)
 	}
 	_, inner, shared := shareSplit(f.Filter)
@@ -175,7 +175,7 @@ func (cl *client) subscribeOne(f packets.Subscription, subID uint32) (byte, bool
 	}
 	prev, existed := s.subs[filter]
 	if max := e.cfg.MaxSubscriptionsPerClient; !existed && max > 0 && len(s.subs) >= max {
-		e.refused(&cl.info, LimitMaxSubsPerClient, "subscriptions per client")
+		e.refusedSubs(&cl.info, len(s.subs))
 		return fail(0x97) // quota exceeded; a re-sent filter does not count
 	}
 	if s.subs == nil {
@@ -201,7 +201,7 @@ func (cl *client) unsubscribe(b *transport.Batch, pk *packets.Packet) error {
 			continue
 		}
 		if cl.e.tooDeep(f.Filter) {
-			cl.e.refused(&cl.info, LimitMaxTopicLevels, "filter too deep")
+			cl.e.refusedDeep(&cl.info, "unsubscribe", f.Filter)
 			codes[i] = 0x8F
 			continue
 		}

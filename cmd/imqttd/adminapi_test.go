@@ -34,20 +34,6 @@ func startAdminNode(t *testing.T, dir string) *adminNode {
 	return startAdminNodeOn(t, dir, engineMochi)
 }
 
-// Engines of mqtt.engine the admin tests run on.
-const (
-	engineMochi  = "mochi"
-	engineNative = "native" // storage and IM off: the native engine runs neither yet
-)
-
-// engineYAML is the config lines that select eng.
-func engineYAML(eng string) string {
-	if eng == engineNative {
-		return "mqtt: {engine: native}\nstorage: {enabled: false}\nim: {enabled: false}\n"
-	}
-	return ""
-}
-
 // startAdminNodeOn is startAdminNode on engine eng.
 func startAdminNodeOn(t *testing.T, dir, eng string) *adminNode {
 	t.Helper()
@@ -123,10 +109,10 @@ func pubCode(t *testing.T, c *v5client, topic string, retain bool, payload strin
 // TestAdminAPIProcess drives every endpoint of a running imqttd with real
 // clients, on each engine: auth, clients and kick (MQTT 5 and 3.1.1),
 // sessions, subscriptions, retained messages, reload with a broken ACL file,
-// cluster, health; then on mochi (storage on) a restart shows the deletes
-// were durable.
+// cluster, health; then with storage on a restart shows the deletes were
+// durable.
 func TestAdminAPIProcess(t *testing.T) {
-	for _, eng := range []string{engineMochi, engineNative} {
+	for _, eng := range []string{engineMochi, engineNative, engineNativeMemory} {
 		t.Run(eng, func(t *testing.T) { testAdminAPIProcess(t, eng) })
 	}
 }
@@ -245,7 +231,7 @@ func testAdminAPIProcess(t *testing.T, eng string) {
 	})
 
 	t.Run("sessions", func(t *testing.T) {
-		if eng == engineNative {
+		if eng == engineNativeMemory {
 			adminSessionsInMemory(t, a, tcp)
 			return
 		}
@@ -391,8 +377,8 @@ func testAdminAPIProcess(t *testing.T, eng string) {
 		}
 	})
 
-	if eng == engineNative {
-		return // no durable state to restart with yet
+	if eng == engineNativeMemory {
+		return // no durable state to restart with
 	}
 	// The deletes were durable: after a restart on the same data directory the
 	// retained message and the session api-gone stay gone, the others are
@@ -415,8 +401,8 @@ func testAdminAPIProcess(t *testing.T, eng string) {
 	}
 }
 
-// adminSessionsInMemory is the sessions part on the native engine, which
-// keeps persistent sessions in memory only (storage off): /sessions lists the
+// adminSessionsInMemory is the sessions part on the native engine with
+// storage off, which keeps persistent sessions in memory only: /sessions lists the
 // store's (none), an offline session shows in /subscriptions and is deleted
 // by DELETE /sessions/{id}, a connected one is refused with 409.
 func adminSessionsInMemory(t *testing.T, a *adminNode, tcp string) {

@@ -42,29 +42,10 @@ func imNodeBinAuth(t *testing.T, bin, authExtra, imExtra string) *node {
 	return usersNode(t, bin, "im1", imUsers, authExtra, "im:\n  admins: [root]\n"+imExtra)
 }
 
-// Engines the IM scenarios run on (mqtt.engine).
-const (
-	engineMochi  = "mochi"
-	engineNative = "native"
-)
-
-// onEngines runs fn as a subtest per MQTT engine. The native engine runs
-// without durable storage for now (broker validateNative), so what needs
-// persistent sessions stays on the mochi path.
-func onEngines(t *testing.T, fn func(t *testing.T, engine string)) {
-	for _, e := range []string{engineMochi, engineNative} {
-		t.Run(e, func(t *testing.T) { fn(t, e) })
-	}
-}
-
 // imNodeOn is imNodeAuth on the given engine.
 func imNodeOn(t *testing.T, engine, authExtra, imExtra string) *node {
 	t.Helper()
-	var top string
-	if engine == engineNative {
-		top = "mqtt: {engine: native}\nstorage: {enabled: false}\n"
-	}
-	return usersNode(t, imqttdBin, "im1", imUsers, authExtra, top+"im:\n  admins: [root]\n"+imExtra)
+	return usersNode(t, imqttdBin, "im1", imUsers, authExtra, engineYAML(engine)+"im:\n  admins: [root]\n"+imExtra)
 }
 
 // usersNode starts the imqttd binary bin as node id with the password-file

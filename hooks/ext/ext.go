@@ -110,4 +110,17 @@ const (
 	DropTooLarge       = "packet_too_large"      // above the client's Maximum Packet Size
 	DropQueueFull      = "queue_full"            // the session's offline queue was full
 	DropInflightQuota  = "inflight_quota"        // no in-flight slot and no queue for it
+	DropQueuedBytes    = "max_queued_bytes"      // the session's queue was at limits.max_queued_bytes
+	DropQoS0Offline    = "qos_dropped"           // a QoS 0 message for a session without a connection
 )
+
+// Gauges are the broker's current sizes, read at scrape time for the
+// imqtt_* gauge families (hooks/metrics), the same on either engine path.
+type Gauges struct {
+	Subscriptions        int64 // subscriptions held, shared group members included
+	Retained             int64 // retained messages held ($SYS ones included)
+	Inflight             int64 // outbound QoS 1/2 messages sent and not yet acknowledged
+	ClientsConnected     int64 // sessions with a connection
+	ClientsTotal         int64 // sessions known, connected or not
+	SessionsDisconnected int64 // persistent sessions without a connection
+}

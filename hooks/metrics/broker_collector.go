@@ -3,12 +3,14 @@ package metrics
 import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imqtt/imqtt/hooks/ext"
 )
 
-// brokerCollector reads the server's counters at scrape time. It never changes
-// the server.
+// brokerCollector reads the broker's sizes at scrape time (Options.Gauges,
+// or mochi's server). It never changes the broker.
 type brokerCollector struct {
-	s *mqtt.Server
+	gauges func() ext.Gauges
 
 	subscriptions        *prometheus.Desc
 	retained             *prometheus.Desc
@@ -18,17 +20,17 @@ type brokerCollector struct {
 	sessionsDisconnected *prometheus.Desc
 }
 
-func newBrokerCollector(s *mqtt.Server) *brokerCollector {
+func newBrokerCollector(gauges func() ext.Gauges) *brokerCollector {
 	return &brokerCollector{
-		s: s,
+		gauges: gauges,
 		subscriptions: prometheus.NewDesc(nameSubscriptions,
-			"Subscriptions held by the broker (mochi Info.Subscriptions).", nil, nil),
+			"Subscriptions held by the broker.", nil, nil),
 		retained: prometheus.NewDesc(nameRetainedMessages,
-			"Retained messages held by the broker, including the $SYS topics mochi retains.", nil, nil),
+			"Retained messages held by the broker, including the $SYS topics.", nil, nil),
 		inflight: prometheus.NewDesc(nameInflightMessages,
-			"QoS 1/2 messages in flight (mochi Info.Inflight).", nil, nil),
+			"Outbound QoS 1/2 messages in flight.", nil, nil),
 		clientsConnected: prometheus.NewDesc(nameClientsConnected,
-			"Clients currently connected (mochi Info.ClientsConnected).", nil, nil),
+			"Clients currently connected.", nil, nil),
 		clientsTotal: prometheus.NewDesc(nameClientsTotal,
 			"Sessions known to the broker, connected or not (excluding the inline client).", nil, nil),
 		sessionsDisconnected: prometheus.NewDesc(nameSessionsDisconnected,
@@ -48,19 +50,31 @@ func (c *brokerCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
-	info := c.s.Info.Clone()
+	g := c.gauges()
+	ch <- prometheus.MustNewConstMetric(c.subscriptions, prometheus.GaugeValue, float64(g.Subscriptions))
+	ch <- prometheus.MustNewConstMetric(c.retained, prometheus.GaugeValue, float64(g.Retained))
+	ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(g.Inflight))
+	ch <- prometheus.MustNewConstMetric(c.clientsConnected, prometheus.GaugeValue, float64(g.ClientsConnected))
+	ch <- prometheus.MustNewConstMetric(c.clientsTotal, prometheus.GaugeValue, float64(g.ClientsTotal))
+	ch <- prometheus.MustNewConstMetric(c.sessionsDisconnected, prometheus.GaugeValue, float64(g.SessionsDisconnected))
+}
 
-	total := int64(c.s.Clients.Len())
-	if c.s.Options != nil && c.s.Options.InlineClient {
-		total-- // mochi.New adds the inline client to Clients
+// mochiGauges reads mochi's server counters (the mochi path).
+func mochiGauges(s *mqtt.Server) func() ext.Gauges {
+	return func() ext.Gauges {
+		info := s.Info.Clone()
+		total := int64(s.Clients.Len())
+		if s.Options != nil && s.Options.InlineClient {
+			total-- // mochi.New adds the inline client to Clients
+		}
+		total = max(total, 0)
+		return ext.Gauges{
+			Subscriptions:        info.Subscriptions,
+			Retained:             int64(s.Topics.Retained.Len()),
+			Inflight:             info.Inflight,
+			ClientsConnected:     info.ClientsConnected,
+			ClientsTotal:         total,
+			SessionsDisconnected: max(total-info.ClientsConnected, 0),
+		}
 	}
-	total = max(total, 0)
-	disconnected := max(total-info.ClientsConnected, 0)
-
-	ch <- prometheus.MustNewConstMetric(c.subscriptions, prometheus.GaugeValue, float64(info.Subscriptions))
-	ch <- prometheus.MustNewConstMetric(c.retained, prometheus.GaugeValue, float64(c.s.Topics.Retained.Len()))
-	ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(info.Inflight))
-	ch <- prometheus.MustNewConstMetric(c.clientsConnected, prometheus.GaugeValue, float64(info.ClientsConnected))
-	ch <- prometheus.MustNewConstMetric(c.clientsTotal, prometheus.GaugeValue, float64(total))
-	ch <- prometheus.MustNewConstMetric(c.sessionsDisconnected, prometheus.GaugeValue, float64(disconnected))
 }

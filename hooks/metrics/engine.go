@@ -70,6 +70,10 @@ func (o *EngineObserver) MessageDropped(reason string) {
 		m.dropTooLarge.Add(1)
 	case ext.DropQueueFull:
 		m.dropQueueFull.Add(1)
+	case ext.DropQueuedBytes:
+		m.dropQueuedBytes.Add(1)
+	case ext.DropQoS0Offline:
+		m.dropQoS.Add(1)
 	default: // ext.DropInflightQuota and any reason added later
 		m.dropInflight.Add(1)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/imqtt/imqtt/hooks/ext"
 )
 
 // Options configures New.
@@ -17,6 +19,9 @@ type Options struct {
 	// imqtt_retained_messages, ...) and the inflight_quota drop count. Nil leaves
 	// those series out.
 	Server *mqtt.Server
+	// Gauges, when set, is read at scrape time for the broker gauges instead
+	// of Server (the native engine: engine.Engine.Gauges).
+	Gauges func() ext.Gauges
 }
 
 // Metrics owns the registry and every imqtt_* metric. Create it with New; all
@@ -163,8 +168,11 @@ func New(opts Options) (*Metrics, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
-	if opts.Server != nil {
-		cs = append(cs, newBrokerCollector(opts.Server))
+	switch {
+	case opts.Gauges != nil:
+		cs = append(cs, newBrokerCollector(opts.Gauges))
+	case opts.Server != nil:
+		cs = append(cs, newBrokerCollector(mochiGauges(opts.Server)))
 	}
 	for _, c := range cs {
 		if err := m.reg.Register(c); err != nil {

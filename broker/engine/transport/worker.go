@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -108,7 +109,31 @@ func (b *Batch) packet(fh packets.FixedHeader, body []byte) error {
 	return b.s.h.Packet(b, b.c, fh, body)
 }
 
-func (b *Batch) malformed(err error) { b.s.h.Malformed(b, b.c, err) }
+// malformed counts the refusal with the listen package's reasons (the same
+// imqtt_connections_rejected_total labels as the mochi path's listeners) and
+// tells the handler.
+func (b *Batch) malformed(err error) {
+	c := b.c
+	if b.s.guard != nil {
+		b.s.guard.Reject(c.l.id, c.remote.String(), rejectReason(c.gotPacket, err), err)
+	}
+	b.s.h.Malformed(b, c, err)
+}
+
+// rejectReason names a framer refusal: before or after the first packet,
+// too large or malformed.
+func rejectReason(afterFirst bool, err error) string {
+	large := errors.Is(err, ErrPacketTooLarge)
+	switch {
+	case !afterFirst && large:
+		return listen.ReasonFirstPacketSize
+	case !afterFirst:
+		return listen.ReasonFirstPacketMalformed
+	case large:
+		return listen.ReasonPacketTooLarge
+	}
+	return listen.ReasonMalformedLength
+}
 
 // hold stops framing b.c once the handler paused it.
 func (b *Batch) hold() bool { return b.c.paused }
