@@ -45,7 +45,7 @@ type Engine struct {
 	// shared is store when other nodes write it too (mirror.go); nil
 	// otherwise.
 	shared ext.SharedStore
-	log   zerolog.Logger
+	log    zerolog.Logger
 	// limitLog is log sampled to one line per limitLogEvery: refusals by a
 	// bound can come as fast as a client can send.
 	limitLog zerolog.Logger
