@@ -131,7 +131,8 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 
 	expiry := e.sessionExpiry(&pk)
 	cl.clean, cl.connectedAt = pk.Connect.Clean, now().UnixMilli() // before attach publishes cl (admin.go)
-	e.lookupStored(cl.info.ID)                                     // a session another node wrote, not mirrored yet (mirror.go)
+	// A session another node wrote and this one has not mirrored yet.
+	e.lookupStored(cl.info.ID)
 	s, present, ended, delOld, no := e.attach(cl, pk.Connect.Clean, expiry)
 	if no != nil {
 		connack(b, c, v, no.code, false, nil)
