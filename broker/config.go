@@ -355,9 +355,6 @@ func (c *Config) Validate() error {
 	default:
 		return invalid("mqtt.engine", c.MQTT.Engine, "must be "+EngineMochi+" or "+EngineNative)
 	}
-	if err := c.validateNative(); err != nil {
-		return err
-	}
 	if c.MQTT.MaxQoS > 2 {
 		return invalid("mqtt.max_qos", c.MQTT.MaxQoS, "must be 0, 1 or 2")
 	}

@@ -25,10 +25,11 @@ const (
 	// engine is being built, issue 17).
 	EngineMochi = "mochi"
 	// EngineNative is imqtt's own engine (broker/engine over
-	// broker/engine/transport). This release runs it for a node without
-	// durable storage (Config.Validate says so); the IM service runs on it
-	// (newNativeIM), and clean sessions are routed between the nodes of a
-	// cluster (hooks/route).
+	// broker/engine/transport). The IM service runs on it (newNativeIM);
+	// clean sessions are routed between the nodes of a cluster
+	// (hooks/route), durable ones replicated through the store, whose
+	// observer tells each node's engine of the others' writes
+	// (storage.EngineStore.Observe).
 	EngineNative = "native"
 )
 
@@ -79,19 +80,6 @@ func (c Config) transportConfig() transport.Config {
 	t.ConnectTimeout = c.Limits.ConnectTimeout
 	t.MaxPacketSize = int(c.Limits.MaxPacketSize)
 	return t
-}
-
-// validateNative refuses what the native engine does not run yet, naming the
-// key to change; the mochi path runs them all.
-func (c Config) validateNative() error {
-	if !c.native() {
-		return nil
-	}
-	if c.Storage.Enabled && len(c.Cluster.Join) > 0 {
-		return fmt.Errorf("mqtt.engine: %s does not replicate durable sessions between nodes yet: remove cluster.join, set storage.enabled: false or mqtt.engine: %s: %w",
-			EngineNative, EngineMochi, ErrInvalidConfig)
-	}
-	return nil
 }
 
 // nativeParts is what the native engine path builds in place of mochi's
@@ -170,10 +158,14 @@ func (b *Broker) newNative() (err error) {
 		n.store, err = storage.NewEngineStore(cfg.Storage.Config, storage.EngineOptions{
 			Node: b.writer, Store: b.store, Log: log, IsLeader: b.node.IsLeader,
 			Retained: cfg.Retained, Limits: b.metrics, MaxCommandBytes: cfg.Cluster.BatchMaxBytes,
+			NodeID: cfg.Node.ID,
 		})
 		if err != nil {
 			return fmt.Errorf("storage: %w", err)
 		}
+		// Observed before engine.New loads the store, so no write of
+		// another node falls between the load and the watch.
+		b.store.SetObserver(b.observer())
 		n.store.Start()
 		eopts.Store = n.store
 	}

@@ -84,18 +84,24 @@ func TestNativeEngineAuth(t *testing.T) {
 	}
 }
 
-// TestNativeEngineConfigRefusals checks what the native engine does not run
-// yet fails at New, naming the key.
+// TestNativeEngineConfigRefusals checks an unknown engine fails at New,
+// naming the key, and that the native engine accepts storage with
+// cluster.join (durable sessions across a cluster).
 func TestNativeEngineConfigRefusals(t *testing.T) {
+	ok := EmbeddedConfig()
+	ok.Node.DataDir = t.TempDir()
+	ok.MQTT.Engine, ok.Storage.Enabled = EngineNative, true
+	ok.Cluster.Join = []string{"127.0.0.1:1"}
+	ok.Cluster.Bootstrap = false
+	ok.Cluster.SecretFile = "/nonexistent/cluster.secret" // not read by Validate
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("native engine with storage and cluster.join: %v", err)
+	}
 	for _, tc := range []struct {
 		name   string
 		mutate func(*Config)
 		want   string
 	}{
-		{"join with storage", func(c *Config) {
-			c.MQTT.Engine = EngineNative
-			c.Cluster.Join = []string{"127.0.0.1:1"}
-		}, "cluster.join"},
 		{"unknown", func(c *Config) { c.MQTT.Engine = "turbo" }, "mqtt.engine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

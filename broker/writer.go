@@ -17,12 +17,16 @@ func (w forwardingWriter) Apply(ctx context.Context, cmd []byte) (any, error) {
 	return w.n.ApplyForward(ctx, cmd)
 }
 
-// observer returns the store observer: hooks/storage and the IM service, each
-// when on; nil when neither is.
+// observer returns the store observer: hooks/storage (the mochi hook, or
+// the native engine's store) and the IM service, each when on; nil when
+// none is.
 func (b *Broker) observer() persist.Observer {
 	var obs []persist.Observer
 	if b.storage != nil {
 		obs = append(obs, b.storage.Observe)
+	}
+	if b.native != nil && b.native.store != nil {
+		obs = append(obs, b.native.store.Observe)
 	}
 	if b.im != nil {
 		obs = append(obs, b.im.svc.Observe)

@@ -213,7 +213,8 @@ func (e *Engine) Kick(id string) (version byte, ok bool) {
 // queue and delayed will are gone (the will is not published), and a client
 // connecting with that id gets Session Present 0. known is false when the
 // table holds no session for id; online is true, with nothing changed, when
-// its client is connected. The session was dropped when known && !online.
+// its client is connected (here, or on another node of a cluster). The
+// session was dropped when known && !online.
 func (e *Engine) DropSession(id string) (known, online bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -222,7 +223,7 @@ func (e *Engine) DropSession(id string) (known, online bool) {
 		return false, false
 	}
 	s.mu.Lock()
-	online = s.cl != nil
+	online = s.cl != nil || s.remote // connected here or on another node
 	if !online {
 		s.will, s.willAt = nil, 0
 	}

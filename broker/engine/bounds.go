@@ -48,7 +48,7 @@ func (e *Engine) admitLocked(cl *client, old *session, expiry uint32) *refusal {
 	user := cl.info.Username
 	if old != nil && old.user != user {
 		old.mu.Lock()
-		live := old.cl != nil
+		live := old.cl != nil || old.remote // connected here or on another node
 		old.mu.Unlock()
 		if live || !e.cfg.OwnerMismatchCleanStart {
 			return &refusal{code: 0x87, limit: LimitOwnerMismatch, why: "client id holds another user's session", owner: old.user}

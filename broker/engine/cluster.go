@@ -84,6 +84,10 @@ func (e *Engine) DeliverForwarded(sm *ext.StoredMessage, groups []string) int {
 // TakeOver implements ext.RouteTarget: the connection of clientID, if it
 // connected before at, gets DISCONNECT 0x8E and is closed, its will is
 // published, and its session ends here (it now lives on the other node).
+// A durable session of a shared store lives on here as a mirror of the
+// store's (mirror.go): no disconnect record is written (the other node's
+// connect owns it), its will goes unless delayed (the reconnect cancels
+// that), and it is read again from the replica (resync).
 func (e *Engine) TakeOver(clientID string, at int64) bool {
 	var wills []*will
 	e.mu.Lock()
@@ -102,6 +106,26 @@ func (e *Engine) TakeOver(clientID string, at int64) bool {
 	s.cl = nil
 	s.online.Store(false)
 	e.st.online(-1)
+	if s.durable && e.shared != nil {
+		if w := cl.will; w != nil && w.delay == 0 {
+			wills = append(wills, w)
+		}
+		cl.will = nil
+		s.remote, s.reload = true, true
+		*s.d = dstate{high: unknownHigh}
+		s.inflight, s.queue, s.queued, s.inQoS2 = nil, nil, 0, nil
+		delete(e.offline, s)
+		s.mu.Unlock()
+		e.mu.Unlock()
+		cl.sendDisconnect(nil, ErrTakenOver) // [MQTT-3.1.4-3]
+		cl.conn.Close(ErrTakenOver)
+		cl.logEvent(e.log.Info()).Str(logfield.Reason, reasonWord(ErrTakenOver)).Msg("client taken over by another node")
+		for _, w := range wills {
+			e.publishWill(w)
+		}
+		e.resync(clientID)
+		return true
+	}
 	if cl.will != nil {
 		wills = append(wills, cl.will)
 		cl.will = nil

@@ -131,6 +131,8 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 
 	expiry := e.sessionExpiry(&pk)
 	cl.clean, cl.connectedAt = pk.Connect.Clean, now().UnixMilli() // before attach publishes cl (admin.go)
+	// A session another node wrote and this one has not mirrored yet.
+	e.lookupStored(cl.info.ID)
 	s, present, ended, delOld, no := e.attach(cl, pk.Connect.Clean, expiry)
 	if no != nil {
 		connack(b, c, v, no.code, false, nil)
@@ -173,7 +175,10 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 			}
 		}
 		if err == nil && s.durable {
-			err = e.store.PutSession(ctx, rec)
+			// A session last delivered elsewhere resumes from the store.
+			if err = e.reloadFlights(s); err == nil {
+				err = e.store.PutSession(ctx, rec)
+			}
 		}
 		if err != nil {
 			e.log.Warn().Err(err).Str(logfield.ClientID, cl.info.ID).Msg("store session at connect")

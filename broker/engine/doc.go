@@ -48,6 +48,7 @@
 // a publisher is paused while a link is full, and the router delivers
 // forwarded messages (DeliverForwarded), takes over connections (TakeOver,
 // 0x8E) and asks which shared groups this node serves (SharedGroups).
+// Durable sessions are not routed: see "Durable sessions in a cluster".
 //
 // Engine.Publish (serverpublish.go) sends a message from the server itself:
 // safe from any goroutine, never blocks on a subscriber, judged per
@@ -179,11 +180,58 @@
 // the window still holds. A released message is dequeued by its Release,
 // so the store's queue never holds one.
 //
+// # Durable sessions in a cluster
+//
+// When Options.Store is an ext.SharedStore (hooks/storage EngineStore: the
+// nodes of a cluster write one replicated state through raft), New watches
+// it before it loads (mirror.go): the store reports, in log order, the
+// session writes other nodes made (PutSession, DeleteSession, Put- and
+// DeleteSubscriptions; its own are left out: a record carries its node
+// id, the other writes are matched to this store's writes in flight) and
+// every node's enqueues and retained updates (ext.StoreEvents). The
+// events are queued and applied in order by the mirror goroutine:
+//
+//	SessionPut          a session not attached here becomes (or stays) an
+//	                    offline durable session owned by its user: remote
+//	                    while its record says connected (DisconnectedAt 0;
+//	                    never expired here), else offline with its expiry
+//	                    scheduled; its will is the writing node's (dropped
+//	                    here); its delivery state is the store's (reload)
+//	SessionDeleted      a session not attached here ends (a will it held
+//	                    goes now)
+//	Subscriptions*      the session's filters in its map and the index
+//	Enqueued            a session attached here fills its window from the
+//	                    store (a seq it already has does nothing)
+//	Retained            the retained index, at once (on the store's apply
+//	                    goroutine): it follows the log alone, so a retained
+//	                    publish of this node is in the index before Publish
+//	                    returns and commit does not set it
+//
+// So every node matches every publish against every durable session of
+// the cluster and writes its copy (routedIndex routes none of their
+// filters; a forwarded publish skips them). A CONNECT whose client id the
+// table lacks reads the replica first (lookupStored), so a session written
+// elsewhere and not mirrored yet resumes. Attaching a session whose
+// delivery state is the store's reads its Flights before the CONNACK
+// (reloadFlights): the queue is then read from the store's head. The
+// router's TakeOver of a durable session keeps it as a remote mirror: no
+// disconnect record is written (the other node's CONNECT wrote the
+// record), its will goes unless delayed, and it is read again from the
+// replica (resync: writes of the other node applied while it was attached
+// here were not mirrored). Bounds see mirrored sessions: an owner is
+// checked against a session connected elsewhere (remote counts as
+// connected), Engine.perUser counts them. Expiry of a durable session
+// runs only where SharedStore.Leader() is true: a follower keeps an
+// expired one (looked at again every mirrorRecheck seconds) until the
+// leader's DeleteSession reaches it; a remote one never expires.
+//
 // # Goroutines
 //
 //	sweeper       one per engine; New starts it, Close stops it (e.done), e.wg
 //	$SYS loop     one per engine when Config.SysInterval > 0 (sys.go sysLoop);
 //	              New starts it, Close stops it (e.done), e.wg
+//	mirror        one per engine with a SharedStore (mirror.go mirrorLoop);
+//	              New starts it after the load, Close stops it (e.done), e.wg
 //	drain waiter  one per slow session at most (inflight.go startDrain); ends
 //	              when the connection drains, detaches or the engine closes; e.wg
 //	handler call  one per connection at most (handoff.go): a claimed PUBLISH

@@ -189,7 +189,10 @@ func (e *Engine) load() error {
 		if err != nil {
 			return fmt.Errorf("engine: load flights of %q: %w", r.ClientID, err)
 		}
-		s := &session{e: e, id: strings.Clone(r.ClientID), user: r.Username, durable: true, expiry: r.Expiry}
+		// Another node's session (its record names it): mirrored, its
+		// will that node's, connected there while DisconnectedAt is 0.
+		foreign := e.shared != nil && r.Node != "" && r.Node != e.shared.Node()
+		s := &session{e: e, id: strings.Clone(r.ClientID), user: r.Username, durable: true, expiry: r.Expiry, reload: foreign}
 		s.info = &ext.Client{ID: s.id, Username: s.user, ProtocolVersion: r.ProtocolVersion}
 		s.d = &dstate{high: unknownHigh}
 		for _, id := range fl.Released {
@@ -212,13 +215,21 @@ func (e *Engine) load() error {
 			s.subs[sub.Filter] = o
 			e.topics.subscribe(s, sub.Filter, o)
 		}
+		if foreign && r.DisconnectedAt == 0 {
+			s.remote = true
+			e.mu.Lock()
+			e.sessions[s.id] = s
+			e.countLocked(s)
+			e.mu.Unlock()
+			continue
+		}
 		disc := r.DisconnectedAt
 		if disc == 0 {
 			disc = t.UnixMilli()
 		}
 		s.offlineAt = disc / 1000
 		var w *will
-		if r.Will != nil {
+		if r.Will != nil && !foreign {
 			w = loadedWill(r.Will, s.info)
 		}
 		if r.DisconnectedAt == 0 {
@@ -227,6 +238,7 @@ func (e *Engine) load() error {
 		e.mu.Lock()
 		e.sessions[s.id] = s
 		e.offline[s] = struct{}{}
+		e.countLocked(s)
 		e.scheduleLocked(s, s.offlineAt+int64(s.expiry))
 		if w != nil {
 			at := min(s.offlineAt+int64(w.delay), s.offlineAt+int64(s.expiry))
@@ -329,8 +341,10 @@ func (e *Engine) commit(ctx context.Context, m *message, dp *durablePub) error {
 	if len(seqs) != len(dp.sessions) {
 		return fmt.Errorf("engine: store returned %d seqs for %d copies", len(seqs), len(dp.sessions))
 	}
-	if dp.retain {
-		e.topics.retain(m) // [MQTT-3.3.1-5] [MQTT-3.3.1-6]
+	if dp.retain && e.shared == nil {
+		// [MQTT-3.3.1-5] [MQTT-3.3.1-6]; with a shared store the index
+		// follows the log (mirror.go), updated before Publish returned.
+		e.topics.retain(m)
 	}
 	for i, s := range dp.sessions {
 		if seqs[i] == 0 {

@@ -42,7 +42,10 @@ type Engine struct {
 	acl   ext.Authorizer
 	obs   ext.Observer
 	store ext.Store // nil: no durable sessions
-	log   zerolog.Logger
+	// shared is store when other nodes write it too (mirror.go); nil
+	// otherwise.
+	shared ext.SharedStore
+	log    zerolog.Logger
 	// limitLog is log sampled to one line per limitLogEvery: refusals by a
 	// bound can come as fast as a client can send.
 	limitLog zerolog.Logger
@@ -82,6 +85,13 @@ type Engine struct {
 	widle   chan struct{} // closed when wrun drops to 0
 	sctx    context.Context
 	scancel context.CancelFunc
+
+	// The mirror of other nodes' writes (mirror.go): events queued in log
+	// order for the mirror goroutine; loading while New reads the store.
+	mmu     sync.Mutex
+	mq      []mevent
+	mwake   chan struct{}
+	loading bool
 }
 
 var _ transport.Handler = (*Engine)(nil)
@@ -125,13 +135,24 @@ func New(cfg Config, opts Options) (*Engine, error) {
 	}
 	e.sctx, e.scancel = context.WithCancel(context.Background())
 	e.st.started = now().Unix()
+	if sh, ok := e.store.(ext.SharedStore); ok {
+		// Watched before the load: what is applied during it is queued.
+		e.shared, e.mwake, e.loading = sh, make(chan struct{}, 1), true
+		sh.Watch(storeEvents{e})
+	}
 	if e.store != nil {
 		if err := e.load(); err != nil {
+			if e.shared != nil {
+				e.shared.Watch(nil)
+			}
 			cancel()
 			_ = e.waitWrites(context.Background())
 			e.scancel()
 			return nil, err
 		}
+	}
+	if e.shared != nil {
+		e.loaded()
 	}
 	e.wg.Add(1)
 	go e.sweeper()
@@ -148,6 +169,9 @@ func New(cfg Config, opts Options) (*Engine, error) {
 // written.
 func (e *Engine) Close(ctx context.Context) error {
 	e.once.Do(func() {
+		if e.shared != nil {
+			e.shared.Watch(nil)
+		}
 		close(e.done)
 		e.cancel()
 		e.mu.Lock()

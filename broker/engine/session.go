@@ -30,6 +30,12 @@ type session struct {
 	subs   map[string]subOpts
 	expiry uint32 // Session Expiry Interval, seconds
 	ended  bool   // removed from the table; late deliveries are dropped
+	// remote: a durable session connected on another node (mirror.go):
+	// offline here and never expired here. reload: its delivery state is
+	// the store's (mirrored or taken over), read again when a client
+	// attaches here. Written under Engine.mu and mu.
+	remote bool
+	reload bool
 	// durable: a persistent session written through Options.Store (set when
 	// the session is created, never changed, so read without mu); its queue
 	// is the store's and d holds its window (durqueue.go).

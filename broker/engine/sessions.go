@@ -67,7 +67,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	}
 	delete(e.offline, s)
 	s.mu.Lock()
-	s.cl, s.info, s.expiry, s.offlineAt = cl, &cl.info, expiry, 0
+	s.cl, s.info, s.expiry, s.offlineAt, s.remote = cl, &cl.info, expiry, 0, false
 	s.online.Store(true)
 	e.st.online(1)
 	cl.s = s

@@ -68,6 +68,13 @@ func (e *Engine) sweepSecond(sec, t int64, wills []*will) []*will {
 			published = true
 		}
 		expired := s.expiredAt(t)
+		hold := false
+		if expired && s.durable && e.shared != nil && !e.shared.Leader() {
+			// The leader deletes it (every node mirrors the deletion);
+			// looked at again in case this node leads by then.
+			hold = true
+			e.scheduleLocked(s, t+mirrorRecheck)
+		}
 		if expired && s.will != nil { // the session ends: its will goes now
 			wills = append(wills, s.will)
 			s.will = nil
@@ -76,7 +83,7 @@ func (e *Engine) sweepSecond(sec, t int64, wills []*will) []*will {
 			e.putRecord(s.record(s.offlineAt*1000, nil))
 		}
 		s.mu.Unlock()
-		if expired {
+		if expired && !hold {
 			e.endLocked(s, true) // [MQTT-3.1.2-23]
 		}
 	}

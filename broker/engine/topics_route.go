@@ -60,7 +60,9 @@ func containsStr(ss []string, s string) bool {
 
 // routedIndex is the index of an engine in a cluster: it tells the Router
 // about every subscription that appears in or leaves the index (once per
-// session and filter), so the router advertises this node's filters. Its
+// session and filter), so the router advertises this node's filters.
+// Durable sessions' subscriptions are not routed: every node holds them
+// (mirror.go) and writes their copies through the store. Its
 // calls run under the session's lock (and the table's, at a session's end):
 // ext.Router's RouteAdded and RouteRemoved do not block.
 type routedIndex struct {
@@ -70,7 +72,7 @@ type routedIndex struct {
 
 func (x routedIndex) subscribe(s *session, filter string, o subOpts) bool {
 	existed := x.index.subscribe(s, filter, o)
-	if !existed {
+	if !existed && !s.durable {
 		x.r.RouteAdded(filter)
 	}
 	return existed
@@ -78,7 +80,7 @@ func (x routedIndex) subscribe(s *session, filter string, o subOpts) bool {
 
 func (x routedIndex) unsubscribe(s *session, filter string) bool {
 	ok := x.index.unsubscribe(s, filter)
-	if ok {
+	if ok && !s.durable {
 		x.r.RouteRemoved(filter)
 	}
 	return ok

@@ -73,6 +73,10 @@ type Session struct {
 	// 0 while a connection is attached (on some node).
 	DisconnectedAt int64
 	Will           *Will // nil: none
+	// Node is the node of the session's last connection: a SharedStore
+	// sets it to its own Node() on PutSession (the engine leaves it
+	// empty) and reads it back; "" for a record without one.
+	Node string
 }
 
 // Subscription is one stored subscription of a session.

@@ -15,8 +15,9 @@
 //   - the native engine (engine.go): the Router is the engine's ext.Router
 //     (New without Options.Server, engine.Options.Router, StartEngine). The
 //     engine's index reports each subscription entering and leaving it
-//     (RouteAdded/RouteRemoved, every session: with storage disabled no
-//     session is replicated), Forward gets each client publish and will
+//     (RouteAdded/RouteRemoved, every clean session; durable sessions are
+//     replicated through the store and not routed, broker/engine doc.go
+//     "Durable sessions in a cluster"), Forward gets each client publish and will
 //     after its local routing, Connected each connect; the router calls the
 //     engine's ext.RouteTarget: DeliverForwarded, TakeOver, SharedGroups.
 //     Nothing of the router blocks an engine worker (below).

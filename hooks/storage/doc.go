@@ -294,10 +294,21 @@
 // sweeper's (DeleteSession). Close the engine, then the EngineStore, then
 // the node and the store.
 //
-// Limits: the cluster observer (Observe) is the hook's; an EngineStore
-// does not mirror other nodes' writes (the engine's cluster routing does),
-// so its queue bound counts only this node's copies until a dequeue or a
-// restart reloads them. A charged retained update with a bound is its own
+// Cluster (engine_events.go): an EngineStore is an ext.SharedStore. Its
+// Observe (the broker combines it with the IM service's into the store's
+// observer) reports each applied entry to the engine's ext.StoreEvents in
+// log order: other nodes' PutSession (records carry the writer's node id,
+// EngineOptions.NodeID), other nodes' DeleteSession and Put- and
+// DeleteSubscription (this store's own are matched to its writes in
+// flight: a token per write, taken by the first entry whose first op has
+// the same kind and client id), every Enqueue / EnqueueRef (with its seq),
+// a CommitBody (a wake of every session), every retained update; a
+// DequeueThrough makes the queue bound forget the session. Session reads
+// one record and its subscriptions (the engine's resync after a takeover
+// and its look-up before a CONNECT), Leader is EngineOptions.IsLeader
+// (the engine expires sessions there only), Node the node id.
+//
+// Limits: a charged retained update with a bound is its own
 // write before the copies: if the copies then fail, the retained message
 // is stored and the publisher is refused (its re-send rewrites it).
 //

@@ -144,7 +144,7 @@ func sessionFromExt(s *ext.Session) persist.Session {
 func extSession(r *persist.Session) ext.Session {
 	s := ext.Session{
 		ClientID: r.ClientID, Username: r.Username, ProtocolVersion: r.ProtocolVersion,
-		Expiry: r.SessionExpiry, DisconnectedAt: r.DisconnectedAt,
+		Expiry: r.SessionExpiry, DisconnectedAt: r.DisconnectedAt, Node: r.NodeID,
 	}
 	if w := r.Will; w != nil {
 		s.Will = &ext.Will{

@@ -42,7 +42,9 @@ func (e *EngineStore) Retained(fn func(ext.StoredMessage) error) error {
 
 // PutSession writes s's record.
 func (e *EngineStore) PutSession(ctx context.Context, s ext.Session) error {
-	if _, err := e.apply(ctx, []persist.Op{persist.PutSessionOp(sessionFromExt(&s))}); err != nil {
+	r := sessionFromExt(&s)
+	r.NodeID = e.opts.NodeID
+	if _, err := e.apply(ctx, []persist.Op{persist.PutSessionOp(r)}); err != nil {
 		return fmt.Errorf("put session %q: %w", s.ClientID, err)
 	}
 	return nil
@@ -51,7 +53,10 @@ func (e *EngineStore) PutSession(ctx context.Context, s ext.Session) error {
 // DeleteSession removes clientID's session with its subscriptions, queue
 // (its shared bodies released) and in-flight records.
 func (e *EngineStore) DeleteSession(ctx context.Context, clientID string) error {
-	_, err := e.apply(ctx, []persist.Op{persist.DeleteSessionOp(clientID)})
+	err := e.applyOwn(persist.OpDeleteSession, clientID, func() error {
+		_, err := e.apply(ctx, []persist.Op{persist.DeleteSessionOp(clientID)})
+		return err
+	})
 	e.core.bound.forget(clientID)
 	if err != nil {
 		return fmt.Errorf("delete session %q: %w", clientID, err)
@@ -68,7 +73,11 @@ func (e *EngineStore) PutSubscriptions(ctx context.Context, clientID string, sub
 	for i := range subs {
 		ops[i] = persist.PutSubscriptionOp(clientID, subscriptionFromExt(&subs[i]))
 	}
-	if _, err := e.apply(ctx, ops); err != nil {
+	err := e.applyOwn(persist.OpPutSubscription, clientID, func() error {
+		_, err := e.apply(ctx, ops)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("put %d subscriptions of %q: %w", len(subs), clientID, err)
 	}
 	return nil
@@ -84,7 +93,11 @@ func (e *EngineStore) DeleteSubscriptions(ctx context.Context, clientID string, 
 	for i, f := range filters {
 		ops[i] = persist.DeleteSubscriptionOp(clientID, f)
 	}
-	if _, err := e.apply(ctx, ops); err != nil {
+	err := e.applyOwn(persist.OpDeleteSubscription, clientID, func() error {
+		_, err := e.apply(ctx, ops)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("delete %d subscriptions of %q: %w", len(filters), clientID, err)
 	}
 	return nil

@@ -35,6 +35,9 @@ type EngineOptions struct {
 	// MaxCommandBytes is the node's largest command (cluster.batch_max_bytes;
 	// 0: its default).
 	MaxCommandBytes int
+	// NodeID is this node's id, written in every session record it puts
+	// (ext.Session.Node): Observe reports only other nodes' records.
+	NodeID string
 }
 
 // EngineStore is the native engine's durable session store (ext.Store) over
@@ -47,6 +50,7 @@ type EngineStore struct {
 	log  zerolog.Logger
 	now  func() time.Time
 	core *core
+	ev   events // the watcher and own writes in flight (engine_events.go)
 
 	life      context.Context // cancelled by Close
 	kill      context.CancelFunc
