@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/imqtt/imqtt/broker/adminapi"
+	"github.com/imqtt/imqtt/hooks/route"
 	"github.com/imqtt/imqtt/internal/logfield"
 )
 
@@ -38,10 +39,7 @@ func mountAdminAPI(b *Broker) error {
 		Join:    b.node.JoinForward,
 		Remove:  b.node.RemoveForward,
 		Routes: func() adminapi.RouteTable {
-			r := b.router
-			if b.native != nil {
-				r = b.native.router
-			}
+			r := b.activeRouter()
 			if r == nil {
 				return adminapi.RouteTable{Local: []string{}, Remote: map[string][]string{}}
 			}
@@ -209,4 +207,13 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
+}
+
+// activeRouter is the cluster router of the engine path in use (nil before
+// it is built).
+func (b *Broker) activeRouter() *route.Router {
+	if b.native != nil {
+		return b.native.router
+	}
+	return b.router
 }

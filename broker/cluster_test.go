@@ -18,16 +18,13 @@ import (
 // cluster over real TCP: n1 bootstraps, n2 and n3 join through n1.
 func newTestCluster(t *testing.T) []*Broker {
 	t.Helper()
-	// The mochi path until the native engine replicates durable sessions
-	// between nodes (issue 17).
-	b1 := newTestBroker(t, func(c *Config) { mochiConfig(c); c.Node.ID = "n1" })
+	b1 := newTestBroker(t, func(c *Config) { c.Node.ID = "n1" })
 	// n1 created its cluster secret in its data directory; the others
 	// are given that file, as an operator copies it.
 	secret := filepath.Join(b1.cfg.Node.DataDir, cluster.SecretFileName)
 	bs := []*Broker{b1}
 	for _, id := range []string{"n2", "n3"} {
 		bs = append(bs, newTestBroker(t, func(c *Config) {
-			mochiConfig(c)
 			c.Node.ID = id
 			c.Cluster.SecretFile = secret
 			c.Cluster.Bootstrap = false
@@ -71,7 +68,7 @@ func TestInProcessCluster(t *testing.T) {
 	}
 	for _, b := range []*Broker{b2, b3} {
 		eventually(t, 10*time.Second, "the route of n1 on "+b.cfg.Node.ID, func() bool {
-			return slices.Contains(b.router.RemoteRoutes()["n1"], "x/#")
+			return slices.Contains(b.activeRouter().RemoteRoutes()["n1"], "x/#")
 		})
 	}
 	for qos := byte(0); qos <= 2; qos++ {
@@ -91,10 +88,7 @@ func TestInProcessCluster(t *testing.T) {
 	if _, err := p3.Publish(tctx(t), &paho.Publish{Topic: "r/1", QoS: 1, Retain: true, Payload: []byte("kept")}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the retained message on n1", func() bool {
-		pk, ok := b1.srv.Topics.Retained.Get("r/1")
-		return ok && string(pk.Payload) == "kept"
-	})
+	eventually(t, 5*time.Second, "the retained message on n1", func() bool { return retainedOn(b1, "r/1") == "kept" })
 
 	// A persistent session moves from n1 to n3.
 	expiry := uint32(600)
@@ -132,7 +126,7 @@ func TestInProcessCluster(t *testing.T) {
 	if _, err := s3.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "n3/#", QoS: 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "n3's route on n1", func() bool { return slices.Contains(b1.router.RemoteRoutes()["n3"], "n3/#") })
+	eventually(t, 5*time.Second, "n3's route on n1", func() bool { return slices.Contains(b1.activeRouter().RemoteRoutes()["n3"], "n3/#") })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := b3.Close(ctx); err != nil {
@@ -143,7 +137,7 @@ func TestInProcessCluster(t *testing.T) {
 	}
 	for _, b := range []*Broker{b1, b2} {
 		eventually(t, 5*time.Second, "no route of n3 on "+b.cfg.Node.ID, func() bool {
-			_, ok := b.router.RemoteRoutes()["n3"]
+			_, ok := b.activeRouter().RemoteRoutes()["n3"]
 			return !ok && len(b.node.Status().Voters()) == 2
 		})
 	}
@@ -168,10 +162,10 @@ func TestInProcessClusterSharedSubscription(t *testing.T) {
 	if _, err := plain.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "s/#", QoS: 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "n3's plain route on n1", func() bool { return slices.Contains(bs[0].router.RemoteRoutes()["n3"], "s/#") })
+	eventually(t, 5*time.Second, "n3's plain route on n1", func() bool { return slices.Contains(bs[0].activeRouter().RemoteRoutes()["n3"], "s/#") })
 	for _, b := range []*Broker{bs[0], bs[2]} {
 		eventually(t, 5*time.Second, "the shared routes on "+b.cfg.Node.ID, func() bool {
-			rr := b.router.RemoteRoutes()
+			rr := b.activeRouter().RemoteRoutes()
 			n := 0
 			for _, fs := range rr {
 				if slices.Contains(fs, "$share/g/s/#") {

@@ -158,3 +158,18 @@ func pubRC(t *testing.T, c *paho.Client, p *paho.Publish) byte {
 // mochiConfig selects the mochi path, for the tests of its hooks and
 // workarounds (deleted with it, issue 17).
 func mochiConfig(c *Config) { c.MQTT.Engine = EngineMochi }
+
+// retainedOn is the payload of b's retained message at topic ("" if none),
+// read from the engine path in use.
+func retainedOn(b *Broker, topic string) string {
+	if b.native != nil {
+		for _, r := range b.native.engine.Retained(topic) {
+			return string(r.Payload)
+		}
+		return ""
+	}
+	if pk, ok := b.srv.Topics.Retained.Get(topic); ok {
+		return string(pk.Payload)
+	}
+	return ""
+}
