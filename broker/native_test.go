@@ -61,6 +61,10 @@ func TestNativeEngineServes(t *testing.T) {
 		`imqtt_connections_active{listener="tcp"} 2`,
 		`imqtt_acl_denied_total{access="write"} 1`,
 		`imqtt_acl_denied_total{access="subscribe"} 1`,
+		`imqtt_messages_received_total{qos="1"} 2`,
+		`imqtt_messages_sent_total{qos="1"} 1`,
+		`imqtt_packets_received_total{type="subscribe"} 2`,
+		`imqtt_packets_sent_total{type="suback"} 2`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)

@@ -25,11 +25,11 @@ func mountWeb(b *Broker) error {
 // (r) can reach it: the bound address, with the host the browser used when
 // the listener binds all addresses. "" when the listener is off.
 func (b *Broker) wsURL(r *http.Request, name, scheme string) string {
-	l := b.listeners[name]
-	if l == nil {
+	addr := b.Addr(name) // either engine path; "" when the listener is off
+	if addr == "" {
 		return ""
 	}
-	host, port, err := net.SplitHostPort(l.Address())
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return ""
 	}

@@ -84,7 +84,7 @@ func (cl *client) queuePublish(b *transport.Batch, enc []byte, topic string, bin
 func (cl *client) queue(b *transport.Batch, typ byte, enc []byte) transport.QueueResult {
 	r := cl.conn.Queue(b, enc)
 	if r == transport.Queued || r == transport.QueuedFull {
-		cl.e.obs.PacketSent(typ, len(enc))
+		cl.e.obs.PacketSent(enc[0], len(enc)) // the fixed header's first byte
 		cl.e.st.pktOut.Add(1)
 		cl.e.st.bytesOut.Add(int64(len(enc)))
 		if typ == packets.Publish {

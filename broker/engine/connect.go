@@ -19,7 +19,7 @@ import (
 // a client id, authenticate (on this worker: it may block), attach or create
 // the session, answer CONNACK, resend what is in flight.
 func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.FixedHeader, body []byte) error {
-	e.obs.PacketReceived(fh.Type, fh.Remaining)
+	e.obs.PacketReceived(firstByte(fh), fh.Remaining+headerLen(fh.Remaining))
 	e.st.pktIn.Add(1)
 	e.st.bytesIn.Add(int64(fh.Remaining + headerLen(fh.Remaining)))
 	pk, err := decode(fh, body, 0)

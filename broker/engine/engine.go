@@ -237,7 +237,7 @@ func (e *Engine) Packet(b *transport.Batch, c *transport.Conn, fh packets.FixedH
 	if cl.closing != nil {
 		return cl.discard()
 	}
-	e.obs.PacketReceived(fh.Type, fh.Remaining)
+	e.obs.PacketReceived(firstByte(fh), fh.Remaining+headerLen(fh.Remaining))
 	e.st.pktIn.Add(1)
 	e.st.bytesIn.Add(int64(fh.Remaining + headerLen(fh.Remaining)))
 	var err error

@@ -1,6 +1,10 @@
 package engine
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
 
 // stats are the engine's counters behind the $SYS topics (sys.go). Each is
 // one atomic add on its path; nothing else reads them.
@@ -45,4 +49,18 @@ func headerLen(n int) int {
 		return 4
 	}
 	return 5
+}
+
+// firstByte rebuilds a packet's first byte (type << 4 | flags), what
+// Observer.PacketReceived is given.
+func firstByte(fh packets.FixedHeader) byte {
+	b := fh.Type << 4
+	if fh.Dup {
+		b |= 0x08
+	}
+	b |= fh.Qos << 1
+	if fh.Retain {
+		b |= 0x01
+	}
+	return b
 }

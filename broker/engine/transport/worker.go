@@ -105,6 +105,11 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 
 // packet and malformed make a Batch the framer's sink for b.c.
 func (b *Batch) packet(fh packets.FixedHeader, body []byte) error {
+	if !b.c.gotPacket && fh.Type != packets.Connect && b.s.guard != nil {
+		// Counted as the listen package's guard does; the handler refuses
+		// it [MQTT-3.1.0-1].
+		b.s.guard.Reject(b.c.l.id, b.c.remote.String(), listen.ReasonFirstPacketType, nil)
+	}
 	b.c.gotPacket = true
 	return b.s.h.Packet(b, b.c, fh, body)
 }
