@@ -9,37 +9,24 @@ import (
 	"sync"
 
 	"github.com/imqtt/imqtt/broker/adminapi"
-	"github.com/imqtt/imqtt/hooks/route"
 	"github.com/imqtt/imqtt/internal/logfield"
 )
 
 // mountAdminAPI builds the admin API (broker/adminapi) from the node's parts and
 // mounts its /api/v1/... routes on the admin listener, behind its bearer token.
-// The API reads the MQTT side through adminapi.MQTT: the native engine's
-// snapshots, or on the mochi path mochi's server with a connection tracker
-// hook (connected_at). Call it from New, after the admin server and every
-// hook exist and before Start.
+// The API reads the MQTT side through adminapi.MQTT: the engine's
+// snapshots. Call it from New, after the admin server and the engine exist
+// and before Start.
 func mountAdminAPI(b *Broker) error {
-	var side adminapi.MQTT
-	if b.native != nil {
-		side = engineAdmin{e: b.native.engine}
-	} else {
-		tracker := newConnTracker()
-		if err := b.srv.AddHook(tracker, nil); err != nil {
-			return fmt.Errorf("add hook %s: %w", tracker.ID(), err)
-		}
-		b.hooks = append(b.hooks, tracker)
-		side = &mochiAdmin{srv: b.srv, tracker: tracker, storage: b.storage}
-	}
 	d := adminapi.Deps{
-		MQTT:    side,
+		MQTT:    engineAdmin{e: b.engine},
 		Store:   b.store,
 		Apply:   b.writer.Apply,
 		Cluster: b.node.Status,
 		Join:    b.node.JoinForward,
 		Remove:  b.node.RemoveForward,
 		Routes: func() adminapi.RouteTable {
-			r := b.activeRouter()
+			r := b.router
 			if r == nil {
 				return adminapi.RouteTable{Local: []string{}, Remote: map[string][]string{}}
 			}
@@ -96,7 +83,7 @@ func (r *reloader) parts() []part {
 	}
 	ps := []part{
 		{name: "auth", files: authFiles, reload: b.authHook.Reload},
-		{name: "acl", files: nonEmpty(b.cfg.ACL.File), reload: b.reloadACL},
+		{name: "acl", files: nonEmpty(b.cfg.ACL.File), reload: b.aclHook.Reload},
 	}
 	if b.im != nil {
 		var files []string
@@ -124,17 +111,9 @@ func (r *reloader) parts() []part {
 	return ps
 }
 
-// tlsReloader returns the reload of one tls or wss listener on either
-// engine path.
+// tlsReloader returns the reload of one tls or wss listener.
 func (b *Broker) tlsReloader(name string) func() error {
-	if b.native != nil {
-		return func() error { return b.native.transport.ReloadTLS(name) }
-	}
-	l := b.listeners[name]
-	if l == nil {
-		return func() error { return fmt.Errorf("listener %s: %w", name, ErrInvalidConfig) }
-	}
-	return l.ReloadTLS
+	return func() error { return b.transport.ReloadTLS(name) }
 }
 
 // reload is reloadAll for the admin API (the report carries the errors).
@@ -207,13 +186,4 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
-}
-
-// activeRouter is the cluster router of the engine path in use (nil before
-// it is built).
-func (b *Broker) activeRouter() *route.Router {
-	if b.native != nil {
-		return b.native.router
-	}
-	return b.router
 }

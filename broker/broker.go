@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"net"
 	"sync"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/broker/engine"
+	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
@@ -28,7 +26,9 @@ import (
 // startTimeout bounds opening the store and electing the (single-node) leader.
 const startTimeout = 30 * time.Second
 
-// Broker is one running imqtt node.
+// Broker is one running imqtt node: the engine (broker/engine) over its
+// transport (broker/engine/transport), with the hooks/ implementations of
+// its extension interfaces, on a raft node over the Badger store.
 type Broker struct {
 	cfg Config
 	log zerolog.Logger
@@ -37,21 +37,18 @@ type Broker struct {
 	store     *persist.Store
 	node      *cluster.Node
 	writer    forwardingWriter // the write path from any node (followers forward to the leader)
-	router    *route.Router    // publish routing between nodes
-	srv       *mqtt.Server
-	guard     *listen.Guard
-	listeners map[string]*listen.Listener
 	metrics   *metrics.Metrics
-	admin     *admin.Server
+	guard     *listen.Guard
 	authHook  *auth.Hook
 	aclHook   *acl.Hook
-	aclPlain  *acl.Hook // the same rules without the storage policy, for storage's own checks
-	im        *imParts  // nil when im.enabled is false
+	im        *imParts             // nil when im.enabled is false
+	router    *route.Router        // publish routing between nodes
+	sessions  *storage.EngineStore // durable sessions (storage.enabled), nil without
+	engine    *engine.Engine
+	transport *transport.Server
+	admin     *admin.Server
 	reloader  *reloader // SIGHUP and the admin API reload (adminapi_wiring.go)
 	rootLog   zerolog.Logger
-	storage   *storage.Hook
-	native    *nativeParts // mqtt.engine: native (srv, hooks and listeners are then nil)
-	hooks     []mqtt.Hook  // every hook we added, in order
 
 	mu      sync.Mutex
 	started bool
@@ -67,10 +64,9 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 		return nil, err
 	}
 	b := &Broker{
-		cfg:       cfg,
-		log:       log.With().Str(logfield.Component, "broker").Str(logfield.NodeID, cfg.Node.ID).Logger(),
-		rootLog:   log,
-		listeners: map[string]*listen.Listener{},
+		cfg:     cfg,
+		log:     log.With().Str(logfield.Component, "broker").Str(logfield.NodeID, cfg.Node.ID).Logger(),
+		rootLog: log,
 	}
 	defer func() {
 		if err != nil {
@@ -83,68 +79,19 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	if err := b.openRaft(ctx); err != nil {
-		return nil, err
-	}
-	if cfg.native() {
-		if err := b.newNative(); err != nil {
+	for _, step := range []func() error{
+		func() error { return b.openRaft(ctx) },
+		b.newMetrics,
+		b.newAccess,
+		b.newEngine,
+		b.newListeners,
+		b.newAdmin,
+	} {
+		if err := step(); err != nil {
 			return nil, err
 		}
-		if err := b.newAdmin(); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	if err := b.newMQTTServer(); err != nil {
-		return nil, err
-	}
-	if err := b.newHooks(); err != nil {
-		return nil, err
-	}
-	if err := b.newListeners(); err != nil {
-		return nil, err
-	}
-	if err := b.newAdmin(); err != nil {
-		return nil, err
 	}
 	return b, nil
-}
-
-// capabilities maps the config onto mochi's capabilities, fixing mochi's
-// non-conformant defaults (see docs/CONFORMANCE.md).
-func (b *Broker) capabilities() *mqtt.Capabilities {
-	c := mqtt.NewDefaultServerCapabilities()
-	m, l := b.cfg.MQTT, b.cfg.Limits
-	c.MaximumClients = math.MaxInt64 // the listener guard counts sockets and bites first
-	if l.MaxConnections > 0 {
-		c.MaximumClients = int64(l.MaxConnections)
-	}
-	// mochi stamps MaximumMessageExpiryInterval (24 h) on every PUBLISH that carried no
-	// Message Expiry; 0 disables that: a message without expiry does not expire.
-	c.MaximumMessageExpiryInterval = int64(m.MaxMessageExpiry / time.Second)
-	c.MaximumClientWritesPending = l.MaxQueuedWrites
-	c.MaximumSessionExpiryInterval = uint32(m.MaxSessionExpiry / time.Second)
-	c.MaximumPacketSize = l.MaxPacketSize
-	c.ReceiveMaximum = l.ReceiveMaximum
-	c.MaximumInflight = l.MaxInflight
-	c.TopicAliasMaximum = m.TopicAliasMaximum
-	c.SharedSubAvailable = boolByte(m.SharedSubscriptions)
-	c.WildcardSubAvailable = boolByte(m.WildcardSubscriptions)
-	c.SubIDAvailable = boolByte(m.SubscriptionIdentifiers)
-	c.RetainAvailable = boolByte(m.RetainAvailable)
-	c.MaximumQos = m.MaxQoS
-	c.MinimumProtocolVersion = 3
-	// Acks must not echo the PUBLISH's user properties (paho and the spec's intent).
-	c.Compatibilities.NoInheritedPropertiesOnAck = true
-	c.Compatibilities.ObscureNotAuthorized = m.ObscureNotAuthorized
-	return c
-}
-
-func boolByte(v bool) byte {
-	if v {
-		return 1
-	}
-	return 0
 }
 
 // Start begins accepting connections and serving the admin listener.
@@ -157,11 +104,7 @@ func (b *Broker) Start() error {
 	if b.started {
 		return nil
 	}
-	if b.native != nil {
-		b.native.transport.Start()
-	} else if err := b.srv.Serve(); err != nil {
-		return fmt.Errorf("serve mqtt: %w", err)
-	}
+	b.transport.Start()
 	if b.admin != nil {
 		if err := b.admin.Start(); err != nil {
 			return fmt.Errorf("admin listener %s: %w", b.cfg.Admin.Address, err)
@@ -169,15 +112,10 @@ func (b *Broker) Start() error {
 	}
 	b.started = true
 	ev := b.log.Info()
-	for name, l := range b.listeners {
-		ev = ev.Str(logfield.ListenerPrefix+name, l.Address())
+	for _, l := range b.cfg.transportConfig().Listeners {
+		ev = ev.Str(logfield.ListenerPrefix+l.ID(), b.Addr(l.ID()))
 	}
-	if b.native != nil {
-		for _, l := range b.cfg.transportConfig().Listeners {
-			ev = ev.Str("listener_"+l.ID(), b.native.addr(l.ID()))
-		}
-		ev = ev.Str(logfield.Engine, EngineNative)
-	}
+	ev = ev.Str(logfield.Engine, EngineNative)
 	if b.admin != nil {
 		ev = ev.Str(logfield.Admin, b.admin.Addr())
 		if f := b.admin.TokenFile(); f != "" {
@@ -219,10 +157,13 @@ func (b *Broker) Addr(name string) string {
 		}
 		return b.admin.Addr()
 	}
-	if l, ok := b.listeners[name]; ok {
-		return l.Address()
+	if b.transport == nil {
+		return ""
 	}
-	return b.native.addr(name)
+	if a := b.transport.Addr(name); a != nil {
+		return a.String()
+	}
+	return ""
 }
 
 // AdminTokenFile returns the file holding the admin bearer token (the
@@ -234,10 +175,6 @@ func (b *Broker) AdminTokenFile() string {
 	}
 	return b.admin.TokenFile()
 }
-
-// Server exposes the mochi server to the broker's own wiring and tests; nil
-// when the node runs the native engine.
-func (b *Broker) Server() *mqtt.Server { return b.srv }
 
 // Metrics returns the node's metrics registry owner.
 func (b *Broker) Metrics() *metrics.Metrics { return b.metrics }
@@ -251,24 +188,10 @@ func (b *Broker) Reload() error {
 	return err
 }
 
-// reloadACL re-reads the rules into both ACL instances (the one mochi asks and
-// storage's veto-free copy); the copy is reloaded only if the first succeeded, so
-// both keep the same rules.
-func (b *Broker) reloadACL() error {
-	if err := b.aclHook.Reload(); err != nil {
-		return err
-	}
-	if b.aclPlain != nil {
-		if err := b.aclPlain.Reload(); err != nil {
-			return fmt.Errorf("storage copy: %w", err)
-		}
-	}
-	return nil
-}
-
-// Close stops the node gracefully: listeners stop accepting, MQTT 5 clients get
-// DISCONNECT 0x8B, client goroutines are waited for, hooks and the admin listener
-// are closed. Idempotent; safe after a failed New or Start.
+// Close stops the node gracefully: the router stops forwarding, the engine
+// sends MQTT 5 clients DISCONNECT 0x8B and ends every connection, the
+// listeners and the admin listener close, then the IM service, the raft node
+// and the store. Idempotent; safe after a failed New or Start.
 func (b *Broker) Close(ctx context.Context) error {
 	b.mu.Lock()
 	if b.closed {
@@ -276,32 +199,27 @@ func (b *Broker) Close(ctx context.Context) error {
 		return nil
 	}
 	b.closed = true
-	started := b.started
 	b.mu.Unlock()
 
 	var errs []error
-	if err := b.native.close(ctx); err != nil {
-		errs = append(errs, err)
+	if b.router != nil { // first: no forwarded publish reaches a closing engine
+		if err := b.router.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close router: %w", err))
+		}
 	}
-	if b.srv != nil {
-		if started {
-			done := make(chan struct{})
-			go func() { defer close(done); _ = b.srv.Close() }()
-			select {
-			case <-done:
-			case <-ctx.Done():
-				errs = append(errs, fmt.Errorf("close mqtt server: %w", ctx.Err()))
-			}
-		} else {
-			// Serve never ran: close what New opened (listener sockets, hooks).
-			for _, l := range b.listeners {
-				l.Close(func(string) {})
-			}
-			for _, h := range b.hooks {
-				if err := h.Stop(); err != nil {
-					errs = append(errs, fmt.Errorf("stop hook %s: %w", h.ID(), err))
-				}
-			}
+	if b.engine != nil {
+		if err := b.engine.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close engine: %w", err))
+		}
+	}
+	if b.sessions != nil { // after the engine: its last writes are done
+		if err := b.sessions.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close engine store: %w", err))
+		}
+	}
+	if b.transport != nil {
+		if err := b.transport.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close listeners: %w", err))
 		}
 	}
 	if b.admin != nil {
@@ -312,7 +230,7 @@ func (b *Broker) Close(ctx context.Context) error {
 	if b.guard != nil {
 		b.guard.Close()
 	}
-	// After the MQTT side: no hook can issue a raft command any more.
+	// After the MQTT side: nothing can issue a raft command any more.
 	if b.im != nil {
 		if err := b.im.close(); err != nil {
 			errs = append(errs, err)
@@ -333,49 +251,4 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	b.log.Info().Msg("imqttd stopped")
 	return errors.Join(errs...)
-}
-
-// onPanic cleans up after a panic recovered while serving one client (the listener
-// already logged it, counted it and closed the connection). mochi's own cleanup after
-// the read loop did not run, so do its part here: forget a clean session, tell our
-// hooks the client is gone, and publish its will as an abnormal disconnect would.
-func (b *Broker) onPanic(listener string, conn net.Conn, _ any) {
-	for _, cl := range b.srv.Clients.GetAll() {
-		if cl.Net.Conn != conn {
-			continue
-		}
-		cl.Stop(errPanicked)
-		expire := (cl.Properties.ProtocolVersion == 5 && cl.Properties.Props.SessionExpiryInterval == 0) ||
-			(cl.Properties.ProtocolVersion < 5 && cl.Properties.Clean)
-		for _, h := range b.hooks {
-			if h.Provides(mqtt.OnDisconnect) {
-				h.OnDisconnect(cl, errPanicked, expire)
-			}
-		}
-		if w := cl.Properties.Will; w.Flag == 1 && w.TopicName != "" {
-			if err := b.srv.Publish(w.TopicName, w.Payload, w.Retain, w.Qos); err != nil {
-				b.log.Warn().Err(err).Str(logfield.ClientID, cl.ID).Msg("will after panic not published")
-			}
-		}
-		if expire && !cl.IsTakenOver() {
-			cl.ClearInflights()
-			b.srv.UnsubscribeClient(cl)
-			b.srv.Clients.Delete(cl.ID)
-		}
-		b.log.Warn().Str(logfield.ClientID, cl.ID).Str(logfield.Listener, listener).Msg("client state cleaned after panic")
-		return
-	}
-}
-
-var errPanicked = errors.New("client handler panicked")
-
-// closeListenerClients disconnects the clients of one listener at shutdown (0x8B
-// server shutting down), as mochi's Server.closeListenerClients does, reading
-// the client table once: mochi's own can deadlock (listen.WithCloseClients).
-func (b *Broker) closeListenerClients(listener string) {
-	for _, cl := range b.srv.Clients.GetAll() {
-		if cl.Net.Listener == listener && !cl.Closed() {
-			_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
-		}
-	}
 }

@@ -68,7 +68,7 @@ func TestInProcessCluster(t *testing.T) {
 	}
 	for _, b := range []*Broker{b2, b3} {
 		eventually(t, 10*time.Second, "the route of n1 on "+b.cfg.Node.ID, func() bool {
-			return slices.Contains(b.activeRouter().RemoteRoutes()["n1"], "x/#")
+			return slices.Contains(b.router.RemoteRoutes()["n1"], "x/#")
 		})
 	}
 	for qos := byte(0); qos <= 2; qos++ {
@@ -126,7 +126,7 @@ func TestInProcessCluster(t *testing.T) {
 	if _, err := s3.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "n3/#", QoS: 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "n3's route on n1", func() bool { return slices.Contains(b1.activeRouter().RemoteRoutes()["n3"], "n3/#") })
+	eventually(t, 5*time.Second, "n3's route on n1", func() bool { return slices.Contains(b1.router.RemoteRoutes()["n3"], "n3/#") })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := b3.Close(ctx); err != nil {
@@ -137,7 +137,7 @@ func TestInProcessCluster(t *testing.T) {
 	}
 	for _, b := range []*Broker{b1, b2} {
 		eventually(t, 5*time.Second, "no route of n3 on "+b.cfg.Node.ID, func() bool {
-			_, ok := b.activeRouter().RemoteRoutes()["n3"]
+			_, ok := b.router.RemoteRoutes()["n3"]
 			return !ok && len(b.node.Status().Voters()) == 2
 		})
 	}
@@ -162,10 +162,10 @@ func TestInProcessClusterSharedSubscription(t *testing.T) {
 	if _, err := plain.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "s/#", QoS: 0}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "n3's plain route on n1", func() bool { return slices.Contains(bs[0].activeRouter().RemoteRoutes()["n3"], "s/#") })
+	eventually(t, 5*time.Second, "n3's plain route on n1", func() bool { return slices.Contains(bs[0].router.RemoteRoutes()["n3"], "s/#") })
 	for _, b := range []*Broker{bs[0], bs[2]} {
 		eventually(t, 5*time.Second, "the shared routes on "+b.cfg.Node.ID, func() bool {
-			rr := b.activeRouter().RemoteRoutes()
+			rr := b.router.RemoteRoutes()
 			n := 0
 			for _, fs := range rr {
 				if slices.Contains(fs, "$share/g/s/#") {

@@ -15,7 +15,6 @@ import (
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
 	"github.com/imqtt/imqtt/hooks/auth"
-	"github.com/imqtt/imqtt/hooks/flow"
 	"github.com/imqtt/imqtt/hooks/limits"
 	"github.com/imqtt/imqtt/hooks/session"
 	"github.com/imqtt/imqtt/hooks/storage"
@@ -109,11 +108,11 @@ type AdminConfig struct {
 type LimitsConfig struct {
 	listen.Limits `yaml:",inline"`
 	limits.Config `yaml:",inline"`
-	// Config of the back-pressure hook: slow_subscriber_wait, max_queued_bytes.
-	FlowConfig flow.Config `yaml:",inline"`
+	// FlowConfig is the engine's back-pressure: slow_subscriber_wait, max_queued_bytes.
+	FlowConfig limits.FlowConfig `yaml:",inline"`
 	// SessionLimits: max_subscriptions_per_client (hooks/session).
 	SessionLimits session.Limits `yaml:",inline"`
-	// Levels bounds topic depth: max_topic_levels (hooks/limits LevelsHook).
+	// Levels bounds topic depth: max_topic_levels (engine bounds.go).
 	Levels limits.LevelsConfig `yaml:",inline"`
 	// MaxPacketSize is the largest MQTT packet accepted, in bytes [MQTT-3.2.2-15].
 	MaxPacketSize uint32 `yaml:"max_packet_size"`
@@ -122,16 +121,17 @@ type LimitsConfig struct {
 	ReceiveMaximum uint16 `yaml:"receive_maximum"`
 	// MaxInflight caps QoS 1/2 messages in flight towards one client.
 	MaxInflight uint16 `yaml:"max_inflight"`
-	// MaxQueuedWrites caps packets waiting in one client's outbound queue; beyond it
-	// QoS 0 messages are dropped (and counted).
+	// MaxQueuedWrites was the packet cap of mochi's outbound queue; the engine
+	// bounds a client's pending bytes (max_queued_bytes) instead. The key is
+	// still accepted and validated, and otherwise ignored.
 	MaxQueuedWrites int32 `yaml:"max_queued_writes"`
 }
 
 // MQTTConfig holds protocol features and expiry policy.
 type MQTTConfig struct {
-	// Engine selects the MQTT engine: "mochi" (mochi's Server with imqtt's
-	// hooks, the default) or "native" (imqtt's own engine, issue 17; not yet
-	// with storage or cluster peers).
+	// Engine names the MQTT engine: "native" (imqtt's own, the default and
+	// the only one; "" means the same). "mochi" is refused: mochi's Server
+	// path was removed in issue 17.
 	Engine                  string        `yaml:"engine"`
 	MaxQoS                  byte          `yaml:"max_qos"`
 	RetainAvailable         bool          `yaml:"retain_available"`
@@ -174,7 +174,7 @@ func DefaultConfig() Config {
 		Limits: LimitsConfig{
 			Limits:          listen.DefaultLimits(),
 			Config:          limits.DefaultConfig(),
-			FlowConfig:      flow.DefaultConfig(),
+			FlowConfig:      limits.DefaultFlowConfig(),
 			SessionLimits:   session.DefaultLimits(),
 			Levels:          limits.DefaultLevelsConfig(),
 			MaxPacketSize:   1 << 20,
@@ -351,9 +351,11 @@ func (c *Config) Validate() error {
 		return invalid("limits.max_queued_writes", c.Limits.MaxQueuedWrites, "must be positive")
 	}
 	switch c.MQTT.Engine {
-	case EngineMochi, EngineNative:
+	case EngineNative, "":
+	case engineMochi:
+		return invalid("mqtt.engine", c.MQTT.Engine, "the mochi path was removed in issue 17; remove mqtt.engine or set it to "+EngineNative)
 	default:
-		return invalid("mqtt.engine", c.MQTT.Engine, "must be "+EngineMochi+" or "+EngineNative)
+		return invalid("mqtt.engine", c.MQTT.Engine, "must be "+EngineNative)
 	}
 	if c.MQTT.MaxQoS > 2 {
 		return invalid("mqtt.max_qos", c.MQTT.MaxQoS, "must be 0, 1 or 2")

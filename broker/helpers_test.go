@@ -155,21 +155,11 @@ func pubRC(t *testing.T, c *paho.Client, p *paho.Publish) byte {
 	return 0
 }
 
-// mochiConfig selects the mochi path, for the tests of its hooks and
-// workarounds (deleted with it, issue 17).
-func mochiConfig(c *Config) { c.MQTT.Engine = EngineMochi }
-
 // retainedOn is the payload of b's retained message at topic ("" if none),
-// read from the engine path in use.
+// read from the engine.
 func retainedOn(b *Broker, topic string) string {
-	if b.native != nil {
-		for _, r := range b.native.engine.Retained(topic) {
-			return string(r.Payload)
-		}
-		return ""
-	}
-	if pk, ok := b.srv.Topics.Retained.Get(topic); ok {
-		return string(pk.Payload)
+	for _, r := range b.engine.Retained(topic) {
+		return string(r.Payload)
 	}
 	return ""
 }

@@ -52,15 +52,15 @@ func (c IMConfig) Validate() error {
 	return nil
 }
 
-// imParts is the IM server of a broker: the service, its mochi hook or its
-// native engine adapter, and the support parts the broker owns (closed after
-// the MQTT server).
+// imParts is the IM server of a broker: the service, its engine adapter and
+// publisher, and the support parts the broker owns (closed after the
+// engine).
 type imParts struct {
 	svc    *im.Service
-	hook   *imhook.Hook       // mochi path
-	engine *imhook.EngineHook // native path (engine_wiring.go)
-	filter *wordfilter.Filter // nil when off
-	push   *push.Dispatcher   // nil when off
+	hook   *imhook.EngineHook      // the engine's ext.PublishHandler and ext.Lifecycle
+	pub    *imhook.EnginePublisher // the service's deliveries into the engine
+	filter *wordfilter.Filter      // nil when off
+	push   *push.Dispatcher        // nil when off
 }
 
 // nodeNumber is the 10-bit node number in IM message ids: node.number, or
@@ -85,9 +85,8 @@ func (a pushAdapter) Push(ev im.PushEvent) {
 }
 
 // openIM builds the IM service on the broker's node and store, publishing
-// through deliver (mochi's imhook.Publisher or the native engine's
-// imhook.EnginePublisher); the caller adds the hook or adapter and gives the
-// service's policy to the ACL.
+// through deliver (the engine's imhook.EnginePublisher); the caller adds the
+// engine adapter and gives the service's policy to the ACL.
 func (b *Broker) openIM(log zerolog.Logger, deliver im.Deliverer) (err error) {
 	cfg := b.cfg.IM
 	p := &imParts{}
@@ -145,8 +144,8 @@ func (b *Broker) openIM(log zerolog.Logger, deliver im.Deliverer) (err error) {
 // own Close.
 func (p *imParts) close() error {
 	var errs []error
-	if p.engine != nil {
-		_ = p.engine.Close() // cancels Handle calls still waiting for a commit
+	if p.hook != nil {
+		_ = p.hook.Close() // cancels Handle calls still waiting for a commit
 	}
 	if p.svc != nil {
 		if err := p.svc.Close(); err != nil {

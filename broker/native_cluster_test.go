@@ -22,12 +22,12 @@ import (
 // joined into one cluster over real TCP (n1 bootstraps, the others join it).
 func newNativeCluster(t *testing.T, n int) []*Broker {
 	t.Helper()
-	b1 := newTestBroker(t, func(c *Config) { nativeConfig(c); c.Node.ID = "n1" })
+	b1 := newTestBroker(t, func(c *Config) { memoryConfig(c); c.Node.ID = "n1" })
 	secret := filepath.Join(b1.cfg.Node.DataDir, cluster.SecretFileName)
 	bs := []*Broker{b1}
 	for i := 2; i <= n; i++ {
 		bs = append(bs, newTestBroker(t, func(c *Config) {
-			nativeConfig(c)
+			memoryConfig(c)
 			c.Node.ID = fmt.Sprintf("n%d", i)
 			c.Cluster.SecretFile = secret
 			c.Cluster.Bootstrap = false
@@ -43,7 +43,7 @@ func newNativeCluster(t *testing.T, n int) []*Broker {
 	for _, b := range bs {
 		for _, o := range bs {
 			if o != b {
-				eventually(t, 10*time.Second, b.cfg.Node.ID+"'s link to "+o.cfg.Node.ID, func() bool { return b.native.router.LinkUp(o.cfg.Node.ID) })
+				eventually(t, 10*time.Second, b.cfg.Node.ID+"'s link to "+o.cfg.Node.ID, func() bool { return b.router.LinkUp(o.cfg.Node.ID) })
 			}
 		}
 	}
@@ -55,7 +55,7 @@ func newNativeCluster(t *testing.T, n int) []*Broker {
 func waitRoute(t *testing.T, b *Broker, id, filter string, present bool) {
 	t.Helper()
 	eventually(t, 10*time.Second, fmt.Sprintf("route %s of %s on %s present=%v", filter, id, b.cfg.Node.ID, present), func() bool {
-		return slices.Contains(b.native.router.RemoteRoutes()[id], filter) == present
+		return slices.Contains(b.router.RemoteRoutes()[id], filter) == present
 	})
 }
 
@@ -119,7 +119,7 @@ func TestNativeClusterTakeover(t *testing.T) {
 	bs := newNativeCluster(t, 2)
 	old := mustConnect(t, bs[0], "dup")
 	// The link n2 -> n1 carries the takeover: wait until it is up.
-	eventually(t, 10*time.Second, "n2's link to n1", func() bool { return bs[1].native.router.LinkUp("n1") })
+	eventually(t, 10*time.Second, "n2's link to n1", func() bool { return bs[1].router.LinkUp("n1") })
 	_ = mustConnect(t, bs[1], "dup")
 	select {
 	case d := <-old.discon:
@@ -131,7 +131,7 @@ func TestNativeClusterTakeover(t *testing.T) {
 	}
 	// Counted after the DISCONNECT was queued: poll.
 	eventually(t, 5*time.Second, "n1 to count the takeover", func() bool {
-		return bs[0].native.router.Stats().TakeoversDone.Load() == 1
+		return bs[0].router.Stats().TakeoversDone.Load() == 1
 	})
 }
 
@@ -228,7 +228,7 @@ func TestNativeClusterLeave(t *testing.T) {
 	}
 	for _, b := range bs[:2] {
 		eventually(t, 10*time.Second, "no route of n3 on "+b.cfg.Node.ID, func() bool {
-			_, ok := b.native.router.RemoteRoutes()["n3"]
+			_, ok := b.router.RemoteRoutes()["n3"]
 			return !ok && len(b.node.Status().Voters()) == 2
 		})
 	}

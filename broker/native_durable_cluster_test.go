@@ -19,9 +19,9 @@ import (
 // Durable sessions across a cluster on the native engine (task F): every
 // node mirrors the others' sessions through the store's observer.
 
-// durableConfig is nativeConfig with durable storage.
+// durableConfig is memoryConfig with durable storage.
 func durableConfig(c *Config) {
-	nativeConfig(c)
+	memoryConfig(c)
 	c.Storage.Enabled = true
 }
 
@@ -57,7 +57,7 @@ func newDurableCluster(t *testing.T, n int, mutate func(*Config)) []*Broker {
 	for _, b := range bs {
 		for _, o := range bs {
 			if o != b {
-				eventually(t, 10*time.Second, b.cfg.Node.ID+"'s link to "+o.cfg.Node.ID, func() bool { return b.native.router.LinkUp(o.cfg.Node.ID) })
+				eventually(t, 10*time.Second, b.cfg.Node.ID+"'s link to "+o.cfg.Node.ID, func() bool { return b.router.LinkUp(o.cfg.Node.ID) })
 			}
 		}
 	}
@@ -80,7 +80,7 @@ func persistent(t *testing.T, b *Broker, id string, expiry uint32) *testClient {
 func waitMirrored(t *testing.T, b *Broker, id, filter string) {
 	t.Helper()
 	eventually(t, 10*time.Second, fmt.Sprintf("session %s with %s on %s", id, filter, b.cfg.Node.ID), func() bool {
-		si, ok := b.native.engine.Session(id)
+		si, ok := b.engine.Session(id)
 		if !ok || si.Online {
 			return false
 		}
@@ -108,7 +108,7 @@ func TestNativeDurableClusterQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRoute(t, b2, "n1", "c/#", true)
-	if slices.Contains(b2.native.router.RemoteRoutes()["n1"], "d/#") {
+	if slices.Contains(b2.router.RemoteRoutes()["n1"], "d/#") {
 		t.Fatal("the durable subscription d/# is routed")
 	}
 	if err := sub.Disconnect(&paho.Disconnect{}); err != nil {
@@ -162,10 +162,10 @@ func TestNativeDurableClusterRetained(t *testing.T) {
 	if _, err := p.Publish(tctx(t), &paho.Publish{Topic: "r/1", QoS: 1, Retain: true, Payload: []byte("kept")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := b1.native.engine.Retained("r/#"); len(got) != 1 || string(got[0].Payload) != "kept" {
+	if got := b1.engine.Retained("r/#"); len(got) != 1 || string(got[0].Payload) != "kept" {
 		t.Fatalf("n1's retained index after the PUBACK: %+v", got)
 	}
-	eventually(t, 10*time.Second, "the retained message on n2", func() bool { return len(b2.native.engine.Retained("r/#")) == 1 })
+	eventually(t, 10*time.Second, "the retained message on n2", func() bool { return len(b2.engine.Retained("r/#")) == 1 })
 	s := mustConnect(t, b2, "rs")
 	if _, err := s.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "r/#", QoS: 1}}}); err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestNativeDurableClusterRetained(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range bs {
-		eventually(t, 10*time.Second, "no retained message on "+b.cfg.Node.ID, func() bool { return len(b.native.engine.Retained("r/#")) == 0 })
+		eventually(t, 10*time.Second, "no retained message on "+b.cfg.Node.ID, func() bool { return len(b.engine.Retained("r/#")) == 0 })
 	}
 }
 
@@ -197,7 +197,7 @@ func TestNativeDurableClusterTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "n2 to mirror mover's subscription", func() bool {
-		si, ok := b2.native.engine.Session("mover")
+		si, ok := b2.engine.Session("mover")
 		return ok && len(si.Subscriptions) == 1
 	})
 	p := mustConnect(t, b3, "tp")
@@ -228,7 +228,7 @@ func TestNativeDurableClusterTakeover(t *testing.T) {
 	expectMsg(t, moved, "t/1", "marker", 1) // "after" came once
 
 	waitMirrored(t, b1, "mover", "t/#")
-	if si, _ := b1.native.engine.Session("mover"); !si.OfflineAt.IsZero() {
+	if si, _ := b1.engine.Session("mover"); !si.OfflineAt.IsZero() {
 		t.Fatalf("n1 holds mover as disconnected at %v, want connected elsewhere", si.OfflineAt)
 	}
 	for _, b := range bs {
@@ -265,7 +265,7 @@ func TestNativeDurableClusterExpiry(t *testing.T) {
 	}
 	for _, b := range bs {
 		eventually(t, 10*time.Second, "live's subscription on "+b.cfg.Node.ID, func() bool {
-			si, ok := b.native.engine.Session("live")
+			si, ok := b.engine.Session("live")
 			return ok && len(si.Subscriptions) == 1
 		})
 	}
@@ -277,7 +277,7 @@ func TestNativeDurableClusterExpiry(t *testing.T) {
 	}
 	for _, b := range bs {
 		eventually(t, 15*time.Second, "gone expired on "+b.cfg.Node.ID, func() bool {
-			_, ok := b.native.engine.Session("gone")
+			_, ok := b.engine.Session("gone")
 			return !ok
 		})
 	}
@@ -285,7 +285,7 @@ func TestNativeDurableClusterExpiry(t *testing.T) {
 		t.Fatalf("gone's record after its expiry: %v, want not found", err)
 	}
 	for _, b := range bs {
-		si, ok := b.native.engine.Session("live")
+		si, ok := b.engine.Session("live")
 		if !ok || len(si.Subscriptions) != 1 {
 			t.Fatalf("%s: the connected session expired: %+v %v", b.cfg.Node.ID, si, ok)
 		}
@@ -334,7 +334,7 @@ func TestNativeDurableClusterOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "bob's session offline on n2", func() bool {
-		si, ok := bs[1].native.engine.Session("bob-tablet")
+		si, ok := bs[1].engine.Session("bob-tablet")
 		return ok && !si.Online && !si.OfflineAt.IsZero() && si.User == "bob"
 	})
 	refused := func(b *Broker) {
@@ -350,7 +350,7 @@ func TestNativeDurableClusterOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "bob connected on n3 as seen by n2", func() bool {
-		si, ok := bs[1].native.engine.Session("bob-tablet")
+		si, ok := bs[1].engine.Session("bob-tablet")
 		return ok && si.OfflineAt.IsZero()
 	})
 	refused(bs[1])

@@ -15,11 +15,9 @@ import (
 	"github.com/imqtt/imqtt/broker/adminapi"
 )
 
-// nativeConfig switches a test node to the native engine, which runs
-// without durable storage for now (and, in these tests, without IM:
-// native_im_test.go runs it).
-func nativeConfig(c *Config) {
-	c.MQTT.Engine = EngineNative
+// memoryConfig runs a test node without durable storage (sessions in the
+// engine's memory) and without IM.
+func memoryConfig(c *Config) {
 	c.Storage.Enabled = false
 	c.IM.Enabled = false
 }
@@ -30,12 +28,9 @@ func nativeConfig(c *Config) {
 // hook, delivery, and the metrics families filled by the engine's observer.
 func TestNativeEngineServes(t *testing.T) {
 	b := newTestBroker(t, func(c *Config) {
-		nativeConfig(c)
+		memoryConfig(c)
 		c.ACL.Rules = []string{"topic readwrite open/#", "topic read ro/#"}
 	})
-	if b.Server() != nil {
-		t.Fatal("mochi server built on the native engine")
-	}
 	sub := mustConnect(t, b, "native-sub")
 	if _, err := sub.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "open/#", QoS: 1}}}); err != nil {
 		t.Fatalf("subscribe: %v", err)
@@ -79,7 +74,7 @@ func TestNativeEngineServes(t *testing.T) {
 // rules: with allow_anonymous off, a client without credentials gets 0x87.
 func TestNativeEngineAuth(t *testing.T) {
 	b := newTestBroker(t, func(c *Config) {
-		nativeConfig(c)
+		memoryConfig(c)
 		c.Auth.AllowAnonymous = false
 	})
 	c, err := connect(t, b, &paho.Connect{ClientID: "anon", CleanStart: true, KeepAlive: 30})
@@ -107,6 +102,7 @@ func TestNativeEngineConfigRefusals(t *testing.T) {
 		want   string
 	}{
 		{"unknown", func(c *Config) { c.MQTT.Engine = "turbo" }, "mqtt.engine"},
+		{"mochi", func(c *Config) { c.MQTT.Engine = "mochi" }, "mqtt.engine: mochi: the mochi path was removed in issue 17; remove mqtt.engine or set it to native"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := EmbeddedConfig()
@@ -125,7 +121,7 @@ func TestNativeEngineConfigRefusals(t *testing.T) {
 // client count, the empty route table, and a kick that reaches the v5
 // client as DISCONNECT 0x98.
 func TestNativeAdminAPI(t *testing.T) {
-	b := newTestBroker(t, nativeConfig)
+	b := newTestBroker(t, memoryConfig)
 	c := mustConnect(t, b, "native-admin")
 	if _, err := c.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "a/#", QoS: 1}}}); err != nil {
 		t.Fatal(err)

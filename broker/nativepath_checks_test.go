@@ -8,12 +8,12 @@ import (
 	"github.com/imqtt/imqtt/broker/engine/enginetest"
 )
 
-// newNativeChecksBroker starts a node on the native engine for the
-// black-box checks, configured as newChecksBroker configures the mochi path.
+// newNativeChecksBroker starts a node for the black-box checks, without
+// storage or IM.
 func newNativeChecksBroker(t *testing.T) enginetest.Target {
 	t.Helper()
 	b := newTestBroker(t, func(c *Config) {
-		nativeConfig(c)
+		memoryConfig(c)
 		c.Limits.MinKeepalive = time.Second
 		c.MQTT.SysInterval = time.Second
 	})
@@ -22,8 +22,8 @@ func newNativeChecksBroker(t *testing.T) enginetest.Target {
 
 // TestNativePathChecks runs issue 17's "wrong today" checks and the Spec
 // checks against a whole node on the native engine (auth, ACL and metrics
-// through their ext adapters): every one must pass (criterion 2 with
-// TestMochiPathWrongToday, which shows each failing on the mochi path).
+// through their ext adapters): every one must pass. Each "wrong today" check
+// failed on the removed mochi path (docs/CONFORMANCE.md).
 func TestNativePathChecks(t *testing.T) {
 	tg := newNativeChecksBroker(t)
 	t.Run("wrong-today", func(t *testing.T) { enginetest.RunAll(t, tg, enginetest.WrongToday()) })

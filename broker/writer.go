@@ -17,16 +17,13 @@ func (w forwardingWriter) Apply(ctx context.Context, cmd []byte) (any, error) {
 	return w.n.ApplyForward(ctx, cmd)
 }
 
-// observer returns the store observer: hooks/storage (the mochi hook, or
-// the native engine's store) and the IM service, each when on; nil when
+// observer returns the store observer: the engine's durable sessions
+// (hooks/storage EngineStore) and the IM service, each when on; nil when
 // none is.
 func (b *Broker) observer() persist.Observer {
 	var obs []persist.Observer
-	if b.storage != nil {
-		obs = append(obs, b.storage.Observe)
-	}
-	if b.native != nil && b.native.store != nil {
-		obs = append(obs, b.native.store.Observe)
+	if b.sessions != nil {
+		obs = append(obs, b.sessions.Observe)
 	}
 	if b.im != nil {
 		obs = append(obs, b.im.svc.Observe)

@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"runtime"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
+	"runtime/debug"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
@@ -44,7 +45,7 @@ type versionBody struct {
 	Commit       string `json:"commit"`
 	BuildDate    string `json:"build_date"`
 	GoVersion    string `json:"go_version"`
-	MochiVersion string `json:"mochi_version"`
+	MochiVersion string `json:"mochi_version"` // of the wire codec module (mochi's packets)
 }
 
 func (s *Server) handleVersion(w http.ResponseWriter, _ *http.Request) {
@@ -54,7 +55,7 @@ func (s *Server) handleVersion(w http.ResponseWriter, _ *http.Request) {
 		Commit:       s.deps.Version.Commit,
 		BuildDate:    s.deps.Version.BuildDate,
 		GoVersion:    runtime.Version(),
-		MochiVersion: mqtt.Version,
+		MochiVersion: codecVersion(),
 	})
 }
 
@@ -73,4 +74,23 @@ type promErrorLog struct{ log zerolog.Logger }
 
 func (l promErrorLog) Println(v ...any) {
 	l.log.Warn().Str(logfield.Reason, fmt.Sprint(v...)).Msg("metrics gather error")
+}
+
+// codecModule is the module of the wire codec (github.com/mochi-mqtt/server/v2/packets).
+const codecModule = "github.com/mochi-mqtt/server/v2"
+
+// codecVersion is the version of codecModule in the build, "unknown" when
+// the binary carries no module information.
+func codecVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range info.Deps {
+			if d.Path == codecModule {
+				if d.Replace != nil && d.Replace.Version != "" {
+					return d.Replace.Version
+				}
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
 }

@@ -152,7 +152,7 @@ func TestSessionsListDeleteAndReconnect(t *testing.T) {
 		return err == nil && s.DisconnectedAt > 0
 	})
 	// A queued message for the offline session.
-	if err := tn.srv.Publish("q/1", []byte("x"), false, 1); err != nil {
+	if err := tn.engine.Publish("q/1", []byte("x"), 1, false); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "message queued", func() bool {
@@ -188,8 +188,8 @@ func TestSessionsListDeleteAndReconnect(t *testing.T) {
 	if n, _, _ := tn.store.QueueLen("keeper"); n != 0 {
 		t.Fatalf("queue after delete: %d", n)
 	}
-	if _, ok := tn.srv.Clients.Get("keeper"); ok {
-		t.Fatal("mochi still knows the deleted session")
+	if _, ok := tn.engine.Session("keeper"); ok {
+		t.Fatal("the engine still knows the deleted session")
 	}
 	tn.mustStatus(http.StatusNotFound, "DELETE", "/sessions/keeper", nil)
 
@@ -321,7 +321,7 @@ func TestRetainedListAndDelete(t *testing.T) {
 		if len(p.Items) != 3 {
 			t.Fatalf("retained # = %+v", p.Items)
 		}
-		durable := tn.eng == engMochi // the native engine runs without storage for now
+		durable := tn.eng == engDurable
 		if _, err := tn.store.Retained("r/a", time.Now()); durable && err != nil {
 			t.Fatalf("r/a not durable before delete: %v", err)
 		}

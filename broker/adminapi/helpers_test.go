@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -13,9 +12,6 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/broker"
@@ -40,17 +36,17 @@ const (
 	codeReloadFailed = "reload_failed"
 )
 
-// Engines the tests run the API on: mochi's server with the storage hook
-// (the durable path), and the native engine (storage off, as the broker
-// runs it today).
+// Engine set-ups the tests run the API on: the engine with durable
+// sessions (hooks/storage EngineStore, the default), and the engine with
+// storage off (sessions in memory).
 const (
-	engMochi  = "mochi"
-	engNative = "native"
+	engDurable = "native"
+	engMemory  = "native-memory"
 )
 
-// forEngines runs f as a subtest per engine.
+// forEngines runs f as a subtest per set-up.
 func forEngines(t *testing.T, f func(t *testing.T, eng string)) {
-	for _, eng := range []string{engMochi, engNative} {
+	for _, eng := range []string{engDurable, engMemory} {
 		t.Run(eng, func(t *testing.T) { f(t, eng) })
 	}
 }
@@ -64,28 +60,20 @@ func (allowAll) Authenticate(_ context.Context, r *ext.ConnectRequest) ext.AuthR
 	return ext.AuthResult{Identity: r.Client.Username}
 }
 
-// allowAuth lets everyone connect (the auth hook is tested elsewhere).
-type allowAuth struct{ mqtt.HookBase }
-
-func (allowAuth) ID() string                                              { return "allow" }
-func (allowAuth) Provides(b byte) bool                                    { return b == mqtt.OnConnectAuthenticate }
-func (allowAuth) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-
 // testNode is a real node assembled by hand: persist store, one-voter raft
-// node, the MQTT side (mochi with the acl and storage hooks, or the native
-// engine over its transport, storage off) with a TCP listener, and the admin
-// server with the API mounted on the broker's adapter of that side.
+// node, the engine (with the durable session store or storage off) over its
+// transport with a TCP listener, and the admin server with the API mounted
+// on the broker's adapter of the engine.
 type testNode struct {
 	t         *testing.T
 	eng       string
-	srv       *mqtt.Server   // mochi only
-	engine    *engine.Engine // native only
+	engine    *engine.Engine
 	node      *cluster.Node
 	store     *persist.Store
-	storage   *storage.Hook     // mochi only
-	transport *transport.Server // native only
-	mqtt      string            // MQTT address
-	base      string            // http://admin/api/v1
+	sessions  *storage.EngineStore // engDurable only
+	transport *transport.Server
+	mqtt      string // MQTT address
+	base      string // http://admin/api/v1
 	reload    func() adminapi.ReloadReport
 	logs      *syncBuffer
 }
@@ -110,10 +98,11 @@ func (s *syncBuffer) String() string {
 
 const testToken = "adminapi-test-token-0123456789"
 
-// startNode builds a mochi node; token configures the admin bearer token ("" none).
+// startNode builds a node with durable sessions; token configures the admin
+// bearer token ("" none).
 func startNode(t *testing.T, token string) *testNode {
 	t.Helper()
-	return startEngineNode(t, token, engMochi)
+	return startEngineNode(t, token, engDurable)
 }
 
 // startEngineNode builds the node on eng.
@@ -144,13 +133,7 @@ func startEngineNode(t *testing.T, token, eng string) *testNode {
 	tn := &testNode{t: t, eng: eng, node: n, store: st, logs: &syncBuffer{}}
 	ac := acl.DefaultConfig()
 	ac.Rules = []string{"pattern readwrite #"}
-	var side adminapi.MQTT
-	var serve func()
-	if eng == engNative {
-		side, serve = tn.startEngine(ac, log)
-	} else {
-		side, serve = tn.startMochi(ac, log, n, st)
-	}
+	side, serve := tn.startEngine(ac, log)
 	acfg := admin.DefaultConfig()
 	acfg.Address, acfg.Token = "127.0.0.1:0", token
 	acfg.RequireToken = token != "" // no token: the explicit loopback opt-out
@@ -189,48 +172,9 @@ func startEngineNode(t *testing.T, token, eng string) *testNode {
 	return tn
 }
 
-// startMochi builds mochi with the acl and storage hooks and the admin
-// tracker; serve starts it.
-func (tn *testNode) startMochi(ac acl.Config, log zerolog.Logger, n *cluster.Node, st *persist.Store) (adminapi.MQTT, func()) {
-	t := tn.t
-	tn.srv = mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	plain, err := acl.New(ac, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := storage.DefaultConfig()
-	tn.storage, err = storage.New(sc, storage.Options{Server: tn.srv, Node: n, Store: st, ACL: plain, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	withPolicy, err := acl.New(ac, log, nil, acl.WithPolicies(tn.storage.Policy()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	side, tracker := broker.MochiAdminMQTT(tn.srv, tn.storage)
-	for _, h := range []mqtt.Hook{&allowAuth{}, withPolicy, tn.storage, tracker} {
-		if err := tn.srv.AddHook(h, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn.mqtt = ln.Addr().String()
-	_ = ln.Close()
-	if err := tn.srv.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: tn.mqtt})); err != nil {
-		t.Fatal(err)
-	}
-	return side, func() {
-		if err := tn.srv.Serve(); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// startEngine builds the native engine with the acl hook over its
-// transport on 127.0.0.1:0 (bound here); serve starts accepting.
+// startEngine builds the engine with the acl hook (and, for engDurable, the
+// durable session store) over its transport on 127.0.0.1:0 (bound here);
+// serve starts accepting.
 func (tn *testNode) startEngine(ac acl.Config, log zerolog.Logger) (adminapi.MQTT, func()) {
 	t := tn.t
 	z, err := acl.New(ac, log, nil)
@@ -239,7 +183,19 @@ func (tn *testNode) startEngine(ac acl.Config, log zerolog.Logger) (adminapi.MQT
 	}
 	ecfg := engine.DefaultConfig()
 	ecfg.SweepInterval = 50 * time.Millisecond
-	tn.engine, err = engine.New(ecfg, engine.Options{Auth: allowAll{}, ACL: z, Log: log})
+	eopts := engine.Options{Auth: allowAll{}, ACL: z, Log: log}
+	if tn.eng == engDurable {
+		tn.sessions, err = storage.NewEngineStore(storage.DefaultConfig(), storage.EngineOptions{
+			Node: tn.node, Store: tn.store, Log: log, IsLeader: tn.node.IsLeader, NodeID: "t1",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.store.SetObserver(tn.sessions.Observe)
+		tn.sessions.Start()
+		eopts.Store = tn.sessions
+	}
+	tn.engine, err = engine.New(ecfg, eopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,14 +210,17 @@ func (tn *testNode) startEngine(ac acl.Config, log zerolog.Logger) (adminapi.MQT
 	return broker.EngineAdminMQTT(tn.engine), tn.transport.Start
 }
 
-// closeMQTT closes the MQTT side (engine before transport, as the broker does).
+// closeMQTT closes the MQTT side (engine, store, transport, as the broker does).
 func (tn *testNode) closeMQTT(ctx context.Context) {
 	if tn.engine != nil {
 		_ = tn.engine.Close(ctx)
-		_ = tn.transport.Close(ctx)
-		return
 	}
-	_ = tn.srv.Close()
+	if tn.sessions != nil {
+		_ = tn.sessions.Close()
+	}
+	if tn.transport != nil {
+		_ = tn.transport.Close(ctx)
+	}
 }
 
 // call sends one request to the API and decodes a JSON answer into out

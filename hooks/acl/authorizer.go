@@ -2,8 +2,8 @@ package acl
 
 import "github.com/imqtt/imqtt/hooks/ext"
 
-// Allow implements ext.Authorizer for the engine: the same decision, log
-// line and count as the mochi hook's checks. A publish (and a will) is
+// Allow implements ext.Authorizer for the engine: one decision of Check. A
+// publish (and a will) is
 // AccessWrite, a subscription filter AccessSubscribe, a delivery AccessRead.
 // The engine says which it is, so no guessing from the string is needed.
 func (h *Hook) Allow(c *ext.Client, topic string, a ext.Access) bool {

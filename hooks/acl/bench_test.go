@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/rs/zerolog"
 )
 
@@ -65,30 +65,27 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-// BenchmarkOnACLCheck measures the hook entry point as mochi calls it for a
-// delivery and a publish, with another client's SUBSCRIBE in progress.
-func BenchmarkOnACLCheck(b *testing.B) {
+// BenchmarkAllow measures the hook entry point as the engine calls it for a
+// delivery and a publish.
+func BenchmarkAllow(b *testing.B) {
 	h, err := New(Config{Rules: benchRules(1000), SysRead: SysReadRules, SubscribeDeny: SubscribeDenyOverlap}, zerolog.Nop(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cl := &mqtt.Client{ID: "client-0"}
-	cl.Properties.Username = []byte("u0")
-	other := &mqtt.Client{ID: "client-1"}
-	h.pending.open(other, []string{"site1/a"})
+	cl := &ext.Client{ID: "client-0", Username: "u0"}
 	for _, c := range []struct {
-		name  string
-		topic string
-		write bool
+		name   string
+		topic  string
+		access ext.Access
 	}{
-		{"delivery", "site1/a/b", false},
-		{"delivery-denied", "site1/secret/b", false},
-		{"publish", "site0/a/temp", true},
+		{"delivery", "site1/a/b", ext.AccessDeliver},
+		{"delivery-denied", "site1/secret/b", ext.AccessDeliver},
+		{"publish", "site0/a/temp", ext.AccessPublish},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				h.OnACLCheck(cl, c.topic, c.write)
+				h.Allow(cl, c.topic, c.access)
 			}
 		})
 	}
@@ -101,18 +98,17 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &mqtt.Client{ID: "client-0"}
-	cl.Properties.Username = []byte("u0")
+	cl := &ext.Client{ID: "client-0", Username: "u0"}
 	for _, c := range []struct {
-		topic string
-		write bool
+		topic  string
+		access ext.Access
 	}{
-		{"site0/a/temp", true}, {"site1/a/b", false}, {"site1/secret/x", false},
-		{"users/u0/inbox", false}, {"users/u0/locked", true}, {"nowhere", true},
-		{"site1/+/b", false}, {"$share/g/site1/x", false}, {"$SYS/x", false},
+		{"site0/a/temp", ext.AccessPublish}, {"site1/a/b", ext.AccessDeliver}, {"site1/secret/x", ext.AccessDeliver},
+		{"users/u0/inbox", ext.AccessDeliver}, {"users/u0/locked", ext.AccessPublish}, {"nowhere", ext.AccessPublish},
+		{"site1/+/b", ext.AccessSubscribe}, {"$share/g/site1/x", ext.AccessSubscribe}, {"$SYS/x", ext.AccessDeliver},
 	} {
-		if n := testing.AllocsPerRun(100, func() { h.OnACLCheck(cl, c.topic, c.write) }); n != 0 {
-			t.Errorf("OnACLCheck(%q, write=%v): %.1f allocations", c.topic, c.write, n)
+		if n := testing.AllocsPerRun(100, func() { h.Allow(cl, c.topic, c.access) }); n != 0 {
+			t.Errorf("Allow(%q, %v): %.1f allocations", c.topic, c.access, n)
 		}
 	}
 }

@@ -4,17 +4,18 @@ import (
 	"context"
 	"net"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/imqtt/imqtt/broker/engine"
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/broker/listen"
+	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/imqtt/imqtt/internal/testkit"
-	"github.com/imqtt/imqtt/internal/testkit/mochitest"
 )
 
 const waitFor = 5 * time.Second
@@ -44,30 +45,48 @@ type testBroker struct {
 	addr string
 	hook *Hook
 	obs  *countObserver
-	srv  *mqtt.Server
+	e    *engine.Engine
 }
 
-// newTestBroker runs a real mochi broker on 127.0.0.1:0 with the ACL hook.
+// allowAll authenticates every client with its CONNECT user name as its
+// identity (hooks/auth would set it); it decides nothing else.
+type allowAll struct{}
+
+func (allowAll) Authenticate(_ context.Context, r *ext.ConnectRequest) ext.AuthResult {
+	return ext.AuthResult{Identity: r.Client.Username}
+}
+
+// newTestBroker runs the engine on 127.0.0.1:0 with the ACL hook as its
+// Authorizer (a test drives it through the engine, test-only imports).
 func newTestBroker(t *testing.T, cfg Config) *testBroker {
 	t.Helper()
 	obs := &countObserver{}
-	h, err := New(cfg, testkit.Logger(t, zerolog.DebugLevel), obs)
+	log := testkit.Logger(t, zerolog.DebugLevel)
+	h, err := New(cfg, log, obs)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	addr, srv := mochitest.Serve(t, mochitest.Options{InlineClient: true}, new(mochitest.AllowAll), h)
+	ecfg := engine.DefaultConfig()
+	ecfg.SysInterval = time.Second // $SYS topics exist for the read checks
+	e, err := engine.New(ecfg, engine.Options{Auth: allowAll{}, ACL: h, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcfg := transport.DefaultConfig()
+	tcfg.Listeners = []listen.Config{{Name: "t1", Kind: listen.KindTCP, Address: "127.0.0.1:0"}}
+	tcfg.Workers, tcfg.HandshakeWorkers = 4, 1
+	tr, err := transport.New(tcfg, listen.NewGuard(listen.DefaultLimits(), nil, log), e, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Start()
 	t.Cleanup(func() {
-		// Every SUBSCRIBE is over: no record may be left (OnSubscribed and
-		// OnDisconnect drop them; Stop, called by Close, would hide a leak).
-		deadline := time.Now().Add(waitFor)
-		for h.pending.len() != 0 && time.Now().Before(deadline) {
-			time.Sleep(2 * time.Millisecond)
-		}
-		if n := h.pending.len(); n != 0 {
-			t.Errorf("%d pending SUBSCRIBE records leaked", n)
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		_ = e.Close(ctx)
+		_ = tr.Close(ctx)
 	})
-	return &testBroker{addr: addr, hook: h, obs: obs, srv: srv}
+	return &testBroker{addr: tr.Addr("t1").String(), hook: h, obs: obs, e: e}
 }
 
 // inbox records the topics a client receives, in order.
@@ -223,7 +242,6 @@ type client3 struct {
 	name string
 	c    pahov3.Client
 	in   *inbox
-	lost atomic.Bool
 }
 
 func connect3(t *testing.T, addr, clientID, user string) *client3 {
@@ -233,8 +251,7 @@ func connect3(t *testing.T, addr, clientID, user string) *client3 {
 		SetClientID(clientID).SetUsername(user).SetProtocolVersion(4).
 		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).
 		SetOrderMatters(true).
-		SetDefaultPublishHandler(func(_ pahov3.Client, m pahov3.Message) { c3.in.add(m.Topic(), m.Retained()) }).
-		SetConnectionLostHandler(func(pahov3.Client, error) { c3.lost.Store(true) })
+		SetDefaultPublishHandler(func(_ pahov3.Client, m pahov3.Message) { c3.in.add(m.Topic(), m.Retained()) })
 	c3.c = pahov3.NewClient(opts)
 	tok := c3.c.Connect()
 	if !tok.WaitTimeout(waitFor) || tok.Error() != nil {
@@ -267,15 +284,4 @@ func (c *client3) subscribe(t *testing.T, filter string) byte {
 	}
 	t.Fatalf("%s subscribe %q: no result in %v (%v)", c.name, filter, res, tok.Error())
 	return 0
-}
-
-func (c *client3) waitLost(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !c.lost.Load() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: connection not closed by the broker", c.name)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }

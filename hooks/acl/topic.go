@@ -34,17 +34,6 @@ func isSysLevel(l string) bool { return strings.EqualFold(l, "$SYS") }
 // levels are not matched by a leading wildcard [MQTT-4.7.2-1].
 func startsWithDollar(l string) bool { return l != "" && l[0] == '$' }
 
-// hasWildcard reports whether s contains '+' or '#'. A topic name never does
-// [MQTT-3.3.2-2], so such a string can only be a filter.
-func hasWildcard(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '+' || s[i] == '#' {
-			return true
-		}
-	}
-	return false
-}
-
 // validTopicName reports whether s may be published to: non-empty, no
 // wildcard, no NUL [MQTT-4.7.3-1] [MQTT-3.3.2-2] [MQTT-1.5.4-2].
 func validTopicName(s string) bool {

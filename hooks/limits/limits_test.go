@@ -2,10 +2,9 @@ package limits
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
-
-	mqtt "github.com/mochi-mqtt/server/v2"
 )
 
 func TestValidate(t *testing.T) {
@@ -30,35 +29,40 @@ func TestValidate(t *testing.T) {
 			t.Errorf("error %v does not wrap ErrInvalidConfig", err)
 		}
 	}
-}
-
-func TestEffectiveKeepalive(t *testing.T) {
-	h, err := New(Config{MinKeepalive: 5 * time.Second, MaxKeepalive: 60 * time.Second})
-	if err != nil {
+	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		in, want uint16
-		changed  bool
-	}{{0, 60, true}, {61, 60, true}, {60, 60, false}, {5, 5, false}, {4, 5, true}, {30, 30, false}, {65535, 60, true}}
-	for _, c := range cases {
-		got, changed := h.Effective(c.in)
-		if got != c.want || changed != c.changed {
-			t.Errorf("Effective(%d) = %d,%v want %d,%v", c.in, got, changed, c.want, c.changed)
+}
+
+func TestLevelsConfigValidate(t *testing.T) {
+	if err := DefaultLevelsConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, -1, maxTopicLevels + 1} {
+		err := LevelsConfig{MaxTopicLevels: n}.Validate()
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "max_topic_levels") {
+			t.Errorf("max_topic_levels %d: %v", n, err)
 		}
 	}
 }
 
-func TestProvidesNoSecurityDecision(t *testing.T) {
-	h, _ := New(DefaultConfig())
-	for _, ev := range []byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnSubscribe} {
-		if h.Provides(ev) {
-			t.Errorf("limits hook provides event %d", ev)
+func TestFlowConfigValidate(t *testing.T) {
+	if err := DefaultFlowConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cfg FlowConfig
+		key string
+	}{
+		{FlowConfig{MaxWait: -time.Second}, "slow_subscriber_wait"},
+		{FlowConfig{MaxQueuedBytes: -1}, "max_queued_bytes"},
+	} {
+		err := c.cfg.Validate()
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), c.key) {
+			t.Errorf("%+v: %v, want ErrInvalidConfig naming %s", c.cfg, err, c.key)
 		}
 	}
-	for _, ev := range []byte{mqtt.OnConnect, mqtt.OnPacketRead, mqtt.OnPacketEncode} {
-		if !h.Provides(ev) {
-			t.Errorf("limits hook does not provide event %d", ev)
-		}
+	if err := (FlowConfig{}).Validate(); err != nil {
+		t.Errorf("zero (no wait, no bound): %v", err)
 	}
 }

@@ -36,18 +36,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestNewRequiresOptions(t *testing.T) {
-	if _, err := New(DefaultConfig(), Options{}); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewEngineStore(DefaultConfig(), EngineOptions{}); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("got %v", err)
-	}
-}
-
-func TestPidFor(t *testing.T) {
-	for _, tc := range []struct {
-		seq  uint64
-		want uint16
-	}{{1, 1}, {65535, 65535}, {65536, 1}, {65537, 2}} {
-		if got := pidFor(tc.seq); got != tc.want {
-			t.Errorf("pidFor(%d) = %d, want %d", tc.seq, got, tc.want)
-		}
 	}
 }

@@ -108,8 +108,15 @@ func extErr(err error) error {
 	return err
 }
 
-// isDiskFull reports whether err says the store is out of space.
-func isDiskFull(err error) bool { return errors.Is(err, persist.ErrDiskFull) }
-
 // isQuota reports a refusal by the retained quota.
 func isQuota(err error) bool { return errors.Is(err, persist.ErrQuotaExceeded) }
+
+// component is the value of the component field (logfield.Component) on this package's log events.
+const component = "storage"
+
+// Applier is the replicated write path (cluster.Node satisfies it). Apply
+// blocks until cmd is committed and applied and returns the state machine's
+// result for it ([]persist.Result, or an error value).
+type Applier interface {
+	Apply(ctx context.Context, cmd []byte) (any, error)
+}

@@ -38,7 +38,7 @@ func (c *limitCounter) get(limit string) int {
 // several commands, acknowledged only after all of them; every session
 // finds the message in its queue and gets it on reconnect.
 func TestFanoutSplitsCommands(t *testing.T) {
-	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *Options) { o.MaxCommandBytes = 8 << 10 })
+	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *EngineOptions) { o.MaxCommandBytes = 8 << 10 })
 	const n = 300
 	offlineSessions(t, b, n, "fan/x")
 	payload := strings.Repeat("p", 2000)
@@ -99,7 +99,7 @@ func TestFanoutFewTargetsCopies(t *testing.T) {
 // QoS 0 through without retaining it.
 func TestRetainedQuotaHook(t *testing.T) {
 	lc := &limitCounter{}
-	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *Options) {
+	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *EngineOptions) {
 		o.Retained = RetainedConfig{MaxPerUser: 2, MaxBytesPerUser: 1000}
 		o.Limits = lc
 	})
@@ -140,8 +140,8 @@ func TestRetainedQuotaHook(t *testing.T) {
 	if _, err := b.store.Retained("ret/9", time.Time{}); err == nil {
 		t.Fatal("qos 0 message over the bound retained")
 	}
-	if _, ok := b.srv.Topics.Retained.Get("ret/9"); ok {
-		t.Fatal("qos 0 message over the bound in mochi's retained index")
+	if len(b.engine.Retained("ret/9")) != 0 {
+		t.Fatal("qos 0 message over the bound in the engine's retained index")
 	}
 	u, _ := b.store.RetainedUsage("")
 	if u.Count != 2 {
@@ -214,7 +214,7 @@ func (f *failNth) Apply(ctx context.Context, cmd []byte) (any, error) {
 // session exactly once.
 func TestFanoutStagedAtomic(t *testing.T) {
 	fail := &failNth{}
-	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *Options) {
+	b := startBroker(t, t.TempDir(), DefaultConfig(), func(o *EngineOptions) {
 		o.MaxCommandBytes = 8 << 10
 		fail.inner = o.Node
 		o.Node = fail

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -13,13 +11,14 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
+	"github.com/imqtt/imqtt/broker/engine"
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
+	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/imqtt/imqtt/internal/testkit"
 	"github.com/imqtt/imqtt/persist"
 )
@@ -39,34 +38,36 @@ func (a *countingApplier) Apply(ctx context.Context, cmd []byte) (any, error) {
 	return a.n.Apply(ctx, cmd)
 }
 
-// allowAuth lets everyone connect.
-type allowAuth struct{ mqtt.HookBase }
+// allowAll authenticates every client with its CONNECT user name as its
+// identity.
+type allowAll struct{}
 
-func (allowAuth) ID() string                                              { return "allow" }
-func (allowAuth) Provides(b byte) bool                                    { return b == mqtt.OnConnectAuthenticate }
-func (allowAuth) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
+func (allowAll) Authenticate(_ context.Context, r *ext.ConnectRequest) ext.AuthResult {
+	return ext.AuthResult{Identity: r.Client.Username}
+}
 
 type broker struct {
-	t     testing.TB
-	dir   string
-	srv   *mqtt.Server
-	node  *cluster.Node
-	store *persist.Store
-	app   *countingApplier
-	hook  *Hook
-	addr  string
-	once  sync.Once
-	pubs  atomic.Int64
+	t         testing.TB
+	dir       string
+	engine    *engine.Engine
+	transport *transport.Server
+	node      *cluster.Node
+	store     *persist.Store
+	app       *countingApplier
+	es        *EngineStore
+	addr      string
+	once      sync.Once
+	pubs      atomic.Int64
 }
 
 func testLog(t testing.TB) zerolog.Logger {
 	return testkit.Logger(t, zerolog.WarnLevel)
 }
 
-// startBroker opens persist + cluster in dir and serves a mochi server with the
-// storage hook and the real acl hook (allow-all rules); opts adjust the
-// hook's Options.
-func startBroker(t testing.TB, dir string, cfg Config, opts ...func(*Options)) *broker {
+// startBroker opens persist + cluster in dir and serves the engine with the
+// EngineStore and the real acl hook (allow-all rules) over a TCP transport;
+// opts adjust the store's EngineOptions.
+func startBroker(t testing.TB, dir string, cfg Config, opts ...func(*EngineOptions)) *broker {
 	t.Helper()
 	pc := persist.DefaultConfig()
 	pc.Dir = dir + "/fsm"
@@ -95,60 +96,61 @@ func startBroker(t testing.TB, dir string, cfg Config, opts ...func(*Options)) *
 	b := &broker{t: t, dir: dir, node: n, store: st, app: &countingApplier{n: n}}
 	ac := acl.DefaultConfig()
 	ac.Rules = []string{"pattern readwrite #"}
-	plain, err := acl.New(ac, testLog(t), nil)
+	z, err := acl.New(ac, testLog(t), nil)
 	if err != nil {
 		t.Fatalf("acl.New: %v", err)
 	}
-	b.srv = mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	o := Options{Server: b.srv, Node: b.app, Store: st, ACL: plain, Log: testLog(t)}
+	o := EngineOptions{Node: b.app, Store: st, Log: testLog(t), NodeID: "n1"}
 	for _, f := range opts {
 		f(&o)
 	}
-	b.hook, err = New(cfg, o)
-	if err != nil {
-		t.Fatalf("New: %v", err)
+	if b.es, err = NewEngineStore(cfg, o); err != nil {
+		t.Fatalf("NewEngineStore: %v", err)
 	}
-	withPolicy, err := acl.New(ac, testLog(t), nil, acl.WithPolicies(b.hook.Policy()))
-	if err != nil {
-		t.Fatalf("acl.New: %v", err)
+	st.SetObserver(b.es.Observe)
+	b.es.Start()
+	ecfg := engine.DefaultConfig()
+	ecfg.SweepInterval = 50 * time.Millisecond
+	if b.engine, err = engine.New(ecfg, engine.Options{Auth: allowAll{}, ACL: z, Store: b.es, Log: testLog(t)}); err != nil {
+		t.Fatalf("engine.New: %v", err)
 	}
-	for _, h := range []mqtt.Hook{&allowAuth{}, withPolicy, b.hook} {
-		if err := b.srv.AddHook(h, nil); err != nil {
-			t.Fatalf("AddHook: %v", err)
-		}
+	tcfg := transport.DefaultConfig()
+	tcfg.Listeners = []listen.Config{{Name: "t1", Kind: listen.KindTCP, Address: "127.0.0.1:0"}}
+	tcfg.Workers, tcfg.HandshakeWorkers = 4, 1
+	if b.transport, err = transport.New(tcfg, listen.NewGuard(listen.DefaultLimits(), nil, testLog(t)), b.engine, testLog(t)); err != nil {
+		t.Fatalf("transport.New: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.addr = ln.Addr().String()
-	ln.Close()
-	if err := b.srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t1", Address: b.addr})); err != nil {
-		t.Fatalf("AddListener: %v", err)
-	}
-	if err := b.srv.Serve(); err != nil {
-		t.Fatalf("Serve: %v", err)
-	}
+	b.addr = b.transport.Addr("t1").String()
+	b.transport.Start()
 	t.Cleanup(b.stop)
 	return b
 }
 
-// stop closes server, node and store (idempotent).
+// stop closes engine, store, transport, node and store (idempotent), in
+// the broker's order.
 func (b *broker) stop() {
 	b.once.Do(func() {
-		_ = b.srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = b.engine.Close(ctx)
+		_ = b.es.Close()
+		_ = b.transport.Close(ctx)
 		_ = b.node.Close()
 		_ = b.store.Close()
 	})
 }
 
-// crash closes the node and the store first, with the server still
+// crash closes the node and the store first, with the engine still
 // running: nothing that was not durable before an ack survives.
 func (b *broker) crash() {
 	b.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		_ = b.node.Close()
 		_ = b.store.Close()
-		_ = b.srv.Close()
+		_ = b.engine.Close(ctx)
+		_ = b.es.Close()
+		_ = b.transport.Close(ctx)
 	})
 }
 
@@ -221,12 +223,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func (b *broker) disconnect(t testing.TB, c *paho.Client, id string) {
 	t.Helper()
 	_ = c.Disconnect(&paho.Disconnect{})
-	waitFor(t, "disconnect of "+id, func() bool {
-		b.hook.mu.Lock()
-		defer b.hook.mu.Unlock()
-		s, ok := b.hook.sessions[id]
-		return !ok || s.cl == nil
-	})
+	waitFor(t, "disconnect of "+id, func() bool { return b.offline(id) })
 }
 
 var errInjected = errors.New("injected apply failure")
@@ -236,4 +233,10 @@ func connectPub(t testing.TB, b *broker) *paho.Client {
 	t.Helper()
 	c, _ := connect(t, b.addr, fmt.Sprintf("pub-%d", b.pubs.Add(1)), true, 0)
 	return c
+}
+
+// offline reports whether the engine holds no connected client for id.
+func (b *broker) offline(id string) bool {
+	si, ok := b.engine.Session(id)
+	return !ok || !si.Online
 }

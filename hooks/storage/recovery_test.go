@@ -111,8 +111,8 @@ func TestSessionExpiryDeletes(t *testing.T) {
 	if len(subs) != 0 || n != 0 {
 		t.Fatalf("left %d subscriptions, %d queued", len(subs), n)
 	}
-	if b.hook.owns("exp") {
-		t.Fatal("hook still owns the expired session")
+	if _, ok := b.engine.Session("exp"); ok {
+		t.Fatal("the engine still holds the expired session")
 	}
 }
 
@@ -131,9 +131,7 @@ func TestRedeliveryAfterReconnectIsDup(t *testing.T) {
 	}
 	sub.conn.Close() // no PUBACK
 	waitFor(t, "disconnect", func() bool {
-		b.hook.mu.Lock()
-		defer b.hook.mu.Unlock()
-		return b.hook.sessions["rd"].cl == nil
+		return b.offline("rd")
 	})
 	sub2 := rawConnect(t, b.addr, "rd", false, 3600)
 	again := sub2.read()

@@ -6,9 +6,6 @@ import (
 	"sync"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/imqtt/imqtt/persist"
 )
@@ -49,25 +46,6 @@ func (c RetainedConfig) Validate() error {
 		return fmt.Errorf("%w: retained.max_bytes_per_user: %d: must be >= 0", ErrInvalidConfig, c.MaxBytesPerUser)
 	}
 	return nil
-}
-
-// retainedOp is the durable retained update for pk published by cl. A
-// message from a connected client is charged to its user name (anonymous
-// clients share the owner ""); one from an inline client (the broker's own:
-// presence, the admin API, stored wills after a restart) is not charged and
-// frees whatever owner the topic had. limited reports whether the op can be
-// refused by the quota.
-func (h *Hook) retainedOp(cl *mqtt.Client, pk *packets.Packet, nowMs int64) (op persist.Op, limited bool) {
-	rm := messageFromPacket(pk, pk.FixedHeader.Qos, true, nil, nowMs, 0)
-	if e := pk.Properties.MessageExpiryInterval; e > 0 {
-		rm.Expiry = nowMs + int64(e)*1000
-	}
-	inline := cl == nil || cl.Net.Inline
-	owner := ""
-	if !inline {
-		owner = string(cl.Properties.Username)
-	}
-	return h.core.retainedUpdate(rm, owner, inline)
 }
 
 // retainedUpdate is the durable retained update of rm (its topic's retained
@@ -141,18 +119,4 @@ func (l *logLimiter) allow(now time.Time) (int, bool) {
 	n := l.suppressed
 	l.last, l.suppressed = now, 0
 	return n, true
-}
-
-// resyncRetained puts this node's retained index for topic back in step with
-// the store (mochi retained a will before the durable write was refused).
-func (h *Hook) resyncRetained(topic string) {
-	m, err := h.opts.Store.Retained(topic, h.now())
-	if err != nil {
-		h.opts.Server.Topics.RetainMessage(packets.Packet{
-			FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: topic,
-		})
-		return
-	}
-	rm := retainedMessage(&m)
-	h.opts.Server.Topics.RetainMessage(rm.ToPacket())
 }

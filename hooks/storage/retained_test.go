@@ -59,10 +59,8 @@ func TestV3PersistentSession(t *testing.T) {
 	}
 	c.Disconnect(100)
 	waitFor(t, "v3 disconnect", func() bool {
-		b.hook.mu.Lock()
-		defer b.hook.mu.Unlock()
-		s, ok := b.hook.sessions["v3sub"]
-		return ok && s.cl == nil
+		si, ok := b.engine.Session("v3sub")
+		return ok && !si.Online
 	})
 	pub := connectPub(t, b)
 	for _, p := range []string{"a", "b"} {
