@@ -207,6 +207,9 @@ func (b *Broker) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close router: %w", err))
 		}
 	}
+	if b.authHook != nil { // before the engine: the logins waiting in the throttle end
+		_ = b.authHook.Close()
+	}
 	if b.engine != nil {
 		if err := b.engine.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close engine: %w", err))

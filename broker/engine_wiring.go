@@ -73,12 +73,12 @@ func (c Config) transportConfig() transport.Config {
 // service's policy first) and the engine adapter (ext.PublishHandler and
 // ext.Lifecycle).
 func (b *Broker) newIM() error {
-	pub := imhook.NewEnginePublisher()
+	pub := imhook.NewPublisher()
 	if err := b.openIM(b.rootLog, pub); err != nil {
 		return err
 	}
 	b.im.pub = pub
-	h, err := imhook.NewEngineHook(imhook.EngineOptions{Service: b.im.svc, Log: b.rootLog})
+	h, err := imhook.New(imhook.Options{Service: b.im.svc, Log: b.rootLog})
 	if err != nil {
 		return fmt.Errorf("im hook: %w", err)
 	}

@@ -57,10 +57,10 @@ func (c IMConfig) Validate() error {
 // engine).
 type imParts struct {
 	svc    *im.Service
-	hook   *imhook.EngineHook      // the engine's ext.PublishHandler and ext.Lifecycle
-	pub    *imhook.EnginePublisher // the service's deliveries into the engine
-	filter *wordfilter.Filter      // nil when off
-	push   *push.Dispatcher        // nil when off
+	hook   *imhook.Hook       // the engine's ext.PublishHandler and ext.Lifecycle
+	pub    *imhook.Publisher  // the service's deliveries into the engine
+	filter *wordfilter.Filter // nil when off
+	push   *push.Dispatcher   // nil when off
 }
 
 // nodeNumber is the 10-bit node number in IM message ids: node.number, or
@@ -85,7 +85,7 @@ func (a pushAdapter) Push(ev im.PushEvent) {
 }
 
 // openIM builds the IM service on the broker's node and store, publishing
-// through deliver (the engine's imhook.EnginePublisher); the caller adds the
+// through deliver (the engine's imhook.Publisher); the caller adds the
 // engine adapter and gives the service's policy to the ACL.
 func (b *Broker) openIM(log zerolog.Logger, deliver im.Deliverer) (err error) {
 	cfg := b.cfg.IM

@@ -7,9 +7,9 @@ import (
 	"github.com/imqtt/imqtt/internal/logfield"
 )
 
-// Authenticate implements ext.Authenticator for the engine: the same
-// decision, logs and counts as OnConnect (login throttling, the decision
-// table of doc.go, the will topic's ACL check). It runs on an engine worker
+// Authenticate implements ext.Authenticator for the engine: login
+// throttling, the decision table of doc.go, the will topic's ACL check; a
+// refusal is logged and counted. It runs on an engine worker
 // and may wait for the login throttle, at most auth.throttle.max_delay; the
 // wait does not end early with ctx (a closed connection's attempt still
 // counts as an attempt, so closing and reconnecting cannot skip a delay).

@@ -62,8 +62,7 @@ func (k *keys) decide(c credentials, allowAnonymous bool, loopback func(string) 
 	case !hasPass:
 		return refuse(ReasonMissingPassword, packets.ErrBadUsernameOrPassword, errors.New("username without password"))
 	case c.password == "":
-		// mochi already refuses this with 0x82 [MQTT-3.1.2-19]; kept so the
-		// table is complete on its own.
+		// kept so the table is complete on its own.
 		return refuse(ReasonEmptyPassword, packets.ErrBadUsernameOrPassword, errors.New("empty password"))
 	case !hasUser:
 		if k.jwt == nil {
@@ -109,22 +108,4 @@ func (k *keys) decideJWT(token, username string) decision {
 		return refuse(ReasonTokenUserMismatch, packets.ErrBadUsernameOrPassword, errors.New("token sub differs from mqtt username"))
 	}
 	return decision{identity: sub, method: methodJWT}
-}
-
-// connackCode returns the code to put in the CONNACK for a client of the given
-// protocol version. mochi's SendConnack maps 0x86 to the v3 return code 5 and
-// does not map 0x87 at all, so for MQTT 3.1.1 the v3 codes are chosen here:
-// bad credentials => 4 ("bad user name or password"), not authorized => 5.
-func connackCode(version byte, c packets.Code) packets.Code {
-	if version >= 5 {
-		return c
-	}
-	switch c.Code {
-	case packets.ErrBadUsernameOrPassword.Code:
-		return packets.ErrMalformedUsernameOrPassword // 0x04 in 3.1.1
-	case packets.ErrNotAuthorized.Code:
-		return packets.Err3NotAuthorized // 0x05 in 3.1.1
-	default:
-		return c
-	}
 }

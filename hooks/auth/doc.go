@@ -1,4 +1,5 @@
-// Package auth is the one mochi hook that decides authentication for imqtt:
+// Package auth decides authentication for imqtt (the engine's
+// ext.Authenticator):
 // password file (bcrypt), JWT access tokens (HS256, RS256, ES256) and
 // loopback-only anonymous access. It also checks the will topic, through the
 // ACL, before the CONNACK is sent.
@@ -12,10 +13,8 @@
 //     subjects: 1..256 bytes of UTF-8, no '+', '#', ':', no control
 //     characters, no leading/trailing white space ('/' is allowed). Usernames
 //     are substituted into ACL patterns, hence the rules.
-//   - The Hook: New, Reload, and the mochi events OnConnect,
-//     OnConnectAuthenticate and OnDisconnect. It provides nothing else, and it
-//     must be the only hook that provides OnConnectAuthenticate (mochi accepts
-//     a client if any hook says yes).
+//   - The Hook: New, Reload, Close, and Authenticate (ext.Authenticator),
+//     which the engine calls for every CONNECT before the CONNACK.
 //
 // It does not own ACLs: the broker passes Options.WillCheck (the ACL's
 // publish check) and this package never imports hooks/acl.
@@ -60,44 +59,33 @@
 //	bad credentials, any token problem           0x86     4 (bad user name or password)
 //	anonymous refused, will topic refused        0x87     5 (not authorized)
 //
-// mochi's SendConnack maps 0x86 to the 3.1.1 code 5 and leaves 0x87 unmapped
-// (an invalid 3.1.1 code), so the hook picks the 3.1.1 codes itself.
+// The engine writes the CONNACK with the code Authenticate returns (and the
+// 3.1.1 return code it maps to).
 //
-// # Call order: everything happens in OnConnect, before the CONNACK
+// # Call order: everything happens before the CONNACK
 //
-// mochi's connect flow is ParseConnect, validateConnect, hooks.OnConnect,
-// hooks.OnConnectAuthenticate, session, CONNACK. Because a JWT's identity may
-// differ from the MQTT username and the will topic must be checked with that
-// identity before the CONNACK, the hook does all its work in OnConnect:
+// Because a JWT's identity may differ from the MQTT username and the will
+// topic must be checked with that identity before the CONNACK, Authenticate
+// does all the work:
 //
 //  1. authenticate per the table;
 //  2. if the CONNECT has a will, call WillCheck(identity, clientID, willTopic);
-//  3. on success set cl.Properties.Username to the identity (nil for
-//     anonymous) and mark cl;
+//  3. on success return the identity ("" for anonymous), which the engine
+//     holds as the client's user name for the ACL and the session owner;
 //  4. on refusal log one warn line (client_id, remote, listener, user,
-//     reason; never the password or token), call Observer.AuthFailed(reason),
-//     send the CONNACK with server.SendConnack and return the v5 code as the
-//     error, which makes mochi close the connection without a second CONNACK.
-//
-// OnConnectAuthenticate then returns true only for a marked client and
-// removes the mark. OnDisconnect removes any mark, and each OnConnect sweeps
-// marks of closed connections (a later hook failing its OnConnect leaves one
-// behind, as mochi then calls neither method), so marks do not leak.
-//
-// Hooks run in the order they were added. Add this hook before any other hook
-// that provides OnConnect, so that they see the authenticated username and
-// do no work for refused clients.
+//     reason; never the password or token), call Observer.AuthFailed(reason)
+//     and return the code: the engine answers the CONNACK and closes.
 //
 // # Lifecycle and concurrency
 //
 // New validates the Config, loads the files and returns a ready hook; the
-// broker adds it with server.AddHook(h, nil). Reload (on SIGHUP) re-reads the
+// broker gives it to the engine (engine.Options.Auth). Reload (on SIGHUP) re-reads the
 // password file and key files all or nothing: on any error the previous
 // credentials stay and the error names the file and line (the throttle's
-// state and policy are kept). Stop forgets the marks, refuses the attempts
-// waiting in the throttle and is idempotent. The hook starts no goroutine. OnConnect runs on
-// each client's connection goroutine, concurrently; a bcrypt comparison
-// (cost 10: tens of milliseconds) runs there without holding a lock.
+// state and policy are kept). Close refuses the attempts waiting in the
+// throttle and is idempotent. The hook starts no goroutine. Authenticate runs
+// on the engine's handshake workers, concurrently; a bcrypt comparison (cost
+// 10: tens of milliseconds) runs there without holding a lock.
 //
 // # Login throttling
 //

@@ -4,113 +4,19 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"io"
 	"io/fs"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 )
 
-func TestProvidesExactly(t *testing.T) {
-	h := &Hook{}
-	want := map[byte]bool{mqtt.OnConnect: true, mqtt.OnConnectAuthenticate: true, mqtt.OnDisconnect: true}
-	for b := 0; b < 256; b++ {
-		if got := h.Provides(byte(b)); got != want[byte(b)] {
-			t.Errorf("Provides(%d) = %v, want %v", b, got, want[byte(b)])
-		}
-	}
-	if h.Provides(mqtt.OnACLCheck) {
-		t.Fatal("auth hook provides OnACLCheck")
-	}
-}
-
-func TestOnConnectAuthenticateOnlyMarkedOnce(t *testing.T) {
-	tb := newTestBroker(t, anonConfig(t))
-	h := tb.hook
-	stranger := &mqtt.Client{}
-	if h.OnConnectAuthenticate(stranger, packets.Packet{}) {
-		t.Fatal("unmarked client authenticated")
-	}
-	h.mu.Lock()
-	h.passed[stranger] = struct{}{}
-	h.mu.Unlock()
-	if !h.OnConnectAuthenticate(stranger, packets.Packet{}) {
-		t.Fatal("marked client not authenticated")
-	}
-	if h.OnConnectAuthenticate(stranger, packets.Packet{}) {
-		t.Fatal("mark was not removed on read")
-	}
-	h.mu.Lock()
-	h.passed[stranger] = struct{}{}
-	h.mu.Unlock()
-	h.OnDisconnect(stranger, nil, true)
-	if h.pending() != 0 {
-		t.Fatal("OnDisconnect left the mark")
-	}
-}
-
-// refuseAfterAuth is a hook added after auth whose OnConnect refuses one
-// client: mochi then calls neither OnConnectAuthenticate nor OnDisconnect, so
-// only the sweep can remove auth's mark.
-type refuseAfterAuth struct{ mqtt.HookBase }
-
-func (r *refuseAfterAuth) ID() string           { return "test-refuse-after-auth" }
-func (r *refuseAfterAuth) Provides(b byte) bool { return b == mqtt.OnConnect }
-func (r *refuseAfterAuth) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
-	if cl.ID == "refuse-me" {
-		return packets.ErrServerBusy
-	}
-	return nil
-}
-
-func TestMarksDoNotLeak(t *testing.T) {
-	tb := newTestBroker(t, anonConfig(t), func(o *brokerOpts) {
-		o.extraHooks = append(o.extraHooks, &refuseAfterAuth{})
-	})
-	// mochi closes the connection without a CONNACK.
-	if err := connect3(t, tb, conn3{clientID: "refuse-me"}); err == nil {
-		t.Fatal("refused client connected")
-	}
-	if tb.hook.pending() != 1 {
-		t.Fatalf("pending = %d, want the one stranded mark", tb.hook.pending())
-	}
-	// The next CONNECT sweeps marks of closed connections. Poll: the
-	// stranded connection may still be closing.
-	i := 0
-	waitFor(t, "sweep of the stranded mark", func() bool {
-		i++
-		expect5(t, tb, conn5{clientID: "next-" + string(rune('a'+i%26))}, 0, "", "")
-		return tb.hook.pending() == 0
-	})
-	// Many accepted and refused clients leave nothing behind (checked again
-	// at cleanup).
-	for i := range 20 {
-		id := string(rune('A' + i))
-		if i%2 == 0 {
-			expect5(t, tb, conn5{clientID: id, username: str("alice"), password: str("alice-pw")}, 0, "", "alice")
-		} else {
-			expect5(t, tb, conn5{clientID: id, username: str("alice"), password: str("no")}, 0x86, ReasonBadPassword, "")
-		}
-	}
-	waitFor(t, "no marks", func() bool { return tb.hook.pending() == 0 })
-	if err := tb.hook.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tb.hook.Stop(); err != nil {
-		t.Fatal("second Stop:", err)
-	}
-}
-
 func TestNewErrors(t *testing.T) {
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	log := zerolog.New(zerolog.NewTestWriter(t))
 	allow := func(string, string, string) bool { return true }
-	opts := Options{Server: srv, Log: log, WillCheck: allow, LoopbackListener: func(string) bool { return true }}
+	opts := Options{Log: log, WillCheck: allow, LoopbackListener: func(string) bool { return true }}
 	dir := t.TempDir()
 
 	jwtCfg := func(algs []string, secretFile, keyFile string) Config {
@@ -171,11 +77,8 @@ func TestNewErrors(t *testing.T) {
 				if err != nil {
 					t.Fatalf("New: %v", err)
 				}
-				if err := h.Init(nil); err != nil {
-					t.Fatalf("Init(nil): %v", err)
-				}
-				if err := h.Init(tt.cfg); !errors.Is(err, ErrInvalidConfig) {
-					t.Fatalf("Init(config) = %v, want ErrInvalidConfig", err)
+				if err := h.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
 				}
 				return
 			}
@@ -222,25 +125,5 @@ func TestDecideTable(t *testing.T) {
 	}
 	if d := (&keys{}).decide(credentials{}, true, nil); d.reason != ReasonAnonymousDenied {
 		t.Fatalf("nil loopback func allowed anonymous: %+v", d)
-	}
-}
-
-func TestConnackCode(t *testing.T) {
-	tests := []struct {
-		version byte
-		in      packets.Code
-		want    byte
-	}{
-		{5, packets.ErrBadUsernameOrPassword, 0x86},
-		{5, packets.ErrNotAuthorized, 0x87},
-		{4, packets.ErrBadUsernameOrPassword, 4},
-		{4, packets.ErrNotAuthorized, 5},
-		{3, packets.ErrBadUsernameOrPassword, 4},
-		{3, packets.ErrNotAuthorized, 5},
-	}
-	for _, tt := range tests {
-		if got := connackCode(tt.version, tt.in).Code; got != tt.want {
-			t.Errorf("connackCode(%d, 0x%02x) = 0x%02x, want 0x%02x", tt.version, tt.in.Code, got, tt.want)
-		}
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,35 +15,36 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	pahov3packets "github.com/eclipse/paho.mqtt.golang/packets"
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
+	"github.com/imqtt/imqtt/broker/engine"
+	"github.com/imqtt/imqtt/broker/engine/transport"
+	"github.com/imqtt/imqtt/broker/listen"
+	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 const testListenerID = "t1"
 
-// allowAllACL is the test's ACL: it allows every topic and records the
-// username mochi holds for each client when the session is established
-// (before the CONNACK), which is the identity the rest of the broker sees.
+// allowAllACL is the test's ACL: it allows every topic, and as the
+// engine's Lifecycle it records the user name the engine holds for each
+// client when the session is attached (before the CONNACK), which is the
+// identity the rest of the broker sees.
 type allowAllACL struct {
-	mqtt.HookBase
 	mu    sync.Mutex
-	users map[string]string // client id -> cl.Properties.Username
+	users map[string]string // client id -> ext.Client.Username
 }
 
-func (a *allowAllACL) ID() string { return "test-allow-all" }
-func (a *allowAllACL) Provides(b byte) bool {
-	return b == mqtt.OnACLCheck || b == mqtt.OnSessionEstablish
-}
-func (a *allowAllACL) OnACLCheck(*mqtt.Client, string, bool) bool { return true }
-func (a *allowAllACL) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
+func (a *allowAllACL) Allow(*ext.Client, string, ext.Access) bool { return true }
+
+func (a *allowAllACL) Connected(_ context.Context, c *ext.Client) byte {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.users[cl.ID] = string(cl.Properties.Username)
+	a.users[c.ID] = c.Username
+	return 0
 }
+
+func (a *allowAllACL) Disconnected(*ext.Client) {}
 
 func (a *allowAllACL) user(clientID string) (string, bool) {
 	a.mu.Lock()
@@ -104,11 +105,10 @@ func (s *syncBuffer) String() string {
 	return s.buf.String()
 }
 
-// testBroker is a real mochi server on 127.0.0.1:0 with the auth hook first
-// and the allow-all ACL after it.
+// testBroker is the engine on 127.0.0.1:0 with the auth hook as its
+// Authenticator and the allow-all ACL.
 type testBroker struct {
 	addr     string
-	server   *mqtt.Server
 	hook     *Hook
 	acl      *allowAllACL
 	obs      *recObserver
@@ -119,9 +119,8 @@ type testBroker struct {
 }
 
 type brokerOpts struct {
-	loopback   bool                                    // answer of LoopbackListener
-	willCheck  func(user, clientID, topic string) bool // nil: allow "will/{user}" only
-	extraHooks []mqtt.Hook                             // added after the auth hook
+	loopback  bool                                    // answer of LoopbackListener
+	willCheck func(user, clientID, topic string) bool // nil: allow "will/{user}" only
 }
 
 func newTestBroker(t *testing.T, cfg Config, mods ...func(*brokerOpts)) *testBroker {
@@ -138,14 +137,13 @@ func newTestBroker(t *testing.T, cfg Config, mods ...func(*brokerOpts)) *testBro
 		obs:  &recObserver{},
 		logs: &syncBuffer{},
 	}
-	tb.server = mqtt.New(&mqtt.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	log := zerolog.New(io.MultiWriter(tb.logs, zerolog.NewTestWriter(t))).Level(zerolog.DebugLevel)
 	h, err := New(cfg, Options{
-		Server: tb.server,
-		Log:    log,
+		Log: log,
 		WillCheck: func(user, clientID, topic string) bool {
 			tb.mu.Lock()
-			tb.wills = append(tb.wills, willCall{user, clientID, topic})
+			// topic aliases the read buffer (ext.ConnectRequest): keep a copy.
+			tb.wills = append(tb.wills, willCall{user, clientID, strings.Clone(topic)})
 			tb.mu.Unlock()
 			return o.willCheck(user, clientID, topic)
 		},
@@ -162,30 +160,26 @@ func newTestBroker(t *testing.T, cfg Config, mods ...func(*brokerOpts)) *testBro
 		t.Fatalf("New: %v", err)
 	}
 	tb.hook = h
-	if err := tb.server.AddHook(h, nil); err != nil {
+	quiet := zerolog.Nop()
+	e, err := engine.New(engine.DefaultConfig(), engine.Options{Auth: h, ACL: tb.acl, Lifecycle: tb.acl, Log: quiet})
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, eh := range o.extraHooks {
-		if err := tb.server.AddHook(eh, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tb.server.AddHook(tb.acl, nil); err != nil {
+	tcfg := transport.DefaultConfig()
+	tcfg.Listeners = []listen.Config{{Name: testListenerID, Kind: listen.KindTCP, Address: "127.0.0.1:0"}}
+	tcfg.Workers, tcfg.HandshakeWorkers = 4, 4
+	tr, err := transport.New(tcfg, listen.NewGuard(listen.DefaultLimits(), nil, quiet), e, quiet)
+	if err != nil {
 		t.Fatal(err)
 	}
-	l := listeners.NewTCP(listeners.Config{ID: testListenerID, Address: "127.0.0.1:0"})
-	if err := tb.server.AddListener(l); err != nil {
-		t.Fatal(err)
-	}
-	tb.addr = l.Address()
-	if err := tb.server.Serve(); err != nil {
-		t.Fatal(err)
-	}
+	tb.addr = tr.Addr(testListenerID).String()
+	tr.Start()
 	t.Cleanup(func() {
-		// No mark may outlive the connections (mochi closes them below).
-		waitFor(t, "no pending auth marks", func() bool { return h.pending() == 0 })
-		_ = tb.server.Close()
-		if err := h.Stop(); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = e.Close(ctx)
+		_ = tr.Close(ctx)
+		if err := h.Close(); err != nil {
 			t.Error(err)
 		}
 	})

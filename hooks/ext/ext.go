@@ -28,7 +28,10 @@ type Client struct {
 
 // ConnectRequest is what an Authenticator judges: the identity fields of a
 // CONNECT and its will topic (the will's access is part of the decision, as
-// mosquitto does).
+// mosquitto does). Password, WillTopic and AuthMethod alias the
+// connection's read buffer (the codec decodes without copying): they are
+// valid during Authenticate only; an implementation that keeps one copies
+// it.
 type ConnectRequest struct {
 	Client       *Client
 	UsernameFlag bool

@@ -1,14 +1,13 @@
 package metrics
 
 import (
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imqtt/imqtt/hooks/ext"
 )
 
-// brokerCollector reads the broker's sizes at scrape time (Options.Gauges,
-// or mochi's server). It never changes the broker.
+// brokerCollector reads the broker's sizes at scrape time (Options.Gauges).
+// It never changes the broker.
 type brokerCollector struct {
 	gauges func() ext.Gauges
 
@@ -57,24 +56,4 @@ func (c *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.clientsConnected, prometheus.GaugeValue, float64(g.ClientsConnected))
 	ch <- prometheus.MustNewConstMetric(c.clientsTotal, prometheus.GaugeValue, float64(g.ClientsTotal))
 	ch <- prometheus.MustNewConstMetric(c.sessionsDisconnected, prometheus.GaugeValue, float64(g.SessionsDisconnected))
-}
-
-// mochiGauges reads mochi's server counters (the mochi path).
-func mochiGauges(s *mqtt.Server) func() ext.Gauges {
-	return func() ext.Gauges {
-		info := s.Info.Clone()
-		total := int64(s.Clients.Len())
-		if s.Options != nil && s.Options.InlineClient {
-			total-- // mochi.New adds the inline client to Clients
-		}
-		total = max(total, 0)
-		return ext.Gauges{
-			Subscriptions:        info.Subscriptions,
-			Retained:             int64(s.Topics.Retained.Len()),
-			Inflight:             info.Inflight,
-			ClientsConnected:     info.ClientsConnected,
-			ClientsTotal:         total,
-			SessionsDisconnected: max(total-info.ClientsConnected, 0),
-		}
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
@@ -15,12 +14,9 @@ import (
 
 // Options configures New.
 type Options struct {
-	// Server is read at scrape time for the broker gauges (imqtt_subscriptions,
-	// imqtt_retained_messages, ...) and the inflight_quota drop count. Nil leaves
-	// those series out.
-	Server *mqtt.Server
-	// Gauges, when set, is read at scrape time for the broker gauges instead
-	// of Server (the native engine: engine.Engine.Gauges).
+	// Gauges is read at scrape time for the broker gauges
+	// (imqtt_subscriptions, imqtt_retained_messages, ...: the engine's
+	// engine.Engine.Gauges). Nil leaves those series out.
 	Gauges func() ext.Gauges
 }
 
@@ -40,10 +36,6 @@ type Metrics struct {
 	mu        sync.RWMutex
 	listeners map[string]*listenerMetrics
 
-	// sessions maps each established *mqtt.Client to its listener's metrics, so
-	// OnDisconnect decrements exactly the sessions OnSessionEstablished counted.
-	sessions sync.Map
-
 	// Pre-resolved children for the per-packet paths.
 	packetsReceived  [16]prometheus.Counter
 	packetsSent      [16]prometheus.Counter
@@ -52,16 +44,15 @@ type Metrics struct {
 	messagesReceived [3]prometheus.Counter
 	messagesSent     [3]prometheus.Counter
 
-	// Drop counts by reason, exported by droppedCollector (one collector owns the
-	// family because inflight_quota is derived from the server at scrape time).
-	dropClientWrites       atomic.Int64
-	dropPacketIDsExhausted atomic.Int64
-	dropExpired            atomic.Int64
-	dropQoS                atomic.Int64
-	dropQueuedBytes        atomic.Int64
-	dropTooLarge           atomic.Int64 // the engine's (EngineObserver)
-	dropQueueFull          atomic.Int64 // the engine's
-	dropInflight           atomic.Int64 // the engine's inflight_quota (mochi's is derived)
+	// Drop counts by reason (EngineObserver.MessageDropped), exported by
+	// droppedCollector.
+	dropClientWrites atomic.Int64
+	dropExpired      atomic.Int64
+	dropQoS          atomic.Int64
+	dropQueuedBytes  atomic.Int64
+	dropTooLarge     atomic.Int64
+	dropQueueFull    atomic.Int64
+	dropInflight     atomic.Int64
 
 	authFailures *prometheus.CounterVec
 	aclDenied    *prometheus.CounterVec
@@ -163,16 +154,13 @@ func New(opts Options) (*Metrics, error) {
 	cs := []prometheus.Collector{
 		m.connActive, m.connTotal, m.connEstablished, m.connRejected, m.acceptErrors, m.panics,
 		packetsReceived, packetsSent, m.bytesReceived, m.bytesSent,
-		messagesReceived, messagesSent, newDroppedCollector(opts.Server, m),
+		messagesReceived, messagesSent, newDroppedCollector(m),
 		m.authFailures, m.aclDenied, m.limitRefused,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
-	switch {
-	case opts.Gauges != nil:
+	if opts.Gauges != nil {
 		cs = append(cs, newBrokerCollector(opts.Gauges))
-	case opts.Server != nil:
-		cs = append(cs, newBrokerCollector(mochiGauges(opts.Server)))
 	}
 	for _, c := range cs {
 		if err := m.reg.Register(c); err != nil {

@@ -10,18 +10,19 @@ const Namespace = "imqtt"
 
 // Reasons for imqtt_messages_dropped_total.
 const (
-	// DropClientWritesPending: a subscriber's outbound queue was full (OnPublishDropped).
+	// DropClientWritesPending: a slow subscriber's delivery was dropped
+	// (ext.DropSlowSubscriber).
 	DropClientWritesPending = "client_writes_pending"
-	// DropPacketIDsExhausted: no free packet id for a QoS 1/2 delivery (OnPacketIDExhausted).
-	DropPacketIDsExhausted = "packet_ids_exhausted"
-	// DropInflightQuota: a subscriber's inflight store was full (mochi InflightDropped).
+	// DropInflightQuota: a subscriber's in-flight window was full
+	// (ext.DropInflightQuota).
 	DropInflightQuota = "inflight_quota"
-	// DropExpired: an inflight message passed its expiry and was discarded.
+	// DropExpired: a message passed its expiry and was discarded.
 	DropExpired = "expired"
-	// DropQoSDropped: any other inflight message discarded (OnQosDropped).
+	// DropQoSDropped: a QoS 0 message for an offline session
+	// (ext.DropQoS0Offline).
 	DropQoSDropped = "qos_dropped"
-	// DropQueuedBytes: a subscriber's queued bytes were at limits.max_queued_bytes
-	// (hooks/flow).
+	// DropQueuedBytes: a subscriber's pending bytes were at
+	// limits.max_queued_bytes.
 	DropQueuedBytes = "max_queued_bytes"
 	// DropTooLarge: above the subscriber's Maximum Packet Size (the engine).
 	DropTooLarge = "packet_too_large"

@@ -5,15 +5,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imqtt/imqtt/hooks/ext"
 	"github.com/imqtt/imqtt/hooks/metrics"
-	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // TestNamesMatchScrape checks Names against what a scrape really exposes once
 // every family has a series: no family missing from Names, no name in Names that
 // never shows up.
 func TestNamesMatchScrape(t *testing.T) {
-	b := newTestBroker(t, nil)
+	b := newTestBroker(t)
 	m := b.m
 	m.Accepted(listenerID)
 	m.AcceptError(listenerID, nil)
@@ -22,10 +22,7 @@ func TestNamesMatchScrape(t *testing.T) {
 	m.AuthFailed("bad_password")
 	m.ACLDenied("publish")
 	m.LimitRefused("max_subscriptions_per_client")
-	h := metrics.NewHook(m)
-	cl := b.srv.NewClient(nil, listenerID, "names", false)
-	h.OnSessionEstablished(cl, packets.Packet{})
-	defer h.OnDisconnect(cl, nil, true)
+	metrics.NewEngineObserver(m).ClientConnected(&ext.Client{ID: "names", Listener: listenerID})
 
 	names := m.Names()
 	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {

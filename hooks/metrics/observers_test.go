@@ -18,7 +18,7 @@ var (
 )
 
 func TestObserversShowUpInScrape(t *testing.T) {
-	b := newTestBroker(t, nil)
+	b := newTestBroker(t)
 	m := b.m
 	for range 3 {
 		m.Accepted(listenerID)

@@ -223,9 +223,6 @@ func decodePublish(body []byte) (packets.Packet, error) {
 	if pk.FixedHeader.Qos > 2 || flags&^(pubPayloadFormat|pubExpiry) != 0 || pk.TopicName == "" {
 		return packets.Packet{}, ErrBadFrame
 	}
-	if pk.FixedHeader.Qos > 0 {
-		pk.PacketID = 1 // mochi's validity check wants one; an inline publish never sends it
-	}
 	return pk, nil
 }
 

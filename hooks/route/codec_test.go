@@ -14,7 +14,6 @@ func samplePublish() packets.Packet {
 		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
 		TopicName:   "a/b",
 		Payload:     []byte("hello"),
-		PacketID:    1,
 		Origin:      "client-1",
 		Properties: packets.Properties{
 			PayloadFormat: 1, PayloadFormatFlag: true, MessageExpiryInterval: 60,

@@ -3,24 +3,20 @@
 // filter, over one persistent, batched link per peer on the cluster port
 // (cluster.ConnLink), and delivers what other nodes forward on this one.
 //
-// # Two local sides, one router
-//
-// The links, the route table (the filters each peer advertised), the frames
-// (codec.go) and the forwarding decision (hooks.go forward) are shared. What
-// the router does on its own node is a backend (router.go):
-//
-//   - mochi (hooks.go): the Router is a mochi hook; its On* methods count
-//     subscriptions and forward publishes; forwarded publishes are injected
-//     through an inline client.
-//   - the native engine (engine.go): the Router is the engine's ext.Router
-//     (New without Options.Server, engine.Options.Router, StartEngine). The
-//     engine's index reports each subscription entering and leaving it
-//     (RouteAdded/RouteRemoved, every clean session; durable sessions are
-//     replicated through the store and not routed, broker/engine doc.go
-//     "Durable sessions in a cluster"), Forward gets each client publish and will
-//     after its local routing, Connected each connect; the router calls the
-//     engine's ext.RouteTarget: DeliverForwarded, TakeOver, SharedGroups.
-//     Nothing of the router blocks an engine worker (below).
+// # The engine side
+
+// The links, the route table (the filters each peer advertised, table.go),
+// the frames (codec.go) and the forwarding decision (forward.go) are the
+// router's. On its own node the Router is the engine's ext.Router
+// (engine.go: engine.Options.Router, then StartEngine). The engine's index
+// reports each subscription entering and leaving it (RouteAdded and
+// RouteRemoved, every clean session; durable sessions are replicated
+// through the store and not routed, broker/engine doc.go "Durable sessions
+// in a cluster"), Forward gets each client publish and will after its local
+// routing, Connected each connect; the router calls the engine's
+// ext.RouteTarget: DeliverForwarded, TakeOver, SharedGroups. Nothing of the
+// router blocks an engine worker (below). (Until issue 17 removed it, the
+// router was also a mochi hook.)
 //
 // # What travels where
 //
@@ -28,35 +24,32 @@
 //     the filters its connected clean-session clients subscribed to (counted:
 //     a filter is announced when its first local subscriber appears and
 //     withdrawn with the last); a link starts with the full set, then deltas.
-//     A publish accepted on a node (after every other hook: a publish the
-//     durable layer refused, or one the IM server consumed, never gets here)
-//     is encoded once and queued on the links of the peers whose routes
-//     match its topic. The receiving node injects it through an inline client
-//     (ClientID) and mochi delivers it to the local subscribers, with the
-//     usual ACL checks on delivery.
+//     A publish accepted on a node (a publish the durable layer refused, or
+//     one the IM server consumed, never gets here) is encoded once and
+//     queued on the links of the peers whose routes match its topic. The
+//     receiving engine delivers it to its local subscribers
+//     (DeliverForwarded), with the usual ACL checks on delivery.
 //   - Persistent sessions: not routed here. Their sessions, subscriptions and
 //     queues are replicated through raft (hooks/storage), every node matches
 //     publishes against them and enqueues durably; the node the session is
 //     connected to delivers from the replicated queue. Forwarded publishes
-//     are ignored by the durable layer (Forwarded), so nothing is enqueued
+//     are not enqueued again by the receiving engine, so nothing is enqueued
 //     twice.
 //   - Retained messages: replicated through raft (hooks/storage keeps each
 //     node's retained index in step); forwarded publishes carry no retain
 //     flag, so a node's index only changes in log order.
-//   - Wills: mochi delivers a will locally; OnWillSent forwards it.
+//   - Wills: the engine delivers a will locally and Forwards it.
 //   - Shared subscriptions: one member per group cluster-wide. The origin
-//     node serves a group when its own index has members of it (its clean
-//     clients, or persistent members, which every index holds; hooks/storage
-//     picks one); otherwise the lowest-id node that advertised the group does.
-//     Each publish frame names the groups its receiver serves, and
-//     OnSelectSubscribers drops the others on the receiving node. Within the
+//     node serves a group when its own index has members of it
+//     (SharedGroups); otherwise the lowest-id node that advertised the group
+//     does. Each publish frame names the groups its receiver serves, and
+//     DeliverForwarded serves only those on the receiving node. Within the
 //     serving node the usual per-node selection applies (no balancing across
 //     nodes).
-//   - Takeover: OnSessionEstablished (engine: Connected) tells every peer
-//     that a client id connected here (with the time); a peer where the same
-//     id has an older connection disconnects it with 0x8E, after telling the
-//     durable layer (TakenOver) that the session now lives elsewhere. The
-//     engine also ends the older session there (its will is published).
+//   - Takeover: Connected tells every peer that a client id connected here
+//     (with the time); a peer where the same id has an older connection
+//     disconnects it with 0x8E (TakeOver) and ends the older session there
+//     (its will is published).
 //
 // # Links
 //
@@ -65,9 +58,7 @@
 // publishes and takeovers, written by one goroutine that takes the whole
 // queue, writes it and flushes (batching under load). Back-pressure: a QoS 0
 // publish is dropped when the peer's queue holds QueueLen frames; a QoS 1/2
-// publish on the mochi path waits up to BlockTimeout for room, holding its
-// publisher; on the engine it is queued up to 2 x QueueLen and the engine
-// pauses the publisher's connection on the link's room channel (the
+// publish is queued up to 2 x QueueLen and the engine pauses the publisher's connection on the link's room channel (the
 // transport's Pause, up to limits.slow_subscriber_wait). Control frames
 // (routes, takeovers) never wait: past 2 x QueueLen the link is reset and
 // resends the full set. Links are one-way: a node forwards to a peer only
@@ -80,10 +71,10 @@
 //
 // # Ownership
 //
-// The router owns its links' goroutines and the membership loop; Close (also
-// the hook's Stop) stops them and waits. The inbound links run on the
-// cluster node's connections (the node owns those goroutines); Close closes
-// them. Build it with New, add it to the server as the last hook, Start it.
+// The router owns its links' goroutines and the membership loop; Close
+// stops them and waits. The inbound links run on the cluster node's
+// connections (the node owns those goroutines); Close closes them. Build it
+// with New, give it to the engine, StartEngine it.
 //
 // # Limits
 //

@@ -11,14 +11,13 @@ import (
 // The native engine's side (ext.Router): the engine reports subscriptions
 // as they enter and leave its index, each accepted publish after its local
 // routing, and each connect; the router delivers what other nodes send
-// through the engine's ext.RouteTarget. Links, the route table and the
-// frames are the mochi path's.
+// through the engine's ext.RouteTarget.
 
 var _ ext.Router = (*Router)(nil)
 
 // StartEngine binds the router to the engine it routes for and starts it
-// (Start). Build the router with New without Options.Server, give it to
-// the engine as engine.Options.Router, then call StartEngine(engine).
+// (Start). Build the router with New, give it to the engine as
+// engine.Options.Router, then call StartEngine(engine).
 func (r *Router) StartEngine(t ext.RouteTarget) {
 	r.mu.Lock()
 	if r.be == nil && t != nil {
@@ -88,8 +87,6 @@ type engineBackend struct {
 	r *Router
 	t ext.RouteTarget
 }
-
-func (e engineBackend) block() bool { return false }
 
 func (e engineBackend) deliver(pk *packets.Packet) {
 	m := &ext.StoredMessage{

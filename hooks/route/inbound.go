@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"net"
 
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/imqtt/imqtt/internal/logfield"
 )
 
@@ -80,7 +78,7 @@ func (r *Router) handleFrame(id string, typ byte, body []byte) error {
 			r.addRouteLocked(id, f)
 		} else if _, ok := r.peerRoutes[id][f]; ok {
 			delete(r.peerRoutes[id], f)
-			r.remote.Unsubscribe(f, id)
+			r.remote.remove(id, f)
 		}
 		r.mu.Unlock()
 	case framePublish:
@@ -109,5 +107,5 @@ func (r *Router) addRouteLocked(id, f string) {
 		r.peerRoutes[id] = m
 	}
 	m[f] = struct{}{}
-	r.remote.Subscribe(id, packets.Subscription{Filter: f, Qos: 2})
+	r.remote.add(id, f)
 }

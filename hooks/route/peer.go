@@ -199,30 +199,12 @@ func (p *peer) sendControl(b []byte) {
 
 // sendPublish queues a publish frame. QoS 0 is dropped when the queue holds
 // QueueLen frames. QoS 1/2 is queued up to the hard bound; past QueueLen,
-// with block (the mochi path) it first waits up to BlockTimeout for room,
-// holding its publisher; without block (the engine) wait is the channel
-// the publisher is paused on.
-func (p *peer) sendPublish(b []byte, qos byte, block bool) (ok bool, wait <-chan struct{}) {
+// wait is the channel the engine pauses the publisher on.
+func (p *peer) sendPublish(b []byte, qos byte) (ok bool, wait <-chan struct{}) {
 	if !p.connected.Load() {
 		return false, nil
 	}
 	if qos == 0 {
-		ok, _ = p.push(b, p.r.opts.QueueLen)
-		return ok, nil
-	}
-	if block {
-		if ok, _ = p.push(b, p.r.opts.QueueLen); ok {
-			return true, nil
-		}
-		t := time.NewTimer(p.r.opts.BlockTimeout)
-		defer t.Stop()
-		select {
-		case <-p.roomCh():
-		case <-t.C:
-			return false, nil
-		case <-p.quit:
-			return false, nil
-		}
 		ok, _ = p.push(b, p.r.opts.QueueLen)
 		return ok, nil
 	}

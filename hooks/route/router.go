@@ -9,22 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/internal/logfield"
 )
-
-// ClientID is the id of the inline client that injects publishes received
-// from other nodes. Hooks that must not act twice on a publish (the durable
-// layer, which the origin node already ran) recognise it with Forwarded.
-const ClientID = "$imqtt-route"
-
-// Forwarded reports whether cl is the router's inline client, i.e. whether a
-// publish came from another node.
-func Forwarded(cl *mqtt.Client) bool { return cl != nil && cl.Net.Inline && cl.ID == ClientID }
 
 // ErrInvalidOptions is returned by New for missing collaborators.
 var ErrInvalidOptions = errors.New("route: invalid options")
@@ -39,47 +29,28 @@ type Node interface {
 
 // Options are the router's collaborators and limits.
 type Options struct {
-	// Server is the mochi server the router is a hook of. nil: the router
-	// serves the native engine (engine.go): the engine is given the router
-	// as its ext.Router and the router is started with StartEngine.
-	Server *mqtt.Server
-	Node   Node
-	// Durable reports whether cl's session is kept by the durable layer
-	// (hooks/storage): its subscriptions are replicated through raft and
-	// matched by every node, so they are not advertised. nil: none is.
-	Durable func(cl *mqtt.Client) bool
-	// TakenOver is called before a local client is disconnected because its
-	// client id connected to another node. nil: nothing.
-	TakenOver func(cl *mqtt.Client)
+	Node Node
 	// QueueLen is the number of frames queued per peer link (default 65536).
 	QueueLen int
-	// BlockTimeout is how long a QoS 1/2 forward waits for room in a full
-	// link queue before it is dropped (default 1 s): the back-pressure on
-	// publishers. QoS 0 forwards are dropped at once.
-	BlockTimeout time.Duration
 	// PeerInterval is how often the cluster membership is re-read (default
 	// 500 ms).
 	PeerInterval time.Duration
 	Log          zerolog.Logger
 }
 
-// Router routes publishes between nodes (doc.go): a mochi hook, or the
-// native engine's ext.Router.
+// Router routes publishes between nodes (doc.go): the engine's ext.Router
+// (engine.go).
 type Router struct {
-	mqtt.HookBase
 	opts   Options
 	log    zerolog.Logger
-	be     backend           // the local broker: mochi (hooks.go) or the engine (engine.go)
-	inject *mqtt.Client      // mochi: the inline client that injects forwarded publishes
-	remote *mqtt.TopicsIndex // routes of the other nodes: client id = node id
+	be     backend // the local broker: the engine (engine.go)
+	remote table   // routes of the other nodes (table.go)
 
 	mu         sync.Mutex
-	local      map[string]int                       // filter -> local clients subscribed
-	clientSubs map[*mqtt.Client]map[string]struct{} // what each local client counts for
-	since      map[*mqtt.Client]int64               // connect time (unix ns)
-	peers      map[string]*peer                     // outbound links by node id
-	inbound    map[string]net.Conn                  // inbound links by node id
-	peerRoutes map[string]map[string]struct{}       // filters each peer advertised
+	local      map[string]int                 // filter -> local subscriptions
+	peers      map[string]*peer               // outbound links by node id
+	inbound    map[string]net.Conn            // inbound links by node id
+	peerRoutes map[string]map[string]struct{} // filters each peer advertised
 	started    bool
 	closed     bool
 
@@ -107,28 +78,17 @@ func New(opts Options) (*Router, error) {
 	if opts.QueueLen <= 0 {
 		opts.QueueLen = 65536
 	}
-	if opts.BlockTimeout <= 0 {
-		opts.BlockTimeout = time.Second
-	}
 	if opts.PeerInterval <= 0 {
 		opts.PeerInterval = 500 * time.Millisecond
 	}
 	r := &Router{
 		opts:       opts,
 		log:        opts.Log.With().Str(logfield.Component, "route").Str(logfield.NodeID, opts.Node.ID()).Logger(),
-		remote:     mqtt.NewTopicsIndex(),
 		local:      map[string]int{},
-		clientSubs: map[*mqtt.Client]map[string]struct{}{},
-		since:      map[*mqtt.Client]int64{},
 		peers:      map[string]*peer{},
 		inbound:    map[string]net.Conn{},
 		peerRoutes: map[string]map[string]struct{}{},
 		stop:       make(chan struct{}),
-	}
-	if opts.Server != nil {
-		r.inject = opts.Server.NewClient(nil, "cluster", ClientID, true)
-		r.inject.Properties.ProtocolVersion = 5
-		r.be = mochiBackend{r}
 	}
 	return r, nil
 }
@@ -144,40 +104,13 @@ type backend interface {
 	// localGroups reports which shared groups matching topic have local
 	// members (the origin serves them).
 	localGroups(topic string) func(group string) bool
-	// block: a QoS 1/2 forward to a full link waits (mochi) instead of
-	// returning a channel to pause on (the engine).
-	block() bool
-}
-
-// RemoteSubscribed reports whether another node advertised a route matching
-// topic (its clean-session clients' subscriptions).
-func (r *Router) RemoteSubscribed(topic string) bool {
-	if r.npeers.Load() == 0 {
-		return false
-	}
-	subs := r.remote.Subscribers(topic)
-	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0
-}
-
-// ID implements mqtt.Hook.
-func (r *Router) ID() string { return "imqtt-route" }
-
-// Provides implements mqtt.Hook.
-func (r *Router) Provides(b byte) bool {
-	switch b {
-	case mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnDisconnect, mqtt.OnPublish,
-		mqtt.OnWillSent, mqtt.OnSessionEstablished, mqtt.OnSelectSubscribers:
-		return true
-	}
-	return false
 }
 
 // Stats returns the router's counters.
 func (r *Router) Stats() *Stats { return &r.stats }
 
 // Start serves inbound links and starts the membership loop (which dials the
-// other nodes). Call once, after the server's hooks are added (mochi), or
-// through StartEngine.
+// other nodes). Called once, through StartEngine.
 func (r *Router) Start() {
 	r.mu.Lock()
 	if r.started || r.closed || r.be == nil {
@@ -190,9 +123,6 @@ func (r *Router) Start() {
 	r.opts.Node.SetConnHandler(cluster.ConnLink, r.serveLink)
 	go r.membershipLoop()
 }
-
-// Stop implements mqtt.Hook: it is Close.
-func (r *Router) Stop() error { return r.Close() }
 
 // Close stops the links and waits for the router's goroutines. Idempotent.
 // Inbound links are closed by the node (they run on its connections); the
@@ -349,7 +279,7 @@ func (r *Router) broadcastLocked(frame []byte) {
 // dropRoutesLocked forgets every route peer id advertised.
 func (r *Router) dropRoutesLocked(id string) {
 	for f := range r.peerRoutes[id] {
-		r.remote.Unsubscribe(f, id)
+		r.remote.remove(id, f)
 	}
 	delete(r.peerRoutes, id)
 }
