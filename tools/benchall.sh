@@ -5,10 +5,10 @@
 # should run meanwhile: brokers and load generator share the machine):
 #
 #   go/         Go micro-benchmarks of the hot paths (go test -bench, -benchmem)
-#   compare/    imqttd vs mosquitto vs stock mochi (tools/mochiref), the
-#               flow and connection scenarios, REPS alternating repetitions
+#   compare/    imqttd vs mosquitto, the flow and connection scenarios, REPS
+#               alternating repetitions
 #   crosscheck/ mqbench (../shared/bench, an independent harness) on the main
-#               scenarios, same three brokers (tools/crosscheck.sh; skipped if absent)
+#               scenarios, same two brokers (tools/crosscheck.sh; skipped if absent)
 #   durable/    QoS 1 to a persistent session: imqttd vs mosquitto persistence
 #   im/         IM chat and group scenarios (tools/imbench.sh)
 #   cluster/    a 3-node cluster: cross-node and durable figures (tools/clusterbench.sh)

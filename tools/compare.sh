@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side broker comparison in one sitting: for every scenario and repetition,
-# start a FRESH broker process per run (imqttd built from this checkout, mosquitto,
-# and optionally stock mochi), alternate the broker order between repetitions, run
+# start a FRESH broker process per run (imqttd built from this checkout and
+# mosquitto), alternate the broker order between repetitions, run
 # tools/imqtt-bench against it with -pid, collect one JSON line per run and print a
 # markdown table of medians.
 #
@@ -12,11 +12,9 @@
 #        SCENARIOS_FILE    lines "name|imqtt-bench flags" (default: the list below,
 #                          close to ../shared/bench/scripts/scenarios.default)
 #        BROKERS="imqttd mosquitto"   which brokers, in the order of odd repetitions;
-#                          imqttd-native is imqttd on mqtt.engine: native (issue 17),
-#                          which runs without storage and IM for now
-#        MOCHI_REF=path    stock mochi binary; default: built from tools/mochiref (stock
-#                          mochi, the version imqttd embeds); MOCHI_REF=none leaves it out
-#        PORT=18840        first TCP port (imqttd PORT, mosquitto PORT+1, mochi PORT+2)
+#                          imqttd-native is imqttd without storage and IM
+#                          (sessions in memory)
+#        PORT=18840        first TCP port (imqttd PORT, mosquitto PORT+1)
 #        MOSQUITTO_PERSISTENCE=1  mosquitto with persistence true (autosave_interval 1,
 #                          max_queued_messages 100000) for the durable scenarios;
 #                          imqttd is durable by default
@@ -32,8 +30,6 @@ DURATION=${DURATION:-10s}
 ONLY=${ONLY:-.}
 PORT=${PORT:-18840}
 BROKERS=${BROKERS:-imqttd mosquitto}
-MOCHI_REF=${MOCHI_REF:-$ROOT/bin/mochiref}
-if [[ "$MOCHI_REF" != none ]]; then BROKERS="$BROKERS mochi"; fi
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
@@ -55,8 +51,7 @@ S
 }
 
 echo "building bin/imqttd and bin/imqtt-bench" >&2
-(cd "$ROOT" && go build -o bin/imqttd ./cmd/imqttd && go build -o bin/imqtt-bench ./tools/imqtt-bench &&
-  go build -o bin/mochiref ./tools/mochiref)
+(cd "$ROOT" && go build -o bin/imqttd ./cmd/imqttd && go build -o bin/imqtt-bench ./tools/imqtt-bench)
 BENCH=$ROOT/bin/imqtt-bench
 
 # shellcheck source=tools/benchlib.sh
@@ -103,7 +98,7 @@ start_broker() { # name -> sets BPID, ADDR
     DATADIR=$(mktemp -d /tmp/imqttd-bench.XXXXXX)
     local extra=()
     if [[ $name == imqttd-native ]]; then
-      extra=(IMQTT_MQTT_ENGINE=native IMQTT_STORAGE_ENABLED=false IMQTT_IM_ENABLED=false)
+      extra=(IMQTT_STORAGE_ENABLED=false IMQTT_IM_ENABLED=false)
     fi
     # IMQTTD_BENCH_ENV: tools/benchlib.sh. The raft transport takes a free port
     # (the default 7946 may be taken by a neighbour, which stops imqttd starting).
@@ -115,10 +110,6 @@ start_broker() { # name -> sets BPID, ADDR
   mosquitto)
     ADDR=127.0.0.1:$((PORT + 1))
     "$MOSQUITTO" -c "$OUT/mosquitto.conf" >>"$OUT/mosquitto.broker.log" 2>&1 &
-    ;;
-  mochi)
-    ADDR=127.0.0.1:$((PORT + 2))
-    "$MOCHI_REF" -addr "$ADDR" >>"$OUT/mochi.broker.log" 2>&1 &
     ;;
   *) echo "unknown broker $name" >&2; exit 2 ;;
   esac

@@ -29,7 +29,7 @@ const DefaultWSPath = "/mqtt"
 
 // Config is one MQTT listener.
 type Config struct {
-	// Name is the listener id given to mochi (cl.Net.Listener); it defaults to Kind.
+	// Name is the listener id (ext.Client.Listener, the logs); it defaults to Kind.
 	Name string `yaml:"-"`
 	// Kind is tcp, tls, ws or wss.
 	Kind string `yaml:"kind"`
@@ -87,14 +87,6 @@ func (c Config) IsTLS() bool { return c.Kind == KindTLS || c.Kind == KindWSS }
 
 // IsWS reports whether the kind runs WebSocket (ws, wss).
 func (c Config) IsWS() bool { return c.Kind == KindWS || c.Kind == KindWSS }
-
-// wsPath returns the configured path or the default.
-func (c Config) wsPath() string {
-	if c.Path == "" {
-		return DefaultWSPath
-	}
-	return c.Path
-}
 
 // Validate checks the fields and their combinations without touching the file
 // system (New reads the TLS files and reports unreadable or invalid ones). Error

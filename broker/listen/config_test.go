@@ -3,9 +3,6 @@ package listen
 import (
 	"errors"
 	"math"
-	"net"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -143,94 +140,4 @@ func TestLimitsYAML(t *testing.T) {
 	if !reflect.DeepEqual(c, wantC) {
 		t.Fatalf("decoded %+v, want %+v", c, wantC)
 	}
-}
-
-// TestNewReportsTLSFiles checks that unreadable or invalid PEM files fail New with
-// the field and the file named.
-func TestNewReportsTLSFiles(t *testing.T) {
-	files := newTLSFiles(t)
-	dir := t.TempDir()
-	garbage := writeFile(t, dir, "garbage.pem", []byte("hello, not a pem file\n"))
-	badB64 := writeFile(t, dir, "bad.pem", []byte("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"))
-	_, otherKey := files.serverCA.issue(t, "localhost", 99, true)
-	otherKeyFile := writeFile(t, dir, "other.key", otherKey)
-	missing := filepath.Join(dir, "missing.pem")
-	unreadable := writeFile(t, dir, "unreadable.pem", []byte("x"))
-	if err := os.Chmod(unreadable, 0); err != nil {
-		t.Fatal(err)
-	}
-
-	g := NewGuard(DefaultLimits(), nil, testLogger(t))
-	defer g.Close()
-	tests := []struct {
-		name          string
-		cert, key, ca string
-		field, file   string
-	}{
-		{"missing cert", missing, files.keyFile, "", "tls.cert_file", "missing.pem"},
-		{"missing key", files.certFile, missing, "", "tls.key_file", "missing.pem"},
-		{"garbage cert", garbage, files.keyFile, "", "tls.cert_file", "garbage.pem"},
-		{"garbage key", files.certFile, garbage, "", "tls.key_file", "garbage.pem"},
-		{"bad base64 cert", badB64, files.keyFile, "", "tls.cert_file", "bad.pem"},
-		{"key does not match", files.certFile, otherKeyFile, "", "tls.cert_file", "other.key"},
-		{"missing ca", files.certFile, files.keyFile, missing, "tls.client_ca_file", "missing.pem"},
-		{"garbage ca", files.certFile, files.keyFile, garbage, "tls.client_ca_file", "garbage.pem"},
-	}
-	if os.Geteuid() != 0 { // root reads a 0000 file anyway
-		tests = append(tests, struct {
-			name          string
-			cert, key, ca string
-			field, file   string
-		}{"unreadable cert", unreadable, files.keyFile, "", "tls.cert_file", "unreadable.pem"})
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{Kind: KindTLS, Address: "127.0.0.1:0", TLS: TLSConfig{CertFile: tc.cert, KeyFile: tc.key, ClientCAFile: tc.ca}}
-			_, err := New(cfg, g, testLogger(t))
-			if !errors.Is(err, ErrTLSMaterial) || !strings.HasPrefix(err.Error(), tc.field) || !strings.Contains(err.Error(), tc.file) {
-				t.Fatalf("New = %v, want ErrTLSMaterial starting with %s and naming %s", err, tc.field, tc.file)
-			}
-		})
-	}
-	if _, err := New(tcpConfig(), nil, testLogger(t)); !errors.Is(err, ErrNilGuard) {
-		t.Fatalf("New without guard = %v", err)
-	}
-	if _, err := New(Config{Kind: "udp", Address: ":1"}, g, testLogger(t)); !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("New with a bad config = %v", err)
-	}
-}
-
-func TestListenerLifecycleErrors(t *testing.T) {
-	g := NewGuard(DefaultLimits(), nil, testLogger(t))
-	defer g.Close()
-
-	// Close without Init or Serve.
-	l, err := New(tcpConfig(), g, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Address() != "127.0.0.1:0" {
-		t.Fatalf("Address before Init = %q", l.Address())
-	}
-	l.Close(func(string) {})
-	if err := l.Init(nil); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Init after Close = %v", err)
-	}
-	l.Serve(func(string, net.Conn) error { t.Error("served after close"); return nil })
-
-	// Init twice; a port in use.
-	l1, _ := New(tcpConfig(), g, testLogger(t))
-	if err := l1.Init(nil); err != nil {
-		t.Fatal(err)
-	}
-	defer l1.Close(func(string) {})
-	if err := l1.Init(nil); !errors.Is(err, ErrAlreadyOpen) {
-		t.Fatalf("second Init = %v", err)
-	}
-	busy := Config{Name: "busy", Kind: KindTCP, Address: l1.Address()}
-	l2, _ := New(busy, g, testLogger(t))
-	if err := l2.Init(nil); err == nil || !strings.Contains(err.Error(), l1.Address()) {
-		t.Fatalf("Init on a port in use = %v", err)
-	}
-	l2.Close(func(string) {})
 }

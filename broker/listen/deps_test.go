@@ -8,11 +8,10 @@ import (
 )
 
 // TestDeps keeps the package at the bottom of broker/: it may use the standard
-// library, mochi's listeners package, zerolog and gorilla/websocket, and of
-// imqtt's only its own proxyhdr.
+// library, zerolog and gorilla/websocket, and of imqtt's only its own
+// proxyhdr.
 func TestDeps(t *testing.T) {
 	allowed := map[string]bool{
-		"github.com/mochi-mqtt/server/v2/listeners":     true,
 		"github.com/rs/zerolog":                         true,
 		"github.com/gorilla/websocket":                  true,
 		"github.com/imqtt/imqtt/broker/listen/proxyhdr": true,

@@ -13,6 +13,15 @@ import (
 	"github.com/imqtt/imqtt/internal/logfield"
 )
 
+// componentName is the value of the component field (logfield.Component)
+// on this package's log events.
+const componentName = "listen"
+
+// CloseLinger bounds how long a refused socket's unread input is drained
+// after its answer, so the close does not turn into a RST that could destroy
+// the answer in flight.
+const CloseLinger = 200 * time.Millisecond
+
 const (
 	// sweepInterval is how often the Guard drops idle per-IP entries.
 	sweepInterval = 10 * time.Second
@@ -288,25 +297,13 @@ func (g *Guard) reject(listener, remote, reason string, err error) {
 		Msg("connection rejected")
 }
 
-// refusePacket counts a connection closed for a packet of an established session
-// and logs it at debug: a client error, not a flood worth a warning.
-func (g *Guard) refusePacket(listener, remote, reason string, err error) {
-	g.obs.Rejected(listener, reason)
-	g.log.Debug().Err(err).Str(logfield.Listener, listener).Str(logfield.Remote, remote).Str(logfield.Reason, reason).
-		Msg("packet refused")
-}
-
 // admittedConn is an accepted TCP socket that holds a Guard slot until closed.
-// Once pinned (the graceful close has begun) it ignores deadline changes from the
-// layers above (TLS close_notify sets its own 5 s write deadline, mochi refreshes
-// its keepalive): the linger sets them on the embedded TCPConn directly.
 type admittedConn struct {
 	*net.TCPConn
 	g        *Guard
 	ip       netip.Addr // the address the per-IP limits count (the client's)
 	st       *ipState
 	accepted time.Time
-	pinned   atomic.Bool
 	released atomic.Bool
 
 	// Set by the serving goroutine after a PROXY header, before the socket is
@@ -349,33 +346,6 @@ func (c *admittedConn) WriteTo(w io.Writer) (int64, error) {
 	}
 	m, err := c.TCPConn.WriteTo(w)
 	return n + m, err
-}
-
-// pin hands the deadlines to the graceful close.
-func (c *admittedConn) pin() { c.pinned.Store(true) }
-
-// SetDeadline sets both deadlines unless pinned.
-func (c *admittedConn) SetDeadline(t time.Time) error {
-	if c.pinned.Load() {
-		return nil
-	}
-	return c.TCPConn.SetDeadline(t)
-}
-
-// SetReadDeadline sets the read deadline unless pinned.
-func (c *admittedConn) SetReadDeadline(t time.Time) error {
-	if c.pinned.Load() {
-		return nil
-	}
-	return c.TCPConn.SetReadDeadline(t)
-}
-
-// SetWriteDeadline sets the write deadline unless pinned.
-func (c *admittedConn) SetWriteDeadline(t time.Time) error {
-	if c.pinned.Load() {
-		return nil
-	}
-	return c.TCPConn.SetWriteDeadline(t)
 }
 
 // Close closes the socket and releases its Guard slot (once).

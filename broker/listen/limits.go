@@ -6,7 +6,7 @@ import (
 )
 
 // Limits are the connection limits a Guard enforces for every listener of a broker.
-// They bite before mochi sees a connection: at accept time (counts and rates), on
+// They bite before the engine sees a connection: at accept time (counts and rates), on
 // the first bytes of the stream (timeout, first packet) and on every later
 // packet header (size).
 type Limits struct {
@@ -15,14 +15,14 @@ type Limits struct {
 	// delivered its CONNECT by then is closed (reason connect_timeout).
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// MaxFirstPacket is the largest remaining length the first packet (CONNECT)
-	// may announce, in bytes; more closes the socket before mochi allocates.
+	// may announce, in bytes; more closes the socket before anything is allocated.
 	MaxFirstPacket int `yaml:"max_first_packet"`
 	// MaxPacketSize is the largest total size (fixed header included) of any
 	// packet after CONNECT, in bytes; 0 turns the check off. A larger packet is
-	// refused before mochi reads its body: an MQTT 5 client gets DISCONNECT 0x95
+	// refused before its body is read: an MQTT 5 client gets DISCONNECT 0x95
 	// (packet too large), then the connection is closed. Not read from yaml: the
-	// broker sets it from its own limits.max_packet_size (and should give mochi's
-	// Capabilities.MaximumPacketSize the same value, which CONNACK announces).
+	// broker sets it from its own limits.max_packet_size (the engine announces
+	// the same value in CONNACK).
 	MaxPacketSize int `yaml:"-"`
 	// MaxConnections caps open sockets across all listeners of the broker. Keep it
 	// well below the process file descriptor limit (RLIMIT_NOFILE).

@@ -1,7 +1,6 @@
 // Package testkit holds the test helpers that several packages' tests used to
 // write again each: a test logger, polling with a deadline, and the import
-// list behind the per-package TestDeps. Its mochitest subpackage runs a real
-// mochi server for hook tests.
+// list behind the per-package TestDeps.
 //
 // Contract: imported by _test.go files only (tools/deptest fails a production
 // import). Helpers call t.Helper, fail the test themselves and register their

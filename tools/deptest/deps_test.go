@@ -37,7 +37,12 @@ var allowed = map[string][]string{
 	"internal": {},
 }
 
-// mochiAllowed are the layers that may import mochi: its types stop at hooks.
+// mochiCodec is the one package of mochi the module may import (issue 17):
+// the MQTT wire codec. mochi's Server, hooks, listeners and the rest are not
+// used anywhere, tests included.
+const mochiCodec = "github.com/mochi-mqtt/server/v2/packets"
+
+// mochiAllowed are the layers that may import the codec: its types stop at hooks.
 var mochiAllowed = map[string]bool{"cmd": true, "broker": true, "hooks": true, "tools": true}
 
 // mochiFree are packages inside a mochi-allowed layer that must not import
@@ -46,19 +51,15 @@ var mochiAllowed = map[string]bool{"cmd": true, "broker": true, "hooks": true, "
 var mochiFree = []string{"broker/adminapi"}
 
 // testkit is the tree of shared test helpers: only _test.go files import it
-// (go list's Imports, checked here, are production imports), and only its
-// mochitest package may import mochi (its tests drive hooks through it).
-const (
-	testkit   = "internal/testkit"
-	mochitest = "internal/testkit/mochitest"
-)
+// (go list's Imports, checked here, are production imports).
+const testkit = "internal/testkit"
 
 // under reports whether package path rel is dir or below it.
 func under(rel, dir string) bool { return rel == dir || strings.HasPrefix(rel, dir+"/") }
 
 func TestDeps(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f",
-		`{{.ImportPath}}|{{join .Imports " "}}`,
+		`{{.ImportPath}}|{{join .Imports " "}}|{{join .TestImports " "}} {{join .XTestImports " "}}`,
 		module+"/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
@@ -68,8 +69,8 @@ func TestDeps(t *testing.T) {
 	for sc.Scan() {
 		// Only production imports are layered: a test may drive its package through
 		// a higher layer (e.g. hooks/metrics tests scrape through broker/admin).
-		parts := strings.SplitN(sc.Text(), "|", 2)
-		if len(parts) != 2 {
+		parts := strings.SplitN(sc.Text(), "|", 3)
+		if len(parts) != 3 {
 			continue
 		}
 		pkg := strings.TrimPrefix(parts[0], module+"/")
@@ -79,10 +80,19 @@ func TestDeps(t *testing.T) {
 			continue
 		}
 		checked++
-		for _, list := range parts[1:] {
+		// No test imports more of mochi than the codec either.
+		for _, imp := range strings.Fields(parts[2]) {
+			if strings.HasPrefix(imp, "github.com/mochi-mqtt/") && imp != mochiCodec {
+				t.Errorf("%s (tests) imports %s: only %s may be imported from mochi", pkg, imp, mochiCodec)
+			}
+		}
+		for _, list := range parts[1:2] {
 			for _, imp := range strings.Fields(list) {
-				if strings.HasPrefix(imp, "github.com/mochi-mqtt/server") {
-					if !mochiAllowed[from] && !under(pkg, mochitest) {
+				if strings.HasPrefix(imp, "github.com/mochi-mqtt/") {
+					if imp != mochiCodec {
+						t.Errorf("%s imports %s: only %s may be imported from mochi", pkg, imp, mochiCodec)
+					}
+					if !mochiAllowed[from] {
 						t.Errorf("%s imports %s: mochi types stay in broker and hooks", pkg, imp)
 					}
 					for _, free := range mochiFree {
@@ -119,7 +129,7 @@ func TestDeps(t *testing.T) {
 
 func TestLayerTable(t *testing.T) {
 	cases := map[string]string{"persist": "persist", "hooks/acl": "hooks", "broker/listen": "broker", "web": "web", "docs": "", "cmd/imqttd": "cmd",
-		"internal/mqtttopic": "internal", "internal/testkit/mochitest": "internal"}
+		"internal/mqtttopic": "internal", "internal/testkit": "internal"}
 	for in, want := range cases {
 		if got := layer(in); got != want {
 			t.Errorf("layer(%q) = %q, want %q", in, got, want)

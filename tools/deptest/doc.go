@@ -1,14 +1,14 @@
 // Package deptest holds the test that enforces the import direction of DESIGN.md:
-// cmd -> broker -> hooks -> {im, cluster} -> persist, with mochi types confined to
-// broker and hooks, and none at all in broker/adminapi (it reads the MQTT side
-// through adminapi.MQTT, which the broker implements over either engine). It has
-// no non-test code.
+// cmd -> broker -> hooks -> {im, cluster} -> persist, with mochi's wire codec
+// (github.com/mochi-mqtt/server/v2/packets, the only package of mochi the
+// module may import, in production code and tests alike, issue 17) confined
+// to broker and hooks, and none at all in broker/adminapi (it reads the MQTT
+// side through adminapi.MQTT, which the broker implements over the engine).
+// It has no non-test code.
 //
 // Beside the layers, internal/ holds leaf packages that every layer may import
 // (docs/layout.md "Leaf packages"): they import no imqtt package outside
 // internal/ and no mochi. internal/mqtttopic parses topic filters ($share),
 // internal/logfield names the log fields, internal/testkit holds the shared test
-// helpers. internal/testkit/... is imported by _test.go files only, and its
-// mochitest package is the one leaf allowed to import mochi (it runs a mochi
-// server for hook tests).
+// helpers. internal/testkit/... is imported by _test.go files only.
 package deptest
