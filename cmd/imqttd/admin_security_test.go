@@ -166,75 +166,46 @@ func TestAdminForgeryRefused(t *testing.T) {
 	}
 }
 
-// TestAdminForgeryRefusedNative is TestAdminForgeryRefused on mqtt.engine:
-// native (no IM there yet): the forged requests are refused, no voter joins,
-// no reload runs, the token is not logged.
-func TestAdminForgeryRefusedNative(t *testing.T) {
-	n := startAdminNodeOn(t, "", engineNative)
-	tok := n.adminToken()
-	if tok == "" {
-		t.Fatal("the node logged no admin_token_file: no token by default")
-	}
-	forgeAll(t, n.node, tok, []forgedPost{{"/api/v1/cluster/nodes", `{"id":"evil","addr":"127.0.0.1:1"}`}, {"/api/v1/reload", "{}"}})
-	if ids := clusterMembers(t, n.node); len(ids) != 1 || ids[0] != "adm1" {
-		t.Fatalf("cluster members after the forged joins: %v", ids)
-	}
-	if c := n.countLines(`"action":"reload"`) + n.countLines(`"action":"cluster_join"`); c != 0 {
-		t.Fatalf("%d admin actions ran for forged requests", c)
-	}
-	if status, body := n.adminAPI(t, "POST", "/api/v1/reload", ""); status != 200 {
-		t.Fatalf("real reload: %d %s", status, body)
-	}
-	n.waitLog(10*time.Second, `"action":"reload"`, `"part":"acl"`)
-	if strings.Contains(n.log(), tok) {
-		t.Fatal("the admin token is in the node's log")
-	}
-}
-
 // TestAdminCtlFindsToken: on the node's machine `imqttd ctl` needs no token
 // flag: from the node's working directory it reads ./data/admin.token, with
 // --config it reads node.data_dir of that file; the API itself refuses
 // requests without the token.
 func TestAdminCtlFindsToken(t *testing.T) {
-	for _, eng := range []string{engineMochi, engineNative} {
-		t.Run(eng, func(t *testing.T) {
-			a := startAdminNodeOn(t, "", eng)
-			if status, body := a.adminDo(t, "GET", "/api/v1/sessions", "", "", nil); status != 401 {
-				t.Fatalf("GET /api/v1/sessions without a token: %d %s, want 401", status, body)
-			}
-			addrEnv := []string{"IMQTT_ADMIN_ADDRESS=" + a.addr("admin")}
-			// No flags at all, from the node's working directory.
-			out, errOut, code := ctlRunIn(t, a.dir, addrEnv, "health")
-			if code != 0 || !strings.Contains(out, "ok") {
-				t.Fatalf("ctl health in the node's directory: exit %d\n%s%s", code, out, errOut)
-			}
-			out, errOut, code = ctlRunIn(t, a.dir, addrEnv, "cluster")
-			if code != 0 || !strings.Contains(out, "adm1") {
-				t.Fatalf("ctl cluster in the node's directory: exit %d\n%s%s", code, out, errOut)
-			}
-			// A POST (reload) carries the JSON body type.
-			if out, errOut, code = ctlRunIn(t, a.dir, addrEnv, "reload"); code != 0 {
-				t.Fatalf("ctl reload: exit %d\n%s%s", code, out, errOut)
-			}
-			elsewhere := t.TempDir()
-			// Elsewhere, --config names the node's data directory.
-			out, errOut, code = ctlRunIn(t, elsewhere, addrEnv, "--config", a.dir+"/imqttd.yaml", "sessions")
-			if code != 0 {
-				t.Fatalf("ctl --config: exit %d\n%s%s", code, out, errOut)
-			}
-			// --data-dir and IMQTT_NODE_DATA_DIR name it too.
-			if out, errOut, code = ctlRunIn(t, elsewhere, addrEnv, "--data-dir", a.dir+"/data", "version"); code != 0 {
-				t.Fatalf("ctl --data-dir: exit %d\n%s%s", code, out, errOut)
-			}
-			if out, errOut, code = ctlRunIn(t, elsewhere, append(addrEnv, "IMQTT_NODE_DATA_DIR="+a.dir+"/data"), "version"); code != 0 {
-				t.Fatalf("ctl with IMQTT_NODE_DATA_DIR: exit %d\n%s%s", code, out, errOut)
-			}
-			// Elsewhere without a hint: 401, naming where it looked.
-			_, errOut, code = ctlRunIn(t, elsewhere, addrEnv, "sessions")
-			if code != 1 || !strings.Contains(errOut, "401") || !strings.Contains(errOut, "data/admin.token (not found)") {
-				t.Fatalf("ctl without a token: exit %d, %q", code, errOut)
-			}
-		})
+	a := startAdminNode(t, "")
+	if status, body := a.adminDo(t, "GET", "/api/v1/sessions", "", "", nil); status != 401 {
+		t.Fatalf("GET /api/v1/sessions without a token: %d %s, want 401", status, body)
+	}
+	addrEnv := []string{"IMQTT_ADMIN_ADDRESS=" + a.addr("admin")}
+	// No flags at all, from the node's working directory.
+	out, errOut, code := ctlRunIn(t, a.dir, addrEnv, "health")
+	if code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("ctl health in the node's directory: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = ctlRunIn(t, a.dir, addrEnv, "cluster")
+	if code != 0 || !strings.Contains(out, "adm1") {
+		t.Fatalf("ctl cluster in the node's directory: exit %d\n%s%s", code, out, errOut)
+	}
+	// A POST (reload) carries the JSON body type.
+	if out, errOut, code = ctlRunIn(t, a.dir, addrEnv, "reload"); code != 0 {
+		t.Fatalf("ctl reload: exit %d\n%s%s", code, out, errOut)
+	}
+	elsewhere := t.TempDir()
+	// Elsewhere, --config names the node's data directory.
+	out, errOut, code = ctlRunIn(t, elsewhere, addrEnv, "--config", a.dir+"/imqttd.yaml", "sessions")
+	if code != 0 {
+		t.Fatalf("ctl --config: exit %d\n%s%s", code, out, errOut)
+	}
+	// --data-dir and IMQTT_NODE_DATA_DIR name it too.
+	if out, errOut, code = ctlRunIn(t, elsewhere, addrEnv, "--data-dir", a.dir+"/data", "version"); code != 0 {
+		t.Fatalf("ctl --data-dir: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code = ctlRunIn(t, elsewhere, append(addrEnv, "IMQTT_NODE_DATA_DIR="+a.dir+"/data"), "version"); code != 0 {
+		t.Fatalf("ctl with IMQTT_NODE_DATA_DIR: exit %d\n%s%s", code, out, errOut)
+	}
+	// Elsewhere without a hint: 401, naming where it looked.
+	_, errOut, code = ctlRunIn(t, elsewhere, addrEnv, "sessions")
+	if code != 1 || !strings.Contains(errOut, "401") || !strings.Contains(errOut, "data/admin.token (not found)") {
+		t.Fatalf("ctl without a token: exit %d, %q", code, errOut)
 	}
 }
 
@@ -244,13 +215,11 @@ func TestAdminCtlFindsToken(t *testing.T) {
 // HTML form POSTs (text/plain with a JSON-looking body, and urlencoded). The
 // node refuses each and its membership is unchanged.
 func TestAdminCrossOriginBrowser(t *testing.T) {
-	for _, eng := range []string{engineMochi, engineNative} {
-		t.Run(eng, func(t *testing.T) {
-			n := startAdminNodeOn(t, "", eng)
-			admin := "http://" + n.addr("admin")
-			evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				fmt.Fprintf(w, `<!doctype html><html><body>
+	n := startAdminNode(t, "")
+	admin := "http://" + n.addr("admin")
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><body>
 		<form id="join" method="POST" action="%[1]s/api/v1/cluster/nodes" enctype="text/plain" target="sink1">
 		<input name='{"id":"evil-form","addr":"127.0.0.1:1","x":"' value='"}'></form>
 		<form id="reload" method="POST" action="%[1]s/api/v1/reload" target="sink2"><input name="a" value="b"></form>
@@ -263,54 +232,52 @@ func TestAdminCrossOriginBrowser(t *testing.T) {
 		document.getElementById('join').submit();
 		document.getElementById('reload').submit();
 		</script></body></html>`, admin, admin+"/api/v1/cluster/nodes")
-			}))
-			t.Cleanup(evil.Close)
-			if evil.URL[len("http://"):] == n.addr("admin") {
-				t.Fatal("the page must be on another origin")
-			}
-
-			ctx := browser(t)
-			p := &page{t: t, ctx: ctx, user: "attacker"}
-			p.run(chromedp.Navigate(evil.URL))
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				var fetched string
-				p.eval(`window.fetched`, &fetched)
-				if fetched == "sent" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the page's fetch did not complete: %q", fetched)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			// The node saw all three requests (the debug request log names path and
-			// status), changed nothing, and refused each with 403.
-			seen := func(path string, want int) {
-				t.Helper()
-				deadline := time.Now().Add(15 * time.Second)
-				for n.countLines(`"message":"admin request"`, `"method":"POST"`, `"path":"`+path+`"`) < want {
-					if time.Now().After(deadline) {
-						t.Fatalf("the node did not log %d POST %s within 15s:\n%s", want, path, n.log())
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
-			}
-			seen("/api/v1/cluster/nodes", 2) // the fetch and the form
-			seen("/api/v1/reload", 1)
-			if ids := clusterMembers(t, n.node); len(ids) != 1 || ids[0] != "adm1" {
-				t.Fatalf("cluster members after the page's requests: %v", ids)
-			}
-			if c := n.countLines(`"action":"reload"`) + n.countLines(`"action":"cluster_join"`); c != 0 {
-				t.Fatalf("%d admin actions ran for the page's requests", c)
-			}
-			if c := n.countLines(`"message":"admin request"`, `"method":"POST"`, `"status":403`); c != 3 {
-				t.Fatalf("%d of the page's 3 POSTs refused with 403", c)
-			}
-			n.waitLog(5*time.Second, `"message":"admin request refused"`, `"reason":"forbidden_origin"`, `"origin":"`+evil.URL+`"`)
-			// A link from that site to the web client still opens it.
-			p.run(chromedp.Evaluate(fmt.Sprintf(`location.href = %q`, admin+"/web/"), nil))
-			p.wait("the web client loaded", `location.pathname === '/web/' && !!document.getElementById('messages')`)
-		})
+	}))
+	t.Cleanup(evil.Close)
+	if evil.URL[len("http://"):] == n.addr("admin") {
+		t.Fatal("the page must be on another origin")
 	}
+
+	ctx := browser(t)
+	p := &page{t: t, ctx: ctx, user: "attacker"}
+	p.run(chromedp.Navigate(evil.URL))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var fetched string
+		p.eval(`window.fetched`, &fetched)
+		if fetched == "sent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page's fetch did not complete: %q", fetched)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The node saw all three requests (the debug request log names path and
+	// status), changed nothing, and refused each with 403.
+	seen := func(path string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for n.countLines(`"message":"admin request"`, `"method":"POST"`, `"path":"`+path+`"`) < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the node did not log %d POST %s within 15s:\n%s", want, path, n.log())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	seen("/api/v1/cluster/nodes", 2) // the fetch and the form
+	seen("/api/v1/reload", 1)
+	if ids := clusterMembers(t, n.node); len(ids) != 1 || ids[0] != "adm1" {
+		t.Fatalf("cluster members after the page's requests: %v", ids)
+	}
+	if c := n.countLines(`"action":"reload"`) + n.countLines(`"action":"cluster_join"`); c != 0 {
+		t.Fatalf("%d admin actions ran for the page's requests", c)
+	}
+	if c := n.countLines(`"message":"admin request"`, `"method":"POST"`, `"status":403`); c != 3 {
+		t.Fatalf("%d of the page's 3 POSTs refused with 403", c)
+	}
+	n.waitLog(5*time.Second, `"message":"admin request refused"`, `"reason":"forbidden_origin"`, `"origin":"`+evil.URL+`"`)
+	// A link from that site to the web client still opens it.
+	p.run(chromedp.Evaluate(fmt.Sprintf(`location.href = %q`, admin+"/web/"), nil))
+	p.wait("the web client loaded", `location.pathname === '/web/' && !!document.getElementById('messages')`)
 }

@@ -370,7 +370,7 @@ func ctlVersion(c *ctlClient, f *ctlFlags, _ []string, out io.Writer) error {
 	if f.json {
 		return printJSON(out, v)
 	}
-	fmt.Fprintf(out, "server: %s %s (commit %s, built %s, %s, mochi %s)\nctl:    imqttd %s\n",
+	fmt.Fprintf(out, "server: %s %s (commit %s, built %s, %s, codec mochi packets %s)\nctl:    imqttd %s\n",
 		v.Name, v.Version, dash(v.Commit), dash(v.BuildDate), v.GoVersion, v.MochiVersion, version)
 	return nil
 }

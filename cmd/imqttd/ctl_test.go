@@ -92,13 +92,12 @@ func wantLines(t *testing.T, out string, sets ...[]string) {
 // TestCtlEndToEnd runs every `imqttd ctl` command against a running node, as
 // tables and as --json, and checks the error exits.
 func TestCtlEndToEnd(t *testing.T) {
-	for _, eng := range []string{engineMochi, engineNative, engineNativeMemory} {
+	for _, eng := range []string{engineNative, engineNativeMemory} {
 		t.Run(eng, func(t *testing.T) { testCtlEndToEnd(t, eng) })
 	}
 }
 
-// testCtlEndToEnd is TestCtlEndToEnd on eng. On the native engine with
-// storage off the store holds no session: sessions lists none, and rm-session drops
+// testCtlEndToEnd is TestCtlEndToEnd on eng. With storage off the store holds no session: sessions lists none, and rm-session drops
 // the offline session the engine holds in memory.
 func testCtlEndToEnd(t *testing.T, eng string) {
 	a := startAdminNodeOn(t, "", eng)

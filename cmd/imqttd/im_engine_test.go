@@ -44,10 +44,8 @@ func (c *imClient) presenceOf(t *testing.T, user string, within time.Duration) s
 // at his first device, unchanged while a takeover of that device's client
 // id replaces its connection and while a second device comes and goes,
 // offline when the last one leaves.
-func TestIMPresence(t *testing.T) { onEngines(t, testIMPresence) }
-
-func testIMPresence(t *testing.T, engine string) {
-	n := imNodeOn(t, engine, "", "")
+func TestIMPresence(t *testing.T) {
+	n := imNodeAuth(t, "", "")
 	alice := imConnect(t, n, "alice", "alice-1")
 	bob := imConnect(t, n, "bob", "bob-phone")
 	alice.send(t, "im/send/user/bob", "p1", "hi") // a shared conversation: presence visible
@@ -71,14 +69,9 @@ func testIMPresence(t *testing.T, engine string) {
 	for s := alice.presenceOf(t, "bob", time.Second); s != ""; s = alice.presenceOf(t, "bob", time.Second) {
 		seen = append(seen, s)
 	}
-	switch {
-	case engine == engineNative && len(seen) > 0:
-		// The native engine does not report the taken over connection's
-		// end (ext.Lifecycle): no change at all.
-		t.Fatalf("bob shown %q after a takeover of his device", seen)
-	case len(seen) > 0 && seen[len(seen)-1] != "online":
-		// mochi reports the old connection's end before the new one is
-		// in its table (known): a flicker, but it must end online.
+	if len(seen) > 0 {
+		// The engine does not report the taken over connection's end
+		// (ext.Lifecycle): no change at all.
 		t.Fatalf("bob shown %q after a takeover of his device", seen)
 	}
 	// The device still counts: a message reaches the new connection.
@@ -99,13 +92,10 @@ func testIMPresence(t *testing.T, engine string) {
 }
 
 // TestIMDeviceCap: with im.max_devices 2 a user's third device is refused
-// with 0x97 (Quota exceeded): on the native engine in the CONNACK, on the
-// mochi path by a DISCONNECT after the CONNACK. A takeover of a device's
+// with 0x97 (Quota exceeded) in the CONNACK. A takeover of a device's
 // client id is not a new device, and a slot freed is usable again.
-func TestIMDeviceCap(t *testing.T) { onEngines(t, testIMDeviceCap) }
-
-func testIMDeviceCap(t *testing.T, engine string) {
-	n := imNodeOn(t, engine, "", "  max_devices: 2\n")
+func TestIMDeviceCap(t *testing.T) {
+	n := imNodeAuth(t, "", "  max_devices: 2\n")
 	bob1 := imConnect(t, n, "bob", "bob-1")
 	imConnect(t, n, "bob", "bob-2")
 
@@ -114,23 +104,8 @@ func testIMDeviceCap(t *testing.T, engine string) {
 		t.Fatal(err)
 	}
 	c, err := connectV5(t, conn, "bob-3", "bob", "bob-pw", true)
-	switch engine {
-	case engineNative:
-		if err == nil || c.connack == nil || c.connack.ReasonCode != 0x97 {
-			t.Fatalf("third device: %v (CONNACK %+v), want CONNACK 0x97", err, c.connack)
-		}
-	default:
-		if err != nil {
-			t.Fatalf("third device: %v", err)
-		}
-		select {
-		case d := <-c.discon:
-			if d.ReasonCode != 0x97 {
-				t.Fatalf("third device: DISCONNECT %#x, want 0x97", d.ReasonCode)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("third device: no DISCONNECT 0x97")
-		}
+	if err == nil || c.connack == nil || c.connack.ReasonCode != 0x97 {
+		t.Fatalf("third device: %v (CONNACK %+v), want CONNACK 0x97", err, c.connack)
 	}
 
 	// The same client id again is the same device.
@@ -148,16 +123,8 @@ func testIMDeviceCap(t *testing.T, engine string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := connectV5(t, conn, "bob-3", "bob", "bob-pw", true)
-		if err == nil && engine == engineNative {
+		if _, err = connectV5(t, conn, "bob-3", "bob", "bob-pw", true); err == nil {
 			break
-		}
-		if err == nil {
-			select { // mochi: refused after the CONNACK if the slot was not free yet
-			case <-c.discon:
-			case <-time.After(300 * time.Millisecond):
-				return
-			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("third device after one left: %v", err)
@@ -166,13 +133,12 @@ func testIMDeviceCap(t *testing.T, engine string) {
 	}
 }
 
-// TestIMNativeAcks: on the native engine a refused request carries its
-// reason code on the MQTT 5 PUBREC of a QoS 2 publish as on the PUBACK of
-// a QoS 1 one (the mochi path answers QoS 2 with a plain PUBREC); an
-// accepted QoS 2 send completes (PUBREL, PUBCOMP) and is acked; a
+// TestIMNativeAcks: a refused request carries its reason code on the MQTT
+// 5 PUBREC of a QoS 2 publish as on the PUBACK of a QoS 1 one (the removed
+// mochi path answered QoS 2 with a plain PUBREC); an accepted QoS 2 send completes (PUBREL, PUBCOMP) and is acked; a
 // QoS 0 send is answered on the ack topic only.
 func TestIMNativeAcks(t *testing.T) {
-	n := imNodeOn(t, engineNative, "", "  rate_limit: {messages_per_second: 0}\n")
+	n := imNodeAuth(t, "", "  rate_limit: {messages_per_second: 0}\n")
 	alice := imConnect(t, n, "alice", "alice-1")
 	bob := imConnect(t, n, "bob", "bob-1")
 

@@ -81,12 +81,10 @@ const pushSecret = "push-secret-for-tests"
 // re-send, a group with notices, 100 messages to an offline user caught up with
 // sync, the word filter masking, the push webhook retried after a 500, and
 // mosquitto clients speaking the same protocol over MQTT 3.1.1.
-func TestIMChat(t *testing.T) { onEngines(t, testIMChat) }
-
-func testIMChat(t *testing.T, engine string) {
+func TestIMChat(t *testing.T) {
 	hook := newWebhook(t)
 	words := writeFile(t, t.TempDir(), "words.txt", "# test list\nbadword\n")
-	n := imNodeOn(t, engine, "", fmt.Sprintf(`  filter: {enabled: true, file: %s, mode: mask}
+	n := imNodeAuth(t, "", fmt.Sprintf(`  filter: {enabled: true, file: %s, mode: mask}
   push: {url: %q, secret: %q, backoff_min: 50ms, backoff_max: 200ms}
   rate_limit: {messages_per_second: 0}
 `, words, hook.srv.URL, pushSecret))
@@ -286,10 +284,8 @@ func testIMChat(t *testing.T, engine string) {
 }
 
 // TestIMAccessDenied: spoofing and ACL cases are refused with a reason code.
-func TestIMAccessDenied(t *testing.T) { onEngines(t, testIMAccessDenied) }
-
-func testIMAccessDenied(t *testing.T, engine string) {
-	n := imNodeOn(t, engine, "", "")
+func TestIMAccessDenied(t *testing.T) {
+	n := imNodeAuth(t, "", "")
 	alice := imConnect(t, n, "alice", "alice-1")
 	carol := imConnect(t, n, "carol", "carol-1")
 	erin := imConnect(t, n, "erin", "erin-1")
@@ -352,11 +348,9 @@ func testIMAccessDenied(t *testing.T, engine string) {
 
 // TestIMLimits: the rate limit answers 0x96 and the word filter in reject mode
 // 0x83, on the PUBACK and on the ack topic.
-func TestIMLimits(t *testing.T) { onEngines(t, testIMLimits) }
-
-func testIMLimits(t *testing.T, engine string) {
+func TestIMLimits(t *testing.T) {
 	words := writeFile(t, t.TempDir(), "words.txt", "badword\n")
-	n := imNodeOn(t, engine, "", fmt.Sprintf(`  filter: {enabled: true, file: %s, mode: reject}
+	n := imNodeAuth(t, "", fmt.Sprintf(`  filter: {enabled: true, file: %s, mode: reject}
   rate_limit: {messages_per_second: 5, burst: 5}
 `, words))
 	flood := imConnect(t, n, "flood", "flood-1")
@@ -485,10 +479,8 @@ func TestIMAdminAPI(t *testing.T) {
 // send, not a copy of the message, while it is the user's only device; with a
 // second device subscribed, every device of the user gets the copy (the
 // sending one too, matched by cid).
-func TestIMSendingDeviceGetsAck(t *testing.T) { onEngines(t, testIMSendingDeviceGetsAck) }
-
-func testIMSendingDeviceGetsAck(t *testing.T, engine string) {
-	n := imNodeOn(t, engine, "", "  rate_limit: {messages_per_second: 0}\n")
+func TestIMSendingDeviceGetsAck(t *testing.T) {
+	n := imNodeAuth(t, "", "  rate_limit: {messages_per_second: 0}\n")
 	alice1 := imConnect(t, n, "alice", "alice-phone")
 	bob := imConnect(t, n, "bob", "bob-phone")
 

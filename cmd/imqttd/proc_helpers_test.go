@@ -334,27 +334,20 @@ func runCmd(t *testing.T, timeout time.Duration, stdin io.Reader, name string, a
 	}
 }
 
-// Engines of mqtt.engine the tests that run on both paths use (issue 17:
-// until the mochi path is deleted).
+// Node set-ups the tests that run with storage on and off use (mqtt.engine
+// is native, the only engine).
 const (
-	engineMochi  = "mochi"
+	// engineNative is the default: durable sessions in the store.
 	engineNative = "native"
-	// engineNativeMemory is the native engine with storage off: persistent
+	// engineNativeMemory is the engine with storage off: persistent
 	// sessions in memory only.
 	engineNativeMemory = "native-memory"
 )
 
-// engineYAML is the top-level config lines that select eng.
+// engineYAML is the top-level config lines of the set-up eng.
 func engineYAML(eng string) string {
 	if eng == engineNativeMemory {
-		return "mqtt: {engine: native}\nstorage: {enabled: false}\n"
+		return "storage: {enabled: false}\n"
 	}
-	return "mqtt: {engine: " + eng + "}\n"
-}
-
-// onEngines runs fn as a subtest per MQTT engine.
-func onEngines(t *testing.T, fn func(t *testing.T, engine string)) {
-	for _, e := range []string{engineMochi, engineNative} {
-		t.Run(e, func(t *testing.T) { fn(t, e) })
-	}
+	return ""
 }
