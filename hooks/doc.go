@@ -1,21 +1,25 @@
-// Package hooks holds imqtt's mochi hooks: thin adapters from mochi events to the
-// packages below (im, cluster, persist). Each hook lives in its own sub-package,
-// embeds mqtt.HookBase, has one concern, Provides exactly its events, checks its
-// config in Init and frees everything in Stop.
+// Package hooks holds imqtt's implementations of the engine's extension
+// interfaces (hooks/ext, implemented by broker/engine's callers): thin
+// adapters from the engine to the packages below (im, cluster, persist).
+// Each lives in its own sub-package with one concern and holds no type of
+// another module but mochi's wire codec (packets):
 //
-// Security invariant: mochi allows a connection if *any* hook returns true from
-// OnConnectAuthenticate, and a topic if *any* hook returns true from OnACLCheck. So
-// exactly one hook provides each: hooks/auth decides authentication (and checks the
-// will topic through the ACL before the CONNACK), hooks/acl decides every ACL check.
-// No other hook may provide OnConnectAuthenticate or OnACLCheck; broker tests assert it.
-// One exception: hooks/flow provides OnACLCheck to hold a delivery while its
-// subscriber's queue is full (mochi asks the ACL right before it enqueues), and
-// always answers false; it declares NeverGrants, sits before hooks/acl, and the
-// broker test checks both.
+//   - hooks/auth: ext.Authenticator (password file, JWT, loopback anonymous;
+//     it checks the will topic through the ACL before the CONNACK);
+//   - hooks/acl: ext.Authorizer, the one decision of every publish,
+//     subscription and delivery (the IM namespace policy plugs in);
+//   - hooks/storage: ext.Store, durable sessions and retained messages
+//     through raft (EngineStore);
+//   - hooks/im: ext.PublishHandler and ext.Lifecycle for the IM service, and
+//     its Deliverer (Publisher);
+//   - hooks/route: ext.Router, publish routing between the nodes of a cluster;
+//   - hooks/metrics: ext.Observer and the Prometheus registry;
+//   - hooks/limits and hooks/session: the configs of the bounds the engine
+//     enforces (keepalive, topic depth, back-pressure; session ownership,
+//     sessions per user, subscriptions per client).
 //
-// Session ownership: hooks/session alone decides whether a CONNECT may use the
-// session its client id names (a session belongs to the user who created it) and
-// whether a user may open another persistent session. It sits right after
-// hooks/auth, whose OnConnect sets the identity, and refuses in its own OnConnect,
-// before mochi's takeover.
+// Security invariant: exactly one implementation decides authentication
+// (hooks/auth) and one decides access (hooks/acl); the engine asks nobody
+// else. Until issue 17 these were mochi hooks, where mochi allowed if any
+// hook said yes; that path and its workarounds are gone.
 package hooks

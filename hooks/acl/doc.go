@@ -1,20 +1,18 @@
-// Package acl is the mochi hook that decides every ACL check of imqtt: each
-// PUBLISH, each SUBSCRIBE filter, each delivery to a subscriber (retained
-// messages included) and, through CanWriteWill, each will topic. It is deny by
-// default and reads mosquitto-style rules. It must be the only hook that
-// provides OnACLCheck: mochi allows a topic if any hook says yes (hooks/doc.go).
+// Package acl decides every access of imqtt: each PUBLISH, each SUBSCRIBE
+// filter, each delivery to a subscriber (retained messages included) and,
+// through CanWriteWill, each will topic. It is deny by default and reads
+// mosquitto-style rules. Hook is the engine's ext.Authorizer, the only one
+// (hooks/doc.go).
 //
 // # Contract
 //
-// The broker calls New(cfg, log, obs) once, adds the hook with
-// server.AddHook(h, nil), and passes h.CanWriteWill to hooks/auth, which calls
-// it for the will topic before sending the CONNACK. Reload (on SIGHUP) re-reads
-// the rules; a broken file keeps the previous rules in force and returns the
-// error naming the file and line. The hook provides exactly OnACLCheck,
-// OnSubscribe, OnSubscribed and OnDisconnect. It owns no goroutine; Stop is
-// idempotent. The identity checked is cl.Properties.Username as set by
-// hooks/auth ("" for anonymous clients), which must not be modified after the
-// CONNACK.
+// The broker calls New(cfg, log, obs) once, gives the hook to the engine
+// (engine.Options.ACL) and passes h.CanWriteWill to hooks/auth, which calls
+// it for the will topic before the CONNACK. Reload (on SIGHUP) re-reads the
+// rules; a broken file keeps the previous rules in force and returns the
+// error naming the file and line. It owns no goroutine. The identity checked
+// is ext.Client.Username, the identity hooks/auth returned ("" for anonymous
+// clients).
 //
 // # Configuration
 //
@@ -104,9 +102,10 @@
 //   - "$SHARE/g/F" and every other letter case of $share is not a shared
 //     subscription in MQTT: it is judged as the literal filter it is, which
 //     only matches topics starting with "$SHARE/" (so `topic read secret/#`
-//     does not grant it). Because mochi v2.7.9 nevertheless treats it as a
-//     shared subscription to F, F must be allowed too, and a form that mochi
-//     would take for a malformed share is denied.
+//     does not grant it). F must be allowed too, and a form that reads as a
+//     malformed share in any letter case is denied: mochi v2.7.9, which imqtt
+//     ran on until issue 17, took it for a shared subscription to F, and the
+//     check still fails closed for it.
 //   - Everything else is denied.
 //
 // # Placeholders
@@ -133,25 +132,14 @@
 //
 // # Subscriptions versus deliveries
 //
-// mochi calls OnACLCheck(cl, s, false) both for each SUBSCRIBE filter and for
-// each delivery. A string with '+' or '#' or the "$share/" prefix is always a
-// subscription. For a literal string, OnSubscribe records the filters of the
-// packet by identity (the string's data pointer into the SUBSCRIBE packet's own
-// buffer, which the record keeps alive) and OnACLCheck consumes a record only
-// for that very string; any other call is a delivery. Records are dropped in
-// OnSubscribed and OnDisconnect. A check that finds no record uses the read
-// check, which for a literal filter never allows more than the subscribe
-// check, so any race fails closed.
+// The engine says which access it asks about (ext.AccessPublish,
+// AccessSubscribe, AccessDeliver), so a literal SUBSCRIBE filter and a
+// delivery on the same string are told apart without guessing.
 //
 // # Limits
 //
-//   - mochi checks a PUBLISH before resolving its MQTT 5 topic alias, so a
-//     publish that carries only an alias (empty topic name) is denied; the
-//     broker should set the inbound topic alias maximum to 0 or accept that.
-//   - mochi drops publishes to $SYS (any letter case) before asking the hook,
-//     without a PUBACK.
-//   - A will is checked when the client connects (CanWriteWill); mochi sends it
-//     later without another check.
+//   - A will is checked when the client connects (CanWriteWill); the engine
+//     publishes it later without another check.
 //   - A subscription is judged when it is made; deliveries on it are judged
 //     again one by one with the rules in force at that moment.
 //
