@@ -5,10 +5,9 @@ import (
 	"github.com/imqtt/imqtt/broker/engine"
 )
 
-// engineAdmin is adminapi.MQTT over the native engine (mqtt.engine:
-// native): the engine's snapshots (broker/engine admin.go) in the API's
-// shapes. The engine has no durable store yet, so ExpireSession has nothing
-// to tell; ForgetSession ends the session in the engine's table.
+// engineAdmin is adminapi.MQTT over the engine: its snapshots
+// (broker/engine admin.go) in the API's shapes. ForgetSession ends the
+// session in the engine's table.
 type engineAdmin struct {
 	e *engine.Engine
 }
@@ -81,8 +80,8 @@ func (a engineAdmin) HasSession(id string) bool {
 	return ok
 }
 
-// ExpireSession: the engine keeps no durable session yet (storage is off on
-// this path); the API deletes a stored one through raft itself.
+// ExpireSession has nothing to do: the API deletes a stored session through
+// raft itself, and the engine learns of it through the store's observer.
 func (a engineAdmin) ExpireSession(string) {}
 
 func (a engineAdmin) ForgetSession(id string) { a.e.DropSession(id) }

@@ -150,8 +150,7 @@ type MQTTConfig struct {
 	// v5 test_subscribe_failure expects 0x80.
 	ObscureNotAuthorized bool `yaml:"obscure_not_authorized"`
 	// OutboundTopicAliasMaximum caps the topic aliases the native engine
-	// assigns per connection to a v5 client that allows them; 0 = none (the
-	// mochi path never sends aliases).
+	// assigns per connection to a v5 client that allows them; 0 = none.
 	OutboundTopicAliasMaximum uint16 `yaml:"outbound_topic_alias_maximum"`
 }
 

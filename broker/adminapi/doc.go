@@ -12,9 +12,8 @@
 // (Deps); its handlers run in the admin server's request goroutines and are
 // safe for concurrent use. It reads and acts on the MQTT side only through
 // MQTT (mqtt.go), an interface of its own: the broker implements it over the
-// engine it runs (broker/adminapi_engine.go over broker/engine's snapshots,
-// broker/adminapi_mochi.go over mochi's server with a hook that records
-// connected_at), so this package imports no mochi (tools/deptest checks it).
+// engine (broker/adminapi_engine.go over broker/engine's snapshots), so this
+// package imports no mochi (tools/deptest checks it).
 // The API does not own the MQTT side, the store, the raft node or the hooks:
 // the broker opens them before and closes them after the admin listener.
 //
@@ -56,10 +55,8 @@
 // directly:
 //
 //   - DELETE /sessions/{id}: refused (409) while the client is connected to
-//     this node. MQTT.ExpireSession (on mochi the storage hook's
-//     OnClientExpired, which applies DeleteSession and forgets the session in
-//     the hook's registry) runs first; if the store still holds the session
-//     (storage off, or a session the hook does not own) the API applies
+//     this node. MQTT.ExpireSession runs first; if the store still holds the
+//     session the API applies
 //     persist.DeleteSessionOp itself. Then MQTT.ForgetSession drops the
 //     offline session the node holds in memory, as an expiry does, so a
 //     reconnect gets Session Present 0.
@@ -86,10 +83,9 @@
 //
 // Clients, subscriptions and retained messages are this node's view (its
 // engine's tables); sessions come from the replicated store (none while
-// storage is off, as on the native engine today). In a cluster, kick and
-// client details act on clients connected to the node asked. Queue depth is
-// read from the store (key scan per session). Inflight of a connected durable
-// session counts mochi's store only, not the storage pump's window. IM
+// storage is off). In a cluster, kick and client details act on clients
+// connected to the node asked. Queue depth is read from the store (key scan
+// per session). IM
 // administration (groups, members, notifications) is not part of this
 // package yet.
 package adminapi

@@ -4,8 +4,8 @@ import "time"
 
 // MQTT is what the API reads and acts on of the node's MQTT side: its
 // connected clients, the sessions it holds in memory, its retained index.
-// The broker implements it over the engine it runs (broker/engine, or
-// mochi's server on the mochi path), so this package holds no engine type.
+// The broker implements it over the engine (broker/engine), so this package
+// holds no engine type.
 // Every method is safe for concurrent use and returns copies the API may
 // keep.
 type MQTT interface {

@@ -37,8 +37,7 @@ type Client struct {
 	// ConnectedAt is when the CONNACK was written.
 	ConnectedAt       *time.Time `json:"connected_at,omitempty"`
 	SubscriptionCount int        `json:"subscription_count"`
-	// Inflight counts QoS 1/2 messages in flight in mochi's per-client store
-	// (for a durable session, the storage pump's window is not included).
+	// Inflight counts QoS 1/2 messages in the engine's in-flight window.
 	Inflight int `json:"inflight"`
 	// Queued and QueuedBytes are the durable queue of a persistent session.
 	Queued      int   `json:"queued"`

@@ -39,7 +39,7 @@ func TestQueuedBytesStalledReader(t *testing.T) {
 	// A long slow_subscriber_wait: the healthy subscriber, briefly behind on a
 	// loaded machine (CI runs packages in parallel), is waited for instead of
 	// being marked slow and losing QoS 0 messages; the stalled one holds the
-	// publisher once for this long, then is slow (hooks/flow).
+	// publisher once for this long, then is slow (the engine's back-pressure).
 	n := imNodeBin(t, plainImqttd(t), "limits:\n  slow_subscriber_wait: 10s\n")
 
 	stalled := stalledSubscriber(t, n, "bob", "stalled", "big/#")

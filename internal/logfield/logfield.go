@@ -16,8 +16,6 @@ const (
 	Backoff        = "backoff"
 	Batch          = "batch"
 	Changed        = "changed"
-	// Client is a client identifier as hooks/flow has always logged it (not client_id: dashboards grep it).
-	Client = "client"
 	// ClientID is an MQTT client identifier.
 	ClientID = "client_id"
 	Cluster  = "cluster"

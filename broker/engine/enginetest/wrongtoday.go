@@ -12,8 +12,9 @@ import (
 )
 
 // WrongToday returns issue 17's "MQTT behaviours that are wrong today": one
-// or more checks per bullet. Each fails on imqtt's mochi path (proved by
-// broker/mochipath_checks_test.go) and must pass on the engine.
+// or more checks per bullet. Each failed on imqtt's mochi path (proved by
+// broker/mochipath_checks_test.go until that path was deleted in issue 17;
+// docs/CONFORMANCE.md records how) and must pass on the engine.
 func WrongToday() []Check {
 	return []Check{
 		{Name: "will-keeps-all-properties", Rule: "MQTT-3.1.3-10, 3.1.3.2", Run: checkWillKeepsAllProperties},
