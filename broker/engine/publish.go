@@ -80,10 +80,11 @@ func (cl *client) publish(b *transport.Batch, pk *packets.Packet) error {
 	} else {
 		m := newMessage(topic, pk.Payload, &pk.Properties, qos, pk.FixedHeader.Retain, e.cfg.MaxMessageExpiry, now())
 		m.origin = cl.s
-		n, dp := e.route(b, cl, m)
-		if n+e.forward(b, cl, m) == 0 && cl.v5() {
-			code = 0x10 // no matching subscribers
-		}
+		// No 0x10 (No matching subscribers) when nobody matched: it is a
+		// MAY [MQTT-3.4.2.1], and clients and tests of imqtt have always
+		// read 0x00 for an accepted publish.
+		_, dp := e.route(b, cl, m)
+		e.forward(b, cl, m)
 		if qos == 2 && cl.s.durable {
 			if dp == nil {
 				dp = &durablePub{}
