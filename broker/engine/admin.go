@@ -179,7 +179,7 @@ func (s *session) snapshot() (SessionInfo, bool) {
 		Subscriptions: s.subscriptionsLocked(),
 	}
 	if s.cl == nil && s.offlineAt != 0 {
-		si.OfflineAt = time.Unix(s.offlineAt, 0)
+		si.OfflineAt = time.UnixMilli(s.offlineAt)
 	}
 	return si, true
 }

@@ -415,4 +415,19 @@ func TestWillDelayNotEarly(t *testing.T) {
 			t.Fatalf("will published %v after the close, before its 2 s delay", d)
 		}
 	}
+	// A Session Expiry shorter than the delay publishes it at the session's
+	// end, not before.
+	r := dialRaw(t, te.addr, 5)
+	r.connect("early2", true, func(pk *packets.Packet) {
+		pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 2, true
+		pk.Connect.WillFlag, pk.Connect.WillTopic, pk.Connect.WillPayload = true, "will/early2", []byte("w")
+		pk.Connect.WillProperties.WillDelayInterval = 5
+	})
+	time.Sleep(700 * time.Millisecond)
+	start := time.Now()
+	r.c.Close()
+	sub.expect(packets.Publish)
+	if d := time.Since(start); d < 2*time.Second {
+		t.Fatalf("will published %v after the close, before the session's 2 s expiry", d)
+	}
 }

@@ -227,7 +227,7 @@ func (e *Engine) load() error {
 		if disc == 0 {
 			disc = t.UnixMilli()
 		}
-		s.offlineAt = disc / 1000
+		s.offlineAt = disc
 		var w *will
 		if r.Will != nil && !foreign {
 			w = loadedWill(r.Will, s.info)
@@ -239,10 +239,10 @@ func (e *Engine) load() error {
 		e.sessions[s.id] = s
 		e.offline[s] = struct{}{}
 		e.countLocked(s)
-		e.scheduleLocked(s, s.offlineAt+int64(s.expiry))
+		e.scheduleLocked(s, s.offlineAt+int64(s.expiry)*1000)
 		if w != nil {
-			at := min(s.offlineAt+int64(w.delay), s.offlineAt+int64(s.expiry))
-			if at <= sec {
+			at := s.offlineAt + int64(min(w.delay, s.expiry))*1000
+			if at <= t.UnixMilli() {
 				wills = append(wills, w)
 			} else {
 				s.will, s.willAt = w, at

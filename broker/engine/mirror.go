@@ -212,14 +212,14 @@ func (e *Engine) mirrorPut(r *ext.Session, subs []ext.Subscription, resync bool)
 	if s.remote {
 		s.offlineAt = 0
 	} else {
-		s.offlineAt = r.DisconnectedAt / 1000
+		s.offlineAt = r.DisconnectedAt
 	}
 	s.mu.Unlock()
 	if s.remote {
 		delete(e.offline, s) // connected elsewhere: never expires here
 	} else {
 		e.offline[s] = struct{}{}
-		e.scheduleLocked(s, s.offlineAt+int64(s.expiry))
+		e.scheduleLocked(s, s.offlineAt+int64(s.expiry)*1000)
 	}
 	e.countLocked(s)
 }

@@ -41,9 +41,9 @@ type session struct {
 	// is the store's and d holds its window (durqueue.go).
 	durable bool
 
-	offlineAt int64 // unix seconds when the last connection closed
+	offlineAt int64 // unix milliseconds when the last connection closed
 	will      *will // a delayed will waiting for willAt
-	willAt    int64
+	willAt    int64 // unix milliseconds
 
 	inflight map[uint16]*flight // outbound QoS 1/2 waiting for their acks
 	queue    []delivery         // outbound QoS 1/2 waiting for the window, a drain or a connection

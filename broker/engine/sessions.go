@@ -17,7 +17,7 @@ import "github.com/imqtt/imqtt/internal/logfield"
 // ended (the caller deletes its record before the CONNACK); a new session
 // with expiry > 0 is durable.
 func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, present bool, wills []*will, delOld bool, no *refusal) {
-	t := now().Unix()
+	t := now().UnixMilli()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	old := e.sessions[cl.info.ID]
@@ -76,10 +76,11 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	return s, present, wills, delOld, nil
 }
 
-// expiredAt reports whether an offline session's expiry has passed (s.mu
+// expiredAt reports whether an offline session's expiry has passed at unix
+// millisecond t (s.mu
 // held).
 func (s *session) expiredAt(t int64) bool {
-	return s.cl == nil && s.offlineAt != 0 && t >= s.offlineAt+int64(s.expiry)
+	return s.cl == nil && s.offlineAt != 0 && t >= s.offlineAt+int64(s.expiry)*1000
 }
 
 // endLocked removes s from the table and the index (e.mu held): a clean or
@@ -132,11 +133,11 @@ func (e *Engine) detach(cl *client, cause error) {
 		e.mu.Unlock()
 		return
 	}
-	// A will's deadline is rounded up: a Will Delay of N seconds never ends
-	// before N seconds have passed (the sweep has second resolution). The
-	// session's expiry counts from the second of the close.
-	tn := now()
-	t, tw := tn.Unix(), ceilUnix(tn)
+	// Deadlines are in milliseconds from the close; the sweep's buckets
+	// round them up to the second, so a Will Delay or Session Expiry of N
+	// seconds never ends early (the Paho suite's test_will_delay measures
+	// both), and a CONNECT checks the expiry to the millisecond.
+	t := now().UnixMilli()
 	s.cl, s.offlineAt = nil, t
 	s.online.Store(false)
 	e.st.online(-1)
@@ -150,9 +151,9 @@ func (e *Engine) detach(cl *client, cause error) {
 		case w.delay == 0 || end:
 			pub = w
 		case w.delay >= s.expiry:
-			s.will, s.willAt = w, tw+int64(s.expiry)
+			s.will, s.willAt = w, t+int64(s.expiry)*1000
 		default:
-			s.will, s.willAt = w, tw+int64(w.delay)
+			s.will, s.willAt = w, t+int64(w.delay)*1000
 		}
 	}
 	if pub != nil && e.closed() && s.durable && !end {
@@ -160,9 +161,9 @@ func (e *Engine) detach(cl *client, cause error) {
 		// published after the restart (load).
 		s.will, s.willAt, pub = pub, t, nil
 	}
-	expireAt, willAt := t+int64(s.expiry), s.willAt
+	expireAt, willAt := t+int64(s.expiry)*1000, s.willAt
 	if s.durable && !end {
-		e.putRecord(s.record(now().UnixMilli(), s.will))
+		e.putRecord(s.record(t, s.will))
 	}
 	s.mu.Unlock()
 	if end {

@@ -14,36 +14,40 @@ func (e *Engine) sweeper() {
 		case <-e.done:
 			return
 		case <-tick.C:
-			e.sweep(now().Unix())
+			e.sweep(now().UnixMilli())
 		}
 	}
 }
 
-// scheduleLocked asks the sweeper to look at s at unix second at (e.mu
-// held). An entry is only a hint: the sweep re-checks the session's real
+// scheduleLocked asks the sweeper to look at s at unix millisecond atMs
+// (e.mu held), in the bucket of that time rounded up to the second, so never
+// early. An entry is only a hint: the sweep re-checks the session's real
 // state, so stale entries (a session that reconnected) cost one look.
-func (e *Engine) scheduleLocked(s *session, at int64) {
+func (e *Engine) scheduleLocked(s *session, atMs int64) {
+	at := (atMs + 999) / 1000
 	if at <= e.swept {
 		at = e.swept + 1
 	}
 	e.due[at] = append(e.due[at], s)
 }
 
-// sweep looks at the sessions due up to second t: delayed wills that are
-// due are published, expired sessions end. Its cost is the sessions due,
-// not all offline sessions.
-func (e *Engine) sweep(t int64) {
+// sweep looks at the sessions due up to unix millisecond tms (their
+// buckets up to its second): delayed wills that are due are published,
+// expired sessions end. Its cost is the sessions due, not all offline
+// sessions.
+func (e *Engine) sweep(tms int64) {
 	var wills []*will
+	t := tms / 1000
 	e.mu.Lock()
 	if e.swept == 0 || t-e.swept > 3600 { // first pass, or the clock jumped
 		for sec := range e.due {
 			if sec <= t {
-				wills = e.sweepSecond(sec, t, wills)
+				wills = e.sweepSecond(sec, tms, wills)
 			}
 		}
 	} else {
 		for sec := e.swept + 1; sec <= t; sec++ {
-			wills = e.sweepSecond(sec, t, wills)
+			wills = e.sweepSecond(sec, tms, wills)
 		}
 	}
 	if t > e.swept {
@@ -55,7 +59,7 @@ func (e *Engine) sweep(t int64) {
 	}
 }
 
-func (e *Engine) sweepSecond(sec, t int64, wills []*will) []*will {
+func (e *Engine) sweepSecond(sec, t int64, wills []*will) []*will { // t: unix ms
 	for _, s := range e.due[sec] {
 		if _, off := e.offline[s]; !off {
 			continue // reconnected or ended
@@ -73,14 +77,14 @@ func (e *Engine) sweepSecond(sec, t int64, wills []*will) []*will {
 			// The leader deletes it (every node mirrors the deletion);
 			// looked at again in case this node leads by then.
 			hold = true
-			e.scheduleLocked(s, t+mirrorRecheck)
+			e.scheduleLocked(s, t+mirrorRecheck*1000)
 		}
 		if expired && s.will != nil { // the session ends: its will goes now
 			wills = append(wills, s.will)
 			s.will = nil
 		}
 		if published && !expired && s.durable { // the record forgets the will
-			e.putRecord(s.record(s.offlineAt*1000, nil))
+			e.putRecord(s.record(s.offlineAt, nil))
 		}
 		s.mu.Unlock()
 		if expired && !hold {
@@ -89,9 +93,4 @@ func (e *Engine) sweepSecond(sec, t int64, wills []*will) []*will {
 	}
 	delete(e.due, sec)
 	return wills
-}
-
-// ceilUnix is t in unix seconds, rounded up.
-func ceilUnix(t time.Time) int64 {
-	return (t.UnixNano() + int64(time.Second) - 1) / int64(time.Second)
 }
