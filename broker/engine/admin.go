@@ -203,7 +203,9 @@ func (e *Engine) Kick(id string) (version byte, ok bool) {
 	}
 	// Under s.mu, as a takeover does: the DISCONNECT follows every PUBLISH
 	// already queued for the client.
-	cl.sendDisconnect(nil, packets.ErrAdministrativeAction)
+	if cl.ready { // never a DISCONNECT before the CONNACK [MQTT-3.2.0-1]
+		cl.sendDisconnect(nil, packets.ErrAdministrativeAction)
+	}
 	s.mu.Unlock()
 	cl.conn.Close(packets.ErrAdministrativeAction)
 	return cl.info.ProtocolVersion, true

@@ -115,9 +115,12 @@ func (e *Engine) TakeOver(clientID string, at int64) bool {
 		*s.d = dstate{high: unknownHigh}
 		s.inflight, s.queue, s.queued, s.inQoS2 = nil, nil, 0, nil
 		delete(e.offline, s)
+		ready := cl.ready
 		s.mu.Unlock()
 		e.mu.Unlock()
-		cl.sendDisconnect(nil, ErrTakenOver) // [MQTT-3.1.4-3]
+		if ready { // never a DISCONNECT before the CONNACK [MQTT-3.2.0-1]
+			cl.sendDisconnect(nil, ErrTakenOver) // [MQTT-3.1.4-3]
+		}
 		cl.conn.Close(ErrTakenOver)
 		cl.logEvent(e.log.Info()).Str(logfield.Reason, reasonWord(ErrTakenOver)).Msg("client taken over by another node")
 		for _, w := range wills {
@@ -134,10 +137,13 @@ func (e *Engine) TakeOver(clientID string, at int64) bool {
 		wills = append(wills, s.will)
 		s.will, s.willAt = nil, 0
 	}
+	ready := cl.ready
 	s.mu.Unlock()
 	e.endLocked(s, false) // the session lives on the other node now
 	e.mu.Unlock()
-	cl.sendDisconnect(nil, ErrTakenOver) // [MQTT-3.1.4-3]
+	if ready { // never a DISCONNECT before the CONNACK [MQTT-3.2.0-1]
+		cl.sendDisconnect(nil, ErrTakenOver) // [MQTT-3.1.4-3]
+	}
 	cl.conn.Close(ErrTakenOver)
 	cl.logEvent(e.log.Info()).Str(logfield.Reason, reasonWord(ErrTakenOver)).Msg("client taken over by another node")
 	for _, w := range wills {

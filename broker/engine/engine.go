@@ -176,16 +176,20 @@ func (e *Engine) Close(ctx context.Context) error {
 		e.cancel()
 		e.mu.Lock()
 		var conns []*client
+		var ready []bool
 		for _, s := range e.sessions {
 			s.mu.Lock()
 			if s.cl != nil {
 				conns = append(conns, s.cl)
+				ready = append(ready, s.cl.ready)
 			}
 			s.mu.Unlock()
 		}
 		e.mu.Unlock()
-		for _, cl := range conns {
-			cl.sendDisconnect(nil, ErrServerShutdown)
+		for i, cl := range conns {
+			if ready[i] { // never a DISCONNECT before the CONNACK [MQTT-3.2.0-1]
+				cl.sendDisconnect(nil, ErrServerShutdown)
+			}
 			cl.conn.Close(ErrServerShutdown)
 			// Detached now, so a durable session's record (disconnected,
 			// its unpublished will kept) is written before Close returns.

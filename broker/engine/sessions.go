@@ -37,7 +37,9 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 				wills = append(wills, prev.will)
 			}
 			prev.will = nil
-			prev.sendDisconnect(nil, ErrTakenOver)
+			if prev.ready { // never a DISCONNECT before the CONNACK [MQTT-3.2.0-1]
+				prev.sendDisconnect(nil, ErrTakenOver)
+			}
 			prev.conn.Close(ErrTakenOver)
 		}
 		// The old session ends: clean start, another user's id, expired,
