@@ -69,30 +69,7 @@ func testLog(t testing.TB) zerolog.Logger {
 // opts adjust the store's EngineOptions.
 func startBroker(t testing.TB, dir string, cfg Config, opts ...func(*EngineOptions)) *broker {
 	t.Helper()
-	pc := persist.DefaultConfig()
-	pc.Dir = dir + "/fsm"
-	pc.MinFreeBytes = 0
-	pc.ValueLogGCInterval = 0
-	st, err := persist.Open(pc, testLog(t))
-	if err != nil {
-		t.Fatalf("persist.Open: %v", err)
-	}
-	cc := cluster.DefaultConfig()
-	cc.NodeID = "n1"
-	cc.DataDir = dir
-	cc.BindAddr = "127.0.0.1:0"
-	cc.HeartbeatTimeout = 100 * time.Millisecond
-	cc.ElectionTimeout = 100 * time.Millisecond
-	cc.LeaderLeaseTimeout = 50 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	n, err := cluster.Open(ctx, cc, st.StateMachine(), testLog(t))
-	if err != nil {
-		t.Fatalf("cluster.Open: %v", err)
-	}
-	if err := n.WaitReady(ctx); err != nil {
-		t.Fatalf("WaitReady: %v", err)
-	}
+	st, n := openReplica(t, dir)
 	b := &broker{t: t, dir: dir, node: n, store: st, app: &countingApplier{n: n}}
 	ac := acl.DefaultConfig()
 	ac.Rules = []string{"pattern readwrite #"}
