@@ -196,10 +196,15 @@ func TestNativeDurableClusterTakeover(t *testing.T) {
 	if _, err := old.Subscribe(tctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "t/#", QoS: 1}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "n2 to mirror mover's subscription", func() bool {
-		si, ok := b2.engine.Session("mover")
-		return ok && len(si.Subscriptions) == 1
-	})
+	// The publisher's node computes the copies from its own mirror: it must
+	// have applied the subscription (docs/cluster.md, "Subscriptions spread
+	// in milliseconds"), as must n2, where the session moves.
+	for _, b := range []*Broker{b2, b3} {
+		eventually(t, 10*time.Second, b.cfg.Node.ID+" to mirror mover's subscription", func() bool {
+			si, ok := b.engine.Session("mover")
+			return ok && len(si.Subscriptions) == 1
+		})
+	}
 	p := mustConnect(t, b3, "tp")
 	if _, err := p.Publish(tctx(t), &paho.Publish{Topic: "t/1", QoS: 1, Payload: []byte("before")}); err != nil {
 		t.Fatal(err)
