@@ -76,3 +76,11 @@ func (s *Slot) AdmitIP(listener string, tc *net.TCPConn, remote netip.AddrPort, 
 	s.ip, s.st = ac.ip, ac.st
 	return true
 }
+
+// AcceptError reports a failed Accept that the caller's accept loop retries
+// (EMFILE and friends) to the Observer. The caller logs it.
+func (g *Guard) AcceptError(listener string, err error) { g.obs.AcceptError(listener, err) }
+
+// Panic reports a panic recovered while serving one client to the Observer.
+// The caller logs it.
+func (g *Guard) Panic(listener string) { g.obs.Panic(listener) }

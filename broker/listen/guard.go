@@ -182,6 +182,7 @@ func (g *Guard) admit(listener string, tc *net.TCPConn, answer, deferIP bool) *a
 		g.reject(listener, remote, reason, nil)
 		return nil
 	}
+	g.obs.Accepted(listener)
 	return &admittedConn{TCPConn: tc, g: g, ip: ip, st: st, accepted: now}
 }
 

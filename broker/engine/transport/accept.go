@@ -72,6 +72,7 @@ func (s *Server) accept(l *listener) {
 			}
 			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
 			s.log.Warn().Err(err).Str(fieldListener, l.id).Dur(fieldBackoff, backoff).Msg("accept failed")
+			s.guard.AcceptError(l.id, err)
 			time.Sleep(backoff) // bounded; Close's listener close ends the loop after it
 			continue
 		}

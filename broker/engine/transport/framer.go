@@ -63,20 +63,24 @@ type framer struct {
 
 // sink receives the framer's output: packet for each complete packet (body valid
 // only during the call), malformed once when the stream is refused. After each
-// packet, hold reports whether the framer must stop and keep the rest.
+// packet, hold reports whether the framer must stop and keep the rest. limit is
+// the largest total packet size allowed for the next header (0: MQTT's own);
+// it is asked for every header, so it may change after a packet (the first
+// packet's limit is listen.Limits.MaxFirstPacket).
 type sink interface {
 	packet(fh packets.FixedHeader, body []byte) error
 	malformed(err error)
 	hold() bool
+	limit() int
 }
 
 // feed frames data, handing every complete packet to s in order. It returns the
 // first error of s.packet (the rest of data is dropped), or the framer's error
 // (after s.malformed). The stream cannot continue after an error.
-func (f *framer) feed(data []byte, max int, s sink) error {
+func (f *framer) feed(data []byte, s sink) error {
 	if f.partial != nil {
 		var err error
-		if data, err = f.fill(data, max, s); err != nil || f.partial != nil {
+		if data, err = f.fill(data, s); err != nil || f.partial != nil {
 			return err
 		}
 		if s.hold() {
@@ -85,7 +89,7 @@ func (f *framer) feed(data []byte, max int, s sink) error {
 		}
 	}
 	for len(data) > 0 {
-		fh, hl, total, err := parseHeader(data, max)
+		fh, hl, total, err := parseHeader(data, s.limit())
 		if err == errShort {
 			f.partial = append(make([]byte, 0, maxHeader), data...)
 			return nil
@@ -118,20 +122,20 @@ func (f *framer) keep(data []byte) {
 }
 
 // resume feeds the held bytes, if any (a hold may keep some again).
-func (f *framer) resume(max int, s sink) error {
+func (f *framer) resume(s sink) error {
 	if f.held == nil {
 		return nil
 	}
 	h := f.held
 	f.held = nil
-	return f.feed(h, max, s)
+	return f.feed(h, s)
 }
 
 // fill moves bytes of data into the partial packet; when it completes, it is
 // handed to s and dropped. It returns the bytes of data left over.
-func (f *framer) fill(data []byte, max int, s sink) ([]byte, error) {
+func (f *framer) fill(data []byte, s sink) ([]byte, error) {
 	for {
-		fh, hl, total, err := parseHeader(f.partial, max)
+		fh, hl, total, err := parseHeader(f.partial, s.limit())
 		if err == errShort {
 			if len(data) == 0 {
 				return nil, nil

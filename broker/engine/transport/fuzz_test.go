@@ -13,6 +13,7 @@ import (
 type recSink struct {
 	out []string
 	err error
+	max int // the size limit (0: MQTT's)
 }
 
 func (r *recSink) packet(fh packets.FixedHeader, body []byte) error {
@@ -21,6 +22,7 @@ func (r *recSink) packet(fh packets.FixedHeader, body []byte) error {
 }
 func (r *recSink) malformed(err error) { r.err = err }
 func (r *recSink) hold() bool          { return false }
+func (r *recSink) limit() int          { return r.max }
 
 // splits cuts data at the positions the seed bytes give.
 func splits(data, seed []byte) [][]byte {
@@ -54,14 +56,14 @@ func FuzzFramer(f *testing.F) {
 		if max < 0 || max > 1<<20 {
 			max = 0
 		}
-		var whole recSink
+		whole := recSink{max: max}
 		var fw framer
-		errW := fw.feed(data, max, &whole)
-		var split recSink
+		errW := fw.feed(data, &whole)
+		split := recSink{max: max}
 		var fs framer
 		var errS error
 		for _, p := range splits(data, seed) {
-			if errS = fs.feed(p, max, &split); errS != nil {
+			if errS = fs.feed(p, &split); errS != nil {
 				break
 			}
 		}

@@ -333,3 +333,71 @@ func dialSlow(t *testing.T, s *Server, listener string) net.Conn {
 	t.Cleanup(func() { _ = nc.Close() })
 	return nc
 }
+
+// countObs is a listen.Observer that counts everything the Guard reports.
+type countObs struct {
+	mu         sync.Mutex
+	accepted   map[string]int
+	rejected   map[string]int // by reason
+	acceptErrs int
+	lastErr    error
+	panics     map[string]int
+}
+
+func newCountObs() *countObs {
+	return &countObs{accepted: map[string]int{}, rejected: map[string]int{}, panics: map[string]int{}}
+}
+
+func (o *countObs) Accepted(l string) { o.mu.Lock(); o.accepted[l]++; o.mu.Unlock() }
+func (o *countObs) Panic(l string)    { o.mu.Lock(); o.panics[l]++; o.mu.Unlock() }
+func (o *countObs) Rejected(_, reason string) {
+	o.mu.Lock()
+	o.rejected[reason]++
+	o.mu.Unlock()
+}
+
+func (o *countObs) AcceptError(_ string, err error) {
+	o.mu.Lock()
+	o.acceptErrs++
+	o.lastErr = err
+	o.mu.Unlock()
+}
+
+func (o *countObs) acceptedOn(l string) int { o.mu.Lock(); defer o.mu.Unlock(); return o.accepted[l] }
+func (o *countObs) panicsOn(l string) int   { o.mu.Lock(); defer o.mu.Unlock(); return o.panics[l] }
+func (o *countObs) rejectedFor(r string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.rejected[r]
+}
+
+func (o *countObs) acceptErrors() (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.acceptErrs, o.lastErr
+}
+
+// connackCode writes connect to nc and returns the CONNACK's code byte (the v5
+// reason code or the 3.1.1 return code), or -1 when the server closed the
+// socket without one.
+func connackCode(t *testing.T, nc net.Conn, connect []byte) int {
+	t.Helper()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	defer func() { _ = nc.SetDeadline(time.Time{}) }()
+	if _, err := nc.Write(connect); err != nil {
+		return -1
+	}
+	hdr := make([]byte, 4)
+	n, err := io.ReadFull(nc, hdr)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("neither a CONNACK nor a close within 5s")
+	}
+	if n == 0 {
+		return -1
+	}
+	if err != nil || hdr[0] != 0x20 {
+		t.Fatalf("connack % x: %v", hdr[:n], err)
+	}
+	return int(hdr[3])
+}

@@ -16,10 +16,14 @@ import (
 type Server struct {
 	cfg       Config
 	maxPacket int // 0: no limit beyond MQTT's
-	guard     *listen.Guard
-	h         Handler
-	log       zerolog.Logger
-	lns       []*listener
+	// firstMax is the total size limit of a connection's first packet: the
+	// Guard's MaxFirstPacket remaining length (with its header), or maxPacket
+	// if that is smaller. Nothing larger is buffered before CONNECT.
+	firstMax int
+	guard    *listen.Guard
+	h        Handler
+	log      zerolog.Logger
+	lns      []*listener
 
 	work     chan *Conn // read batches, served by the workers
 	hs       chan *Conn // handshakes, served by the handshake workers
@@ -71,6 +75,7 @@ func New(cfg Config, guard *listen.Guard, h Handler, log zerolog.Logger) (*Serve
 	if cfg.MaxPacketSize < MaxPacketSizeLimit {
 		s.maxPacket = cfg.MaxPacketSize
 	}
+	s.firstMax = firstPacketMax(guard.Limits().MaxFirstPacket, s.maxPacket)
 	close(s.closedCh)
 	s.readBufs.New = func() any { b := make([]byte, readBufSize); return &b }
 	s.recBufs.New = func() any { b := make([]byte, 0, recordSize); return &b }
@@ -225,4 +230,31 @@ func (s *Server) forget(c *Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+}
+
+// firstPacketMax turns a remaining length limit rem into the total size limit
+// the framer checks: 1 type byte, rem's length bytes, rem. A larger remaining
+// length always has a larger total (its length bytes never shrink), so the
+// check is exact. maxPacket (0: none) caps it.
+func firstPacketMax(rem, maxPacket int) int {
+	total := 1 + len(appendRemaining(nil, rem)) + rem
+	if maxPacket > 0 && maxPacket < total {
+		return maxPacket
+	}
+	return total
+}
+
+// appendRemaining appends n as an MQTT variable byte integer.
+func appendRemaining(b []byte, n int) []byte {
+	for {
+		d := byte(n % 128)
+		n /= 128
+		if n > 0 {
+			d |= 0x80
+		}
+		b = append(b, d)
+		if n == 0 {
+			return b
+		}
+	}
 }

@@ -30,6 +30,7 @@ func (s *Server) step(b *Batch, c *Conn) (err error) {
 		if r := recover(); r != nil {
 			s.log.Error().Str(fieldListener, c.l.id).Stringer(fieldRemote, c.remote).
 				Str(fieldPanic, fmt.Sprint(r)).Str(fieldStack, string(debug.Stack())).Msg("handler panicked")
+			s.guard.Panic(c.l.id)
 			b.end()
 			err = fmt.Errorf("handler panic: %v", r)
 		}
@@ -54,7 +55,7 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 	buf := *bp
 	had := c.gotPacket
 	b.s, b.c = s, c
-	stop := c.fr.resume(s.maxPacket, b)
+	stop := c.fr.resume(b)
 	if stop == nil && c.ws != nil && c.ws.pre != nil && !c.paused {
 		pre := c.ws.pre
 		c.ws.pre = nil
@@ -143,6 +144,15 @@ func rejectReason(afterFirst bool, err error) string {
 // hold stops framing b.c once the handler paused it.
 func (b *Batch) hold() bool { return b.c.paused }
 
+// limit is b.c's packet size limit: Server.firstMax until its first packet,
+// then Server.maxPacket.
+func (b *Batch) limit() int {
+	if !b.c.gotPacket {
+		return b.s.firstMax
+	}
+	return b.s.maxPacket
+}
+
 // read reads the connection's MQTT bytes without blocking: errWouldBlock when
 // none are available.
 func (c *Conn) read(p []byte) (int, error) {
@@ -155,7 +165,7 @@ func (c *Conn) read(p []byte) (int, error) {
 // ingest hands read bytes to the WebSocket decoder (ws, wss) or the framer.
 func (c *Conn) ingest(b *Batch, p []byte) error {
 	if c.ws == nil {
-		return c.fr.feed(p, c.s.maxPacket, b)
+		return c.fr.feed(p, b)
 	}
 	err := c.ws.dec.decode(p, b)
 	if errors.Is(err, ErrWebSocket) {

@@ -170,7 +170,7 @@ func (b *Batch) data(p []byte) error {
 		b.c.fr.keep(p)
 		return nil
 	}
-	return b.c.fr.feed(p, b.s.maxPacket, b)
+	return b.c.fr.feed(p, b)
 }
 
 // control answers a ping, ignores a pong, and answers a close with a close
