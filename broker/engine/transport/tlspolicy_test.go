@@ -238,4 +238,3 @@ func TestMutualTLS(t *testing.T) {
 		t.Fatalf("opened %d connections, want the 3 good ones", h.opened)
 	}
 }
-
