@@ -211,15 +211,19 @@ func (e *Engine) admit(ctx context.Context, cl *client, rec ext.Session, delOld,
 // connected answers an accepted CONNECT and resumes the session.
 func (e *Engine) connected(b *transport.Batch, cl *client, present bool, props *packets.Properties, assigned bool) {
 	c, s := cl.conn, cl.s
-	connack(b, c, cl.info.ProtocolVersion, 0, present, props)               // [MQTT-3.2.0-1]
 	c.SetReadTimeout(time.Duration(cl.keepalive) * 1500 * time.Millisecond) // [MQTT-3.1.2-24] 1.5x
 	cl.counted.Store(true)
 	e.obs.ClientConnected(&cl.info)
 	cl.logEvent(cl.e.log.Debug()).Str(logfield.Remote, cl.info.Remote.String()).Str(logfield.Listener, cl.info.Listener).
 		Uint8(logfield.Version, cl.info.ProtocolVersion).Bool(logfield.Assigned, assigned).Bool(logfield.SessionPresent, present).Msg("client connected")
 
+	// The CONNACK is queued under s.mu with ready set: from admit (nil
+	// Batch) it is written at once, and a takeover, a kick or Close that
+	// reads ready == false must not find it already on the wire (it would
+	// close the connection without the DISCONNECT the client awaits).
 	s.mu.Lock()
-	cur := s.cl == cl // not taken over or closed while admit ran
+	connack(b, c, cl.info.ProtocolVersion, 0, present, props) // [MQTT-3.2.0-1]
+	cur := s.cl == cl                                         // not taken over or closed while admit ran
 	if cur {
 		cl.ready = true
 		s.resume(b) // [MQTT-4.4.0-1] resend in flight with DUP, then the queue
