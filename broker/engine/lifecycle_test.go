@@ -128,13 +128,29 @@ func TestLifecycle(t *testing.T) {
 // with "slow", until release is closed (then it records the call as
 // lifeRecorder does) or its ctx ends (then it answers 0x8B, as hooks/im
 // does when the service closes, and records nothing).
+//
+// Disconnected blocks likewise, for client ids starting with "bye", until
+// bye is closed, then records the call.
 type gateLife struct {
 	lifeRecorder
 	release chan struct{}
 	blocked atomic.Int32 // Connected calls waiting at the gate now
+	bye     chan struct{}
+	leaving atomic.Int32 // Disconnected calls waiting at the gate now
 }
 
-func newGateLife() *gateLife { return &gateLife{release: make(chan struct{})} }
+func newGateLife() *gateLife {
+	return &gateLife{release: make(chan struct{}), bye: make(chan struct{})}
+}
+
+func (g *gateLife) Disconnected(c *ext.Client) {
+	if strings.HasPrefix(c.ID, "bye") {
+		g.leaving.Add(1)
+		defer g.leaving.Add(-1)
+		<-g.bye
+	}
+	g.lifeRecorder.Disconnected(c)
+}
 
 func (g *gateLife) Connected(ctx context.Context, c *ext.Client) byte {
 	if strings.HasPrefix(c.ID, "slow") {
@@ -284,4 +300,117 @@ func TestLifecycleConnectedOffWorker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// connectNoWait sends a v5 CONNECT of a persistent session (Session Expiry
+// 3600) as user bob without reading the CONNACK.
+func connectNoWait(t *testing.T, addr, id string) *raw {
+	t.Helper()
+	c := dialRaw(t, addr, 5)
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}}
+	pk.Connect.ClientIdentifier, pk.Connect.Clean, pk.Connect.Keepalive = id, false, 60
+	pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 3600, true
+	asUser("bob")(&pk)
+	c.send(pk)
+	return c
+}
+
+// TestLifecycleTakeoverWhileConnectedBlocks: a second CONNECT of the client
+// id while the first one's Connected blocks takes the session over. The
+// first is closed without a CONNACK; the calls stay in order per id (the
+// first's Connected, then the second's, no Disconnected in between: the same
+// device carries on), the second gets its CONNACK, and its end is reported.
+func TestLifecycleTakeoverWhileConnectedBlocks(t *testing.T) {
+	g := newGateLife()
+	te := newTestEngine(t, nil, func(o *Options) { o.Lifecycle = g })
+	c1 := connectNoWait(t, te.addr, "slow-t")
+	waitFor(t, "the first Connected", func() bool { return g.blocked.Load() == 1 })
+	c2 := connectNoWait(t, te.addr, "slow-t")
+	c1.expectClosed() // taken over before its CONNACK: nothing sent [MQTT-3.2.0-1]
+	if pk, err := c2.tryRecv(20 * time.Millisecond); err == nil {
+		t.Fatalf("%s before the first Connected answered", packets.PacketNames[pk.FixedHeader.Type])
+	}
+	close(g.release)
+	if ca := c2.expect(packets.Connack); ca.ReasonCode != 0 {
+		t.Fatalf("second: CONNACK 0x%02x", ca.ReasonCode)
+	}
+	g.waitCalls(t, "+bob/slow-t", "+bob/slow-t")
+	if te.current("slow-t") == nil {
+		t.Fatal("second connection not attached")
+	}
+	c2.disconnectAndWait()
+	g.waitCalls(t, "+bob/slow-t", "+bob/slow-t", "-bob/slow-t")
+}
+
+// TestLifecycleCloseWhileConnectedBlocks: Engine.Close while CONNECTs wait
+// in Connected ends its ctx; the connections are refused (0x8B, or closed
+// before it is written) and closed, a durable one's record says
+// disconnected, Close returns in time and no goroutine is left (cleanup).
+func TestLifecycleCloseWhileConnectedBlocks(t *testing.T) {
+	st := newMemStore()
+	g := newGateLife()
+	te := newStoreEngine(t, st, func(_ *Config, tc *transport.Config) { tc.Workers = 1 },
+		func(o *Options) { o.Lifecycle = g })
+	c1 := connectNoWait(t, te.addr, "slow-1")
+	c2 := connectNoWait(t, te.addr, "slow-2")
+	waitFor(t, "both Connected", func() bool { return g.blocked.Load() == 2 })
+	start := time.Now()
+	te.stop()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	for _, c := range []*raw{c1, c2} {
+		if pk, err := c.tryRecv(5 * time.Second); err == nil && (pk.FixedHeader.Type != packets.Connack || pk.ReasonCode != 0x8B) {
+			t.Fatalf("got %s 0x%02x, want CONNACK 0x8B or a close", packets.PacketNames[pk.FixedHeader.Type], pk.ReasonCode)
+		}
+		c.expectClosed()
+	}
+	for _, id := range []string{"slow-1", "slow-2"} {
+		if r, ok := st.session(id); !ok || r.DisconnectedAt == 0 {
+			t.Fatalf("%s: stored %+v %v, want disconnected", id, r, ok)
+		}
+	}
+	if got := g.got(); len(got) != 0 {
+		t.Fatalf("lifecycle calls %q, want none", got)
+	}
+}
+
+// TestLifecycleDisconnectedOffWorker: Lifecycle.Disconnected runs on the
+// ended connection's reader (transport Handler.Closed), never on a worker:
+// with more connections blocked in it than there are workers, paho clients
+// still connect and publish/subscribe. A reconnect of a client id whose
+// Disconnected blocks is answered after it, in order (-, then +).
+func TestLifecycleDisconnectedOffWorker(t *testing.T) {
+	const workers, n = 2, 4
+	g := newGateLife()
+	te := newTestEngine(t, func(_ *Config, tc *transport.Config) { tc.Workers = workers },
+		func(o *Options) { o.Lifecycle = g })
+	t.Cleanup(func() {
+		select {
+		case <-g.bye:
+		default:
+			close(g.bye) // before the engine's cleanup: its readers wait here
+		}
+	})
+	for i := range n {
+		c := dialRaw(t, te.addr, 5)
+		c.connect(fmt.Sprintf("bye-%d", i), true, asUser("bob"))
+		c.disconnectAndWait()
+	}
+	waitFor(t, "every Disconnected blocked", func() bool { return g.leaving.Load() == n })
+
+	pahoPubSub(t, te.addr, "free", 3*time.Second)
+
+	again := connectNoWait(t, te.addr, "bye-0")
+	if pk, err := again.tryRecv(20 * time.Millisecond); err == nil {
+		t.Fatalf("%s before the old connection's Disconnected returned", packets.PacketNames[pk.FixedHeader.Type])
+	}
+	close(g.bye)
+	if ca := again.expect(packets.Connack); ca.ReasonCode != 0 {
+		t.Fatalf("reconnect: CONNACK 0x%02x", ca.ReasonCode)
+	}
+	if got := g.callsOf("bye-0"); !slices.Equal(got, []string{"+bob/bye-0", "-bob/bye-0", "+bob/bye-0"}) {
+		t.Fatalf("bye-0 calls %q", got)
+	}
+	again.disconnectAndWait()
 }
