@@ -192,7 +192,10 @@ func (e *Engine) admit(ctx context.Context, cl *client, rec ext.Session, delOld,
 		c.Close(fmt.Errorf("%w: refused by the connection life cycle (0x%02x)", ErrConnectRefused, code))
 		return
 	}
-	if err == nil && s.durable {
+	// Detached meanwhile (taken over, kicked, Close), the connection's
+	// record is not written: the detach or the new connection wrote its own,
+	// maybe queued before this admit ran.
+	if err == nil && s.durable && e.current(cl.info.ID) == cl {
 		// A session last delivered elsewhere resumes from the store.
 		if err = e.reloadFlights(s); err == nil {
 			err = e.store.PutSession(ctx, rec)
