@@ -17,7 +17,8 @@ import (
 
 // connect handles the first packet of a connection: decode, validate, assign
 // a client id, authenticate (on this worker: it may block), attach or create
-// the session, answer CONNACK, resend what is in flight.
+// the session, then answer CONNACK and resend what is in flight, at once, or
+// (with a Lifecycle or a store write to wait for) from admit, off the worker.
 func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.FixedHeader, body []byte) error {
 	e.obs.PacketReceived(firstByte(fh), fh.Remaining+headerLen(fh.Remaining))
 	e.st.pktIn.Add(1)
@@ -142,11 +143,6 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	for _, w := range ended {
 		e.publishWill(w)
 	}
-	if code := e.life.connected(e, cl); code != 0 {
-		e.refuseAttached(cl, code) // a device cap: 0x97
-		connack(b, c, v, code, false, nil)
-		return fmt.Errorf("%w: refused by the connection life cycle (0x%02x)", ErrConnectRefused, code)
-	}
 
 	if v == 5 {
 		e.connackProps(&props)
@@ -155,12 +151,13 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 		}
 	}
 	c.SetData(cl)
-	if !s.durable && !delOld {
+	if e.life.l == nil && !s.durable && !delOld {
 		e.connected(b, cl, present, &props, assigned)
 		return nil
 	}
-	// The record is written before the CONNACK: the connection waits,
-	// paused, for the write on the client id's writer (storewrite.go).
+	// Lifecycle.Connected (it may wait for a raft commit) and the record
+	// are answered before the CONNACK: the connection waits, paused, for
+	// them on the client id's writer (storewrite.go), no worker does.
 	s.mu.Lock()
 	rec := s.record(0, cl.will)
 	s.mu.Unlock()
@@ -168,46 +165,76 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 	c.Pause(b, done, 0)
 	e.write(cl.info.ID, func(ctx context.Context) {
 		defer close(done)
-		var err error
-		if delOld {
-			if err = e.copiesDone(ctx, cl.info.ID); err == nil {
-				err = e.store.DeleteSession(ctx, cl.info.ID)
-			}
-		}
-		if err == nil && s.durable {
-			// A session last delivered elsewhere resumes from the store.
-			if err = e.reloadFlights(s); err == nil {
-				err = e.store.PutSession(ctx, rec)
-			}
-		}
-		if err != nil {
-			e.log.Warn().Err(err).Str(logfield.ClientID, cl.info.ID).Msg("store session at connect")
-			connack(nil, c, v, 0x80, false, nil) // 3.1.1: 3 (server unavailable)
-			c.Close(fmt.Errorf("%w: %w", ErrConnectRefused, err))
-			return
-		}
-		e.connected(nil, cl, present, &props, assigned)
+		e.admit(ctx, cl, rec, delOld, present, &props, assigned)
 	})
 	return nil
+}
+
+// admit finishes an attached CONNECT off the transport worker, on the
+// client id's writer with the connection paused (connect): it asks the
+// Lifecycle, deletes the replaced durable record (delOld) and writes the
+// session's (rec) if it is durable, then answers with the CONNACK, or with
+// a refusal and a close.
+func (e *Engine) admit(ctx context.Context, cl *client, rec ext.Session, delOld, present bool, props *packets.Properties, assigned bool) {
+	c, s, v := cl.conn, cl.s, cl.info.ProtocolVersion
+	code := e.life.connected(e, cl)
+	var err error
+	if delOld {
+		// Memory dropped the old session at attach: so does the store,
+		// even when the new connection is refused.
+		if err = e.copiesDone(ctx, cl.info.ID); err == nil {
+			err = e.store.DeleteSession(ctx, cl.info.ID)
+		}
+	}
+	if code != 0 {
+		e.refuseAttached(cl, code) // a device cap: 0x97
+		connack(nil, c, v, code, false, nil)
+		c.Close(fmt.Errorf("%w: refused by the connection life cycle (0x%02x)", ErrConnectRefused, code))
+		return
+	}
+	// Detached meanwhile (taken over, kicked, Close), the connection's
+	// record is not written: the detach or the new connection wrote its own,
+	// maybe queued before this admit ran.
+	if err == nil && s.durable && e.current(cl.info.ID) == cl {
+		// A session last delivered elsewhere resumes from the store.
+		if err = e.reloadFlights(s); err == nil {
+			err = e.store.PutSession(ctx, rec)
+		}
+	}
+	if err != nil {
+		e.log.Warn().Err(err).Str(logfield.ClientID, cl.info.ID).Msg("store session at connect")
+		e.refuseAttached(cl, 0x80)
+		connack(nil, c, v, 0x80, false, nil) // 3.1.1: 3 (server unavailable)
+		c.Close(fmt.Errorf("%w: %w", ErrConnectRefused, err))
+		return
+	}
+	e.connected(nil, cl, present, props, assigned)
 }
 
 // connected answers an accepted CONNECT and resumes the session.
 func (e *Engine) connected(b *transport.Batch, cl *client, present bool, props *packets.Properties, assigned bool) {
 	c, s := cl.conn, cl.s
-	connack(b, c, cl.info.ProtocolVersion, 0, present, props)               // [MQTT-3.2.0-1]
 	c.SetReadTimeout(time.Duration(cl.keepalive) * 1500 * time.Millisecond) // [MQTT-3.1.2-24] 1.5x
 	cl.counted.Store(true)
 	e.obs.ClientConnected(&cl.info)
 	cl.logEvent(cl.e.log.Debug()).Str(logfield.Remote, cl.info.Remote.String()).Str(logfield.Listener, cl.info.Listener).
 		Uint8(logfield.Version, cl.info.ProtocolVersion).Bool(logfield.Assigned, assigned).Bool(logfield.SessionPresent, present).Msg("client connected")
 
+	// The CONNACK is queued under s.mu with ready set: from admit (nil
+	// Batch) it is written at once, and a takeover, a kick or Close that
+	// reads ready == false must not find it already on the wire (it would
+	// close the connection without the DISCONNECT the client awaits).
 	s.mu.Lock()
-	if s.cl == cl { // not taken over or closed while the record was written
+	connack(b, c, cl.info.ProtocolVersion, 0, present, props) // [MQTT-3.2.0-1]
+	cur := s.cl == cl                                         // not taken over or closed while admit ran
+	if cur {
 		cl.ready = true
 		s.resume(b) // [MQTT-4.4.0-1] resend in flight with DUP, then the queue
 	}
 	s.mu.Unlock()
-	e.routeConnect(cl)
+	if cur { // a connection already replaced announces nothing to the cluster
+		e.routeConnect(cl)
+	}
 }
 
 // validateConnect checks the CONNECT rules mochi's ConnectValidate checks,

@@ -39,7 +39,11 @@
 // Options.Handler (handoff.go) takes the publishes it claims instead of
 // routing them; Options.Lifecycle (lifecycle.go) hears of every accepted
 // connection before its CONNACK and of its end, in order per client id. The
-// IM service (hooks/im) implements both.
+// IM service (hooks/im) implements both. Neither runs on a worker:
+// Handler.Handle on a goroutine of its own, Lifecycle.Connected on the
+// client id's writer (connect.go admit, the connection paused, as the
+// durable CONNECT write), Lifecycle.Disconnected on the connection's
+// reader (Closed).
 //
 // With Options.Router (cluster.go, ext.Router) the engine routes between
 // the nodes of a cluster: the index reports subscriptions to the router
@@ -147,15 +151,17 @@
 //	                    not yet published kept for the restart) and waits for
 //	                    the store writes, bounded by its ctx
 //
-// No transport worker waits for a write: a connection that needs the answer
-// is paused (transport.Conn.Pause with a channel the write's completion
-// closes), the write runs on a goroutine counted in Engine.wrun, and the
-// completion queues the answer with a nil Batch. While paused nothing else
-// of the connection is read, so its acks keep their order [MQTT-4.6.0-2]
-// ff. Writes of one client id's records run in order on that id's writer
-// (storewrite.go write), never two at once, so a DISCONNECT followed at
-// once by a reconnect (or a clean start after an old session) cannot leave
-// the older record last. Store.Publish spans sessions and runs on its own
+// No transport worker waits for a write (nor for Lifecycle.Connected, which
+// a CONNECT's admit runs first on the same writer): a connection that needs
+// the answer is paused (transport.Conn.Pause with a channel the write's
+// completion closes), the write runs on a goroutine counted in Engine.wrun,
+// and the completion queues the answer with a nil Batch (a CONNACK under
+// session.mu with client.ready set, so a takeover never finds it sent
+// unmarked). While paused nothing else of the connection is read, so its
+// acks keep their order [MQTT-4.6.0-2] ff. Writes of one client id's
+// records run in order on that id's writer (storewrite.go write), never two
+// at once, so a DISCONNECT followed at once by a reconnect (or a clean
+// start after an old session) cannot leave the older record last. Store.Publish spans sessions and runs on its own
 // goroutine (spawn), or on its topic's writer when it updates the retained
 // message (so the retained index changes in the store's order); a
 // DeleteSession waits for the publishes already routed to that client id
@@ -238,8 +244,10 @@
 //	              runs ext.PublishHandler.Handle with the publisher paused;
 //	              ends when Handle returns (its ctx ends at Close); e.wg
 //
-//	store writer  one per client id with store writes queued (storewrite.go);
-//	              ends when its queue is empty; e.wrun, waited for by Close
+//	store writer  one per client id with store writes or an admit queued
+//	              (storewrite.go; admit: Lifecycle.Connected and the CONNECT's
+//	              record); ends when its queue is empty; e.wrun, waited for
+//	              by Close (a Connected ends with e.ctx)
 //	store publish one per durable publish in flight (storewrite.go spawn);
 //	              ends with the write; e.wrun, waited for by Close
 //

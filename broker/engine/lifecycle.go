@@ -8,12 +8,23 @@ import (
 )
 
 // lifecycle makes the ext.Lifecycle calls (the IM service's presence and
-// device cap) in order per client id. Two connections of one client id
-// overlap at a takeover or a quick reconnect: the old one's Closed (on its
-// reader) races the new one's CONNECT (on a worker). The calls for one id
-// are serialised by that id's entry lock, and what each does is decided from
-// the session table at the time of the call, not from the order the calls
-// arrive in:
+// device cap) in order per client id, never on a transport worker (they may
+// wait for a raft commit):
+//
+//   - connected runs in admit (connect.go) on the client id's store writer
+//     (storewrite.go), the connection paused until it and the session's
+//     record are done; the CONNACK is queued after it. So a slow Connected
+//     holds no worker, only its own connection and the writes queued for
+//     its id after it (a second CONNECT of the id waits for it).
+//   - disconnected runs in Closed, on the ended connection's reader
+//     goroutine (one per connection, no worker), before the transport
+//     closes the socket or releases the connection's slot.
+//
+// Two connections of one client id overlap at a takeover or a quick
+// reconnect: the old one's Closed (on its reader) races the new one's
+// admit (on the id's writer). The calls for one id are serialised by that
+// id's entry lock, and what each does is decided from the session table at
+// the time of the call, not from the order the calls arrive in:
 //
 //   - connected(Y) calls Lifecycle.Connected only while Y is still the
 //     session's connection; accepted, Y is "recorded" (client.lifeOK).
@@ -61,8 +72,8 @@ func (lc *lifecycle) unlock(id string, en *lifeEntry) {
 }
 
 // connected asks the Lifecycle about cl, attached and not yet answered
-// (connect.go, before the CONNACK). It returns the CONNACK reason code of a
-// refusal, 0 to accept.
+// (connect.go admit, on the id's writer, before the CONNACK). It returns the
+// CONNACK reason code of a refusal, 0 to accept.
 func (lc *lifecycle) connected(e *Engine, cl *client) byte {
 	if lc.l == nil {
 		return 0
@@ -78,8 +89,9 @@ func (lc *lifecycle) connected(e *Engine, cl *client) byte {
 	return code
 }
 
-// disconnected tells the Lifecycle that cl's connection ended (Closed),
-// unless a newer connection of the same user carries the device on.
+// disconnected tells the Lifecycle that cl's connection ended (Closed, on
+// its reader), unless a newer connection of the same user carries the
+// device on.
 func (lc *lifecycle) disconnected(e *Engine, cl *client) {
 	if lc.l == nil {
 		return

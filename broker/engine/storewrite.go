@@ -10,6 +10,8 @@ package engine
 //     session's records (PutSession, DeleteSession, subscriptions, Dequeue,
 //     Release, Complete, CompleteInbound) apply in the order they were
 //     queued, never two at once; the writer exits when its queue is empty.
+//     A CONNECT's admit (connect.go: Lifecycle.Connected, then the record)
+//     runs there too, so it is ordered with the id's writes.
 //   - one goroutine per durable publish (spawn): Store.Publish spans several
 //     sessions and is not ordered with their record writes, except that a
 //     DeleteSession waits for the publishes already routed to that client

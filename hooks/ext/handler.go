@@ -57,8 +57,9 @@ type PublishHandler interface {
 // makes them off its locks.
 type Lifecycle interface {
 	// Connected: c's CONNECT was authenticated and its session attached,
-	// before the CONNACK. It may block (a raft write) and runs on a transport
-	// worker, as Authenticate does. A non-zero return refuses the connection
+	// before the CONNACK. It may block (a raft write): it runs off the
+	// transport workers with the connection paused, and other connections
+	// of the same client id wait for it. A non-zero return refuses the connection
 	// with that CONNACK reason code (0x97 Quota exceeded for a device cap;
 	// 3.1.1 clients get the mapped return code) and no Disconnected follows.
 	// ctx ends when the engine closes.
