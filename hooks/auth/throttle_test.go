@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ var (
 // fail runs one admitted attempt that fails and returns its verdict and wait.
 func fail(t *testing.T, th *throttle, user string, addr netip.Addr) (verdict, time.Duration) {
 	t.Helper()
-	a, v, wait, _ := th.admit(user, addr)
+	a, v, wait, _ := th.admit(context.Background(), user, addr)
 	if a != nil {
 		a.finish(outcomeFailure)
 	}
@@ -71,7 +72,7 @@ func TestThrottleParallelBurst(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, v, _, _ := th.admit("alice", addrA)
+			a, v, _, _ := th.admit(context.Background(), "alice", addrA)
 			mu.Lock()
 			defer mu.Unlock()
 			if v == admitRefused {
@@ -106,10 +107,10 @@ func TestThrottleOneWaiterPerKey(t *testing.T) {
 	}()
 	waitFor(t, "one waiter", func() bool { return th.waitingNow() == 1 })
 	start := time.Now()
-	if a, v, _, _ := th.admit("alice", addrA); v != admitRefused || a != nil {
+	if a, v, _, _ := th.admit(context.Background(), "alice", addrA); v != admitRefused || a != nil {
 		t.Fatalf("second attempt while one waits: verdict %d", v)
 	}
-	if a, v, _, _ := th.admit("alice", addrB); v != admitNow {
+	if a, v, _, _ := th.admit(context.Background(), "alice", addrB); v != admitNow {
 		t.Fatalf("alice from B: verdict %d", v)
 	} else {
 		a.finish(outcomeSuccess)
@@ -121,7 +122,7 @@ func TestThrottleOneWaiterPerKey(t *testing.T) {
 	if v := <-done; v != admitRefused {
 		t.Fatalf("waiter after stop: verdict %d", v)
 	}
-	if a, v, _, _ := th.admit("alice", addrA); v != admitRefused || a != nil {
+	if a, v, _, _ := th.admit(context.Background(), "alice", addrA); v != admitRefused || a != nil {
 		t.Fatalf("after stop: verdict %d", v)
 	}
 }
@@ -136,7 +137,7 @@ func TestThrottleSuccessResetsUserKeyOnly(t *testing.T) {
 	for range 2 {
 		fail(t, th, "alice", addrA)
 	}
-	a, v, _, _ := th.admit("alice", addrA)
+	a, v, _, _ := th.admit(context.Background(), "alice", addrA)
 	if v != admitNow {
 		t.Fatalf("third attempt: %d", v)
 	}
@@ -149,17 +150,17 @@ func TestThrottleSuccessResetsUserKeyOnly(t *testing.T) {
 	// The address has 5 failures now: its budget is spent, so even a fresh
 	// user from it would wait (an hour): with MaxWaiting 0 that is a refusal.
 	th.cfg.MaxWaiting = 0
-	if _, v, _, _ := th.admit("carol", addrA); v != admitRefused {
+	if _, v, _, _ := th.admit(context.Background(), "carol", addrA); v != admitRefused {
 		t.Fatalf("fresh user from a spent address: verdict %d", v)
 	}
-	if a, v, _, _ := th.admit("carol", addrB); v != admitNow {
+	if a, v, _, _ := th.admit(context.Background(), "carol", addrB); v != admitNow {
 		t.Fatalf("fresh user from another address: verdict %d", v)
 	} else {
 		a.finish(outcomeSuccess)
 	}
 	// Window after the last failure everything is forgotten.
 	now = now.Add(cfg.Window + time.Second)
-	if a, v, _, _ := th.admit("alice", addrA); v != admitNow {
+	if a, v, _, _ := th.admit(context.Background(), "alice", addrA); v != admitNow {
 		t.Fatalf("after the window: verdict %d", v)
 	} else {
 		a.finish(outcomeSuccess)
@@ -180,7 +181,7 @@ func TestThrottleAddressKeyNeverRefusesForConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, v, _, _ := th.admit("user"+string(rune('a'+i)), addrA)
+			a, v, _, _ := th.admit(context.Background(), "user"+string(rune('a'+i)), addrA)
 			if a != nil {
 				a.finish(outcomeSuccess)
 			}
@@ -206,7 +207,7 @@ func TestThrottleBoundedKeysAndWaiters(t *testing.T) {
 	if th.keys() != 4 {
 		t.Fatalf("keys %d", th.keys())
 	}
-	a, v, _, full := th.admit("c", addrA)
+	a, v, _, full := th.admit(context.Background(), "c", addrA)
 	if !full || v != admitNow {
 		t.Fatalf("new key in a full table: full %v verdict %d", full, v)
 	}
@@ -217,7 +218,7 @@ func TestThrottleBoundedKeysAndWaiters(t *testing.T) {
 	// Successes leave no key behind.
 	th2 := newThrottle(testThrottleConfig(), time.Now)
 	for i := range 100 {
-		a, _, _, _ := th2.admit("u"+string(rune(i)), addrA)
+		a, _, _, _ := th2.admit(context.Background(), "u"+string(rune(i)), addrA)
 		a.finish(outcomeSuccess)
 	}
 	if th2.keys() != 0 {
@@ -230,7 +231,7 @@ func TestThrottleBoundedKeysAndWaiters(t *testing.T) {
 	for range 3 {
 		fail(t, th3, "alice", addrA)
 	}
-	if _, v, _, _ := th3.admit("alice", addrA); v != admitRefused {
+	if _, v, _, _ := th3.admit(context.Background(), "alice", addrA); v != admitRefused {
 		t.Fatalf("no waiting room: verdict %d", v)
 	}
 }
@@ -282,7 +283,7 @@ func TestThrottleQueuesConcurrentLogins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, v, _, _ := th.admit("alice", addrA)
+			a, v, _, _ := th.admit(context.Background(), "alice", addrA)
 			if v != admitNow && v != admitQueued {
 				refused <- i
 				return
