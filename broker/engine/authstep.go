@@ -24,11 +24,14 @@ package engine
 // or never.
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 
 	"github.com/imqtt/imqtt/hooks/ext"
+	"github.com/imqtt/imqtt/internal/logfield"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -109,9 +112,7 @@ func (p *authPool) releaseLocked(e *Engine) {
 
 func (e *Engine) runAuth(j *authJob) {
 	defer e.stopped()
-	res := e.auth.Authenticate(ext.WithAuthWaiter(e.ctx, j), j.req)
-	j.req.Password = nil
-	if !e.connectAuthed(j, res) {
+	if !e.finishAuth(j) {
 		close(j.done)
 	}
 	p := e.authp
@@ -121,6 +122,23 @@ func (e *Engine) runAuth(j *authJob) {
 		p.releaseLocked(e)
 	}
 	p.mu.Unlock()
+}
+
+// finishAuth runs Authenticate and the rest of j's CONNECT; it reports
+// whether admit took j.done over. A panic (of an Authenticator, as the
+// transport does on its workers) closes only this connection.
+func (e *Engine) finishAuth(j *authJob) (handed bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error().Str(logfield.ClientID, j.cl.info.ID).Str(logfield.Remote, j.cl.info.Remote.String()).
+				Str(logfield.Panic, fmt.Sprint(r)).Str(logfield.Stack, string(debug.Stack())).Msg("connect panicked")
+			j.cl.conn.Close(fmt.Errorf("%w: connect panicked: %v", ErrConnectRefused, r))
+			handed = false
+		}
+	}()
+	res := e.auth.Authenticate(ext.WithAuthWaiter(e.ctx, j), j.req)
+	j.req.Password = nil
+	return e.connectAuthed(j, res)
 }
 
 // Idle implements ext.AuthWaiter: j gives its slot up while it waits.
