@@ -32,7 +32,8 @@ import (
 //     every attempt from the address waits until the same delay after the
 //     address's last failure, but is never refused for concurrency (many users
 //     may share one address behind NAT).
-//   - Waiting holds only that connection's goroutine; at most MaxWaiting
+//   - Waiting holds only that connection's goroutine (not a place in the
+//     engine's authentication pool: ext.AuthIdle); at most MaxWaiting
 //     attempts wait at once (delayed or queued), beyond which an attempt that
 //     would wait is refused.
 //   - A success clears its (user, addr) key; the address key keeps counting (a

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imqtt/imqtt/hooks/ext"
 )
 
 func testThrottleConfig() ThrottleConfig {
@@ -299,5 +301,85 @@ func TestThrottleQueuesConcurrentLogins(t *testing.T) {
 	}
 	if th.keys() != 0 || th.waitingNow() != 0 {
 		t.Fatalf("left %d keys, %d waiting", th.keys(), th.waitingNow())
+	}
+}
+
+// idleCounter is an ext.AuthWaiter that counts Idle and resume calls.
+type idleCounter struct {
+	mu           sync.Mutex
+	idle, resume int
+}
+
+func (w *idleCounter) Idle() func() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.idle++
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.resume++
+	}
+}
+
+func (w *idleCounter) counts() (int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.idle, w.resume
+}
+
+// TestThrottleWaitIsIdle: a throttled wait gives the engine's pool slot up
+// (ext.AuthIdle) and takes it back before the check; an attempt admitted at
+// once does not; the end of ctx (the engine's Close) ends a wait with a
+// refusal long before its delay.
+func TestThrottleWaitIsIdle(t *testing.T) {
+	cfg := testThrottleConfig()
+	cfg.FreeAttempts, cfg.BaseDelay, cfg.MaxDelay = 1, 50*time.Millisecond, 50*time.Millisecond
+	th := newThrottle(cfg, time.Now)
+	w := &idleCounter{}
+	ctx := ext.WithAuthWaiter(context.Background(), w)
+	a, v, _, _ := th.admit(ctx, "alice", addrA)
+	if v != admitNow {
+		t.Fatalf("first attempt: verdict %d", v)
+	}
+	a.finish(outcomeFailure)
+	if i, r := w.counts(); i != 0 || r != 0 {
+		t.Fatalf("free attempt: idle %d resume %d, want none", i, r)
+	}
+	a, v, _, _ = th.admit(ctx, "alice", addrA)
+	if v != admitDelayed {
+		t.Fatalf("second attempt: verdict %d, want admitDelayed", v)
+	}
+	a.finish(outcomeFailure)
+	if i, r := w.counts(); i != 1 || r != 1 {
+		t.Fatalf("delayed attempt: idle %d resume %d, want 1 1", i, r)
+	}
+
+	cfg.BaseDelay, cfg.MaxDelay = time.Minute, time.Minute
+	th2 := newThrottle(cfg, time.Now)
+	fail(t, th2, "bob", addrA)
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan verdict, 1)
+	go func() {
+		_, v, _, _ := th2.admit(cctx, "bob", addrA)
+		done <- v
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for th2.waitingNow() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("bob's attempt never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case v := <-done:
+		if v != admitRefused {
+			t.Fatalf("cancelled wait: verdict %d, want admitRefused", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the end of ctx did not end the wait")
+	}
+	if i, r := w.counts(); i != 2 || r != 2 {
+		t.Fatalf("after the cancelled wait: idle %d resume %d, want 2 2", i, r)
 	}
 }
