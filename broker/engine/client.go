@@ -39,6 +39,7 @@ type client struct {
 
 	fullSince int64 // unix seconds since QoS 0 deliveries were refused (pending full); 0 = not full; under s.mu
 
+	lost        bool  // the connection closed before attach could see it (authstep.go markLost); e.mu
 	lifeOK      bool  // Lifecycle.Connected accepted it, no Disconnected yet (lifecycle.go; its id's entry lock)
 	at          int64 // unix nanoseconds of the CONNACK with a Router (cluster takeover), s.mu
 	closing     error // the reason of the server's DISCONNECT: the connection lingers (linger.go)

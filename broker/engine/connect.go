@@ -15,15 +15,17 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// connect handles the first packet of a connection: decode, validate, assign
-// a client id, authenticate (on this worker: it may block), attach or create
-// the session, then answer CONNACK and resend what is in flight, at once, or
-// (with a Lifecycle or a store write to wait for) from admit, off the worker.
+// connect handles the first packet of a connection on a transport worker:
+// decode, validate and assign a client id, then pause the connection and
+// hand the rest to the authentication pool (authstep.go): Authenticate,
+// then connectAuthed.
 func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.FixedHeader, body []byte) error {
 	e.obs.PacketReceived(firstByte(fh), fh.Remaining+headerLen(fh.Remaining))
 	e.st.pktIn.Add(1)
 	e.st.bytesIn.Add(int64(fh.Remaining + headerLen(fh.Remaining)))
-	pk, err := decode(fh, body, 0)
+	// Decoded from a copy: the fields alias it, and the read buffer is
+	// reused once this batch ends, before Authenticate runs.
+	pk, err := decode(fh, bytes.Clone(body), 0)
 	if err != nil {
 		// The version is known if the decoder got that far.
 		if pk.ProtocolVersion == 5 {
@@ -109,65 +111,90 @@ func (e *Engine) connect(b *transport.Batch, c *transport.Conn, fh packets.Fixed
 		AuthMethod:   pk.Properties.AuthenticationMethod,
 	}
 	cl.info.Username = string(pk.Connect.Username)
-	res := e.auth.Authenticate(e.ctx, req)
-	req.Password = nil
+	// Authenticate may wait: it runs off this worker (authstep.go), the
+	// connection paused until its CONNECT is answered. Closed finds cl
+	// meanwhile (markLost).
+	c.SetData(cl)
+	done := make(chan struct{})
+	c.Pause(b, done, 0)
+	e.authenticate(&authJob{e: e, cl: cl, pk: &pk, req: req, props: props, assigned: assigned, done: done})
+	return nil
+}
+
+// connectAuthed finishes a CONNECT that Authenticate judged (res), off the
+// transport worker with the connection paused (authstep.go): attach or
+// create the session, then answer CONNACK and resend what is in flight, at
+// once, or (with a Lifecycle or a store write to wait for) from admit on the
+// client id's writer. It reports whether admit took j.done over (it ends the
+// pause when it is done); a refusal is answered and the connection closed.
+func (e *Engine) connectAuthed(j *authJob, res ext.AuthResult) bool {
+	handed, err := e.attachAuthed(j, res)
+	if err != nil {
+		j.cl.conn.Close(err)
+	}
+	return handed
+}
+
+func (e *Engine) attachAuthed(j *authJob, res ext.AuthResult) (bool, error) {
+	cl, c, pk := j.cl, j.cl.conn, j.pk
+	v := pk.ProtocolVersion
 	if res.Code != 0 {
-		connack(b, c, v, res.Code, false, nil)
+		connack(nil, c, v, res.Code, false, nil)
 		e.log.Info().Str(logfield.ClientID, cl.info.ID).Str(logfield.User, cl.info.Username).Str(logfield.Remote, cl.info.Remote.String()).
 			Str(logfield.Listener, cl.info.Listener).Str(logfield.Reason, res.Reason).Msg("connect refused")
-		return fmt.Errorf("%w: %s", ErrConnectRefused, res.Reason)
+		return false, fmt.Errorf("%w: %s", ErrConnectRefused, res.Reason)
 	}
 	cl.info.Username = res.Identity
 	if pk.Connect.WillFlag {
-		cl.will = newWill(&pk, &cl.info)
+		cl.will = newWill(pk, &cl.info)
 	}
 
 	// Keepalive [MQTT-3.1.2-22] [MQTT-3.2.2-21]: bounded; a v5 client learns
 	// the server's value from Server Keep Alive.
+	props := &j.props
 	ka, changed := e.keepalive(pk.Connect.Keepalive)
 	cl.keepalive = ka
 	if changed && v == 5 {
 		props.ServerKeepAlive, props.ServerKeepAliveFlag = ka, true
 	}
 
-	expiry := e.sessionExpiry(&pk)
+	expiry := e.sessionExpiry(pk)
 	cl.clean, cl.connectedAt = pk.Connect.Clean, now().UnixMilli() // before attach publishes cl (admin.go)
 	// A session another node wrote and this one has not mirrored yet.
 	e.lookupStored(cl.info.ID)
 	s, present, ended, delOld, no := e.attach(cl, pk.Connect.Clean, expiry)
 	if no != nil {
-		connack(b, c, v, no.code, false, nil)
-		e.refusedConnect(&cl.info, no)
-		return fmt.Errorf("%w: %s", ErrConnectRefused, no.why)
+		connack(nil, c, v, no.code, false, nil)
+		if no.limit != "" {
+			e.refusedConnect(&cl.info, no)
+		}
+		return false, fmt.Errorf("%w: %s", ErrConnectRefused, no.why)
 	}
 	for _, w := range ended {
 		e.publishWill(w)
 	}
 
 	if v == 5 {
-		e.connackProps(&props)
+		e.connackProps(props)
 		if expiry != pk.Properties.SessionExpiryInterval && pk.Properties.SessionExpiryIntervalFlag {
 			props.SessionExpiryInterval, props.SessionExpiryIntervalFlag = expiry, true // the server's value
 		}
 	}
-	c.SetData(cl)
 	if e.life.l == nil && !s.durable && !delOld {
-		e.connected(b, cl, present, &props, assigned)
-		return nil
+		e.connected(nil, cl, present, props, j.assigned)
+		return false, nil
 	}
 	// Lifecycle.Connected (it may wait for a raft commit) and the record
-	// are answered before the CONNACK: the connection waits, paused, for
-	// them on the client id's writer (storewrite.go), no worker does.
+	// are answered before the CONNACK: the connection stays paused for
+	// them on the client id's writer (storewrite.go).
 	s.mu.Lock()
 	rec := s.record(0, cl.will)
 	s.mu.Unlock()
-	done := make(chan struct{})
-	c.Pause(b, done, 0)
 	e.write(cl.info.ID, func(ctx context.Context) {
-		defer close(done)
-		e.admit(ctx, cl, rec, delOld, present, &props, assigned)
+		defer close(j.done)
+		e.admit(ctx, cl, rec, delOld, present, props, j.assigned)
 	})
-	return nil
+	return true, nil
 }
 
 // admit finishes an attached CONNECT off the transport worker, on the

@@ -33,16 +33,32 @@
 //
 // The transport calls Open, then Packet for each packet in order (the
 // first must be CONNECT), Malformed when the framer refuses the stream, and
-// Closed once. Packet runs on a transport worker, so Authenticate (which may
-// block) never grows an idle connection's stack.
+// Closed once. Packet runs on a transport worker, which must never wait:
+// the transport has a few per CPU for every connection of the node.
+//
+// # Authentication
+//
+// Authenticate may take tens of milliseconds of CPU (bcrypt) or wait for
+// seconds (hooks/auth's login throttle), so it never runs on a worker
+// (authstep.go): connect decodes and checks the CONNECT on the worker,
+// pauses the connection and hands the rest to a pool that runs at most
+// 4 x GOMAXPROCS Authenticate calls at once, each on a goroutine of its
+// own, the CONNECTs beyond queued in order without one. A call that waits
+// without working (ext.AuthIdle) gives its slot up meanwhile. The same
+// goroutine then attaches the session and answers (or hands over to admit);
+// the connection resumes after its CONNACK, so its later packets are read
+// in order after it. Its ctx ends at Close, which waits for these
+// goroutines; a connection closed during authentication is never attached
+// (Closed marks it lost, attach refuses it), nor is any after Close began.
+// A panicking Authenticator closes only its connection.
 //
 // Options.Handler (handoff.go) takes the publishes it claims instead of
 // routing them; Options.Lifecycle (lifecycle.go) hears of every accepted
 // connection before its CONNACK and of its end, in order per client id. The
 // IM service (hooks/im) implements both. Neither runs on a worker:
 // Handler.Handle on a goroutine of its own, Lifecycle.Connected on the
-// client id's writer (connect.go admit, the connection paused, as the
-// durable CONNECT write), Lifecycle.Disconnected on the connection's
+// client id's writer (connect.go admit, the connection still paused from
+// authentication, as the durable CONNECT write), Lifecycle.Disconnected on the connection's
 // reader (Closed).
 //
 // With Options.Router (cluster.go, ext.Router) the engine routes between
@@ -263,7 +279,7 @@
 // two sessions at once. Engine.wmu (store writers) is a leaf: e.write is
 // called under session.mu, and no write op runs under wmu. Authorizer and
 // Observer calls may run under session.mu (their contract: fast,
-// non-blocking); Authenticator never does; Store.Queue does (a local read),
+// non-blocking); Authenticator never does (nor on a worker: authstep.go); Store.Queue does (a local read),
 // Store writes never.
 //
 // # Errors

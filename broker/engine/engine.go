@@ -52,6 +52,7 @@ type Engine struct {
 
 	handler ext.PublishHandler // nil: every publish is routed
 	life    lifecycle          // Options.Lifecycle, ordered per client id
+	authp   *authPool          // Authenticate calls off the workers (authstep.go)
 
 	router ext.Router // nil without a cluster (cluster.go)
 
@@ -115,6 +116,7 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		obs:      opts.Observer,
 		handler:  opts.Handler,
 		life:     lifecycle{l: opts.Lifecycle},
+		authp:    newAuthPool(),
 		store:    opts.Store,
 		writers:  make(map[string]*writer),
 		copies:   make(map[string]*copies),
@@ -309,8 +311,8 @@ func (e *Engine) Malformed(b *transport.Batch, c *transport.Conn, err error) {
 func (e *Engine) Closed(c *transport.Conn, cause error) {
 	defer e.gone.Add(1)
 	cl, _ := c.Data().(*client)
-	if cl == nil {
-		return
+	if cl == nil || !e.markLost(cl) {
+		return // no CONNECT, or closed before its session was attached
 	}
 	if cl.closing != nil {
 		cause = cl.closing // the reason of the server's DISCONNECT, not the linger's end

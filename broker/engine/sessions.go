@@ -20,6 +20,9 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	t := now().UnixMilli()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if cl.lost || e.closed() { // Closed or Close already looked (authstep.go)
+		return nil, false, nil, false, &refusal{code: 0x8B, why: "connection closed or server shutting down before attach"}
+	}
 	old := e.sessions[cl.info.ID]
 	if no = e.admitLocked(cl, old, expiry); no != nil {
 		return nil, false, nil, false, no

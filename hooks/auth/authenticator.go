@@ -9,11 +9,13 @@ import (
 
 // Authenticate implements ext.Authenticator for the engine: login
 // throttling, the decision table of doc.go, the will topic's ACL check; a
-// refusal is logged and counted. It runs on an engine worker
-// and may wait for the login throttle, at most auth.throttle.max_delay; the
-// wait does not end early with ctx (a closed connection's attempt still
-// counts as an attempt, so closing and reconnecting cannot skip a delay).
-func (h *Hook) Authenticate(_ context.Context, req *ext.ConnectRequest) ext.AuthResult {
+// refusal is logged and counted. It runs off the engine's transport workers
+// and may wait for the login throttle, at most auth.throttle.max_delay,
+// giving up its place among the engine's running authentications meanwhile
+// (ext.AuthIdle). The wait ends early only when ctx ends (the engine's
+// Close): not when the client closes, so that closing and reconnecting
+// cannot skip a delay.
+func (h *Hook) Authenticate(ctx context.Context, req *ext.ConnectRequest) ext.AuthResult {
 	cl := req.Client
 	remote := ""
 	if cl.Remote.IsValid() {
@@ -27,7 +29,7 @@ func (h *Hook) Authenticate(_ context.Context, req *ext.ConnectRequest) ext.Auth
 		passwordFlag: req.PasswordFlag,
 		password:     string(req.Password),
 	}
-	d := h.judge(c, cl.ID, req.WillFlag, req.WillTopic)
+	d := h.judge(ctx, c, cl.ID, req.WillFlag, req.WillTopic)
 	if d.reason != "" {
 		h.refused(cl.ID, remote, cl.Listener, cl.Username, d)
 		return ext.AuthResult{Code: d.code.Code, Reason: d.reason}

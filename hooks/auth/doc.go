@@ -84,8 +84,9 @@
 // credentials stay and the error names the file and line (the throttle's
 // state and policy are kept). Close refuses the attempts waiting in the
 // throttle and is idempotent. The hook starts no goroutine. Authenticate runs
-// on the engine's handshake workers, concurrently; a bcrypt comparison (cost
-// 10: tens of milliseconds) runs there without holding a lock.
+// on the engine's bounded authentication pool (never on a transport worker),
+// concurrently; a bcrypt comparison (cost 10: tens of milliseconds) runs
+// there without holding a lock.
 //
 // # Login throttling
 //
@@ -108,7 +109,9 @@
 //     refused for concurrency: a carrier-grade NAT address is shared by many
 //     users, who are slowed, not locked out.
 //   - At most max_waiting (1024) connections wait at once (each holds only its
-//     own goroutine and socket); past it a throttled attempt is refused.
+//     own goroutine and socket, not a place in the engine's pool: the wait is
+//     marked with ext.AuthIdle); past it a throttled attempt is refused. The
+//     wait ends early only at the engine's Close (Authenticate's ctx).
 //   - A right password clears its (user, address) key, not the address key.
 //   - No key is per user alone: a right password from another address
 //     connects at once, so an attacker cannot lock a user out.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -142,11 +143,11 @@ func (h *Hook) Close() error {
 	return nil
 }
 
-// judge decides one CONNECT: login throttling (may wait), the decision table of
-// doc.go, then the will topic's ACL check.
-func (h *Hook) judge(c credentials, clientID string, will bool, willTopic string) decision {
+// judge decides one CONNECT: login throttling (may wait, until ctx ends),
+// the decision table of doc.go, then the will topic's ACL check.
+func (h *Hook) judge(ctx context.Context, c credentials, clientID string, will bool, willTopic string) decision {
 	k := h.keys.Load()
-	att, ok := h.gate(k, c) // may wait (login throttling)
+	att, ok := h.gate(ctx, k, c) // may wait (login throttling)
 	if !ok {
 		return throttled()
 	}

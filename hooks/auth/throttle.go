@@ -1,9 +1,12 @@
 package auth
 
 import (
+	"context"
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/imqtt/imqtt/hooks/ext"
 )
 
 // throttle slows password guessing. It keeps, for a bounded time and a bounded
@@ -29,7 +32,8 @@ import (
 //     every attempt from the address waits until the same delay after the
 //     address's last failure, but is never refused for concurrency (many users
 //     may share one address behind NAT).
-//   - Waiting holds only that connection's goroutine; at most MaxWaiting
+//   - Waiting holds only that connection's goroutine (not a place in the
+//     engine's authentication pool: ext.AuthIdle); at most MaxWaiting
 //     attempts wait at once (delayed or queued), beyond which an attempt that
 //     would wait is refused.
 //   - A success clears its (user, addr) key; the address key keeps counting (a
@@ -129,7 +133,7 @@ func (t *throttle) delay(over int) time.Duration {
 // caller). On admitNow, admitQueued and admitDelayed the caller checks the
 // password and calls a.finish; on admitRefused a is nil. wait is how long the attempt slept;
 // tableFull reports a new key that was not tracked because the table is full.
-func (t *throttle) admit(user string, addr netip.Addr) (a *attempt, v verdict, wait time.Duration, tableFull bool) {
+func (t *throttle) admit(ctx context.Context, user string, addr netip.Addr) (a *attempt, v verdict, wait time.Duration, tableFull bool) {
 	ua := userAddr{user: user, addr: addr}
 	var queued time.Duration // time spent waiting for checks in flight
 	t.mu.Lock()
@@ -146,7 +150,7 @@ func (t *throttle) admit(user string, addr netip.Addr) (a *attempt, v verdict, w
 				// devices logging in at once, or a burst of guesses): wait
 				// for one of them to finish, then decide again.
 				start := time.Now()
-				ok := queued < t.cfg.MaxDelay && t.sleepLocked(u.changedLocked(), t.cfg.MaxDelay-queued)
+				ok := queued < t.cfg.MaxDelay && t.sleepLocked(ctx, u.changedLocked(), t.cfg.MaxDelay-queued)
 				queued += time.Since(start)
 				if !ok {
 					t.mu.Unlock()
@@ -179,7 +183,7 @@ func (t *throttle) admit(user string, addr netip.Addr) (a *attempt, v verdict, w
 			}
 			return a, admitNow, 0, tableFull
 		}
-		ok := t.sleepLocked(nil, d)
+		ok := t.sleepLocked(ctx, nil, d)
 		t.mu.Unlock()
 		if !ok {
 			a.finish(outcomeNone)
@@ -191,14 +195,18 @@ func (t *throttle) admit(user string, addr netip.Addr) (a *attempt, v verdict, w
 
 // sleepLocked waits, with t.mu released, until d has passed or changed (if not
 // nil) is closed. It returns false at once, without waiting, when MaxWaiting
-// attempts already wait or the throttle is stopped, and false when stop ends
-// the wait. t.mu is held again when it returns.
-func (t *throttle) sleepLocked(changed <-chan struct{}, d time.Duration) bool {
+// attempts already wait or the throttle is stopped, and false when stop or
+// the end of ctx (the engine's Close) ends the wait. Meanwhile the caller
+// holds none of the engine's authentication places (ext.AuthIdle): waiting
+// attempts are bounded by MaxWaiting, not by the engine's pool. t.mu is held
+// again when it returns.
+func (t *throttle) sleepLocked(ctx context.Context, changed <-chan struct{}, d time.Duration) bool {
 	if t.waiting >= t.cfg.MaxWaiting || t.stopped {
 		return false
 	}
 	t.waiting++
 	t.mu.Unlock()
+	resume := ext.AuthIdle(ctx)
 	timer := time.NewTimer(d)
 	ok := true
 	select {
@@ -206,8 +214,11 @@ func (t *throttle) sleepLocked(changed <-chan struct{}, d time.Duration) bool {
 	case <-changed:
 	case <-t.done:
 		ok = false
+	case <-ctx.Done():
+		ok = false
 	}
 	timer.Stop()
+	resume() // not under t.mu: it may wait for a place
 	t.mu.Lock()
 	t.waiting--
 	return ok

@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imqtt/imqtt/hooks/ext"
 )
 
 func testThrottleConfig() ThrottleConfig {
@@ -26,7 +29,7 @@ var (
 // fail runs one admitted attempt that fails and returns its verdict and wait.
 func fail(t *testing.T, th *throttle, user string, addr netip.Addr) (verdict, time.Duration) {
 	t.Helper()
-	a, v, wait, _ := th.admit(user, addr)
+	a, v, wait, _ := th.admit(context.Background(), user, addr)
 	if a != nil {
 		a.finish(outcomeFailure)
 	}
@@ -71,7 +74,7 @@ func TestThrottleParallelBurst(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, v, _, _ := th.admit("alice", addrA)
+			a, v, _, _ := th.admit(context.Background(), "alice", addrA)
 			mu.Lock()
 			defer mu.Unlock()
 			if v == admitRefused {
@@ -106,10 +109,10 @@ func TestThrottleOneWaiterPerKey(t *testing.T) {
 	}()
 	waitFor(t, "one waiter", func() bool { return th.waitingNow() == 1 })
 	start := time.Now()
-	if a, v, _, _ := th.admit("alice", addrA); v != admitRefused || a != nil {
+	if a, v, _, _ := th.admit(context.Background(), "alice", addrA); v != admitRefused || a != nil {
 		t.Fatalf("second attempt while one waits: verdict %d", v)
 	}
-	if a, v, _, _ := th.admit("alice", addrB); v != admitNow {
+	if a, v, _, _ := th.admit(context.Background(), "alice", addrB); v != admitNow {
 		t.Fatalf("alice from B: verdict %d", v)
 	} else {
 		a.finish(outcomeSuccess)
@@ -121,7 +124,7 @@ func TestThrottleOneWaiterPerKey(t *testing.T) {
 	if v := <-done; v != admitRefused {
 		t.Fatalf("waiter after stop: verdict %d", v)
 	}
-	if a, v, _, _ := th.admit("alice", addrA); v != admitRefused || a != nil {
+	if a, v, _, _ := th.admit(context.Background(), "alice", addrA); v != admitRefused || a != nil {
 		t.Fatalf("after stop: verdict %d", v)
 	}
 }
@@ -136,7 +139,7 @@ func TestThrottleSuccessResetsUserKeyOnly(t *testing.T) {
 	for range 2 {
 		fail(t, th, "alice", addrA)
 	}
-	a, v, _, _ := th.admit("alice", addrA)
+	a, v, _, _ := th.admit(context.Background(), "alice", addrA)
 	if v != admitNow {
 		t.Fatalf("third attempt: %d", v)
 	}
@@ -149,17 +152,17 @@ func TestThrottleSuccessResetsUserKeyOnly(t *testing.T) {
 	// The address has 5 failures now: its budget is spent, so even a fresh
 	// user from it would wait (an hour): with MaxWaiting 0 that is a refusal.
 	th.cfg.MaxWaiting = 0
-	if _, v, _, _ := th.admit("carol", addrA); v != admitRefused {
+	if _, v, _, _ := th.admit(context.Background(), "carol", addrA); v != admitRefused {
 		t.Fatalf("fresh user from a spent address: verdict %d", v)
 	}
-	if a, v, _, _ := th.admit("carol", addrB); v != admitNow {
+	if a, v, _, _ := th.admit(context.Background(), "carol", addrB); v != admitNow {
 		t.Fatalf("fresh user from another address: verdict %d", v)
 	} else {
 		a.finish(outcomeSuccess)
 	}
 	// Window after the last failure everything is forgotten.
 	now = now.Add(cfg.Window + time.Second)
-	if a, v, _, _ := th.admit("alice", addrA); v != admitNow {
+	if a, v, _, _ := th.admit(context.Background(), "alice", addrA); v != admitNow {
 		t.Fatalf("after the window: verdict %d", v)
 	} else {
 		a.finish(outcomeSuccess)
@@ -180,7 +183,7 @@ func TestThrottleAddressKeyNeverRefusesForConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, v, _, _ := th.admit("user"+string(rune('a'+i)), addrA)
+			a, v, _, _ := th.admit(context.Background(), "user"+string(rune('a'+i)), addrA)
 			if a != nil {
 				a.finish(outcomeSuccess)
 			}
@@ -206,7 +209,7 @@ func TestThrottleBoundedKeysAndWaiters(t *testing.T) {
 	if th.keys() != 4 {
 		t.Fatalf("keys %d", th.keys())
 	}
-	a, v, _, full := th.admit("c", addrA)
+	a, v, _, full := th.admit(context.Background(), "c", addrA)
 	if !full || v != admitNow {
 		t.Fatalf("new key in a full table: full %v verdict %d", full, v)
 	}
@@ -217,7 +220,7 @@ func TestThrottleBoundedKeysAndWaiters(t *testing.T) {
 	// Successes leave no key behind.
 	th2 := newThrottle(testThrottleConfig(), time.Now)
 	for i := range 100 {
-		a, _, _, _ := th2.admit("u"+string(rune(i)), addrA)
+		a, _, _, _ := th2.admit(context.Background(), "u"+string(rune(i)), addrA)
 		a.finish(outcomeSuccess)
 	}
 	if th2.keys() != 0 {
@@ -230,7 +233,7 @@ func TestThrottleBoundedKeysAndWaiters(t *testing.T) {
 	for range 3 {
 		fail(t, th3, "alice", addrA)
 	}
-	if _, v, _, _ := th3.admit("alice", addrA); v != admitRefused {
+	if _, v, _, _ := th3.admit(context.Background(), "alice", addrA); v != admitRefused {
 		t.Fatalf("no waiting room: verdict %d", v)
 	}
 }
@@ -282,7 +285,7 @@ func TestThrottleQueuesConcurrentLogins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a, v, _, _ := th.admit("alice", addrA)
+			a, v, _, _ := th.admit(context.Background(), "alice", addrA)
 			if v != admitNow && v != admitQueued {
 				refused <- i
 				return
@@ -298,5 +301,85 @@ func TestThrottleQueuesConcurrentLogins(t *testing.T) {
 	}
 	if th.keys() != 0 || th.waitingNow() != 0 {
 		t.Fatalf("left %d keys, %d waiting", th.keys(), th.waitingNow())
+	}
+}
+
+// idleCounter is an ext.AuthWaiter that counts Idle and resume calls.
+type idleCounter struct {
+	mu           sync.Mutex
+	idle, resume int
+}
+
+func (w *idleCounter) Idle() func() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.idle++
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.resume++
+	}
+}
+
+func (w *idleCounter) counts() (int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.idle, w.resume
+}
+
+// TestThrottleWaitIsIdle: a throttled wait gives the engine's pool slot up
+// (ext.AuthIdle) and takes it back before the check; an attempt admitted at
+// once does not; the end of ctx (the engine's Close) ends a wait with a
+// refusal long before its delay.
+func TestThrottleWaitIsIdle(t *testing.T) {
+	cfg := testThrottleConfig()
+	cfg.FreeAttempts, cfg.BaseDelay, cfg.MaxDelay = 1, 50*time.Millisecond, 50*time.Millisecond
+	th := newThrottle(cfg, time.Now)
+	w := &idleCounter{}
+	ctx := ext.WithAuthWaiter(context.Background(), w)
+	a, v, _, _ := th.admit(ctx, "alice", addrA)
+	if v != admitNow {
+		t.Fatalf("first attempt: verdict %d", v)
+	}
+	a.finish(outcomeFailure)
+	if i, r := w.counts(); i != 0 || r != 0 {
+		t.Fatalf("free attempt: idle %d resume %d, want none", i, r)
+	}
+	a, v, _, _ = th.admit(ctx, "alice", addrA)
+	if v != admitDelayed {
+		t.Fatalf("second attempt: verdict %d, want admitDelayed", v)
+	}
+	a.finish(outcomeFailure)
+	if i, r := w.counts(); i != 1 || r != 1 {
+		t.Fatalf("delayed attempt: idle %d resume %d, want 1 1", i, r)
+	}
+
+	cfg.BaseDelay, cfg.MaxDelay = time.Minute, time.Minute
+	th2 := newThrottle(cfg, time.Now)
+	fail(t, th2, "bob", addrA)
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan verdict, 1)
+	go func() {
+		_, v, _, _ := th2.admit(cctx, "bob", addrA)
+		done <- v
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for th2.waitingNow() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("bob's attempt never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case v := <-done:
+		if v != admitRefused {
+			t.Fatalf("cancelled wait: verdict %d, want admitRefused", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the end of ctx did not end the wait")
+	}
+	if i, r := w.counts(); i != 2 || r != 2 {
+		t.Fatalf("after the cancelled wait: idle %d resume %d, want 2 2", i, r)
 	}
 }

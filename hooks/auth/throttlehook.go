@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"time"
@@ -34,11 +35,11 @@ const throttleWarnEvery = 10 * time.Second
 // password file. It returns the admitted attempt (nil when throttling is off or
 // the attempt is not a password check) or ok false when the attempt is refused
 // without a check.
-func (h *Hook) gate(k *keys, c credentials) (a *attempt, ok bool) {
+func (h *Hook) gate(ctx context.Context, k *keys, c credentials) (a *attempt, ok bool) {
 	if h.throttle == nil || !k.checksPassword(c) {
 		return nil, true
 	}
-	a, v, wait, full := h.throttle.admit(c.username, remoteAddr(c.remote))
+	a, v, wait, full := h.throttle.admit(ctx, c.username, remoteAddr(c.remote))
 	if full {
 		h.throttleLog.Warn().Int(logfield.Limit, h.cfg.Throttle.MaxKeys).Msg(msgThrottleFull)
 	}

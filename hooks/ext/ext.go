@@ -53,10 +53,13 @@ type AuthResult struct {
 	Reason   string // a short fixed word for logs and metrics (ReasonX of the implementation)
 }
 
-// Authenticator decides every CONNECT. Authenticate runs on an engine worker,
-// never on an idle connection's goroutine, may block (bcrypt, JWT keys, the
-// login throttle's wait) and is called concurrently for different
-// connections. ctx ends when the connection closes or the engine stops; an
+// Authenticator decides every CONNECT, before the CONNECT touches any
+// session. Authenticate runs off the transport's workers, on a bounded pool
+// of the engine's goroutines (a few per CPU), with the connection paused;
+// it may block (bcrypt, JWT keys, the login throttle's wait) and is called
+// concurrently for different connections. A wait that uses no CPU should
+// give its place in the pool up (AuthIdle). ctx ends when the engine stops
+// (not when the client closes: its attempt is still judged); an
 // implementation that waits must return when it does (with a refusal).
 type Authenticator interface {
 	Authenticate(ctx context.Context, req *ConnectRequest) AuthResult
