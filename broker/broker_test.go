@@ -332,13 +332,18 @@ func TestOversizePacketGetsDisconnect0x95(t *testing.T) {
 	mustConnect(t, b, "small")
 }
 
-// TestPprofOnlyWhenEnabled: /debug/pprof/ exists only with admin.pprof.
+// TestPprofOnlyWhenEnabled: /debug/pprof/ (and its freeosmemory trigger)
+// exists only with admin.pprof.
 func TestPprofOnlyWhenEnabled(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		b := newTestBroker(t, func(c *Config) { c.Admin.Pprof = on })
 		resp := adminGet(t, b, "/debug/pprof/")
 		if got, want := resp.StatusCode == 200, on; got != want {
 			t.Errorf("pprof %v: status %d", on, resp.StatusCode)
+		}
+		resp = adminGet(t, b, "/debug/pprof/freeosmemory")
+		if got, want := resp.StatusCode == http.StatusNoContent, on; got != want {
+			t.Errorf("freeosmemory %v: status %d", on, resp.StatusCode)
 		}
 	}
 }

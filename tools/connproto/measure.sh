@@ -17,6 +17,9 @@
 # debug.FreeOSMemory), imqttd's /debug/pprof/heap?gc=1 twice (admin.pprof on; one
 # runtime.GC each, no FreeOSMemory), none for mosquitto. imqttd and mosquitto hold
 # HOLD_EXT seconds (default 125) before the sample, connproto HOLD_PROTO (20).
+# For imqttd the note column adds freeos_rss and freeos_per_conn_b: the same
+# readings after debug.FreeOSMemory (admin /debug/pprof/freeosmemory), taken
+# right after rss0 and rss1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-19500}
@@ -100,6 +103,19 @@ gc_rss() {
   esac
 }
 
+# free_rss CASE: imqttd only: debug.FreeOSMemory (admin /debug/pprof/freeosmemory),
+# then VmRSS (kB): live memory without the GC's headroom; "-" for other cases
+# (connproto's gc_rss already frees).
+free_rss() {
+  case $1 in
+    imqttd*)
+      curl -s -o /dev/null -H "Authorization: Bearer $(cat "$DATA/admin.token")" \
+        "http://127.0.0.1:$ADMIN/debug/pprof/freeosmemory"
+      rss "$PID" ;;
+    *) echo - ;;
+  esac
+}
+
 stop_server() {
   kill -TERM "$PID" 2>/dev/null || true
   wait "$PID" 2>/dev/null || true
@@ -115,6 +131,7 @@ for r in $(seq 1 "$ROUNDS"); do
     start_server "$c"
     sleep 2
     rss0=$(gc_rss "$c")
+    free0=$(free_rss "$c")
     mem0=$(tcpmem)
     hold=$HOLD_PROTO
     [[ $c == imqttd* || $c == mosquitto ]] && hold=$HOLD_EXT
@@ -132,12 +149,15 @@ for r in $(seq 1 "$ROUNDS"); do
     sleep "$hold"
     nogc=$(rss "$PID")
     rss1=$(gc_rss "$c")
+    free1=$(free_rss "$c")
     mem1=$(tcpmem)
     inuse1=$(tcpinuse)
     wait "$bpid" || true
     alive=$(grep -o '"alive_after_hold":[0-9]*' "$OUT/bench-$c-$r.out" | cut -d: -f2 || echo '?')
     stop_server
     per=$(( (rss1 - rss0) * 1024 / N ))
-    printf '%-12s %5s %8s %8s %10s %10s %8s %8s %6s %s\n' "$c" "$r" "$rss0" "$rss1" "$per" "$nogc" "$mem0" "$mem1" "${alive:-?}" "tcp_inuse_held=$inuse1"
+    freed=
+    [[ $free1 != - ]] && freed=" freeos_rss=${free0}->${free1}kB freeos_per_conn_b=$(( (free1 - free0) * 1024 / N ))"
+    printf '%-12s %5s %8s %8s %10s %10s %8s %8s %6s %s\n' "$c" "$r" "$rss0" "$rss1" "$per" "$nogc" "$mem0" "$mem1" "${alive:-?}" "tcp_inuse_held=$inuse1$freed"
   done
 done

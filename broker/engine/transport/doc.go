@@ -38,6 +38,17 @@
 // discard. Details: linger.go. ReloadTLS re-reads a tls or wss listener's
 // certificate for new handshakes.
 //
+// # TLS memory
+//
+// A tls.Conn keeps for life the record and handshake buffers its handshake
+// grew. The layer reads the client's first plaintext handshake record itself
+// and hands crypto/tls the ClientHello re-cut into records of at most 507
+// bytes (tlshello.go): the record buffer stays at 576 bytes instead of the
+// ClientHello plus 512 (2 KiB for a 1.5 KB X25519MLKEM768 hello), the
+// handshake buffer at the hello's size. A client record larger than 507 bytes
+// after the handshake still grows the record buffer for the connection's life
+// (crypto/tls decrypts a record whole; ciphertext cannot be re-cut).
+//
 // # PROXY protocol
 //
 // tcp and tls listeners with proxy_protocol (listen.Config: proxy_trusted,

@@ -37,26 +37,26 @@ const recordSize = 16 << 10
 // in staged until the worker flushes after the batch.
 type tlsLayer struct {
 	*net.TCPConn
-	c        *Conn
-	conn     *tls.Conn
-	nonblock bool // set (under Conn.wmu) by the handshake worker before the handoff to the reader
-	// pre holds bytes read past a PROXY header (the start of the ClientHello):
-	// Read returns them before reading the socket. Read side only.
-	pre []byte
+	c    *Conn
+	conn *tls.Conn
+	// hs is what Read returns before reading the socket during the handshake
+	// (tlshello.go): bytes read past a PROXY header, the re-cut ClientHello.
+	// Dropped once drained. Read side only.
+	hs *tlsHello
 
 	plain pending // plaintext queued by Conn.Queue; guarded by Conn.wmu
 
-	mu     sync.Mutex
-	staged []byte // ciphertext not yet in Conn.out
+	mu       sync.Mutex
+	nonblock bool   // set (under Conn.wmu) by the handshake worker before the handoff to the reader
+	staged   []byte // ciphertext not yet in Conn.out; guarded by mu
 }
 
 func (l *tlsLayer) Read(p []byte) (int, error) {
-	if len(l.pre) > 0 {
-		n := copy(p, l.pre)
-		if l.pre = l.pre[n:]; len(l.pre) == 0 {
-			l.pre = nil
+	if h := l.hs; h != nil && len(p) > 0 {
+		if n := h.read(l.TCPConn, p); n > 0 {
+			return n, nil
 		}
-		return n, nil
+		l.hs = nil // drained: an idle connection keeps no handshake state
 	}
 	if !l.nonblock {
 		return l.TCPConn.Read(p)
@@ -178,7 +178,7 @@ func (c *Conn) encodeLocked() error {
 // and buffered writes afterwards (after the WebSocket upgrade for wss).
 // rest is what the PROXY step read past its header.
 func (s *Server) handshakeTLS(c *Conn, rest []byte) error {
-	l := &tlsLayer{TCPConn: c.tc, c: c, pre: rest}
+	l := &tlsLayer{TCPConn: c.tc, c: c, hs: &tlsHello{pre: rest}}
 	l.conn = tls.Server(l, c.l.tls.ServerConfig())
 	_ = c.tc.SetWriteDeadline(time.Now().Add(s.cfg.ConnectTimeout))
 	if err := l.conn.Handshake(); err != nil {
