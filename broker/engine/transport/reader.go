@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// serve is the connection's reader goroutine: it parks in the readiness wait
+// serve is the connection's reader goroutine (Config.Poller "goroutine"; the
+// epoll path is poller.go): it parks in the readiness wait
 // (no buffer held) and hands the connection to a worker each time it is
 // readable, waiting on c.done; then it finishes the connection. Started by the
 // accept loop, tracked by Server.readers.
@@ -69,7 +70,7 @@ func (c *Conn) pause() {
 	}
 	c.dropWake()
 	if rt := c.rt.Load(); rt > 0 {
-		_ = c.tc.SetReadDeadline(time.Now().Add(time.Duration(rt)))
+		c.setReadDeadline(time.Now().Add(time.Duration(rt)))
 	}
 }
 
