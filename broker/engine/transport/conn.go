@@ -51,8 +51,10 @@ const (
 )
 
 // Conn is one client connection. Its methods are safe for concurrent use unless
-// they say otherwise. Every byte counts: an idle connection holds this struct, a
-// 1-slot channel, the socket and its reader goroutine, nothing else.
+// they say otherwise. Every byte counts: an idle connection holds this struct and
+// the socket (epoll: plus a slot in the fd table, maybe one in the deadline
+// wheel; goroutine poller: plus a 1-slot channel and its reader goroutine),
+// nothing else.
 type Conn struct {
 	s  *Server
 	l  *listener

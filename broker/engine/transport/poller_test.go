@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -230,5 +231,26 @@ func TestPollerCloseRaces(t *testing.T) {
 		if causes[want.Error()] == 0 {
 			t.Errorf("no connection closed with %v", want)
 		}
+	}
+}
+
+// TestPollerConfig: Poller accepts epoll and goroutine, refuses the rest
+// naming the field, and "" becomes epoll here (Linux).
+func TestPollerConfig(t *testing.T) {
+	for _, p := range []string{"", PollerEpoll, PollerGoroutine} {
+		cfg := testConfig()
+		cfg.Poller = p
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("Poller %q: %v", p, err)
+		}
+	}
+	cfg := testConfig()
+	cfg.Poller = "kqueue"
+	if err := cfg.Validate(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "poller: kqueue") {
+		t.Fatalf("Poller kqueue: %v, want ErrInvalidConfig naming poller", err)
+	}
+	cfg.Poller = ""
+	if got := cfg.withDefaults().Poller; got != PollerEpoll {
+		t.Fatalf("default poller %q, want epoll", got)
 	}
 }

@@ -91,7 +91,8 @@ func (c *Conn) readErr(err error) error {
 // finish closes c (flushing what is pending, bounded by WriteTimeout), waits for
 // its writer, calls Handler.Closed once if Open was called, lingers if the
 // socket was half-closed (linger.go), closes the socket and releases its Guard
-// slot. It runs on the reader, after every worker step of c returned.
+// slot. It runs on the reader (epoll: finishPolled), after every worker
+// step of c returned.
 func (c *Conn) finish(cause error) {
 	c.Close(cause)
 	c.wmu.Lock()
