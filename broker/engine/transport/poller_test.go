@@ -4,6 +4,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -112,21 +113,39 @@ func TestPollerDeadlineWhileRunning(t *testing.T) {
 }
 
 // TestPollerCloseRaces races every way a polled connection ends against its
-// readiness: server-side Close from another goroutine while the client keeps
-// sending, keepalive and connect deadlines from the wheel, client resets and
-// EOFs, a DISCONNECT. Every opened connection must get exactly one Closed (the
-// echo handler fails the test on a second), none may be lost (all closed at
-// the end), and the cleanup finds no goroutine and no Guard slot left.
+// readiness, on tcp and tls: server-side Close from another goroutine while
+// the client keeps sending, keepalive and connect deadlines from the wheel,
+// client resets and EOFs, a DISCONNECT. Every opened connection must get
+// exactly one Closed (the echo handler fails the test on a second), none may
+// be lost (all closed at the end), and the cleanup finds no goroutine and no
+// Guard slot left.
 func TestPollerCloseRaces(t *testing.T) {
-	const n = 300
+	t.Run("tcp", func(t *testing.T) { closeRaces(t, "tcp", 300) })
+	t.Run("tls", func(t *testing.T) { closeRaces(t, "tls", 100) })
+}
+
+func closeRaces(t *testing.T, listener string, n int) {
 	h := newEcho(t)
 	h.closed = make(chan closedEvent, n)
+	cfg, ct := tlsTestConfig(t)
+	cfg.Poller = PollerEpoll
 	h.readTO = 40 * time.Millisecond
-	cfg := epollConfig()
 	cfg.ConnectTimeout = 60 * time.Millisecond
+	if listener == "tls" { // the handshake is inside the connect timeout
+		h.readTO, cfg.ConnectTimeout = 100*time.Millisecond, 400*time.Millisecond
+	}
 	cfg.CloseLinger = 50 * time.Millisecond
 	s := newTestServer(t, cfg, h)
-	addr := s.Addr("tcp").String()
+	addr := s.Addr(listener).String()
+	dialRaw := func() (net.Conn, *net.TCPConn, error) {
+		raw, err := net.Dial("tcp", addr)
+		if err != nil || listener == "tcp" {
+			return raw, raw.(*net.TCPConn), err
+		}
+		tc := tls.Client(raw, ct)
+		_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
+		return tc, raw.(*net.TCPConn), nil // the handshake runs on the first write
+	}
 
 	var clients sync.WaitGroup
 	var dialed atomic.Int64
@@ -135,7 +154,7 @@ func TestPollerCloseRaces(t *testing.T) {
 		clients.Add(1)
 		go func() {
 			defer clients.Done()
-			nc, err := net.Dial("tcp", addr)
+			nc, raw, err := dialRaw()
 			if err != nil {
 				t.Errorf("dial: %v", err)
 				return
@@ -166,7 +185,7 @@ func TestPollerCloseRaces(t *testing.T) {
 				if j == pings {
 					switch i % 5 {
 					case 2: // reset
-						_ = nc.(*net.TCPConn).SetLinger(0)
+						_ = raw.SetLinger(0)
 						return
 					case 3: // DISCONNECT
 						_, _ = nc.Write([]byte{0xe0, 0})
@@ -217,10 +236,13 @@ func TestPollerCloseRaces(t *testing.T) {
 	}
 	close(stop)
 	<-closerDone
+	// Every socket finished (a tls one whose handshake timed out was never
+	// opened; every tcp one was).
 	waitFor(t, "every connection closed", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		return len(h.conns) == 0 && h.opened == int(dialed.Load())
+		return len(h.conns) == 0 && s.guard.Open() == 0 &&
+			(listener == "tls" || h.opened == int(dialed.Load()))
 	})
 	causes := map[string]int{}
 	for range h.opened {
