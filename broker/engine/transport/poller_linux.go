@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,6 +32,7 @@ type poller struct {
 	stop []int // one eventfd per instance: written by close, wakes its goroutine
 	gen  atomic.Uint32
 	wg   sync.WaitGroup
+	log  zerolog.Logger
 
 	mu    sync.RWMutex
 	conns []pollSlot // by socket fd
@@ -46,8 +48,8 @@ type pollSlot struct {
 func pollers() int { return max(1, runtime.GOMAXPROCS(0)/4) }
 
 // newPoller creates n epoll instances and their stop eventfds.
-func newPoller(n int) (*poller, error) {
-	p := &poller{}
+func newPoller(n int, log zerolog.Logger) (*poller, error) {
+	p := &poller{log: log}
 	for range n {
 		ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err != nil {
@@ -89,7 +91,10 @@ func (p *poller) loop(ep int) {
 			if err == unix.EINTR {
 				continue
 			}
-			return // EBADF/EINVAL: the instance is gone (cannot happen before close)
+			// EBADF/EINVAL: the instance is gone, which close alone does
+			// after this goroutine returned; its connections would hang.
+			p.log.Error().Err(err).Msg("epoll wait failed; its connections are no longer read")
+			return
 		}
 		for i := range events[:n] {
 			ev := events[i]

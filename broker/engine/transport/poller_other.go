@@ -2,7 +2,11 @@
 
 package transport
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/rs/zerolog"
+)
 
 // epollSupported: Config.Poller must be PollerGoroutine here.
 const epollSupported = false
@@ -13,7 +17,7 @@ type poller struct{}
 
 func pollers() int { return 1 }
 
-func newPoller(int) (*poller, error) { return nil, errors.New("epoll is Linux only") }
+func newPoller(int, zerolog.Logger) (*poller, error) { return nil, errors.New("epoll is Linux only") }
 
 func (*poller) start()                {}
 func (*poller) register(*Conn) error  { return errors.ErrUnsupported }

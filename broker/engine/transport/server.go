@@ -80,7 +80,7 @@ func New(cfg Config, guard *listen.Guard, h Handler, log zerolog.Logger) (*Serve
 	s.firstMax = firstPacketMax(guard.Limits().MaxFirstPacket, s.maxPacket)
 	close(s.closedCh)
 	if cfg.Poller == PollerEpoll {
-		p, err := newPoller(pollers())
+		p, err := newPoller(pollers(), s.log)
 		if err != nil {
 			return nil, err
 		}
