@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/imqtt/imqtt/broker/admin"
+	"github.com/imqtt/imqtt/broker/engine/transport"
 	"github.com/imqtt/imqtt/broker/listen"
 	"github.com/imqtt/imqtt/cluster"
 	"github.com/imqtt/imqtt/hooks/acl"
@@ -152,6 +153,11 @@ type MQTTConfig struct {
 	// OutboundTopicAliasMaximum caps the topic aliases the native engine
 	// assigns per connection to a v5 client that allows them; 0 = none.
 	OutboundTopicAliasMaximum uint16 `yaml:"outbound_topic_alias_maximum"`
+	// Poller is how the engine waits for idle connections' input: "epoll"
+	// (a few epoll goroutines, none per connection; Linux only, the default
+	// there) or "goroutine" (one reader goroutine per connection); "" = the
+	// platform default (transport.Config.Poller).
+	Poller string `yaml:"poller"`
 }
 
 // DefaultConfig returns the secure base that a config file is applied on top of:
@@ -355,6 +361,9 @@ func (c *Config) Validate() error {
 		return invalid("mqtt.engine", c.MQTT.Engine, "the mochi path was removed in issue 17; remove mqtt.engine or set it to "+EngineNative)
 	default:
 		return invalid("mqtt.engine", c.MQTT.Engine, "must be "+EngineNative)
+	}
+	if p := c.MQTT.Poller; p != "" && p != transport.PollerEpoll && p != transport.PollerGoroutine {
+		return invalid("mqtt.poller", p, "must be "+transport.PollerEpoll+" or "+transport.PollerGoroutine)
 	}
 	if c.MQTT.MaxQoS > 2 {
 		return invalid("mqtt.max_qos", c.MQTT.MaxQoS, "must be 0, 1 or 2")

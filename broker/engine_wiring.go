@@ -65,6 +65,7 @@ func (c Config) transportConfig() transport.Config {
 	}
 	t.ConnectTimeout = c.Limits.ConnectTimeout
 	t.MaxPacketSize = int(c.Limits.MaxPacketSize)
+	t.Poller = c.MQTT.Poller
 	return t
 }
 

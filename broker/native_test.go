@@ -103,6 +103,7 @@ func TestNativeEngineConfigRefusals(t *testing.T) {
 	}{
 		{"unknown", func(c *Config) { c.MQTT.Engine = "turbo" }, "mqtt.engine"},
 		{"mochi", func(c *Config) { c.MQTT.Engine = "mochi" }, "mqtt.engine: mochi: the mochi path was removed in issue 17; remove mqtt.engine or set it to native"},
+		{"poller", func(c *Config) { c.MQTT.Poller = "kqueue" }, "mqtt.poller: kqueue: must be epoll or goroutine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := EmbeddedConfig()

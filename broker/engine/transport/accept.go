@@ -103,7 +103,11 @@ func (s *Server) accept(l *listener) {
 			slot.Release()
 			return
 		}
-		go c.serve()
+		if c.polled {
+			s.dispatch(c)
+		} else {
+			go c.serve()
+		}
 	}
 }
 
@@ -113,10 +117,19 @@ func (s *Server) newConn(l *listener, tc *net.TCPConn, slot listen.Slot) (*Conn,
 	if err != nil {
 		return nil, err
 	}
-	if err := tc.SetReadDeadline(time.Now().Add(s.cfg.ConnectTimeout)); err != nil {
-		return nil, err
+	polled := s.poll != nil
+	dl := time.Now().Add(s.cfg.ConnectTimeout)
+	if !polled || l.handshake() { // the handshake's blocking reads use it
+		if err := tc.SetReadDeadline(dl); err != nil {
+			return nil, err
+		}
 	}
-	c := &Conn{s: s, l: l, tc: tc, rc: rc, slot: slot, done: make(chan error, 1)}
+	c := &Conn{s: s, l: l, tc: tc, rc: rc, slot: slot, polled: polled}
+	if polled {
+		s.wheel.set(c, dl)
+	} else {
+		c.done = make(chan error, 1)
+	}
 	if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok {
 		ap := a.AddrPort()
 		c.remote = netAddrPortUnmap(ap.Addr(), ap.Port())
@@ -129,7 +142,12 @@ func (s *Server) newConn(l *listener, tc *net.TCPConn, slot listen.Slot) (*Conn,
 func (s *Server) handshakeWorker() {
 	defer s.workers.Done()
 	for c := range s.hs {
-		c.done <- s.handshake(c)
+		err := s.handshake(c)
+		if c.polled {
+			c.afterHandshake(err)
+		} else {
+			c.done <- err
+		}
 	}
 }
 

@@ -50,7 +50,19 @@ type Config struct {
 	// MaxLingering bounds the sockets lingering at once; beyond, a graceful
 	// close closes at once; 0 = DefaultMaxLingering.
 	MaxLingering int
+	// Poller is how idle connections wait for input: PollerEpoll (a few epoll
+	// goroutines for every connection, no goroutine per idle connection;
+	// Linux only) or PollerGoroutine (a reader goroutine per connection
+	// parked in the runtime's netpoller); "" = PollerEpoll on Linux,
+	// PollerGoroutine elsewhere. See poller.go.
+	Poller string
 }
+
+// Poller values of Config.Poller.
+const (
+	PollerEpoll     = "epoll"
+	PollerGoroutine = "goroutine"
+)
 
 // DefaultConfig returns one plain TCP listener on 127.0.0.1:1883 and the defaults.
 func DefaultConfig() Config {
@@ -99,6 +111,10 @@ func (c Config) Validate() error {
 		return invalid("close_linger", c.CloseLinger, "must be >= 0")
 	case c.MaxLingering < 0:
 		return invalid("max_lingering", c.MaxLingering, "must be >= 0")
+	case c.Poller != "" && c.Poller != PollerEpoll && c.Poller != PollerGoroutine:
+		return invalid("poller", c.Poller, "must be "+PollerEpoll+" or "+PollerGoroutine)
+	case c.Poller == PollerEpoll && !epollSupported:
+		return invalid("poller", c.Poller, "epoll is Linux only")
 	}
 	return nil
 }
@@ -128,6 +144,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxLingering == 0 {
 		c.MaxLingering = DefaultMaxLingering
+	}
+	if c.Poller == "" {
+		c.Poller = PollerGoroutine
+		if epollSupported {
+			c.Poller = PollerEpoll
+		}
 	}
 	return c
 }

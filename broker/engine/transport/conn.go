@@ -51,8 +51,10 @@ const (
 )
 
 // Conn is one client connection. Its methods are safe for concurrent use unless
-// they say otherwise. Every byte counts: an idle connection holds this struct, a
-// 1-slot channel, the socket and its reader goroutine, nothing else.
+// they say otherwise. Every byte counts: an idle connection holds this struct and
+// the socket (epoll: plus a slot in the fd table, maybe one in the deadline
+// wheel; goroutine poller: plus a 1-slot channel and its reader goroutine),
+// nothing else.
 type Conn struct {
 	s  *Server
 	l  *listener
@@ -62,7 +64,7 @@ type Conn struct {
 	slot   listen.Slot
 	remote netip.AddrPort
 	data   any
-	done   chan error // the reader's handoff slot: a worker answers here
+	done   chan error // the reader's handoff slot: a worker answers here (goroutine mode only)
 	tl     *tlsLayer  // tls and wss only; set (under wmu) after the handshake
 	ws     *wsLayer   // ws and wss only; set (under wmu) after the upgrade
 
@@ -75,7 +77,16 @@ type Conn struct {
 	pauseMax  time.Duration
 	pauseTill <-chan struct{}
 	paused    bool
+	polled    bool  // served by the epoll path (poller.go), set at accept
 	batchErr  error // a Handler.Packet error of the current batch
+
+	// Epoll path (poller.go): pstate is the poll state; pgen and pfd (the
+	// registration's generation and fd number) are written by the owner before
+	// the first arm; dl is the read deadline in the Server's wheel.
+	pstate atomic.Int32
+	pgen   uint32
+	pfd    int32
+	dl     deadline
 
 	// rt is the read timeout set by SetReadTimeout: 0 unset (connect timeout in
 	// force), -1 none, else nanoseconds.
@@ -126,11 +137,11 @@ func (c *Conn) SetReadTimeout(d time.Duration) {
 	}
 	if d <= 0 {
 		c.rt.Store(-1)
-		_ = c.tc.SetReadDeadline(time.Time{})
+		c.setReadDeadline(time.Time{})
 		return
 	}
 	c.rt.Store(int64(d))
-	_ = c.tc.SetReadDeadline(time.Now().Add(d))
+	c.setReadDeadline(time.Now().Add(d))
 }
 
 // Pause stops reading c: no further packet of c is handed to the Handler after
@@ -167,6 +178,7 @@ func (c *Conn) Close(cause error) {
 	if c.wake != nil {
 		close(c.wake)
 	}
+	c.kickLocked()
 	c.signalDrainLocked()
 	c.closeNotifyLocked()
 	if c.wflags&wBusy != 0 {
@@ -189,6 +201,7 @@ func (c *Conn) abort(cause error) {
 		if c.wake != nil {
 			close(c.wake)
 		}
+		c.kickLocked()
 		c.signalDrainLocked()
 	}
 	c.closeSocketLocked()

@@ -13,7 +13,8 @@
 // pending output, then a TLS close_notify on tls and wss, a blocked writer
 // bounded by WriteTimeout; a handler that wants to send DISCONNECT 0x8B queues
 // it before calling Close), cuts every close linger (below), waits for the readers
-// (each calls Handler.Closed), then stops the pools, then waits for the writers.
+// (each calls Handler.Closed), then stops the pollers and the deadline wheel
+// (epoll), then the pools, then waits for the writers.
 // If Close's ctx ends first every socket is closed at once. Close is idempotent
 // and safe without Start.
 //
@@ -21,9 +22,22 @@
 // answered with a CONNACK by the Guard; PROXY listeners: MaxConnections only) ->
 // handshake worker (the PROXY protocol header, the TLS handshake, the WebSocket
 // upgrade, all under the one connect deadline) -> Handler.Open on a worker ->
-// read batches -> Handler.Closed, once, on the reader, after the writer exited
-// and the socket was closed or half-closed -> the close linger -> the socket
-// is closed and the Guard slot released.
+// read batches -> Handler.Closed, once, on the reader (epoll: the finish
+// goroutine), after the writer exited and the socket was closed or
+// half-closed -> the close linger -> the socket is closed and the Guard slot
+// released.
+//
+// # Waiting for input: Config.Poller
+//
+// "goroutine": each connection has a reader goroutine that parks in the
+// runtime's netpoller (a 1-byte MSG_PEEK; reader.go) and hands the connection
+// to a worker each time it is readable. "epoll" (the default on Linux): no
+// goroutine per idle connection; GOMAXPROCS/4 (at least 1) epoll goroutines
+// hand ready connections straight to the workers (EPOLLONESHOT, re-armed after
+// each batch), read deadlines live in a 20 ms timer wheel, and a connection's
+// finish runs on a goroutine of its own once it ends. The state machine and
+// why one-shot: poller.go; the wheel: deadline.go. Both paths share the
+// worker, read, write, back-pressure and close code.
 //
 // # Close linger
 //
@@ -71,28 +85,38 @@
 //
 // # Goroutines
 //
-//	goroutine              started by         stops when                          waited for by
-//	accept loop, 1/listener Start             its listener closes (Close)          Close
-//	reader, 1/connection   the accept loop    the socket closes, errors, times out Close (readers WaitGroup)
-//	                                          (then lingers: EOF, CloseLinger, Close)
-//	worker, Workers        Start              Close closes the work channel        Close, after the readers
-//	handshake worker       Start              Close closes the handshake channel   Close, after the readers
-//	writer, 1/busy conn    a flush that found pending is empty, a write fails    the reader's exit; Close
-//	                       the socket full    or WriteTimeout passes
+//	goroutine               started by         stops when                          waited for by
+//	accept loop, 1/listener Start              its listener closes (Close)          Close
+//	reader, 1/connection    the accept loop    the socket closes, errors, times out Close (readers WaitGroup)
+//	  (goroutine poller)                       (then lingers: EOF, CloseLinger, Close)
+//	epoll loop, GOMAXPROCS/4 Start             Close writes its stop eventfd        Close, after the readers
+//	deadline wheel, 1       Start              Close closes its stop channel        Close, after the readers
+//	hand-off (epoll)        accept with no     a worker or handshake worker took    Close (readers WaitGroup)
+//	                        idle worker; pause the connection
+//	finish (epoll),         whoever ends the   Closed, the linger and the socket    Close (readers WaitGroup)
+//	  1/ending connection   connection         close are done
+//	worker, Workers         Start              Close closes the work channel        Close, after the readers
+//	handshake worker        Start              Close closes the handshake channel   Close, after the readers
+//	writer, 1/busy conn     a flush that found pending is empty, a write fails    the reader's exit; Close
+//	                        the socket full    or WriteTimeout passes
 //
 // # Keepalive
 //
-// The socket's read deadline (the timer lives in the runtime's pollDesc): the
-// ConnectTimeout from accept until the first complete packet, then what
-// SetReadTimeout set, re-armed after every batch and every pause. A deadline
-// wakes the reader, which closes with ErrConnectTimeout or ErrKeepalive.
+// The read deadline: the ConnectTimeout from accept until the first complete
+// packet, then what SetReadTimeout set, re-armed after every batch and every
+// pause. goroutine poller: the socket's read deadline (the timer lives in the
+// runtime's pollDesc) wakes the reader. epoll: the deadline wheel (deadline.go,
+// up to 20 ms late) takes an armed connection, and a connection that was on a
+// worker or paused checks its deadline before it is armed again. Either closes
+// with ErrConnectTimeout or ErrKeepalive. The handshake's blocking reads use
+// the socket's deadline in both modes.
 //
 // # API changes from the task brief
 //
 // Added: QueueResult.String, ErrWebSocket, ErrInvalidConfig, ErrNilHandler,
 // ErrNilGuard, MaxPacketSizeLimit and the Default* constants; later
 // Server.ReloadTLS, ErrUnknownListener, ErrProxyUntrusted, ErrProxyHeader and
-// ErrRefused. MaxPacketSize is a
+// ErrRefused; Config.Poller (session 9). MaxPacketSize is a
 // total size (fixed header included), as MQTT 5's Maximum Packet Size. Pause
 // stops the framer right after the Packet call that paused (the rest of the read
 // is kept), not only at the end of the batch.

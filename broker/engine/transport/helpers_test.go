@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"syscall"
@@ -198,9 +199,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// testConfig returns a config with one tcp listener on 127.0.0.1:0.
+// testConfig returns a config with one tcp listener on 127.0.0.1:0. The
+// poller is IMQTT_TRANSPORT_POLLER's ("" = the default, epoll on Linux): run
+// the suite with IMQTT_TRANSPORT_POLLER=goroutine for the reader goroutines.
 func testConfig() Config {
 	cfg := DefaultConfig()
+	cfg.Poller = os.Getenv("IMQTT_TRANSPORT_POLLER")
 	cfg.Listeners = []listen.Config{{Name: "tcp", Kind: listen.KindTCP, Address: "127.0.0.1:0"}}
 	cfg.Workers = 4
 	cfg.HandshakeWorkers = 2

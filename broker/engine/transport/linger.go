@@ -17,7 +17,7 @@ import (
 //     reads every byte, then FIN (after close_notify on tls and wss, queued by
 //     Close); the socket stays open, marked wLinger; the reader is woken
 //     (read deadline now).
-//  2. finish, on the reader: Handler.Closed, then linger: input is read and
+//  2. finish, on the reader (epoll: the finish goroutine): Handler.Closed, then linger: input is read and
 //     discarded (a pooled buffer per burst, none while waiting; the wait is
 //     the netpoller's) until the client's EOF, an error, or CloseLinger.
 //  3. The socket is closed, the Guard slot released.

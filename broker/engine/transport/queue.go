@@ -130,6 +130,7 @@ func (c *Conn) failLocked(err error) {
 		if c.wake != nil {
 			close(c.wake)
 		}
+		c.kickLocked()
 	}
 	c.closeSocketLocked()
 	c.resetLocked()

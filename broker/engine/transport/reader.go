@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// serve is the connection's reader goroutine: it parks in the readiness wait
+// serve is the connection's reader goroutine (Config.Poller "goroutine"; the
+// epoll path is poller.go): it parks in the readiness wait
 // (no buffer held) and hands the connection to a worker each time it is
 // readable, waiting on c.done; then it finishes the connection. Started by the
 // accept loop, tracked by Server.readers.
@@ -69,7 +70,7 @@ func (c *Conn) pause() {
 	}
 	c.dropWake()
 	if rt := c.rt.Load(); rt > 0 {
-		_ = c.tc.SetReadDeadline(time.Now().Add(time.Duration(rt)))
+		c.setReadDeadline(time.Now().Add(time.Duration(rt)))
 	}
 }
 
@@ -90,7 +91,8 @@ func (c *Conn) readErr(err error) error {
 // finish closes c (flushing what is pending, bounded by WriteTimeout), waits for
 // its writer, calls Handler.Closed once if Open was called, lingers if the
 // socket was half-closed (linger.go), closes the socket and releases its Guard
-// slot. It runs on the reader, after every worker step of c returned.
+// slot. It runs on the reader (epoll: finishPolled), after every worker
+// step of c returned.
 func (c *Conn) finish(cause error) {
 	c.Close(cause)
 	c.wmu.Lock()

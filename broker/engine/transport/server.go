@@ -30,6 +30,8 @@ type Server struct {
 	readBufs sync.Pool  // *[]byte of readBufSize
 	recBufs  sync.Pool  // *[]byte of recordSize (TLS plaintext records)
 	chunks   chunkPool  // output chunks
+	poll     *poller    // the epoll path (poller.go); nil with Config.Poller "goroutine"
+	wheel    *wheel     // read deadlines of the epoll path; nil with poll
 	closedCh chan struct{}
 
 	accepts sync.WaitGroup // accept loops
@@ -77,6 +79,13 @@ func New(cfg Config, guard *listen.Guard, h Handler, log zerolog.Logger) (*Serve
 	}
 	s.firstMax = firstPacketMax(guard.Limits().MaxFirstPacket, s.maxPacket)
 	close(s.closedCh)
+	if cfg.Poller == PollerEpoll {
+		p, err := newPoller(pollers(), s.log)
+		if err != nil {
+			return nil, err
+		}
+		s.poll, s.wheel = p, newWheel()
+	}
 	s.readBufs.New = func() any { b := make([]byte, readBufSize); return &b }
 	s.recBufs.New = func() any { b := make([]byte, 0, recordSize); return &b }
 	for _, lc := range cfg.Listeners {
@@ -84,6 +93,9 @@ func New(cfg Config, guard *listen.Guard, h Handler, log zerolog.Logger) (*Serve
 		if err != nil {
 			for _, l := range s.lns {
 				_ = l.ln.Close()
+			}
+			if s.poll != nil {
+				s.poll.close(false)
 			}
 			return nil, err
 		}
@@ -106,6 +118,10 @@ func (s *Server) Start() {
 	}
 	for range s.cfg.HandshakeWorkers {
 		go s.handshakeWorker()
+	}
+	if s.poll != nil {
+		s.poll.start()
+		go s.wheel.run()
 	}
 	for _, l := range s.lns {
 		s.accepts.Add(1)
@@ -192,6 +208,10 @@ func (s *Server) close(ctx context.Context) error {
 			c.abort(ErrServerClosed)
 		}
 		<-readersDone
+	}
+	if s.poll != nil { // every connection finished: no event or deadline is left to dispatch
+		s.poll.close(started)
+		s.wheel.close(started)
 	}
 	if started {
 		close(s.work)

@@ -19,7 +19,12 @@ func (s *Server) worker() {
 	defer s.workers.Done()
 	b := &Batch{}
 	for c := range s.work {
-		c.done <- s.step(b, c)
+		err := s.step(b, c)
+		if c.polled {
+			c.afterStep(err)
+		} else {
+			c.done <- err
+		}
 	}
 }
 
@@ -97,9 +102,9 @@ func (s *Server) readBatch(b *Batch, c *Conn) error {
 	}
 	switch rt := c.rt.Load(); {
 	case rt > 0:
-		_ = c.tc.SetReadDeadline(time.Now().Add(time.Duration(rt)))
+		c.setReadDeadline(time.Now().Add(time.Duration(rt)))
 	case rt == 0 && c.gotPacket && !had:
-		_ = c.tc.SetReadDeadline(time.Time{}) // the connect timeout is over
+		c.setReadDeadline(time.Time{}) // the connect timeout is over
 	}
 	return nil
 }
