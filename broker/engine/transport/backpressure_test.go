@@ -33,7 +33,7 @@ func TestPauseOnSlowSubscriber(t *testing.T) {
 		body := make([]byte, 3+size)
 		body[0], body[1], body[2] = 0, 1, 't'
 		binary.BigEndian.PutUint32(body[3:], uint32(i))
-		return append(appendLen([]byte{0x30}, len(body)), body...)
+		return append(appendRemaining([]byte{0x30}, len(body)), body...)
 	}
 	pktLen := len(pkt(0))
 	werr := make(chan error, 1)

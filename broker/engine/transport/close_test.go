@@ -24,7 +24,7 @@ func stallPublisher(t *testing.T, s *Server, h *echoHandler) {
 	mustWrite(t, pub, connectPacket(4, 0, "pub"))
 	readN(t, pub, 4)
 	body := append([]byte{0, 1, 't'}, make([]byte, 8<<10)...)
-	pkt := append(appendLen([]byte{0x30}, len(body)), body...)
+	pkt := append(appendRemaining([]byte{0x30}, len(body)), body...)
 	go func() { // ends when the server closes pub
 		for {
 			if _, err := pub.Write(pkt); err != nil {

@@ -50,7 +50,7 @@ func FuzzFramer(f *testing.F) {
 	f.Add(append(connectPacket(5, 0, "y"), 0xc0, 0, 0xe0, 0), []byte{0, 0, 0, 0, 5}, 100)
 	f.Add([]byte{0x30, 0xff, 0xff, 0xff, 0xff, 0x01}, []byte{1}, 0)
 	f.Add([]byte{0x30, 0x80, 0x00}, []byte{0}, 0)
-	f.Add(append(appendLen([]byte{0x32}, 300), make([]byte, 300)...), []byte{200, 3, 9}, 200)
+	f.Add(append(appendRemaining([]byte{0x32}, 300), make([]byte, 300)...), []byte{200, 3, 9}, 200)
 	f.Add([]byte{0xc1, 0}, []byte{}, 0)
 	f.Fuzz(func(t *testing.T, data, seed []byte, max int) {
 		if max < 0 || max > 1<<20 {

@@ -170,21 +170,7 @@ func encodeHeader(fh packets.FixedHeader) []byte {
 	if fh.Retain {
 		b[0] |= 1
 	}
-	return appendLen(b, fh.Remaining)
-}
-
-func appendLen(b []byte, n int) []byte {
-	for {
-		d := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			d |= 0x80
-		}
-		b = append(b, d)
-		if n == 0 {
-			return b
-		}
-	}
+	return appendRemaining(b, fh.Remaining)
 }
 
 // waitFor polls cond until it holds or 5 s pass.
@@ -284,7 +270,7 @@ func connectPacket(v byte, keepalive uint16, id string) []byte {
 	}
 	body = append(body, byte(len(id)>>8), byte(len(id)))
 	body = append(body, id...)
-	return append(appendLen([]byte{0x10}, len(body)), body...)
+	return append(appendRemaining([]byte{0x10}, len(body)), body...)
 }
 
 // readN reads exactly n bytes within 5 s.

@@ -123,7 +123,7 @@ func TestFirstPacketLimits(t *testing.T) {
 	// connectOf returns a 3.1.1 CONNECT whose remaining length is exactly rem.
 	connectOf := func(rem int) []byte {
 		pk := connectPacket(4, 0, string(make([]byte, rem-12)))
-		if got := len(pk) - len(appendLen(nil, rem)) - 1; got != rem {
+		if got := len(pk) - len(appendRemaining(nil, rem)) - 1; got != rem {
 			t.Fatalf("test CONNECT has remaining length %d, want %d", got, rem)
 		}
 		return pk

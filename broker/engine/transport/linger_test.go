@@ -14,7 +14,7 @@ import (
 // oversized returns a PUBLISH of n body bytes (above any small MaxPacketSize).
 func oversized(n int) []byte {
 	body := append([]byte{0, 1, 't'}, make([]byte, n-3)...)
-	return append(appendLen([]byte{0x30}, len(body)), body...)
+	return append(appendRemaining([]byte{0x30}, len(body)), body...)
 }
 
 // expectCleanEOF reads until the stream ends within 5 s: io.EOF, not a reset.

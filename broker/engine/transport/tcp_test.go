@@ -90,7 +90,7 @@ func TestLargePacketStraddles(t *testing.T) {
 
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 5000) // 80 KB
 	body := append([]byte{0, 1, 't'}, payload...)
-	pkt := append(appendLen([]byte{0x30}, len(body)), body...)
+	pkt := append(appendRemaining([]byte{0x30}, len(body)), body...)
 	mustWrite(t, pub, pkt)
 	if got := readN(t, sub, len(pkt)); !bytes.Equal(got, pkt) {
 		t.Fatal("the forwarded publish differs")
@@ -196,7 +196,7 @@ func TestMalformed(t *testing.T) {
 		want error
 	}{
 		{[]byte{0x30, 0xff, 0xff, 0xff, 0xff, 0x01}, ErrMalformed},
-		{append(appendLen([]byte{0x30}, 200), 0, 1), ErrPacketTooLarge},
+		{append(appendRemaining([]byte{0x30}, 200), 0, 1), ErrPacketTooLarge},
 		{[]byte{0xc1, 0}, ErrMalformed}, // PINGREQ with flags
 	}
 	for _, tc := range cases {

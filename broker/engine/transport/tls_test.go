@@ -58,7 +58,7 @@ func TestTLSBatchesAndLarge(t *testing.T) {
 	mustWrite(t, pub, connectPacket(4, 0, "pub"))
 	readN(t, pub, 4)
 	body := append([]byte{0, 1, 't'}, bytes.Repeat([]byte("tls!"), 30000)...)
-	pkt := append(appendLen([]byte{0x30}, len(body)), body...)
+	pkt := append(appendRemaining([]byte{0x30}, len(body)), body...)
 	for range 3 {
 		mustWrite(t, pub, pkt)
 		if got := readN(t, sub, len(pkt)); !bytes.Equal(got, pkt) {
@@ -88,7 +88,7 @@ func TestTLSPauseOnSlowSubscriber(t *testing.T) {
 	readN(t, pub, 4)
 	const n = 2000
 	body := append([]byte{0, 1, 't'}, make([]byte, 2048)...)
-	pkt := append(appendLen([]byte{0x30}, len(body)), body...)
+	pkt := append(appendRemaining([]byte{0x30}, len(body)), body...)
 	werr := make(chan error, 1)
 	go func() {
 		for range n {

@@ -78,7 +78,7 @@ func TestTLSCloseNotify(t *testing.T) {
 			want := []byte{0xe0, 0} // a DISCONNECT, after a backlog of PUBLISH bytes
 			if tc.backlog > 0 {
 				body := append([]byte{0, 1, 't'}, bytes.Repeat([]byte{'x'}, tc.backlog)...)
-				want = append(append(appendLen([]byte{0x30}, len(body)), body...), want...)
+				want = append(append(appendRemaining([]byte{0x30}, len(body)), body...), want...)
 			}
 			if r := c.Queue(nil, want); r != Queued && r != QueuedFull {
 				t.Fatalf("queue: %v", r)

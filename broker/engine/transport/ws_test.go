@@ -134,7 +134,7 @@ func TestWSFanOut(t *testing.T) {
 	mustWrite(t, pub, connectPacket(4, 0, "pub"))
 	readN(t, pub, 4)
 	body := append([]byte{0, 1, 't'}, bytes.Repeat([]byte("ws.."), 25000)...)
-	pkt := append(appendLen([]byte{0x30}, len(body)), body...)
+	pkt := append(appendRemaining([]byte{0x30}, len(body)), body...)
 	mustWrite(t, pub, pkt)
 	if got := readN(t, sub, len(pkt)); !bytes.Equal(got, pkt) {
 		t.Fatal("publish differs")
