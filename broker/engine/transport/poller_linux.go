@@ -175,8 +175,10 @@ func (p *poller) del(c *Conn) {
 	p.mu.Unlock()
 }
 
-// close stops the goroutines (if started; every connection finished) and
-// closes the descriptors.
+// close stops the goroutines (if started; every connection finished). The
+// descriptors stay open: a worker may still be re-arming a connection that a
+// close took meanwhile (Conn.arm after pArmed); Server.close calls closeFds
+// once the workers returned.
 func (p *poller) close(started bool) {
 	if started {
 		for _, ev := range p.stop {
@@ -185,7 +187,6 @@ func (p *poller) close(started bool) {
 		}
 		p.wg.Wait()
 	}
-	p.closeFds()
 }
 
 func (p *poller) closeFds() {

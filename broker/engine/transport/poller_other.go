@@ -24,3 +24,4 @@ func (*poller) register(*Conn) error  { return errors.ErrUnsupported }
 func (*poller) arm(*Conn, bool) error { return errors.ErrUnsupported }
 func (*poller) del(*Conn)             {}
 func (*poller) close(bool)            {}
+func (*poller) closeFds()             {}

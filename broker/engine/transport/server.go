@@ -95,7 +95,7 @@ func New(cfg Config, guard *listen.Guard, h Handler, log zerolog.Logger) (*Serve
 				_ = l.ln.Close()
 			}
 			if s.poll != nil {
-				s.poll.close(false)
+				s.poll.closeFds()
 			}
 			return nil, err
 		}
@@ -219,6 +219,9 @@ func (s *Server) close(ctx context.Context) error {
 	}
 	s.workers.Wait()
 	s.writers.Wait()
+	if s.poll != nil {
+		s.poll.closeFds() // no worker is left to re-arm with them
+	}
 	return first
 }
 
