@@ -104,6 +104,7 @@ func (e *Engine) TakeOver(clientID string, at int64) bool {
 		return false
 	}
 	s.cl = nil
+	s.releaseQueue(true)
 	s.online.Store(false)
 	e.st.online(-1)
 	if s.durable && e.shared != nil {

@@ -72,6 +72,7 @@ func (s *session) sendLocked(b *transport.Batch, pub *client, d delivery, fan *f
 	}
 	if len(s.queue) > 0 || s.inUse() >= s.window() {
 		s.push(d)
+		s.holdPublisher(b, pub, cl)
 		return
 	}
 	s.transmit(b, pub, d, fan, t)
@@ -182,9 +183,10 @@ func (s *session) fill(b *transport.Batch) {
 			continue // [MQTT-3.3.2-5]
 		}
 		if !s.transmit(b, nil, d, nil, t) {
-			return
+			break
 		}
 	}
+	s.releaseQueue(s.live() == nil)
 }
 
 // resume runs when a connection attaches or drains: messages in flight are
@@ -272,6 +274,7 @@ func (cl *client) ack(b *transport.Batch, pk *packets.Packet) error {
 	switch pk.FixedHeader.Type {
 	case packets.Puback:
 		if f != nil && f.d.qos == 1 {
+			s.ackAt = now().UnixMilli()
 			delete(s.inflight, pk.PacketID) // [MQTT-4.3.2-3]
 		}
 	case packets.Pubrec:
@@ -290,6 +293,7 @@ func (cl *client) ack(b *transport.Batch, pk *packets.Packet) error {
 		}
 	case packets.Pubcomp:
 		if f != nil && f.pubrec {
+			s.ackAt = now().UnixMilli()
 			delete(s.inflight, pk.PacketID) // [MQTT-4.3.3-5]
 		}
 	}

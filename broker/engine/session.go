@@ -52,7 +52,13 @@ type session struct {
 	seq      uint64             // send order of flights (resend order)
 	inQoS2   map[uint16]bool    // inbound QoS 2 ids: PUBREC sent, PUBREL awaited; true = in the store
 	draining bool               // a drain waiter runs (deliver.go)
-	d        *dstate            // durable sessions only (durqueue.go)
+	// full: closed when the queue drains below its low mark or the
+	// connection goes (queuefull.go); publishers paused on it wait.
+	full chan struct{}
+	// ackAt: unix milliseconds of the last outbound ack or attach, the
+	// subscriber's progress (a publisher is paused only while it reads).
+	ackAt int64
+	d     *dstate // durable sessions only (durqueue.go)
 }
 
 // delivery is one message on its way to one session: the subscription's

@@ -34,6 +34,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 			// Takeover: the old connection's will is published unless a
 			// delay lets this connection cancel it [MQTT-3.1.3-9].
 			old.cl = nil
+			old.releaseQueue(true)
 			old.online.Store(false)
 			e.st.online(-1)
 			if prev.will != nil && (prev.will.delay == 0 || clean) {
@@ -73,6 +74,7 @@ func (e *Engine) attach(cl *client, clean bool, expiry uint32) (s *session, pres
 	delete(e.offline, s)
 	s.mu.Lock()
 	s.cl, s.info, s.expiry, s.offlineAt, s.remote = cl, &cl.info, expiry, 0, false
+	s.ackAt = now().UnixMilli()
 	s.online.Store(true)
 	e.st.online(1)
 	cl.s = s
@@ -144,6 +146,7 @@ func (e *Engine) detach(cl *client, cause error) {
 	// both), and a CONNECT checks the expiry to the millisecond.
 	t := now().UnixMilli()
 	s.cl, s.offlineAt = nil, t
+	s.releaseQueue(true)
 	s.online.Store(false)
 	e.st.online(-1)
 	w := cl.will
