@@ -230,6 +230,14 @@ func TestWebClient(t *testing.T) {
 	carol.send("hi from carol")
 	alice.wait("carol's reply", `document.getElementById('messages').innerText.includes('hi from carol')`)
 	bob.wait("carol's reply", `document.getElementById('messages').innerText.includes('hi from carol')`)
+	// Groups are listed and titled by name, not by id; messages show their
+	// time under a day separator.
+	for _, p := range []*page{alice, bob, carol} {
+		p.wait("the group listed by name", fmt.Sprintf(`(document.querySelector('#convs li[data-conv=%q] .name')||{}).textContent === 'team'`, conv))
+		p.wait("the group titled by name", `document.getElementById('chat-title').textContent === 'team'`)
+	}
+	carol.wait("message times", `[...document.querySelectorAll('#messages li.msg')].filter(li => !li.classList.contains('notice')).every(li => /\d/.test((li.querySelector('time.ts')||{}).textContent||''))`)
+	carol.wait("a day separator", `document.querySelector('#messages li.day') !== null && document.querySelector('#messages li.day').textContent.length > 0`)
 	alice.shot("07-group")
 
 	// A script's message (mosquitto_pub, MQTT 3.1.1) appears in bob's page.
@@ -242,6 +250,37 @@ func TestWebClient(t *testing.T) {
 	bob.clickConv("d:bob:dave")
 	bob.wait("dave's message", `document.getElementById('messages').innerText.includes('sent from a shell script')`)
 	bob.shot("08-from-script")
+
+	// Scrolling back: 60 messages (one mosquitto_pub -l, a line each) reach
+	// eve's page; the page is reloaded (its sync cursor survives, its
+	// messages do not), the conversation shows the last page of history and
+	// scrolling to the top loads the rest, in order.
+	eve := signIn(t, base, "eve", shots)
+	var lines strings.Builder
+	for i := 1; i <= 60; i++ {
+		fmt.Fprintf(&lines, `{"cid":"scroll-%d","body":"line %d"}`+"\n", i, i)
+	}
+	if out, err := runCmd(t, 20*time.Second, strings.NewReader(lines.String()), "mosquitto_pub", "-V", "mqttv311", "-h", host, "-p", port,
+		"-u", "dave", "-P", "dave-pw", "-i", "dave-lines", "-q", "1", "-t", "im/send/user/eve", "-l"); err != nil {
+		t.Fatalf("mosquitto_pub -l: %v: %s", err, out)
+	}
+	eve.wait("60 messages live", `S.convs.has('d:dave:eve') && S.convs.get('d:dave:eve').msgs.size === 60`)
+	eve.run(chromedp.Reload())
+	eve.wait("the broker URL again", `document.getElementById('broker').value.startsWith('ws')`)
+	eve.run(chromedp.SetValue("#user", "eve", chromedp.ByID), chromedp.SetValue("#pass", "eve-pw", chromedp.ByID), chromedp.Click("#login-btn", chromedp.ByID))
+	eve.wait("signed in again", `document.getElementById('status').textContent === 'online'`)
+	eve.clickConv("d:dave:eve")
+	eve.wait("the last page", `document.querySelectorAll('#messages li.msg').length === 50`)
+	eve.run(chromedp.Evaluate(`document.getElementById('messages').scrollTop = 0`, nil))
+	eve.wait("all 60 after scrolling back", `document.querySelectorAll('#messages li.msg').length === 60`)
+	var scrolled []string
+	eve.eval(`[...document.querySelectorAll('#messages li.msg .body')].map(e => e.textContent)`, &scrolled)
+	for i, b := range scrolled {
+		if b != fmt.Sprintf("line %d", i+1) {
+			t.Fatalf("after scrolling back message %d is %q (all: %q)", i+1, b, scrolled)
+		}
+	}
+	eve.shot("08b-scrolled-back")
 
 	// Bad input shows the server's reason.
 	alice.clickConv("d:alice:bob")

@@ -170,6 +170,12 @@ function upsertConv(c) {
 function addMessage(env) {
   const c = upsertConv({ conv: env.conv });
   c.msgs.set(env.seq, env);
+  // A group's name travels in its created/renamed notices: the newest wins.
+  const n = env.type === 'notice' && env.notice;
+  if (n && n.name && (n.event === 'created' || n.event === 'renamed') && env.seq >= (c.nameSeq || 0)) {
+    c.name = n.name;
+    c.nameSeq = env.seq;
+  }
   c.last_seq = Math.max(c.last_seq, env.seq);
   if (env.from === S.me) {
     c.read = Math.max(c.read, env.seq);
@@ -257,7 +263,12 @@ function openConv(conv) {
 
 async function loadOlder() {
   const c = S.convs.get(S.current);
-  if (!c) return;
+  if (!c || c.loading) return;
+  c.loading = true;
+  // Older messages go above: keep what the user looks at where it is.
+  const ul = $('messages');
+  const fromBottom = ul.scrollHeight - ul.scrollTop;
+  S.keepScroll = fromBottom;
   const req = { conv: c.conv, limit: 50 };
   const seqs = [...c.msgs.keys()];
   if (seqs.length) req.before = Math.min(...seqs);
@@ -268,8 +279,15 @@ async function loadOlder() {
     c.last_seq = Math.max(c.last_seq, res.last_seq || 0);
     receiptFor(c.conv);
   } catch (e) { showError('history: ' + e.message); }
+  c.loading = false;
   render();
 }
+
+// Scrolling to the top of the list loads the page before it (history).
+$('messages').addEventListener('scroll', () => {
+  const c = S.convs.get(S.current);
+  if ($('messages').scrollTop === 0 && c && c.msgs.size && c.more !== false && Math.min(...c.msgs.keys()) > 1) loadOlder();
+});
 
 $('new-chat').addEventListener('submit', (ev) => {
   ev.preventDefault();
@@ -356,10 +374,16 @@ function showError(msg) { $('error').textContent = msg; }
 
 // ---- rendering ------------------------------------------------------------
 
+// title is what the list and the header call a conversation: a group by its
+// name (its id only until the name is known), a direct chat by the peer.
 function title(c) {
-  if (c.kind === 'group') return (c.name || 'group') + ' #' + c.group;
+  if (c.kind === 'group') return c.name || 'group ' + c.group;
   return c.peer;
 }
+
+// dayOf and timeOf format a server timestamp (unix ms) in the browser's locale.
+function dayOf(ts) { return new Date(ts).toLocaleDateString(undefined, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' }); }
+function timeOf(ts) { return new Date(ts).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }); }
 
 function unread(c) { return Math.max(0, c.last_seq - c.read); }
 
@@ -395,12 +419,25 @@ function render() {
   const p = c.kind === 'direct' ? S.presence.get(c.peer) : null;
   $('peer-presence').textContent = !p || p.status === 'unknown' ? '' :
     p.status === 'online' ? 'online' : 'last seen ' + new Date(p.last_seen || p.ts).toLocaleString();
+  $('chat-title').title = c.kind === 'group' ? 'group id ' + c.group : '';
   const ul = $('messages');
+  const atBottom = ul.scrollHeight - ul.scrollTop - ul.clientHeight < 40 || S.renderedConv !== c.conv;
   ul.replaceChildren();
   const seqs = [...c.msgs.keys()].sort((a, b) => a - b);
-  for (const s of seqs) ul.append(msgItem(c, c.msgs.get(s)));
+  let day = '';
+  for (const s of seqs) {
+    const m = c.msgs.get(s);
+    if (m.ts && dayOf(m.ts) !== day) {
+      day = dayOf(m.ts);
+      const sep = document.createElement('li');
+      sep.className = 'day'; sep.setAttribute('role', 'separator'); sep.textContent = day;
+      ul.append(sep);
+    }
+    ul.append(msgItem(c, m));
+  }
   for (const [cid, p2] of c.pending) ul.append(msgItem(c, { cid, body: p2.body, from: S.me, seq: p2.seq || 0 }, p2));
-  ul.scrollTop = ul.scrollHeight;
+  if (S.keepScroll !== undefined) { ul.scrollTop = ul.scrollHeight - S.keepScroll; S.keepScroll = undefined; } else if (atBottom) ul.scrollTop = ul.scrollHeight;
+  S.renderedConv = c.conv;
 }
 
 function msgItem(c, m, pending) {
@@ -421,6 +458,11 @@ function msgItem(c, m, pending) {
   const body = document.createElement('span');
   body.className = 'body'; body.textContent = m.body;
   li.append(body);
+  if (m.ts) {
+    const t = document.createElement('time');
+    t.className = 'ts'; t.dateTime = new Date(m.ts).toISOString(); t.textContent = timeOf(m.ts);
+    li.append(t);
+  }
   if (m.from === S.me) {
     const mark = document.createElement('span');
     mark.className = 'mark';
