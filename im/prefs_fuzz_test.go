@@ -94,3 +94,34 @@ func FuzzDecodeSettingsPatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHandlePrefs feeds block, settings and mention requests to a real
+// service: no panic, every refusal has a reason.
+func FuzzHandlePrefs(f *testing.F) {
+	h := newHarness(f)
+	g := h.rpc("alice", MethodGroupCreate, map[string]any{"name": "G", "users": []string{"bob"}}, CodeSuccess)["group"].(string)
+	for _, s := range [][2]string{
+		{rpcTopic(MethodBlock), `{"user":"bob"}`},
+		{rpcTopic(MethodUnblock), `{"user":"bob"}`},
+		{rpcTopic(MethodBlockList), ``},
+		{rpcTopic(MethodConvSet), `{"conv":"d:alice:bob","set":{"mute":true,"pin":true,"name":"B"}}`},
+		{rpcTopic(MethodConvSet), `{"conv":"g:` + g + `","set":{"mute_until":1750000009999}}`},
+		{rpcTopic(MethodConvSet), `{"conv":"g:` + g + `","set":null}`},
+		{groupTopic(g), `{"cid":"m1","body":"@bob","mentions":["bob","x"]}`},
+		{groupTopic(g), `{"cid":"m2","body":"@all","mentions":"all"}`},
+		{sendTopic("bob"), `{"cid":"m3","body":"x","mentions":["bob"]}`},
+		{"im/typing/d:alice:bob", `{"state":"stop"}`},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, topic, payload string) {
+		out := h.svc.Handle(bg(), dev("alice", "a1"), Request{Topic: topic, Payload: []byte(payload), QoS: 1})
+		if out.Reason == ErrInternal.Error() {
+			t.Fatalf("%q %q: internal error", topic, payload)
+		}
+		if !out.OK() && out.Reason == "" {
+			t.Fatalf("%q %q: refusal without reason %+v", topic, payload, out)
+		}
+		h.rec.take()
+	})
+}
