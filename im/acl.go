@@ -92,6 +92,9 @@ func (s *Service) canSeePresence(user, other string) bool {
 	if user == other {
 		return true
 	}
+	if s.blockedEither(user, other) {
+		return false // block.go: presence is hidden both ways
+	}
 	switch s.cfg.Presence {
 	case PresenceAll:
 		return true

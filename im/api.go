@@ -61,6 +61,8 @@ type PushEvent struct {
 	User, Conv, From, Preview string
 	ID, Seq                   uint64
 	TS                        int64 // unix ms
+	// Mention: the message mentions User (pushed even when User muted Conv).
+	Mention bool
 }
 
 // Pusher sends push notifications (APNs, FCM, webhooks...). Push must not block

@@ -36,6 +36,8 @@ var codeTable = []struct {
 	{ErrRejected, CodeImplementation},
 	{ErrOutOfRange, CodeImplementation},
 	{ErrConflict, CodeImplementation},
+	{ErrBlocked, CodeNotAuthorized},
+	{ErrTooManyBlocks, CodeQuotaExceeded},
 }
 
 // outcomeOf maps an error to the Outcome sent to the client. Storage and

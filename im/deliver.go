@@ -29,6 +29,8 @@ func (s *Service) fanout(members []string, env *Envelope, payload []byte, device
 		d := Delivery{Topic: userTopic(m, leafMsg), Payload: payload, QoS: 1}
 		if m == env.From {
 			d.SkipIfOnly = device
+		} else if env.mentioned(m) {
+			d.Payload = withMention(payload)
 		}
 		s.deliver(d)
 	}
@@ -39,8 +41,12 @@ func (s *Service) fanout(members []string, env *Envelope, payload []byte, device
 		if m == env.From || s.onlineHere(m) || s.onlineAnywhere(m) {
 			continue
 		}
+		mention := env.mentioned(m)
+		if !mention && s.mutedFor(m, env.Conv) {
+			continue // muted: delivered, not pushed (settings.go)
+		}
 		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(env.Body),
-			ID: env.ID, Seq: env.Seq, TS: env.TS})
+			ID: env.ID, Seq: env.Seq, TS: env.TS, Mention: mention})
 	}
 }
 

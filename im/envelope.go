@@ -53,6 +53,10 @@ type Envelope struct {
 	Type   string
 	Body   string
 	Notice *Notice
+	// Mentions names the members a group message mentions (mention.go);
+	// MentionAll mentions every member.
+	Mentions   []string
+	MentionAll bool
 }
 
 // AppendJSON appends the envelope's JSON (seq first) to b.
@@ -102,6 +106,7 @@ func (e *Envelope) appendFields(b []byte, first bool) []byte {
 		}
 		b = append(b, '}')
 	}
+	b = e.appendMentions(b)
 	return append(b, '}')
 }
 
@@ -132,6 +137,8 @@ type envelopeWire struct {
 	Type   string  `json:"type"`
 	Body   string  `json:"body"`
 	Notice *Notice `json:"notice"`
+
+	Mentions json.RawMessage `json:"mentions"`
 }
 
 // DecodeEnvelope decodes a delivered envelope (or a stored one, whose Seq is
@@ -151,6 +158,10 @@ func DecodeEnvelope(data []byte) (Envelope, error) {
 	if w.Notice != nil && w.Notice.Event == "" {
 		return Envelope{}, fmt.Errorf("%w: notice without event", ErrBadPayload)
 	}
+	mentions, all, err := decodeMentions(w.Mentions)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("envelope: %w", err)
+	}
 	return Envelope{ID: id, Conv: w.Conv, Seq: w.Seq, From: w.From, To: w.To, TS: w.TS,
-		CID: w.CID, Type: w.Type, Body: w.Body, Notice: w.Notice}, nil
+		CID: w.CID, Type: w.Type, Body: w.Body, Notice: w.Notice, Mentions: mentions, MentionAll: all}, nil
 }

@@ -59,4 +59,10 @@ var (
 	ErrStorage = errors.New("storage unavailable")
 	// ErrInternal: an unexpected failure (a recovered panic) (0x80).
 	ErrInternal = errors.New("internal error")
+
+	// ErrBlocked: a direct send or typing between two users one of whom
+	// blocked the other (0x87; block.go).
+	ErrBlocked = errors.New("blocked")
+	// ErrTooManyBlocks: the user already blocked maxBlocks users (0x97).
+	ErrTooManyBlocks = errors.New("block list full")
 )

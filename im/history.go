@@ -192,6 +192,9 @@ type convInfo struct {
 	Unread        uint64 `json:"unread"`
 	PeerDelivered uint64 `json:"peer_delivered,omitempty"`
 	PeerRead      uint64 `json:"peer_read,omitempty"`
+	// Settings and Blocked: the caller's own (settings.go, block.go).
+	Settings *convSettings `json:"settings,omitempty"`
+	Blocked  bool          `json:"blocked,omitempty"`
 }
 
 // conversationsResult is the response of rpc conversations.
@@ -221,6 +224,9 @@ func (s *Service) conversations(user string) (any, error) {
 			return nil, err
 		}
 		res.Conversations = append(res.Conversations, ci)
+	}
+	if err := s.addPrefs(user, res.Conversations); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

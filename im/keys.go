@@ -14,6 +14,8 @@ import "encoding/binary"
 //	g/{group}/meta            group meta JSON {name, open, created, creator}
 //	g/{group}/m/{user}        member JSON {role, joined, by}
 //	g/{group}/j/{user}        be64 seq of the user's latest join notice
+//	u/{user}/b/{other}        user blocked other: be64 unix ms (block.go)
+//	u/{user}/s/{conv}/{f}     user's setting f (m, p, a, n) of conv (settings.go)
 const (
 	pfxCounter = "c/"
 	pfxMsg     = "x/"

@@ -23,6 +23,8 @@ type sendPayload struct {
 	Type    string `json:"type"`
 	Body    string `json:"body"`
 	ReplyTo string `json:"reply_to"`
+	// Mentions: group messages only, decoded by decodeMentions (mention.go).
+	Mentions json.RawMessage `json:"mentions"`
 }
 
 // receiptPayload is the body of im/receipt/{conv}.
@@ -70,6 +72,9 @@ type rpcRequest struct {
 	To    *notifyTarget `json:"to"`
 	Title string        `json:"title"`
 	Body  string        `json:"body"`
+
+	// Set: conversation.set, decoded by decodeSettingsPatch (settings.go).
+	Set json.RawMessage `json:"set"`
 }
 
 // decodeObject decodes a JSON object into v, refusing anything else (arrays,

@@ -60,6 +60,14 @@ func (s *Service) callRPC(ctx context.Context, user, method string, req *rpcRequ
 		return s.conversations(user)
 	case MethodNotify:
 		return s.notify(user, req)
+	case MethodBlock:
+		return s.block(ctx, user, req)
+	case MethodUnblock:
+		return s.unblock(ctx, user, req)
+	case MethodBlockList:
+		return s.blockList(user)
+	case MethodConvSet:
+		return s.convSet(ctx, user, req)
 	}
 	return nil, fmt.Errorf("%w: unknown method %q", ErrBadTopic, clip(method))
 }

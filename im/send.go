@@ -55,6 +55,9 @@ func (s *Service) send(ctx context.Context, c Client, conv Conv, p sendPayload) 
 	if err := s.checkMember(conv, user); err != nil {
 		return sent{}, err
 	}
+	if err := s.checkBlocked(conv, user); err != nil {
+		return sent{}, err
+	}
 	body := p.Body
 	if s.opts.Filter != nil {
 		out, reject := s.opts.Filter.Filter(body)
@@ -71,6 +74,9 @@ func (s *Service) send(ctx context.Context, c Client, conv Conv, p sendPayload) 
 	env := Envelope{ID: s.ids.next(now), Conv: cs, From: user, TS: now.UnixMilli(), CID: p.CID, Type: p.Type, Body: body}
 	if conv.Kind == ConvDirect {
 		env.To = conv.peer(user)
+	}
+	if err := s.resolveMentions(conv, user, p.Mentions, &env); err != nil {
+		return sent{}, err
 	}
 	stored := env.appendStored(make([]byte, 0, 128+len(body)))
 	ops := make([]persist.Op, 1, 3)

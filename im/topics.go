@@ -19,12 +19,18 @@ const (
 	MethodSync          = "sync"
 	MethodConversations = "conversations"
 	MethodNotify        = "notify"
+
+	MethodBlock     = "block"
+	MethodUnblock   = "unblock"
+	MethodBlockList = "block.list"
+	MethodConvSet   = "conversation.set"
 )
 
 var methods = map[string]bool{
 	MethodGroupCreate: true, MethodGroupInvite: true, MethodGroupJoin: true, MethodGroupLeave: true,
 	MethodGroupKick: true, MethodGroupRole: true, MethodGroupRename: true, MethodGroupMembers: true,
 	MethodHistory: true, MethodSync: true, MethodConversations: true, MethodNotify: true,
+	MethodBlock: true, MethodUnblock: true, MethodBlockList: true, MethodConvSet: true,
 }
 
 // Down topic leaves under im/u/{user}/.

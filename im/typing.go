@@ -11,6 +11,9 @@ func (s *Service) handleTyping(c Client, r *Request, conv Conv) Outcome {
 	if err == nil {
 		err = s.checkMember(conv, c.User)
 	}
+	if err == nil {
+		err = s.checkBlocked(conv, c.User) // not shown either way
+	}
 	var members []string
 	if err == nil {
 		members, err = s.convMembers(conv)

@@ -24,6 +24,8 @@ type Event struct {
 	User, Conv, From, Preview string
 	ID, Seq                   uint64
 	TS                        int64 // unix ms
+	// Mention: the message mentions User (pushed even if User muted Conv).
+	Mention bool
 }
 
 // wire is the JSON body of a POST.
@@ -37,6 +39,7 @@ type wire struct {
 	TS      int64  `json:"ts"`
 	Preview string `json:"preview"`
 	Attempt int    `json:"attempt"`
+	Mention bool   `json:"mention,omitempty"`
 }
 
 type job struct {
@@ -175,7 +178,7 @@ func (d *Dispatcher) post(j job, attempt int) (retry bool, err error) {
 	body, err := json.Marshal(wire{
 		Event: "message", User: j.ev.User, Conv: j.ev.Conv, From: j.ev.From,
 		ID: strconv.FormatUint(j.ev.ID, 10), Seq: j.ev.Seq, TS: j.ev.TS, Preview: j.ev.Preview,
-		Attempt: attempt,
+		Attempt: attempt, Mention: j.ev.Mention,
 	})
 	if err != nil {
 		return false, fmt.Errorf("encode event: %w", err)

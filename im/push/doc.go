@@ -1,7 +1,9 @@
 // Package push is the offline-push webhook of the IM server: when a message is
 // stored for a user with no connected device, the IM service hands an Event to
 // a Dispatcher, which POSTs it as signed JSON to a configured URL, the bridge
-// to APNs/FCM gateways.
+// to APNs/FCM gateways. The service does not hand over events for a
+// conversation the user muted, unless the message mentions them
+// (Event.Mention, "mention": true in the body).
 //
 // # Delivery
 //
