@@ -61,6 +61,11 @@ type PushEvent struct {
 	User, Conv, From, Preview string
 	ID, Seq                   uint64
 	TS                        int64 // unix ms
+	// Kind is "" for a new message, TypeEdit or TypeRecall for an edit or
+	// recall of the message whose seq is Target (Preview: the new body of
+	// an edit, empty for a recall).
+	Kind   string
+	Target uint64
 }
 
 // Pusher sends push notifications (APNs, FCM, webhooks...). Push must not block

@@ -36,6 +36,10 @@ var codeTable = []struct {
 	{ErrRejected, CodeImplementation},
 	{ErrOutOfRange, CodeImplementation},
 	{ErrConflict, CodeImplementation},
+	{ErrNoMessage, CodeImplementation},
+	{ErrTooLate, CodeImplementation},
+	{ErrNotEditable, CodeImplementation},
+	{ErrTooManyReactions, CodeQuotaExceeded},
 }
 
 // outcomeOf maps an error to the Outcome sent to the client. Storage and

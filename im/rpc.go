@@ -60,6 +60,12 @@ func (s *Service) callRPC(ctx context.Context, user, method string, req *rpcRequ
 		return s.conversations(user)
 	case MethodNotify:
 		return s.notify(user, req)
+	case MethodMsgEdit:
+		return s.msgEdit(ctx, user, req)
+	case MethodMsgRecall:
+		return s.msgRecall(ctx, user, req)
+	case MethodMsgReact:
+		return s.msgReact(ctx, user, req)
 	}
 	return nil, fmt.Errorf("%w: unknown method %q", ErrBadTopic, clip(method))
 }

@@ -19,12 +19,16 @@ const (
 	MethodSync          = "sync"
 	MethodConversations = "conversations"
 	MethodNotify        = "notify"
+	MethodMsgEdit       = "msg.edit"
+	MethodMsgRecall     = "msg.recall"
+	MethodMsgReact      = "msg.react"
 )
 
 var methods = map[string]bool{
 	MethodGroupCreate: true, MethodGroupInvite: true, MethodGroupJoin: true, MethodGroupLeave: true,
 	MethodGroupKick: true, MethodGroupRole: true, MethodGroupRename: true, MethodGroupMembers: true,
 	MethodHistory: true, MethodSync: true, MethodConversations: true, MethodNotify: true,
+	MethodMsgEdit: true, MethodMsgRecall: true, MethodMsgReact: true,
 }
 
 // Down topic leaves under im/u/{user}/.

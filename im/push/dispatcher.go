@@ -24,6 +24,10 @@ type Event struct {
 	User, Conv, From, Preview string
 	ID, Seq                   uint64
 	TS                        int64 // unix ms
+	// Kind is the event: "" (sent as "message"), "edit" or "recall"; Target
+	// is the seq of the edited or recalled message.
+	Kind   string
+	Target uint64
 }
 
 // wire is the JSON body of a POST.
@@ -37,6 +41,7 @@ type wire struct {
 	TS      int64  `json:"ts"`
 	Preview string `json:"preview"`
 	Attempt int    `json:"attempt"`
+	Target  uint64 `json:"target,omitempty"` // edit, recall: the changed message's seq
 }
 
 type job struct {
@@ -172,8 +177,12 @@ func (d *Dispatcher) deliver(j job) {
 
 // post makes one attempt; retry says whether a failure may be retried.
 func (d *Dispatcher) post(j job, attempt int) (retry bool, err error) {
+	event := "message"
+	if j.ev.Kind != "" {
+		event = j.ev.Kind
+	}
 	body, err := json.Marshal(wire{
-		Event: "message", User: j.ev.User, Conv: j.ev.Conv, From: j.ev.From,
+		Event: event, Target: j.ev.Target, User: j.ev.User, Conv: j.ev.Conv, From: j.ev.From,
 		ID: strconv.FormatUint(j.ev.ID, 10), Seq: j.ev.Seq, TS: j.ev.TS, Preview: j.ev.Preview,
 		Attempt: attempt,
 	})
