@@ -268,3 +268,26 @@ func TestReactions(t *testing.T) {
 		t.Fatalf("recalled message %v", raws[1])
 	}
 }
+
+func TestChangeWindowsConfig(t *testing.T) {
+	if c := DefaultConfig(); c.EditWindow != 48*time.Hour || c.RecallWindow != 24*time.Hour || c.Validate() != nil {
+		t.Fatalf("defaults %v %v: %v", c.EditWindow, c.RecallWindow, c.Validate())
+	}
+	for _, tc := range []struct {
+		key string
+		mod func(*Config)
+	}{
+		{"edit_window", func(c *Config) { c.EditWindow = -time.Second }},
+		{"edit_window", func(c *Config) { c.EditWindow = 366 * 24 * time.Hour }},
+		{"recall_window", func(c *Config) { c.RecallWindow = -1 }},
+	} {
+		c := DefaultConfig()
+		tc.mod(&c)
+		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), tc.key+": ") {
+			t.Errorf("%s: %v", tc.key, err)
+		}
+	}
+	c := DefaultConfig()
+	c.EditWindow, c.RecallWindow = 0, 0
+	check(t, c.Validate())
+}
