@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,10 +20,13 @@ import (
 // events are seen live by the other side and by a device that syncs later,
 // history returns the messages as they are now with their reactions, a
 // recall after its window is refused with its code, a group owner recalls a
-// member's message, and the recalled bodies are gone from the store.
+// member's message, the push webhook hears of a recall for an offline user,
+// and the recalled bodies are gone from the store.
 func TestIMEditRecallReactions(t *testing.T) {
 	const window = 3 * time.Second
-	n := imNode(t, "  recall_window: 3s\n")
+	hook := newWebhook(t)
+	n := imNode(t, fmt.Sprintf("  recall_window: 3s\n  push: {url: %q, secret: %q, backoff_min: 50ms, backoff_max: 200ms}\n",
+		hook.srv.URL, pushSecret))
 	host, port := hostPort(t, n.addr("tcp"))
 	alice := imConnect(t, n, "alice", "alice-1")
 	bob := imConnect(t, n, "bob", "bob-1")
@@ -92,6 +96,27 @@ func TestIMEditRecallReactions(t *testing.T) {
 	}
 	if got := reactionsIn(bob); got != `[{"count":1,"emoji":"👍","me":true}]` {
 		t.Fatalf("bob's history reactions %s", got)
+	}
+
+	// dave is offline: the push webhook is told of the recall.
+	d1 := alice.send(t, "im/send/user/dave", "d1", "to dave")
+	if r := alice.rpc(t, "msg.recall", map[string]any{"conv": "d:alice:dave", "seq": num(t, d1, "seq")}); r["ok"] != true {
+		t.Fatalf("recall to dave %v", r)
+	}
+	pushed := func() map[string]any {
+		for _, r := range hook.requestsFor(t, "dave") {
+			var ev map[string]any
+			if json.Unmarshal(r.body, &ev) == nil && ev["event"] == "recall" {
+				return ev
+			}
+		}
+		return nil
+	}
+	for deadline := time.Now().Add(10 * time.Second); pushed() == nil && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ev := pushed(); ev == nil || ev["target"] != float64(num(t, d1, "seq")) || ev["conv"] != "d:alice:dave" || ev["preview"] != "" {
+		t.Fatalf("push of the recall: %v", ev)
 	}
 
 	// A device of bob's that syncs later gets the message as it is now and
