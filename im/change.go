@@ -166,13 +166,13 @@ const maxChangeAttempts = 4
 // retryConflict runs try until it succeeds, fails otherwise than by a guard
 // conflict, or has failed maxChangeAttempts times (then ErrConflict, 0x83).
 func retryConflict(try func() error) error {
-	var err error
 	for range maxChangeAttempts {
-		if err = try(); !isGuardConflict(err) {
+		if err := try(); !isGuardConflict(err) {
 			return err
 		}
 	}
-	return fmt.Errorf("%w: the message changed concurrently %d times, try again: %w", ErrConflict, maxChangeAttempts, err)
+	// The guard's details (op index, key) are not the client's business.
+	return fmt.Errorf("%w: the message changed concurrently %d times, try again", ErrConflict, maxChangeAttempts)
 }
 
 // eventResult is the changeResult of a committed event.
