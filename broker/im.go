@@ -80,7 +80,7 @@ type pushAdapter struct{ d *push.Dispatcher }
 func (a pushAdapter) Push(ev im.PushEvent) {
 	a.d.Enqueue(push.Event{
 		User: ev.User, Conv: ev.Conv, From: ev.From, Preview: ev.Preview,
-		ID: ev.ID, Seq: ev.Seq, TS: ev.TS, Mention: ev.Mention,
+		ID: ev.ID, Seq: ev.Seq, TS: ev.TS, Mention: ev.Mention, Kind: ev.Kind, Target: ev.Target,
 	})
 }
 

@@ -63,6 +63,11 @@ type PushEvent struct {
 	TS                        int64 // unix ms
 	// Mention: the message mentions User (pushed even when User muted Conv).
 	Mention bool
+	// Kind is "" for a new message, TypeEdit or TypeRecall for an edit or
+	// recall of the message whose seq is Target (Preview: the new body of
+	// an edit, empty for a recall).
+	Kind   string
+	Target uint64
 }
 
 // Pusher sends push notifications (APNs, FCM, webhooks...). Push must not block

@@ -38,6 +38,10 @@ var codeTable = []struct {
 	{ErrConflict, CodeImplementation},
 	{ErrBlocked, CodeNotAuthorized},
 	{ErrTooManyBlocks, CodeQuotaExceeded},
+	{ErrNoMessage, CodeImplementation},
+	{ErrTooLate, CodeImplementation},
+	{ErrNotEditable, CodeImplementation},
+	{ErrTooManyReactions, CodeQuotaExceeded},
 }
 
 // outcomeOf maps an error to the Outcome sent to the client. Storage and

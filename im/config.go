@@ -28,6 +28,7 @@ const (
 	minApplyTimeout      = 100 * time.Millisecond
 	maxApplyTimeout      = 5 * time.Minute
 	minSweepInterval     = time.Second
+	maxChangeWindow      = 365 * 24 * time.Hour // edit_window, recall_window
 )
 
 // Config is the im section of the imqttd config file. Build it with
@@ -60,12 +61,19 @@ type Config struct {
 	// SweepInterval is how often expired dedup records are deleted; 0 disables
 	// the sweep (records are then kept forever).
 	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// EditWindow is how long after sending the sender may edit a text
+	// message (rpc msg.edit); 0 disables editing.
+	EditWindow time.Duration `yaml:"edit_window"`
+	// RecallWindow is how long after sending the sender may recall a message
+	// (rpc msg.recall); 0 disables it for senders. Group owners and admins
+	// may recall any message at any time.
+	RecallWindow time.Duration `yaml:"recall_window"`
 }
 
 // DefaultConfig returns the defaults: enabled, no admins, 16 KiB bodies, 10
 // devices per user, presence shared, 24 h dedup window, history pages of 100, sync
 // pages of 200, groups of up to 1000 members, 10 s apply timeout, a dedup sweep
-// every 10 minutes.
+// every 10 minutes, edits within 48 h and recalls within 24 h.
 func DefaultConfig() Config {
 	return Config{
 		Enabled:         true,
@@ -78,6 +86,8 @@ func DefaultConfig() Config {
 		GroupMaxMembers: 1000,
 		ApplyTimeout:    10 * time.Second,
 		SweepInterval:   10 * time.Minute,
+		EditWindow:      48 * time.Hour,
+		RecallWindow:    24 * time.Hour,
 	}
 }
 
@@ -126,6 +136,12 @@ func (c Config) Validate() error {
 	}
 	if c.SweepInterval != 0 && c.SweepInterval < minSweepInterval {
 		return bad("sweep_interval", c.SweepInterval, fmt.Sprintf("must be 0 (off) or at least %s", minSweepInterval))
+	}
+	if c.EditWindow < 0 || c.EditWindow > maxChangeWindow {
+		return bad("edit_window", c.EditWindow, fmt.Sprintf("must be 0 (off)..%s", maxChangeWindow))
+	}
+	if c.RecallWindow < 0 || c.RecallWindow > maxChangeWindow {
+		return bad("recall_window", c.RecallWindow, fmt.Sprintf("must be 0 (off)..%s", maxChangeWindow))
 	}
 	return nil
 }

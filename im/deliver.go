@@ -34,7 +34,7 @@ func (s *Service) fanout(members []string, env *Envelope, payload []byte, device
 		}
 		s.deliver(d)
 	}
-	if s.opts.Push == nil || env.Type == TypeNotice {
+	if s.opts.Push == nil || env.Type == TypeNotice || env.Type == TypeReaction {
 		return
 	}
 	for _, m := range members {
@@ -46,7 +46,7 @@ func (s *Service) fanout(members []string, env *Envelope, payload []byte, device
 			continue // muted: delivered, not pushed (settings.go)
 		}
 		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(env.Body),
-			ID: env.ID, Seq: env.Seq, TS: env.TS, Mention: mention})
+			ID: env.ID, Seq: env.Seq, TS: env.TS, Mention: mention, Kind: pushKind(env.Type), Target: env.Target})
 	}
 }
 
@@ -65,4 +65,12 @@ func preview(body string) string {
 		return ""
 	}
 	return body
+}
+
+// pushKind is PushEvent.Kind of an envelope type: "" for messages.
+func pushKind(typ string) string {
+	if typ == TypeEdit || typ == TypeRecall {
+		return typ
+	}
+	return ""
 }

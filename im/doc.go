@@ -8,8 +8,9 @@
 //
 // # What it owns
 //
-// The raw IM key space of persist (c/ x/ i/ v/ u/ g/, see keys.go), written
-// only through the Replicator (raft) and read from the local *persist.Store;
+// The raw IM key space of persist (c/ x/ i/ v/ u/ g/, see keys.go; y/, see
+// change.go), written only through the Replicator (raft) and read from the
+// local *persist.Store;
 // the in-memory presence of this node's devices; one goroutine, the sweeper of
 // expired dedup records. It does not own the Replicator, the Store or the
 // Deliverer: the caller opens them before New and closes them after Close.

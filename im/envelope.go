@@ -16,6 +16,13 @@ const (
 	TypeNotice = "notice"
 	// TypeNotify is a notification envelope (not stored); clients cannot send it.
 	TypeNotify = "notify"
+	// TypeEdit, TypeRecall and TypeReaction are the events of rpc msg.edit,
+	// msg.recall and msg.react (edit.go, recall.go, reaction.go): stored in
+	// the log with their own seq, naming the changed message in Target;
+	// clients cannot send them as messages.
+	TypeEdit     = "edit"
+	TypeRecall   = "recall"
+	TypeReaction = "reaction"
 )
 
 // Notice events.
@@ -57,6 +64,13 @@ type Envelope struct {
 	// MentionAll mentions every member.
 	Mentions   []string
 	MentionAll bool
+
+	// Edit, recall and reactions (edit.go, recall.go, reaction.go).
+	Target   uint64 // edit, recall, reaction events: the seq of the changed message
+	EditedTS int64  // an edited message: when it was last edited (unix ms)
+	Recalled bool   // a recalled message (its body erased) or an erased edit event
+	Emoji    string // reaction events: the reaction
+	Remove   bool   // reaction events: the reaction was taken back
 }
 
 // AppendJSON appends the envelope's JSON (seq first) to b.
@@ -86,6 +100,7 @@ func (e *Envelope) appendFields(b []byte, first bool) []byte {
 	if e.Body != "" {
 		b = appendStrField(b, "body", e.Body, false)
 	}
+	b = e.appendChangeFields(b)
 	if n := e.Notice; n != nil {
 		b = appendKey(b, "notice", false)
 		b = appendStrField(append(b, '{'), "event", n.Event, true)
@@ -108,6 +123,26 @@ func (e *Envelope) appendFields(b []byte, first bool) []byte {
 	}
 	b = e.appendMentions(b)
 	return append(b, '}')
+}
+
+// appendChangeFields appends the fields of edits, recalls and reactions.
+func (e *Envelope) appendChangeFields(b []byte) []byte {
+	if e.Target != 0 {
+		b = appendUintField(b, "target", e.Target, false)
+	}
+	if e.Emoji != "" {
+		b = appendStrField(b, "emoji", e.Emoji, false)
+	}
+	if e.Remove {
+		b = appendBoolField(b, "remove", true, false)
+	}
+	if e.EditedTS != 0 {
+		b = appendIntField(b, "edited_ts", e.EditedTS, false)
+	}
+	if e.Recalled {
+		b = appendBoolField(b, "recalled", true, false)
+	}
+	return b
 }
 
 // storedPrefix is how every stored message starts.
@@ -139,6 +174,11 @@ type envelopeWire struct {
 	Notice *Notice `json:"notice"`
 
 	Mentions json.RawMessage `json:"mentions"`
+	Target   uint64          `json:"target"`
+	EditedTS int64           `json:"edited_ts"`
+	Recalled bool            `json:"recalled"`
+	Emoji    string          `json:"emoji"`
+	Remove   bool            `json:"remove"`
 }
 
 // DecodeEnvelope decodes a delivered envelope (or a stored one, whose Seq is
@@ -163,5 +203,6 @@ func DecodeEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("envelope: %w", err)
 	}
 	return Envelope{ID: id, Conv: w.Conv, Seq: w.Seq, From: w.From, To: w.To, TS: w.TS,
-		CID: w.CID, Type: w.Type, Body: w.Body, Notice: w.Notice, Mentions: mentions, MentionAll: all}, nil
+		CID: w.CID, Type: w.Type, Body: w.Body, Notice: w.Notice, Mentions: mentions, MentionAll: all,
+		Target: w.Target, EditedTS: w.EditedTS, Recalled: w.Recalled, Emoji: w.Emoji, Remove: w.Remove}, nil
 }

@@ -51,6 +51,18 @@ var (
 	// ErrConflict: the request contradicts the group's state (the owner leaving
 	// a group with other members, kicking oneself, inviting a member...) (0x83).
 	ErrConflict = errors.New("conflict")
+	// ErrNoMessage: an edit, recall or reaction names a seq that is not a
+	// message the user can see in the conversation (0x83).
+	ErrNoMessage = errors.New("no such message")
+	// ErrTooLate: the edit or recall window of the message has passed
+	// (Config.EditWindow, Config.RecallWindow) (0x83).
+	ErrTooLate = errors.New("window passed")
+	// ErrNotEditable: the message cannot be changed that way: not a text
+	// message (edit), recalled already, or an event or notice (0x83).
+	ErrNotEditable = errors.New("message cannot be changed")
+	// ErrTooManyReactions: the message already has the most distinct
+	// reactions allowed (0x97).
+	ErrTooManyReactions = errors.New("too many reactions")
 	// ErrNoGroup: the operator API named a group that does not exist.
 	ErrNoGroup = errors.New("no such group")
 	// ErrStorage: the write could not be committed or the store could not be

@@ -26,6 +26,8 @@ var envelopeSeeds = []string{
 	`{"id":"1","conv":"g:1","from":"a","ts":1,"type":"text","body":"\u2028\"\\\u0000é\ud800"}`,
 	`{"id":"-1","type":"text"}`, `{"id":"x"}`, `{"id":"1"}`, `{"id":"1","type":"notice","notice":{}}`,
 	`[]`, `null`, `{"seq":-1}`, `{"id":"1","type":"t","ts":1e99}`,
+	`{"seq":3,"id":"9","conv":"d:a:b","from":"a","ts":2,"type":"edit","body":"x","target":1,"edited_ts":2,"recalled":true}`,
+	`{"seq":4,"id":"9","conv":"g:1","from":"a","ts":2,"type":"reaction","target":1,"emoji":"👍","remove":true}`,
 }
 
 func FuzzDecodeEnvelope(f *testing.F) {

@@ -87,6 +87,9 @@ func (s *Service) history(user string, req *rpcRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.addReactions(cs, user, msgs, page); err != nil {
+		return nil, err
+	}
 	if n := len(page); n > 0 {
 		edge := msgs[n-1].seq // the furthest message in scan order
 		res.More = full || (forward && edge < hi) || (!forward && edge > lo)

@@ -74,7 +74,8 @@ type rpcRequest struct {
 	Body  string        `json:"body"`
 
 	// Set: conversation.set, decoded by decodeSettingsPatch (settings.go).
-	Set json.RawMessage `json:"set"`
+	Set          json.RawMessage `json:"set"`
+	changeFields                 // msg.edit, msg.recall, msg.react (change.go)
 }
 
 // decodeObject decodes a JSON object into v, refusing anything else (arrays,
@@ -110,7 +111,7 @@ func printable(s string) bool {
 // validType reports whether t is a client message type: 1..32 of [a-z0-9_.-],
 // not one of the server's own types.
 func validType(t string) bool {
-	if len(t) == 0 || len(t) > maxTypeLen || t == TypeNotice || t == TypeNotify {
+	if len(t) == 0 || len(t) > maxTypeLen || t == TypeNotice || t == TypeNotify || isChangeType(t) {
 		return false
 	}
 	for i := 0; i < len(t); i++ {
@@ -135,7 +136,7 @@ func decodeSend(data []byte, maxBody int) (sendPayload, error) {
 		p.Type = TypeText
 	}
 	if !validType(p.Type) {
-		return p, fmt.Errorf("%w: type %q: must be 1..%d of [a-z0-9_.-], not notice or notify", ErrBadPayload, clip(p.Type), maxTypeLen)
+		return p, fmt.Errorf("%w: type %q: must be 1..%d of [a-z0-9_.-], not notice, notify, edit, recall or reaction", ErrBadPayload, clip(p.Type), maxTypeLen)
 	}
 	if p.Body == "" {
 		return p, fmt.Errorf("%w: empty body", ErrBadPayload)

@@ -68,6 +68,12 @@ func (s *Service) callRPC(ctx context.Context, user, method string, req *rpcRequ
 		return s.blockList(user)
 	case MethodConvSet:
 		return s.convSet(ctx, user, req)
+	case MethodMsgEdit:
+		return s.msgEdit(ctx, user, req)
+	case MethodMsgRecall:
+		return s.msgRecall(ctx, user, req)
+	case MethodMsgReact:
+		return s.msgReact(ctx, user, req)
 	}
 	return nil, fmt.Errorf("%w: unknown method %q", ErrBadTopic, clip(method))
 }

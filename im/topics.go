@@ -24,6 +24,9 @@ const (
 	MethodUnblock   = "unblock"
 	MethodBlockList = "block.list"
 	MethodConvSet   = "conversation.set"
+	MethodMsgEdit   = "msg.edit"
+	MethodMsgRecall = "msg.recall"
+	MethodMsgReact  = "msg.react"
 )
 
 var methods = map[string]bool{
@@ -31,6 +34,7 @@ var methods = map[string]bool{
 	MethodGroupKick: true, MethodGroupRole: true, MethodGroupRename: true, MethodGroupMembers: true,
 	MethodHistory: true, MethodSync: true, MethodConversations: true, MethodNotify: true,
 	MethodBlock: true, MethodUnblock: true, MethodBlockList: true, MethodConvSet: true,
+	MethodMsgEdit: true, MethodMsgRecall: true, MethodMsgReact: true,
 }
 
 // Down topic leaves under im/u/{user}/.

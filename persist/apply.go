@@ -19,6 +19,9 @@ import (
 //     replica. Timestamps travel inside the ops.
 //   - Each batch (one command) is validated as a whole first; an invalid batch is
 //     skipped and every one of its results carries Err (wrapping ErrInvalidOp).
+//   - A guard (OpRequireRaw) that fails skips the rest of its batch: those
+//     results carry Err wrapping ErrConflict and nothing of the batch is
+//     written; the entry's other batches apply.
 //   - A returned error other than ErrAlreadyApplied (I/O, ErrDiskFull, ErrClosed,
 //     a corrupt stored record) means the entry is not applied: retry Apply with the
 //     same index and batches. If part of a split entry was committed, the retry
@@ -73,9 +76,14 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 			}
 			continue
 		}
+		var conflict error // the failed guard of this batch (DESIGN.md "Guards")
 		for oi := range batch {
 			if resuming && bi == start.batch && oi < start.op {
 				res[oi].Resumed = true
+				continue
+			}
+			if conflict != nil {
+				res[oi].Err = fmt.Errorf("%w: skipped: %w", ErrConflict, conflict)
 				continue
 			}
 			w.pos.batch, w.pos.op = bi, oi
@@ -86,6 +94,9 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 				return nil, fmt.Errorf("apply index %d batch %d op %d (%s): %w", index, bi, oi, batch[oi].Kind, mapWriteErr(err))
 			}
 			res[oi] = r
+			if batch[oi].Kind == OpRequireRaw && r.Err != nil {
+				conflict = fmt.Errorf("op %d: %w", oi, r.Err)
+			}
 		}
 	}
 	if err := w.finish(resuming); err != nil {
@@ -136,6 +147,9 @@ func prepareBatch(batch []Op) ([][]byte, error) {
 			return nil, fmt.Errorf("op %d: %w", i, err)
 		}
 		vals[i] = v
+	}
+	if err := checkGuardsFirst(batch); err != nil {
+		return nil, err
 	}
 	if err := checkBodyRefs(batch); err != nil {
 		return nil, err

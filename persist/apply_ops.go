@@ -68,6 +68,8 @@ func applyOp(w *txnWriter, op *Op, val []byte) (Result, error) {
 		return appendRaw(w, op)
 	case OpMaxRaw:
 		return maxRaw(w, op.Key, op.Seq)
+	case OpRequireRaw:
+		return requireRaw(w, op)
 	}
 	return Result{}, fmt.Errorf("%w: unknown kind %d", ErrInvalidOp, op.Kind)
 }

@@ -123,7 +123,7 @@ func TestApplyDeterministic(t *testing.T) {
 	for idx := uint64(1); idx <= 200; idx++ {
 		var batches [][]Op
 		for range 1 + r.IntN(4) {
-			var batch []Op
+			batch := randGuards(r) // passing and failing guards (apply_guard_test.go)
 			for range 1 + r.IntN(6) {
 				op := randOp(r)
 				if op.Client != "" {

@@ -64,6 +64,13 @@ var (
 	// Deterministic: the usage it checks is replicated state.
 	ErrQuotaExceeded = errors.New("persist: quota exceeded")
 
+	// ErrConflict is set in Result.Err of a failing guard (OpRequireRaw: the
+	// guarded raw key does not hold the required value) and of every later op
+	// of its batch, which were skipped: nothing of the batch was written. The
+	// proposer re-reads, re-decides and proposes again. Deterministic: the
+	// guarded keys are replicated state read without a TTL.
+	ErrConflict = errors.New("persist: guard conflict")
+
 	// ErrDiskFull is returned (wrapped) by a write that was refused because the
 	// file system has less than Config.MinFreeBytes available, or that failed with
 	// ENOSPC. Nothing of the refused write is visible; the next write after space

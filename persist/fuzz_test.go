@@ -117,9 +117,9 @@ func FuzzDecodeOps(f *testing.F) {
 	b, _ := EncodeOps(allOps())
 	encs = append(encs, b)
 	for range 8 {
-		ops := make([]Op, 1+r.IntN(4))
-		for i := range ops {
-			ops[i] = randOp(r)
+		ops := randGuards(r)
+		for range 1 + r.IntN(4) {
+			ops = append(ops, randOp(r))
 		}
 		b, _ := EncodeOps(ops)
 		encs = append(encs, b)

@@ -92,6 +92,16 @@ const (
 	// OpDropStaged deletes the references staged for body Seq (an abandoned
 	// fan-out); Result.Count is how many.
 	OpDropStaged
+	// OpRequireRaw is a guard: the live value of raw Key must equal Value
+	// byte for byte (with IfAbsent, "Absent": Key must be absent; a key
+	// carrying a Badger TTL counts as absent, as for every read that decides
+	// what Apply writes). A failing guard fails with Result.Err wrapping
+	// ErrConflict and every later op of the same batch is skipped (Result.Err
+	// wraps ErrConflict, nothing written). Guards may only come first in a
+	// batch (validation refuses a guard after any other kind), so a failing
+	// guard leaves the batch unwritten. It writes nothing itself. See
+	// DESIGN.md "Guards".
+	OpRequireRaw
 
 	opKindEnd // first unused value
 )
@@ -106,6 +116,7 @@ var opKindNames = [...]string{
 	OpAppendRaw: "append_raw", OpMaxRaw: "max_raw",
 	OpPutBody: "put_body", OpEnqueueRef: "enqueue_ref", OpPutRetainedOwned: "put_retained_owned",
 	OpStageRef: "stage_ref", OpCommitBody: "commit_body", OpDropStaged: "drop_staged",
+	OpRequireRaw: "require_raw",
 }
 
 // String returns the snake_case name of k.
@@ -239,6 +250,19 @@ func PutRetainedOwnedOp(m Message, owner string, maxCount, maxBytes uint64) Op {
 	return Op{Kind: OpPutRetainedOwned, Message: &m, Owner: owner, MaxCount: maxCount, MaxBytes: maxBytes}
 }
 
+// RequireRawOp returns an OpRequireRaw: the batch applies only if the live
+// value of raw key equals value byte for byte (an empty value matches an
+// empty stored value, not an absent key).
+func RequireRawOp(key, value []byte) Op {
+	return Op{Kind: OpRequireRaw, Key: key, Value: value}
+}
+
+// RequireRawAbsentOp returns an OpRequireRaw that requires raw key to be
+// absent (or carrying a TTL, see OpRequireRaw).
+func RequireRawAbsentOp(key []byte) Op {
+	return Op{Kind: OpRequireRaw, Key: key, IfAbsent: true}
+}
+
 // MaxRawOp returns an OpMaxRaw: store max(existing, v) under key.
 func MaxRawOp(key []byte, v uint64) Op { return Op{Kind: OpMaxRaw, Key: key, Seq: v} }
 
@@ -275,7 +299,9 @@ type Result struct {
 	// Err is non-nil when the op was not applied: ErrInvalidOp for every op of a
 	// batch that failed validation, or for OpIncrRaw, OpMaxRaw and OpAppendRaw on
 	// a stored value that is not a counter (or not a dedup record); such an op
-	// writes nothing. Deterministic: every replica sets the same Err.
+	// writes nothing. ErrConflict for a failing OpRequireRaw and for every op
+	// its batch skipped after it. Deterministic: every replica sets the same
+	// Err.
 	Err error
 }
 
@@ -419,6 +445,17 @@ func validateOp(op *Op) error {
 			return bad("body 0")
 		}
 		return nil
+	case OpRequireRaw:
+		if !IsRawKey(op.Key) {
+			return bad("key %q outside the raw prefixes %q", truncKey(op.Key), rawPrefixLetters)
+		}
+		if len(op.Value) > MaxRecordSize {
+			return bad("value of %d bytes above %d", len(op.Value), MaxRecordSize)
+		}
+		if op.IfAbsent && len(op.Value) > 0 {
+			return bad("absent guard with a value")
+		}
+		return nil
 	case OpPutRetainedOwned:
 		if op.Message == nil {
 			return bad("no message")
@@ -444,7 +481,28 @@ func validateBatch(batch []Op) error {
 			return fmt.Errorf("op %d: %w", i, err)
 		}
 	}
+	if err := checkGuardsFirst(batch); err != nil {
+		return err
+	}
 	return checkBodyRefs(batch)
+}
+
+// checkGuardsFirst rejects an OpRequireRaw after any other kind: a guard
+// must decide before its batch writes anything, so that a failing one leaves
+// the batch unwritten (and a split commit never lands before a guard).
+func checkGuardsFirst(batch []Op) error {
+	other := false
+	for i := range batch {
+		switch batch[i].Kind {
+		case OpRequireRaw:
+			if other {
+				return fmt.Errorf("op %d: %w: %s: guard after another kind of op", i, ErrInvalidOp, OpRequireRaw)
+			}
+		default:
+			other = true
+		}
+	}
+	return nil
 }
 
 // checkBodyRefs rejects an OpEnqueueRef naming body 0 (the batch's body)

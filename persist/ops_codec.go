@@ -34,6 +34,9 @@ func AppendOps(b []byte, ops []Op) ([]byte, error) {
 			return b[:start], fmt.Errorf("encode op %d: %w", i, err)
 		}
 	}
+	if err := checkGuardsFirst(ops); err != nil {
+		return b[:start], fmt.Errorf("encode: %w", err)
+	}
 	if err := checkBodyRefs(ops); err != nil {
 		return b[:start], fmt.Errorf("encode: %w", err)
 	}
@@ -110,6 +113,10 @@ func appendOp(b []byte, op *Op) ([]byte, error) {
 		return op.Ref.appendTo(b), nil
 	case OpCommitBody, OpDropStaged:
 		b = binary.AppendUvarint(b, op.Seq)
+	case OpRequireRaw:
+		b = appendBytes(b, op.Key)
+		b = appendBytes(b, op.Value)
+		b = appendBool(b, op.IfAbsent)
 	case OpPutRetainedOwned:
 		b = appendString(b, op.Owner)
 		b = binary.AppendUvarint(b, op.MaxCount)
@@ -143,6 +150,9 @@ func DecodeOps(data []byte) ([]Op, error) {
 	}
 	if err := d.finish(); err != nil {
 		return nil, err
+	}
+	if err := checkGuardsFirst(ops); err != nil {
+		return nil, fmt.Errorf("decode: %w: %w", ErrCorruptRecord, err)
 	}
 	if err := checkBodyRefs(ops); err != nil {
 		return nil, fmt.Errorf("decode: %w: %w", ErrCorruptRecord, err)
@@ -232,6 +242,10 @@ func decodeOp(d *decoder, op *Op) {
 		op.Ref.decode(d)
 	case OpCommitBody, OpDropStaged:
 		op.Seq = d.uvarint()
+	case OpRequireRaw:
+		op.Key = d.bytes("key")
+		op.Value = d.bytes("value")
+		op.IfAbsent = d.boolean("absent")
 	case OpPutRetainedOwned:
 		op.Owner = d.str("owner")
 		op.MaxCount = d.uvarint()

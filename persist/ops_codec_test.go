@@ -14,6 +14,8 @@ func allOps() []Op {
 	m := msg("a/b", "payload")
 	m.Expiry = 1_700_000_999_000
 	return []Op{
+		RequireRawOp([]byte("g/m/alice"), []byte("owner")), // guards come first
+		RequireRawAbsentOp([]byte("g/m/bob")),
 		PutSessionOp(Session{ClientID: "c/1", ProtocolVersion: 5, Will: &Will{Topic: "w", Payload: []byte("x")}}),
 		DeleteSessionOp("c/1"),
 		PutSubscriptionOp("c/1", Subscription{Filter: "a/#", QoS: 1, Identifier: 9}),
@@ -78,9 +80,9 @@ func TestOpsRoundTrip(t *testing.T) {
 func TestOpsRoundTripRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < 500; i++ {
-		ops := make([]Op, r.IntN(8))
-		for j := range ops {
-			ops[j] = randOp(r)
+		ops := randGuards(r)
+		for range r.IntN(8) {
+			ops = append(ops, randOp(r))
 		}
 		b, err := EncodeOps(ops)
 		if err != nil {

@@ -16,10 +16,10 @@ import (
 //
 // Error codes keep errors.Is working across the wire for the sentinels callers
 // test: 1 ErrInvalidOp, 2 ErrCorruptRecord, 3 ErrDiskFull, 4 ErrAlreadyApplied,
-// 5 anything else, 6 ErrQuotaExceeded (after 5, which older builds send for
-// every other error: codes are never renumbered).
+// 5 anything else, 6 ErrQuotaExceeded, 7 ErrConflict (after 5, which older
+// builds send for every other error: codes are never renumbered).
 
-var resultErrs = []error{nil, ErrInvalidOp, ErrCorruptRecord, ErrDiskFull, ErrAlreadyApplied, nil, ErrQuotaExceeded}
+var resultErrs = []error{nil, ErrInvalidOp, ErrCorruptRecord, ErrDiskFull, ErrAlreadyApplied, nil, ErrQuotaExceeded, ErrConflict}
 
 // codeOther is the code of an error that is none of resultErrs.
 const codeOther = 5

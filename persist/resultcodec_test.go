@@ -10,7 +10,8 @@ func TestResultCodecRoundTrip(t *testing.T) {
 	m := &StateMachine{}
 	cases := []any{
 		[]Result{},
-		[]Result{{Seq: 1}, {Seq: 1 << 40, Found: true, Count: 3}, {Resumed: true}, {Err: ErrInvalidOp}},
+		[]Result{{Seq: 1}, {Seq: 1 << 40, Found: true, Count: 3}, {Resumed: true}, {Err: ErrInvalidOp},
+			{Err: ErrConflict}, {Err: ErrQuotaExceeded}},
 	}
 	for _, c := range cases {
 		b, err := m.EncodeResult(c)

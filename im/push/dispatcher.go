@@ -26,6 +26,10 @@ type Event struct {
 	TS                        int64 // unix ms
 	// Mention: the message mentions User (pushed even if User muted Conv).
 	Mention bool
+	// Kind is the event: "" (sent as "message"), "edit" or "recall"; Target
+	// is the seq of the edited or recalled message.
+	Kind   string
+	Target uint64
 }
 
 // wire is the JSON body of a POST.
@@ -40,6 +44,7 @@ type wire struct {
 	Preview string `json:"preview"`
 	Attempt int    `json:"attempt"`
 	Mention bool   `json:"mention,omitempty"`
+	Target  uint64 `json:"target,omitempty"` // edit, recall: the changed message's seq
 }
 
 type job struct {
@@ -175,8 +180,12 @@ func (d *Dispatcher) deliver(j job) {
 
 // post makes one attempt; retry says whether a failure may be retried.
 func (d *Dispatcher) post(j job, attempt int) (retry bool, err error) {
+	event := "message"
+	if j.ev.Kind != "" {
+		event = j.ev.Kind
+	}
 	body, err := json.Marshal(wire{
-		Event: "message", User: j.ev.User, Conv: j.ev.Conv, From: j.ev.From,
+		Event: event, Target: j.ev.Target, User: j.ev.User, Conv: j.ev.Conv, From: j.ev.From,
 		ID: strconv.FormatUint(j.ev.ID, 10), Seq: j.ev.Seq, TS: j.ev.TS, Preview: j.ev.Preview,
 		Attempt: attempt, Mention: j.ev.Mention,
 	})
