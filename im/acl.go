@@ -10,17 +10,36 @@ import (
 
 // The built-in access rules of the im/ tree (docs/protocol.md "Access").
 // Nobody but the server publishes into im/u/..., im/presence/... or
-// im/notify/...; clients publish only the up topics, which Handle processes.
+// im/notify/...; every other publish under im/ reaches Handle, which
+// processes the up topics and answers anything else with 0x90 and an ack.
 
-// CanPublish reports whether user may PUBLISH to topic: only well-formed up
-// topics (im/send/user/{to}, im/send/group/{group}, im/receipt/{conv},
-// im/typing/{conv}, im/rpc/{method}); membership is checked by Handle.
+// serverTree reports whether first (the level after im/) is a tree only the
+// server publishes to (the down topics); a client publish there is refused
+// by the access check, before Handle, so it is never routed nor answered.
+func serverTree(first string) bool {
+	switch first {
+	case "u", "presence", "notify":
+		return true
+	}
+	return false
+}
+
+// CanPublish reports whether user (a valid user name) may PUBLISH to topic
+// under im/: anything but the server's trees im/u/..., im/presence/... and
+// im/notify/.... Handle then answers a topic that is not a well-formed up
+// topic (an unknown method, an invalid user, group or conversation id, an
+// unknown level) with ErrBadTopic (0x90) on the PUBACK and the ack topic;
+// membership is checked by Handle too.
 func (s *Service) CanPublish(user, topic string) bool {
 	if !ValidName(user) {
 		return false
 	}
-	_, err := parseUp(topic)
-	return err == nil
+	rest, ok := strings.CutPrefix(topic, "im/")
+	if !ok {
+		return topic == "im"
+	}
+	first, _, _ := strings.Cut(rest, "/")
+	return !serverTree(first)
 }
 
 // CanSubscribe reports whether user may SUBSCRIBE to an im/ filter (a shared

@@ -154,6 +154,10 @@ func FuzzACL(f *testing.F) {
 		if pub && !IsIMTopic(topic) {
 			t.Fatalf("%q may publish %q", user, topic)
 		}
+		if pub && (strings.HasPrefix(topic, "im/u/") || strings.HasPrefix(topic, "im/presence/") || strings.HasPrefix(topic, "im/notify/") ||
+			!strings.HasPrefix(topic, "im/") && topic != "im") {
+			t.Fatalf("%q may publish into the server's tree %q", user, topic)
+		}
 	})
 }
 

@@ -11,9 +11,10 @@ import (
 )
 
 // Group management (rpc group.*). Permission checks read the committed state
-// and the change is proposed afterwards: two admins acting at the same moment
-// may interleave (DESIGN.md "Groups"). Every membership change appends a
-// notice to the group's conversation in the same command.
+// through guards (guard.go): the command carries every record its decision
+// read and applies only if they are unchanged, else the request reads and
+// decides again (DESIGN.md "Groups", "Guards"). Every membership change
+// appends a notice to the group's conversation in the same command.
 
 const (
 	// maxGroupName bounds a group name (bytes).
@@ -208,7 +209,11 @@ func (s *Service) groupInvite(ctx context.Context, user string, req *rpcRequest)
 	if err != nil {
 		return nil, err
 	}
-	me, err := s.actor(g, user)
+	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.invite(ctx, gs, g, user, req) })
+}
+
+func (s *Service) invite(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
+	me, err := gs.actor(g, user)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +232,11 @@ func (s *Service) groupInvite(ctx context.Context, user string, req *rpcRequest)
 	var pre []persist.Op
 	ms := s.nowMs()
 	for _, u := range users {
-		if isMember(members, u) {
+		_, ok, err := gs.member(g, u) // guarded: still not a member when applied
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			res.Skipped = append(res.Skipped, u)
 			continue
 		}
@@ -248,20 +257,11 @@ func (s *Service) groupInvite(ctx context.Context, user string, req *rpcRequest)
 	if len(members)+len(res.Added) > s.cfg.GroupMaxMembers {
 		return nil, fmt.Errorf("%w: %d members above %d", ErrGroupFull, len(members)+len(res.Added), s.cfg.GroupMaxMembers)
 	}
-	res.Seq, err = s.commitNotices(ctx, g, user, pre, notices)
+	res.Seq, err = s.commitNotices(ctx, g, user, gs.with(pre), notices)
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
-}
-
-func isMember(ms []member, u string) bool {
-	for _, m := range ms {
-		if m.User == u {
-			return true
-		}
-	}
-	return false
 }
 
 // groupJoin: {group}. Anyone may join an open group.
@@ -270,25 +270,30 @@ func (s *Service) groupJoin(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	var meta groupMeta
-	ok, err := s.getJSON(groupMetaKey(g), &meta)
+	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.join(ctx, gs, g, user) })
+}
+
+func (s *Service) join(ctx context.Context, gs *guards, g, user string) (any, error) {
+	meta, ok, err := gs.meta(g)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || !meta.Open {
 		return nil, fmt.Errorf("%w: no open group %s", ErrNotMember, g)
 	}
+	if _, ok, err := gs.member(g, user); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, fmt.Errorf("%w: already a member of %s", ErrConflict, g)
+	}
 	members, err := s.members(g)
 	if err != nil {
 		return nil, err
 	}
-	if isMember(members, user) {
-		return nil, fmt.Errorf("%w: already a member of %s", ErrConflict, g)
-	}
 	if len(members)+1 > s.cfg.GroupMaxMembers {
 		return nil, fmt.Errorf("%w: %d members", ErrGroupFull, len(members))
 	}
-	seq, err := s.commitNotices(ctx, g, user, addOps(g, user, RoleMember, user, s.nowMs()),
+	seq, err := s.commitNotices(ctx, g, user, gs.with(addOps(g, user, RoleMember, user, s.nowMs())),
 		[]notice{{n: Notice{Event: EventJoined, User: user}, joiners: []string{user}}})
 	if err != nil {
 		return nil, err
@@ -302,7 +307,11 @@ func (s *Service) groupLeave(ctx context.Context, user string, req *rpcRequest) 
 	if err != nil {
 		return nil, err
 	}
-	me, err := s.actor(g, user)
+	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.leave(ctx, gs, g, user) })
+}
+
+func (s *Service) leave(ctx context.Context, gs *guards, g, user string) (any, error) {
+	me, err := gs.actor(g, user)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +324,7 @@ func (s *Service) groupLeave(ctx context.Context, user string, req *rpcRequest) 
 			return nil, fmt.Errorf("%w: the owner must make another member owner (group.role) before leaving", ErrConflict)
 		}
 	}
-	seq, err := s.commitNotices(ctx, g, user, removeOps(g, user),
+	seq, err := s.commitNotices(ctx, g, user, gs.with(removeOps(g, user)),
 		[]notice{{n: Notice{Event: EventLeft, User: user}}}, user)
 	if err != nil {
 		return nil, err
@@ -324,15 +333,15 @@ func (s *Service) groupLeave(ctx context.Context, user string, req *rpcRequest) 
 }
 
 // target checks the member an actor acts on: a valid name, not the actor (self
-// is the refusal for that case), and a member of g.
-func (s *Service) target(g, actor, name, self string) (memberRec, error) {
+// is the refusal for that case), and a member of g (guarded).
+func (gs *guards) target(g, actor, name, self string) (memberRec, error) {
 	if !ValidName(name) {
 		return memberRec{}, fmt.Errorf("%w: user %q", ErrBadPayload, clip(name))
 	}
 	if name == actor {
 		return memberRec{}, fmt.Errorf("%w: %s", ErrConflict, self)
 	}
-	m, ok, err := s.memberOf(g, name)
+	m, ok, err := gs.member(g, name)
 	if err != nil {
 		return memberRec{}, err
 	}
@@ -348,18 +357,22 @@ func (s *Service) groupKick(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	me, err := s.actor(g, user)
+	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.kick(ctx, gs, g, user, req) })
+}
+
+func (s *Service) kick(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
+	me, err := gs.actor(g, user)
 	if err != nil {
 		return nil, err
 	}
-	target, err := s.target(g, user, req.User, "use group.leave to leave")
+	target, err := gs.target(g, user, req.User, "use group.leave to leave")
 	if err != nil {
 		return nil, err
 	}
 	if roleRank(me.Role) < roleRank(RoleAdmin) || roleRank(target.Role) >= roleRank(me.Role) {
 		return nil, fmt.Errorf("%w: a %s cannot kick a %s", ErrForbidden, me.Role, target.Role)
 	}
-	seq, err := s.commitNotices(ctx, g, user, removeOps(g, req.User),
+	seq, err := s.commitNotices(ctx, g, user, gs.with(removeOps(g, req.User)),
 		[]notice{{n: Notice{Event: EventKicked, User: req.User}}}, req.User)
 	if err != nil {
 		return nil, err
@@ -374,7 +387,11 @@ func (s *Service) groupRole(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	me, err := s.actor(g, user)
+	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.setRole(ctx, gs, g, user, req) })
+}
+
+func (s *Service) setRole(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
+	me, err := gs.actor(g, user)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +401,7 @@ func (s *Service) groupRole(ctx context.Context, user string, req *rpcRequest) (
 	if roleRank(req.Role) == 0 {
 		return nil, fmt.Errorf("%w: role %q: must be owner, admin or member", ErrBadPayload, clip(req.Role))
 	}
-	target, err := s.target(g, user, req.User, "the owner cannot change their own role")
+	target, err := gs.target(g, user, req.User, "the owner cannot change their own role")
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +414,7 @@ func (s *Service) groupRole(ctx context.Context, user string, req *rpcRequest) (
 		me.Role = RoleAdmin
 		pre = append(pre, persist.PutRawOp(memberKey(g, user), jsonValue(me), 0))
 	}
-	seq, err := s.commitNotices(ctx, g, user, pre, []notice{{n: Notice{Event: EventRole, User: req.User, Role: req.Role}}})
+	seq, err := s.commitNotices(ctx, g, user, gs.with(pre), []notice{{n: Notice{Event: EventRole, User: req.User, Role: req.Role}}})
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +427,11 @@ func (s *Service) groupRename(ctx context.Context, user string, req *rpcRequest)
 	if err != nil {
 		return nil, err
 	}
-	me, err := s.actor(g, user)
+	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.rename(ctx, gs, g, user, req) })
+}
+
+func (s *Service) rename(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
+	me, err := gs.actor(g, user)
 	if err != nil {
 		return nil, err
 	}
@@ -420,12 +441,12 @@ func (s *Service) groupRename(ctx context.Context, user string, req *rpcRequest)
 	if err := checkGroupName(req.Name); err != nil {
 		return nil, err
 	}
-	var meta groupMeta
-	if _, err := s.getJSON(groupMetaKey(g), &meta); err != nil {
+	meta, _, err := gs.meta(g)
+	if err != nil {
 		return nil, err
 	}
 	meta.Name = req.Name
-	seq, err := s.commitNotices(ctx, g, user, []persist.Op{persist.PutRawOp(groupMetaKey(g), jsonValue(meta), 0)},
+	seq, err := s.commitNotices(ctx, g, user, gs.with([]persist.Op{persist.PutRawOp(groupMetaKey(g), jsonValue(meta), 0)}),
 		[]notice{{n: Notice{Event: EventRenamed, Name: req.Name}}})
 	if err != nil {
 		return nil, err

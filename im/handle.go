@@ -31,7 +31,9 @@ func (s *Service) Handle(ctx context.Context, c Client, r Request) (out Outcome)
 		return outcomeOf(fmt.Errorf("%w: user name must be 1..64 of [A-Za-z0-9_.@-]", ErrNotAuthenticated))
 	}
 	t, err := parseUp(r.Topic)
-	if err == nil && s.opts.Limiter != nil && !s.opts.Limiter.Allow(c.User) {
+	// Every up publish counts, one to a bad topic too (it is answered).
+	limited := s.opts.Limiter != nil && !s.opts.Limiter.Allow(c.User)
+	if err == nil && limited {
 		err = ErrRateLimited
 	}
 	if err == nil && len(r.Payload) > s.maxPayload {

@@ -291,7 +291,8 @@ func TestIMAccessDenied(t *testing.T) {
 	erin := imConnect(t, n, "erin", "erin-1")
 
 	// Publishing into another user's downlink or the presence tree.
-	for _, topic := range []string{"im/u/bob/msg", "im/u/alice/msg", "im/presence/alice", "im/notify/all", "im/send/user/bad*name", "im/nothing"} {
+	// (A malformed up topic gets 0x90 and an ack: TestIMBadTopicAnswered.)
+	for _, topic := range []string{"im/u/bob/msg", "im/u/alice/msg", "im/presence/alice", "im/notify/all"} {
 		if code := alice.publish(t, topic, map[string]any{"cid": "x", "body": "x"}, nil); code != 0x87 {
 			t.Errorf("publish %s: PUBACK %#x, want 0x87", topic, code)
 		}

@@ -26,7 +26,9 @@ const DefaultHandleTimeout = 10 * time.Second
 
 // Policy returns the im/ namespace policy of svc for hooks/acl: the service
 // decides every access to a topic or filter whose first level is "im";
-// other topics are left to the rules.
+// other topics are left to the rules. Writes under im/ are allowed except into
+// the server's trees (im.Service.CanPublish), so that Hook.Handle answers a
+// malformed im/ topic with 0x90 and an ack instead of an access refusal.
 func Policy(svc Service) acl.Policy {
 	return func(user, clientID, topic string, access acl.Access) (acl.Verdict, bool) {
 		if !im.IsIMTopic(topic) {
