@@ -240,6 +240,37 @@ func TestWebClient(t *testing.T) {
 	carol.wait("a day separator", `document.querySelector('#messages li.day') !== null && document.querySelector('#messages li.day').textContent.length > 0`)
 	alice.shot("07-group")
 
+	// A mention ("@bob" in the text) is highlighted for bob only; bob mutes
+	// and pins the group.
+	alice.send("@bob please look")
+	bob.wait("the mention highlighted", `[...document.querySelectorAll('#messages li.msg.mentioned .body')].some(b => b.textContent === '@bob please look')`)
+	carol.wait("the message, not highlighted for carol", `[...document.querySelectorAll('#messages li.msg .body')].some(b => b.textContent === '@bob please look') && !document.querySelector('#messages li.msg.mentioned')`)
+	bob.run(chromedp.Click("#mute", chromedp.ByID))
+	bob.wait("the group muted", fmt.Sprintf(`document.querySelector('#convs li[data-conv=%q]').dataset.muted === 'true' && document.getElementById('mute').textContent === 'Unmute'`, conv))
+	bob.run(chromedp.Click("#pin", chromedp.ByID))
+	bob.wait("the group pinned first", fmt.Sprintf(`document.querySelector('#convs li').dataset.conv === %q && document.querySelector('#convs li').dataset.pinned === 'true'`, conv))
+	bob.shot("07b-mention-muted-pinned")
+
+	// Edit, reaction and recall in the direct chat, seen on the other page.
+	alice.clickConv("d:alice:bob")
+	bob.clickConv("d:alice:bob")
+	const msgLi = `[...document.querySelectorAll('#messages li.msg')].find(li => (li.querySelector('.body')||{}).textContent === %q)`
+	alice.run(chromedp.Evaluate(fmt.Sprintf(msgLi+`.querySelector('button.edit').click()`, "hello bob"), nil))
+	alice.wait("editing", `!document.getElementById('editing').hidden`)
+	alice.send("hello bob, edited")
+	for _, p := range []*page{alice, bob} {
+		p.wait("the edited message", fmt.Sprintf(`!!%s && !!%s.querySelector('.edited')`, fmt.Sprintf(msgLi, "hello bob, edited"), fmt.Sprintf(msgLi, "hello bob, edited")))
+	}
+	bob.run(chromedp.Evaluate(fmt.Sprintf(msgLi+`.querySelector('button.react').click()`, "hello bob, edited"), nil))
+	for _, p := range []*page{alice, bob} {
+		p.wait("the reaction", fmt.Sprintf(`(%s.querySelector('button.reaction')||{}).textContent === '👍 1'`, fmt.Sprintf(msgLi, "hello bob, edited")))
+	}
+	alice.run(chromedp.Evaluate(fmt.Sprintf(msgLi+`.querySelector('button.recall').click()`, "while you were away 20"), nil))
+	for _, p := range []*page{alice, bob} {
+		p.wait("the recalled message", fmt.Sprintf(`!%s && document.querySelectorAll('#messages li.msg.recalled').length === 1`, fmt.Sprintf(msgLi, "while you were away 20")))
+	}
+	bob.shot("07c-edit-react-recall")
+
 	// A script's message (mosquitto_pub, MQTT 3.1.1) appears in bob's page.
 	host, port := hostPort(t, n.addr("tcp"))
 	if out, err := runCmd(t, 10*time.Second, nil, "mosquitto_pub", "-V", "mqttv311", "-h", host, "-p", port,

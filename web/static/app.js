@@ -113,6 +113,7 @@ async function sync() {
     localStorage.setItem(key, JSON.stringify(since));
     if (!res.more) break;
   }
+  if (S.current) receiptFor(S.current); // what arrived in the open conversation is read
   render();
 }
 
@@ -141,6 +142,7 @@ function onMessage(topic, payload) {
     case 'receipt': onReceipt(m); break;
     case 'typing': onTyping(m); break;
     case 'notify': addNotice(m); break;
+    case 'prefs': if (m.event === 'conversation') upsertConv({ conv: m.conv, settings: m.settings || {} }); break;
     case 'rpc': if (!m.ok) showError((m.method || 'request') + ' refused: ' + m.reason); break;
   }
   render();
@@ -152,7 +154,7 @@ function upsertConv(c) {
     cur = { conv: c.conv, msgs: new Map(), pending: new Map(), last_seq: 0, read: 0, delivered: 0, peer_read: 0, peer_delivered: 0 };
     S.convs.set(c.conv, cur);
   }
-  for (const k of ['kind', 'peer', 'group', 'name']) if (c[k] !== undefined) cur[k] = c[k];
+  for (const k of ['kind', 'peer', 'group', 'name', 'settings']) if (c[k] !== undefined) cur[k] = c[k];
   for (const k of ['last_seq', 'read', 'delivered', 'peer_read', 'peer_delivered']) if (c[k] !== undefined) cur[k] = Math.max(cur[k], c[k]);
   if (!cur.kind) {
     if (c.conv.startsWith('d:')) {
@@ -167,9 +169,35 @@ function upsertConv(c) {
   return cur;
 }
 
+// EVENTS are log entries that change another message (docs/protocol.md "Edit,
+// recall and reactions"): applied to their target, not shown as bubbles.
+const EVENTS = new Set(['edit', 'recall', 'reaction']);
+
+// applyEvent changes the message ev.target this page holds; a target it does
+// not hold yet comes from history as it is now.
+function applyEvent(c, ev) {
+  const t = c.msgs.get(ev.target);
+  if (!t || (c.applied && c.applied.has(ev.seq))) return;
+  (c.applied = c.applied || new Set()).add(ev.seq);
+  if (ev.type === 'edit' && !t.recalled) { t.body = ev.body; t.edited_ts = ev.ts; }
+  if (ev.type === 'recall') { t.recalled = true; delete t.body; delete t.edited_ts; t.reactions = []; }
+  if (ev.type === 'reaction' && !t.recalled) {
+    const rs = t.reactions = t.reactions || [];
+    let r = rs.find((x) => x.emoji === ev.emoji);
+    if (!r) { r = { emoji: ev.emoji, count: 0, me: false }; rs.push(r); }
+    r.count = Math.max(0, r.count + (ev.remove ? -1 : 1));
+    if (ev.from === S.me) r.me = !ev.remove;
+    t.reactions = rs.filter((x) => x.count > 0);
+  }
+}
+
 function addMessage(env) {
   const c = upsertConv({ conv: env.conv });
-  c.msgs.set(env.seq, env);
+  const old = c.msgs.get(env.seq);
+  // history returns a message as it is now: keep what events did to the copy
+  // held here only when it is newer.
+  if (!(old && old.recalled && !env.recalled)) c.msgs.set(env.seq, env);
+  if (EVENTS.has(env.type)) applyEvent(c, env);
   // A group's name travels in its created/renamed notices: the newest wins.
   const n = env.type === 'notice' && env.notice;
   if (n && n.name && (n.event === 'created' || n.event === 'renamed') && env.seq >= (c.nameSeq || 0)) {
@@ -334,21 +362,55 @@ $('leave-group').addEventListener('click', async () => {
 });
 
 $('load-older').addEventListener('click', loadOlder);
+$('cancel-edit').addEventListener('click', () => { S.editing = null; $('text').value = ''; render(); });
 
 $('compose').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const c = S.convs.get(S.current);
   if (!c) { showError('open a conversation first'); return; }
   const body = $('text').value;
+  if (S.editing && S.editing.conv === c.conv) {
+    const seq = S.editing.seq;
+    S.editing = null;
+    $('text').value = '';
+    change('msg.edit', { conv: c.conv, seq, body });
+    return;
+  }
+  S.editing = null;
   const cid = 'w' + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
   c.pending.set(cid, { body, state: 'pending' });
   const topic = c.kind === 'group' ? 'im/send/group/' + c.group : 'im/send/user/' + c.peer;
+  const req = { cid, body };
+  // "@name" in a group message mentions that member ("@all": everyone).
+  if (c.kind === 'group') {
+    const names = [...body.matchAll(/(?:^|\s)@([A-Za-z0-9_.@-]{1,64})/g)].map((x) => x[1]);
+    if (names.includes('all')) req.mentions = 'all';
+    else if (names.length) req.mentions = [...new Set(names)];
+  }
   // Everything goes to the server, which says what is wrong (empty, too
   // large, not a member): the page shows its reason.
-  S.client.publish(topic, JSON.stringify({ cid, body }), { qos: 1 });
+  S.client.publish(topic, JSON.stringify(req), { qos: 1 });
   $('text').value = '';
   render();
 });
+
+// Mute and pin are this user's settings of the open conversation.
+$('mute').addEventListener('click', () => {
+  const c = S.convs.get(S.current);
+  if (c) setConv(c, { mute: !(c.settings && c.settings.mute) });
+});
+$('pin').addEventListener('click', () => {
+  const c = S.convs.get(S.current);
+  if (c) setConv(c, { pin: !(c.settings && c.settings.pin) });
+});
+
+async function setConv(c, set) {
+  try {
+    const res = await rpc('conversation.set', { conv: c.conv, set });
+    c.settings = res.settings || {};
+  } catch (e) { showError('settings: ' + e.message); }
+  render();
+}
 
 $('text').addEventListener('input', () => {
   const now = Date.now();
@@ -390,7 +452,8 @@ function unread(c) { return Math.max(0, c.last_seq - c.read); }
 function render() {
   const list = $('convs');
   list.replaceChildren();
-  const convs = [...S.convs.values()].sort((a, b) => title(a).localeCompare(title(b)));
+  const pinned = (c) => (c.settings && c.settings.pin ? c.settings.pinned_at || 1 : 0);
+  const convs = [...S.convs.values()].sort((a, b) => (pinned(a) && pinned(b) ? pinned(a) - pinned(b) : pinned(b) - pinned(a)) || title(a).localeCompare(title(b)));
   for (const c of convs) {
     const li = document.createElement('li');
     li.dataset.conv = c.conv;
@@ -406,7 +469,12 @@ function render() {
     badge.className = 'unread';
     badge.textContent = c.conv === S.current || !unread(c) ? '' : String(unread(c));
     badge.setAttribute('aria-label', unread(c) + ' unread');
-    li.append(dot, name, badge);
+    const flags = document.createElement('span');
+    flags.className = 'flags';
+    flags.textContent = [c.settings && c.settings.pin ? 'pinned' : '', c.settings && c.settings.mute ? 'muted' : ''].filter(Boolean).join(' · ');
+    li.dataset.pinned = String(!!(c.settings && c.settings.pin));
+    li.dataset.muted = String(!!(c.settings && c.settings.mute));
+    li.append(dot, name, flags, badge);
     li.addEventListener('click', () => openConv(c.conv));
     li.addEventListener('keydown', (e) => { if (e.key === 'Enter') openConv(c.conv); });
     list.append(li);
@@ -414,7 +482,11 @@ function render() {
   const c = S.convs.get(S.current);
   $('load-older').hidden = !c || c.msgs.size === 0 || c.more === false || Math.min(...c.msgs.keys()) <= 1;
   $('leave-group').hidden = !c || c.kind !== 'group';
+  $('mute').hidden = $('pin').hidden = !c;
+  $('editing').hidden = !S.editing;
   if (!c) return;
+  $('mute').textContent = c.settings && c.settings.mute ? 'Unmute' : 'Mute';
+  $('pin').textContent = c.settings && c.settings.pin ? 'Unpin' : 'Pin';
   $('chat-title').textContent = title(c);
   const p = c.kind === 'direct' ? S.presence.get(c.peer) : null;
   $('peer-presence').textContent = !p || p.status === 'unknown' ? '' :
@@ -427,6 +499,7 @@ function render() {
   let day = '';
   for (const s of seqs) {
     const m = c.msgs.get(s);
+    if (EVENTS.has(m.type)) continue;
     if (m.ts && dayOf(m.ts) !== day) {
       day = dayOf(m.ts);
       const sep = document.createElement('li');
@@ -456,8 +529,15 @@ function msgItem(c, m, pending) {
     li.append(f);
   }
   const body = document.createElement('span');
-  body.className = 'body'; body.textContent = m.body;
+  body.className = 'body';
+  if (m.recalled) { li.classList.add('recalled'); body.textContent = 'message recalled'; } else body.textContent = m.body;
   li.append(body);
+  if (m.edited_ts && !m.recalled) {
+    const e = document.createElement('span');
+    e.className = 'edited'; e.textContent = '(edited)';
+    li.append(e);
+  }
+  if (m.mention || (Array.isArray(m.mentions) && m.mentions.includes(S.me)) || (m.mentions === 'all' && m.from !== S.me)) li.classList.add('mentioned');
   if (m.ts) {
     const t = document.createElement('time');
     t.className = 'ts'; t.dateTime = new Date(m.ts).toISOString(); t.textContent = timeOf(m.ts);
@@ -474,7 +554,66 @@ function msgItem(c, m, pending) {
     mark.textContent = state === 'failed' ? 'not sent: ' + pending.reason : state;
     li.append(mark);
   }
+  if (!pending && m.seq && !m.recalled) li.append(msgActions(c, m));
   return li;
+}
+
+// msgActions: reactions (a chip per emoji, click to take yours back or add
+// it), a 👍 button, and edit / recall on your own messages.
+function msgActions(c, m) {
+  const box = document.createElement('span');
+  box.className = 'actions';
+  for (const r of m.reactions || []) {
+    const chip = document.createElement('button');
+    chip.type = 'button'; chip.className = 'reaction' + (r.me ? ' me' : '');
+    chip.dataset.emoji = r.emoji;
+    chip.textContent = r.emoji + ' ' + r.count;
+    chip.addEventListener('click', () => react(c, m, r.emoji, r.me));
+    box.append(chip);
+  }
+  const like = document.createElement('button');
+  like.type = 'button'; like.className = 'react'; like.textContent = '👍'; like.title = 'react';
+  like.addEventListener('click', () => react(c, m, '👍', (m.reactions || []).some((r) => r.emoji === '👍' && r.me)));
+  box.append(like);
+  if (m.from === S.me) {
+    if (m.type === 'text') {
+      const ed = document.createElement('button');
+      ed.type = 'button'; ed.className = 'edit'; ed.textContent = 'edit';
+      ed.addEventListener('click', () => { S.editing = { conv: c.conv, seq: m.seq }; $('text').value = m.body || ''; $('text').focus(); render(); });
+      box.append(ed);
+    }
+    const rc = document.createElement('button');
+    rc.type = 'button'; rc.className = 'recall'; rc.textContent = 'recall';
+    rc.addEventListener('click', () => change('msg.recall', { conv: c.conv, seq: m.seq }));
+    box.append(rc);
+  }
+  return box;
+}
+
+function react(c, m, emoji, mine) { change('msg.react', { conv: c.conv, seq: m.seq, emoji, remove: mine }); }
+
+// change runs an edit, recall or reaction; the event that comes back on
+// im/u/{me}/msg (and the rpc answer) updates the message.
+async function change(method, req) {
+  try {
+    const res = await rpc(method, req);
+    if (res.changed && res.seq) loadEvent(req.conv, res);
+  } catch (e) { showError(method + ': ' + e.message); }
+  render();
+}
+
+// loadEvent: this device does not get its own events on msg (as with sends):
+// history brings the target as it is now.
+async function loadEvent(conv, res) {
+  const c0 = upsertConv({ conv });
+  (c0.applied = c0.applied || new Set()).add(res.seq); // history has it applied
+  try {
+    const h = await rpc('history', { conv, before: res.target + 1, limit: 1 });
+    for (const m of h.messages || []) addMessage(m);
+    const c = S.convs.get(conv);
+    if (c) { c.last_seq = Math.max(c.last_seq, res.seq); c.read = Math.max(c.read, res.seq); }
+  } catch (e) { showError('history: ' + e.message); }
+  render();
 }
 
 defaults();
