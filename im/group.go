@@ -210,7 +210,7 @@ func (s *Service) groupInvite(ctx context.Context, user string, req *rpcRequest)
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.invite(ctx, gs, g, user, req) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.invite(ctx, gs, g, user, req) })
 }
 
 func (s *Service) invite(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
@@ -272,7 +272,7 @@ func (s *Service) groupJoin(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.join(ctx, gs, g, user) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.join(ctx, gs, g, user) })
 }
 
 func (s *Service) join(ctx context.Context, gs *guards, g, user string) (any, error) {
@@ -314,7 +314,7 @@ func (s *Service) groupLeave(ctx context.Context, user string, req *rpcRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.leave(ctx, gs, g, user) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.leave(ctx, gs, g, user) })
 }
 
 func (s *Service) leave(ctx context.Context, gs *guards, g, user string) (any, error) {
@@ -363,7 +363,7 @@ func (s *Service) groupKick(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.kick(ctx, gs, g, user, req) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.kick(ctx, gs, g, user, req) })
 }
 
 func (s *Service) kick(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
@@ -397,7 +397,7 @@ func (s *Service) groupRole(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.setRole(ctx, gs, g, user, req) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.setRole(ctx, gs, g, user, req) })
 }
 
 func (s *Service) setRole(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
@@ -437,7 +437,7 @@ func (s *Service) groupRename(ctx context.Context, user string, req *rpcRequest)
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.rename(ctx, gs, g, user, req) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.rename(ctx, gs, g, user, req) })
 }
 
 func (s *Service) rename(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
