@@ -158,5 +158,8 @@ func TestGroupCountMaintained(t *testing.T) {
 	if n := h.checkCount(t, g); n != 0 {
 		t.Fatalf("after the last leave: %d", n)
 	}
-	h.rpc("bob", MethodGroupJoin, map[string]any{"group": g}, CodeNotAuthorized)
+	out := h.rpc("bob", MethodGroupJoin, map[string]any{"group": g}, CodeNotAuthorized)
+	if want := "not a member: no open group " + g + " (no members left)"; out["reason"] != want {
+		t.Fatalf("join of an emptied group: reason %q, want %q", out["reason"], want)
+	}
 }
