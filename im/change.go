@@ -3,7 +3,6 @@ package im
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -80,14 +79,16 @@ type target struct {
 	conv Conv
 	cs   string
 	seq  uint64
-	raw  []byte // the stored bytes: the guard of the change
+	raw  []byte // the stored bytes (guarded by loadTarget's guards)
 	env  Envelope
 }
 
 // loadTarget reads message seq of conv for a change by user: user must be a
 // member, the message visible to them, and a message (not a notice or
-// event). A recalled message is returned (its env.Recalled set).
-func (s *Service) loadTarget(conv Conv, user string, seq uint64) (target, error) {
+// event). A recalled message is returned (its env.Recalled set). The
+// message's bytes are read through gs: a command built on this read
+// requires them unchanged when it applies.
+func (s *Service) loadTarget(gs *guards, conv Conv, user string, seq uint64) (target, error) {
 	if err := s.checkMember(conv, user); err != nil {
 		return target{}, err
 	}
@@ -99,12 +100,12 @@ func (s *Service) loadTarget(conv Conv, user string, seq uint64) (target, error)
 	if seq < vis {
 		return target{}, fmt.Errorf("%w: %s/%d", ErrNoMessage, cs, seq)
 	}
-	raw, err := s.opts.Store.GetRaw(msgKey(cs, seq))
-	if errors.Is(err, persist.ErrNotFound) {
-		return target{}, fmt.Errorf("%w: %s/%d", ErrNoMessage, cs, seq)
-	}
+	raw, ok, err := gs.raw(msgKey(cs, seq))
 	if err != nil {
-		return target{}, fmt.Errorf("%w: read %s/%d: %w", ErrStorage, cs, seq, err)
+		return target{}, err
+	}
+	if !ok {
+		return target{}, fmt.Errorf("%w: %s/%d", ErrNoMessage, cs, seq)
 	}
 	env, err := DecodeEnvelope(raw)
 	if err != nil {
@@ -156,23 +157,6 @@ func (s *Service) commitEvent(ctx context.Context, t *target, ev *Envelope, guar
 	}
 	s.fanout(members, ev, ev.AppendJSON(make([]byte, 0, 160+len(ev.Body))), "")
 	return nil
-}
-
-// maxChangeAttempts bounds the proposals of one change whose guard failed
-// (another change of the same message, or of the actor's role, committed
-// between its read and its apply).
-const maxChangeAttempts = 4
-
-// retryConflict runs try until it succeeds, fails otherwise than by a guard
-// conflict, or has failed maxChangeAttempts times (then ErrConflict, 0x83).
-func retryConflict(try func() error) error {
-	for range maxChangeAttempts {
-		if err := try(); !isGuardConflict(err) {
-			return err
-		}
-	}
-	// The guard's details (op index, key) are not the client's business.
-	return fmt.Errorf("%w: the message changed concurrently %d times, try again", ErrConflict, maxChangeAttempts)
 }
 
 // eventResult is the changeResult of a committed event.

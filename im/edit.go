@@ -28,32 +28,28 @@ func (s *Service) msgEdit(ctx context.Context, user string, req *rpcRequest) (an
 		}
 		body = out
 	}
-	var res changeResult
-	err = retryConflict(func() error {
+	// Guarded (guard.go): another change of the message committed between
+	// the read and the apply makes the request read and decide again.
+	return s.guarded(ctx, messageScope(conv.String()), func(gs *guards) (any, error) {
 		now := s.now()
-		t, err := s.loadTarget(conv, user, req.Seq)
+		t, err := s.loadTarget(gs, conv, user, req.Seq)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := mayEdit(&t, user, s.cfg.EditWindow, now); err != nil {
-			return err
+			return nil, err
 		}
 		ev := s.newEvent(user, &t, TypeEdit, now)
 		ev.Body = body
 		edited := t.env
 		edited.Seq, edited.Body, edited.EditedTS = 0, body, ev.TS
 		rewrite := persist.PutRawOp(msgKey(t.cs, t.seq), edited.appendStored(make([]byte, 0, 160+len(body))), 0)
-		err = s.commitEvent(ctx, &t, &ev, requireRaw(msgKey(t.cs, t.seq), t.raw),
-			[]persist.Op{rewrite}, editIndexKey(t.cs, t.seq, ev.ID))
-		if err == nil {
-			res = eventResult(&t, &ev)
+		err = s.commitEvent(ctx, &t, &ev, gs.ops, []persist.Op{rewrite}, editIndexKey(t.cs, t.seq, ev.ID))
+		if err != nil {
+			return nil, err
 		}
-		return err
+		return eventResult(&t, &ev), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // checkEdit checks the fields of a msg.edit request.

@@ -184,6 +184,7 @@ func (s *Service) groupCreate(ctx context.Context, user string, req *rpcRequest)
 	for _, u := range users {
 		pre = append(pre, addOps(g, u, RoleMember, user, ms)...)
 	}
+	pre = append(pre, countOp(g, len(users)+1))
 	// One notice; every initial member's join seq and cursors are raised to it.
 	all := append([]string{user}, users...)
 	cs := GroupConv(g).String()
@@ -209,7 +210,7 @@ func (s *Service) groupInvite(ctx context.Context, user string, req *rpcRequest)
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.invite(ctx, gs, g, user, req) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.invite(ctx, gs, g, user, req) })
 }
 
 func (s *Service) invite(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
@@ -224,7 +225,7 @@ func (s *Service) invite(ctx context.Context, gs *guards, g, user string, req *r
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.members(g)
+	count, err := gs.count(g, true) // guarded: the bound is checked on the count applied to
 	if err != nil {
 		return nil, err
 	}
@@ -254,9 +255,10 @@ func (s *Service) invite(ctx context.Context, gs *guards, g, user string, req *r
 	if len(res.Added) == 0 {
 		return nil, fmt.Errorf("%w: no one to add (already members)", ErrConflict)
 	}
-	if len(members)+len(res.Added) > s.cfg.GroupMaxMembers {
-		return nil, fmt.Errorf("%w: %d members above %d", ErrGroupFull, len(members)+len(res.Added), s.cfg.GroupMaxMembers)
+	if total := count.n + uint64(len(res.Added)); total > uint64(s.cfg.GroupMaxMembers) {
+		return nil, fmt.Errorf("%w: %d members above %d", ErrGroupFull, total, s.cfg.GroupMaxMembers)
 	}
+	pre = append(pre, count.add(len(res.Added)))
 	res.Seq, err = s.commitNotices(ctx, g, user, gs.with(pre), notices)
 	if err != nil {
 		return nil, err
@@ -270,7 +272,7 @@ func (s *Service) groupJoin(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.join(ctx, gs, g, user) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.join(ctx, gs, g, user) })
 }
 
 func (s *Service) join(ctx context.Context, gs *guards, g, user string) (any, error) {
@@ -286,14 +288,19 @@ func (s *Service) join(ctx context.Context, gs *guards, g, user string) (any, er
 	} else if ok {
 		return nil, fmt.Errorf("%w: already a member of %s", ErrConflict, g)
 	}
-	members, err := s.members(g)
+	count, err := gs.count(g, true)
 	if err != nil {
 		return nil, err
 	}
-	if len(members)+1 > s.cfg.GroupMaxMembers {
-		return nil, fmt.Errorf("%w: %d members", ErrGroupFull, len(members))
+	if count.n == 0 {
+		// The owner left last: no one could run the group again.
+		return nil, fmt.Errorf("%w: no open group %s (no members left)", ErrNotMember, g)
 	}
-	seq, err := s.commitNotices(ctx, g, user, gs.with(addOps(g, user, RoleMember, user, s.nowMs())),
+	if count.n+1 > uint64(s.cfg.GroupMaxMembers) {
+		return nil, fmt.Errorf("%w: %d members", ErrGroupFull, count.n)
+	}
+	pre := append(addOps(g, user, RoleMember, user, s.nowMs()), count.add(1))
+	seq, err := s.commitNotices(ctx, g, user, gs.with(pre),
 		[]notice{{n: Notice{Event: EventJoined, User: user}, joiners: []string{user}}})
 	if err != nil {
 		return nil, err
@@ -307,7 +314,7 @@ func (s *Service) groupLeave(ctx context.Context, user string, req *rpcRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.leave(ctx, gs, g, user) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.leave(ctx, gs, g, user) })
 }
 
 func (s *Service) leave(ctx context.Context, gs *guards, g, user string) (any, error) {
@@ -315,16 +322,15 @@ func (s *Service) leave(ctx context.Context, gs *guards, g, user string) (any, e
 	if err != nil {
 		return nil, err
 	}
-	if me.Role == RoleOwner {
-		members, err := s.members(g)
-		if err != nil {
-			return nil, err
-		}
-		if len(members) > 1 {
-			return nil, fmt.Errorf("%w: the owner must make another member owner (group.role) before leaving", ErrConflict)
-		}
+	// Only the owner's decision depends on the count (alone): guarded then.
+	count, err := gs.count(g, me.Role == RoleOwner)
+	if err != nil {
+		return nil, err
 	}
-	seq, err := s.commitNotices(ctx, g, user, gs.with(removeOps(g, user)),
+	if me.Role == RoleOwner && count.n > 1 {
+		return nil, fmt.Errorf("%w: the owner must make another member owner (group.role) before leaving", ErrConflict)
+	}
+	seq, err := s.commitNotices(ctx, g, user, gs.with(append(removeOps(g, user), count.add(-1))),
 		[]notice{{n: Notice{Event: EventLeft, User: user}}}, user)
 	if err != nil {
 		return nil, err
@@ -357,7 +363,7 @@ func (s *Service) groupKick(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.kick(ctx, gs, g, user, req) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.kick(ctx, gs, g, user, req) })
 }
 
 func (s *Service) kick(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
@@ -372,7 +378,11 @@ func (s *Service) kick(ctx context.Context, gs *guards, g, user string, req *rpc
 	if roleRank(me.Role) < roleRank(RoleAdmin) || roleRank(target.Role) >= roleRank(me.Role) {
 		return nil, fmt.Errorf("%w: a %s cannot kick a %s", ErrForbidden, me.Role, target.Role)
 	}
-	seq, err := s.commitNotices(ctx, g, user, gs.with(removeOps(g, req.User)),
+	count, err := gs.count(g, false)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := s.commitNotices(ctx, g, user, gs.with(append(removeOps(g, req.User), count.add(-1))),
 		[]notice{{n: Notice{Event: EventKicked, User: req.User}}}, req.User)
 	if err != nil {
 		return nil, err
@@ -387,7 +397,7 @@ func (s *Service) groupRole(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.setRole(ctx, gs, g, user, req) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.setRole(ctx, gs, g, user, req) })
 }
 
 func (s *Service) setRole(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {
@@ -427,7 +437,7 @@ func (s *Service) groupRename(ctx context.Context, user string, req *rpcRequest)
 	if err != nil {
 		return nil, err
 	}
-	return s.guarded(ctx, g, func(gs *guards) (any, error) { return s.rename(ctx, gs, g, user, req) })
+	return s.guarded(ctx, groupScope(g), func(gs *guards) (any, error) { return s.rename(ctx, gs, g, user, req) })
 }
 
 func (s *Service) rename(ctx context.Context, gs *guards, g, user string, req *rpcRequest) (any, error) {

@@ -12,6 +12,8 @@ import (
 )
 
 // Apply-time checks for decisions made from read state (DESIGN.md "Guards").
+// One implementation for every request that decides on read state: the group
+// changes (group.go) and the message changes (edit.go, recall.go).
 //
 // A group change reads records (the actor's member record and role, the
 // target's, the group meta), decides, and proposes. Between the read and the
@@ -94,6 +96,18 @@ func (gs *guards) meta(g string) (groupMeta, bool, error) {
 	return m, ok, err
 }
 
+// guardScope names what a guarded request changes: the log field and id of
+// its log lines, and the word of its refusal.
+type guardScope struct {
+	field, id, what string
+}
+
+func groupScope(g string) guardScope { return guardScope{field: logfield.Group, id: g, what: "group"} }
+
+func messageScope(conv string) guardScope {
+	return guardScope{field: logfield.Conv, id: conv, what: "message"}
+}
+
 // with returns the guards followed by ops: a command whose guards come first,
 // as persist requires.
 func (gs *guards) with(ops []persist.Op) []persist.Op {
@@ -102,17 +116,18 @@ func (gs *guards) with(ops []persist.Op) []persist.Op {
 
 // guarded runs decide (read through gs, decide, propose gs.with(ops)) until its
 // command is not refused by a guard, at most maxGuardAttempts times.
-func (s *Service) guarded(ctx context.Context, g string, decide func(gs *guards) (any, error)) (any, error) {
+func (s *Service) guarded(ctx context.Context, sc guardScope, decide func(gs *guards) (any, error)) (any, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := decide(&guards{s: s})
 		if !errors.Is(err, persist.ErrConflict) {
 			return res, err
 		}
 		if attempt == maxGuardAttempts {
-			s.log.Warn().Str(logfield.Group, g).Int(logfield.Count, attempt).Msg("im group change gave up on concurrent changes")
-			return nil, fmt.Errorf("%w: the group changed during the request %d times; retry", ErrConflict, attempt)
+			s.log.Warn().Str(sc.field, sc.id).Int(logfield.Count, attempt).Msg("im guarded change gave up on concurrent changes")
+			// The guard's details (op index, key) are not the client's business.
+			return nil, fmt.Errorf("%w: the %s changed during the request %d times; retry", ErrConflict, sc.what, attempt)
 		}
-		s.log.Debug().Str(logfield.Group, g).Int(logfield.Count, attempt).Msg("im group change re-decided after a concurrent change")
+		s.log.Debug().Str(sc.field, sc.id).Int(logfield.Count, attempt).Msg("im guarded change re-decided after a concurrent change")
 		t := time.NewTimer(time.Duration(attempt) * guardBackoff)
 		select {
 		case <-t.C:
@@ -125,13 +140,3 @@ func (s *Service) guarded(ctx context.Context, g string, decide func(gs *guards)
 		}
 	}
 }
-
-// requireRaw returns the guard "raw key still holds value" for the start
-// of a command (edit.go, recall.go: the target message's bytes were read
-// with the message, not through guards).
-func requireRaw(key, value []byte) []persist.Op {
-	return []persist.Op{persist.RequireRawOp(key, value)}
-}
-
-// isGuardConflict reports whether err is a failed guard (nothing written).
-func isGuardConflict(err error) bool { return errors.Is(err, persist.ErrConflict) }

@@ -130,7 +130,7 @@ func TestGroupGuardRetryRedecides(t *testing.T) {
 	res := h.rpc("alice", MethodGroupCreate, map[string]any{"name": "x", "users": []string{"bob"}}, CodeSuccess)
 	g := res["group"].(string)
 	calls := 0
-	out, err := h.svc.guarded(bg(), g, func(gs *guards) (any, error) {
+	out, err := h.svc.guarded(bg(), groupScope(g), func(gs *guards) (any, error) {
 		calls++
 		me, err := gs.actor(g, "alice")
 		if err != nil {
@@ -155,7 +155,7 @@ func TestGroupGuardRetryRedecides(t *testing.T) {
 
 	// A record that changes every time: the request gives up with ErrConflict.
 	calls = 0
-	_, err = h.svc.guarded(bg(), g, func(gs *guards) (any, error) {
+	_, err = h.svc.guarded(bg(), groupScope(g), func(gs *guards) (any, error) {
 		calls++
 		if _, err := gs.actor(g, "bob"); err != nil {
 			return nil, err

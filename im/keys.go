@@ -14,6 +14,7 @@ import "encoding/binary"
 //	g/{group}/meta            group meta JSON {name, open, created, creator}
 //	g/{group}/m/{user}        member JSON {role, joined, by}
 //	g/{group}/j/{user}        be64 seq of the user's latest join notice
+//	g/{group}/n               be64 member count (membercount.go)
 //	u/{user}/b/{other}        user blocked other: be64 unix ms (block.go)
 //	u/{user}/s/{conv}/{f}     user's setting f (m, p, a, n) of conv (settings.go)
 const (
@@ -53,6 +54,8 @@ func memberPrefix(g string) []byte { return []byte(pfxGroup + g + "/m/") }
 func memberKey(g, user string) []byte { return []byte(pfxGroup + g + "/m/" + user) }
 
 func joinKey(g, user string) []byte { return []byte(pfxGroup + g + "/j/" + user) }
+
+func memberCountKey(g string) []byte { return []byte(pfxGroup + g + "/n") }
 
 // seqOfMsgKey returns the seq at the end of an x/ key.
 func seqOfMsgKey(k []byte) uint64 {

@@ -29,7 +29,9 @@ func (s *Service) msgReact(ctx context.Context, user string, req *rpcRequest) (a
 		return nil, err
 	}
 	now := s.now()
-	t, err := s.loadTarget(conv, user, req.Seq)
+	// No retry: a reaction key is per user, so concurrent reactions never
+	// conflict; the guards of the read are not proposed.
+	t, err := s.loadTarget(&guards{s: s}, conv, user, req.Seq)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package im
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -22,67 +20,52 @@ func (s *Service) msgRecall(ctx context.Context, user string, req *rpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	var res changeResult
-	err = retryConflict(func() error {
+	return s.guarded(ctx, messageScope(conv.String()), func(gs *guards) (any, error) {
 		now := s.now()
-		t, err := s.loadTarget(conv, user, req.Seq)
+		t, err := s.loadTarget(gs, conv, user, req.Seq)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if t.env.Recalled {
-			return fmt.Errorf("%w: %s/%d is recalled already", ErrNotEditable, t.cs, t.seq)
+			return nil, fmt.Errorf("%w: %s/%d is recalled already", ErrNotEditable, t.cs, t.seq)
 		}
-		guards, err := s.mayRecall(&t, user, s.cfg.RecallWindow, now)
-		if err != nil {
-			return err
+		if err := mayRecall(gs, &t, user, s.cfg.RecallWindow, now); err != nil {
+			return nil, err
 		}
-		guards = append(guards, requireRaw(msgKey(t.cs, t.seq), t.raw)...)
 		rewrites, err := s.erasures(&t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ev := s.newEvent(user, &t, TypeRecall, now)
-		err = s.commitEvent(ctx, &t, &ev, guards, rewrites)
-		if err == nil {
-			res = eventResult(&t, &ev)
+		if err := s.commitEvent(ctx, &t, &ev, gs.ops, rewrites); err != nil {
+			return nil, err
 		}
-		return err
+		return eventResult(&t, &ev), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
-// mayRecall decides whether user may recall t at now and returns the guards
-// of that decision: the sender within the window needs none; a group owner
-// or admin (any message, no window) needs their member record unchanged at
-// apply time (a demotion committed in between refuses the recall).
-func (s *Service) mayRecall(t *target, user string, window time.Duration, now time.Time) ([]persist.Op, error) {
+// mayRecall decides whether user may recall t at now: the sender within the
+// window reads nothing more; a group owner or admin (any message, no
+// window) is decided on their member record, read through gs, so a demotion
+// committed before the recall applies refuses it.
+func mayRecall(gs *guards, t *target, user string, window time.Duration, now time.Time) error {
 	own := t.env.From == user
 	if own && within(t.env.TS, window, now) {
-		return nil, nil
+		return nil
 	}
 	if t.conv.Kind == ConvGroup {
-		key := memberKey(t.conv.Group, user)
-		raw, err := s.opts.Store.GetRaw(key)
-		if err != nil && !errors.Is(err, persist.ErrNotFound) {
-			return nil, fmt.Errorf("%w: read %q: %w", ErrStorage, key, err)
-		}
-		var m memberRec
-		if err == nil {
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return nil, fmt.Errorf("%w: decode %q: %w", ErrStorage, key, err)
-			}
+		m, _, err := gs.member(t.conv.Group, user)
+		if err != nil {
+			return err
 		}
 		if roleRank(m.Role) >= roleRank(RoleAdmin) {
-			return requireRaw(key, raw), nil
+			return nil
 		}
 	}
 	if own {
-		return nil, fmt.Errorf("%w: recall window of %s over for %s/%d", ErrTooLate, window, t.cs, t.seq)
+		return fmt.Errorf("%w: recall window of %s over for %s/%d", ErrTooLate, window, t.cs, t.seq)
 	}
-	return nil, fmt.Errorf("%w: only the sender or a group admin may recall %s/%d", ErrForbidden, t.cs, t.seq)
+	return fmt.Errorf("%w: only the sender or a group admin may recall %s/%d", ErrForbidden, t.cs, t.seq)
 }
 
 // erasures returns the rewrites of a recall: t's tombstone, and every edit
