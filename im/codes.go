@@ -36,6 +36,10 @@ var codeTable = []struct {
 	{ErrRejected, CodeImplementation},
 	{ErrOutOfRange, CodeImplementation},
 	{ErrConflict, CodeImplementation},
+	{ErrBadMedia, CodePayloadFormat},   // im/media.go
+	{ErrMediaURL, CodeNotAuthorized},   // im/media.go
+	{ErrMediaQuota, CodeQuotaExceeded}, // im/media.go
+	{ErrMediaOff, CodeImplementation},  // im/media.go
 }
 
 // outcomeOf maps an error to the Outcome sent to the client. Storage and

@@ -70,6 +70,11 @@ type rpcRequest struct {
 	To    *notifyTarget `json:"to"`
 	Title string        `json:"title"`
 	Body  string        `json:"body"`
+
+	// upload (im/media.go); Name is the file name.
+	Size   int64  `json:"size"`
+	MIME   string `json:"mime"`
+	SHA256 string `json:"sha256"`
 }
 
 // decodeObject decodes a JSON object into v, refusing anything else (arrays,

@@ -60,6 +60,8 @@ func (s *Service) callRPC(ctx context.Context, user, method string, req *rpcRequ
 		return s.conversations(user)
 	case MethodNotify:
 		return s.notify(user, req)
+	case MethodUpload:
+		return s.upload(ctx, user, req)
 	}
 	return nil, fmt.Errorf("%w: unknown method %q", ErrBadTopic, clip(method))
 }

@@ -25,6 +25,7 @@ var methods = map[string]bool{
 	MethodGroupCreate: true, MethodGroupInvite: true, MethodGroupJoin: true, MethodGroupLeave: true,
 	MethodGroupKick: true, MethodGroupRole: true, MethodGroupRename: true, MethodGroupMembers: true,
 	MethodHistory: true, MethodSync: true, MethodConversations: true, MethodNotify: true,
+	MethodUpload: true, // im/media.go
 }
 
 // Down topic leaves under im/u/{user}/.
