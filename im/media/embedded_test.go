@@ -163,7 +163,10 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.Secret = "short" },
 		func(c *Config) { c.PublicURL = "ftp://x" },
 		func(c *Config) { c.Backend = BackendS3 },
-		func(c *Config) { c.Backend = BackendS3; c.S3 = S3Config{Endpoint: "http://x", Bucket: "b", AccessKey: "a", SecretKey: "s"} },
+		func(c *Config) {
+			c.Backend = BackendS3
+			c.S3 = S3Config{Endpoint: "http://x", Bucket: "b", AccessKey: "a", SecretKey: "s"}
+		},
 	} {
 		c := DefaultConfig()
 		m(&c)
