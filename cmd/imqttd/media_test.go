@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -177,6 +178,10 @@ func mediaScenario(t *testing.T, n *node, sigParam string) {
 		t.Fatalf("text/html upload: %v, want 0x99", r)
 	}
 
+	// The same over MQTT 3.1.1 with the mosquitto clients: upload with a
+	// reply_to, PUT, send; bob gets the file message.
+	mosquittoMedia(t, n, bob)
+
 	// The read URL expires (get_expiry: 4s): poll until refused.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -234,5 +239,50 @@ func TestMediaEmbedded(t *testing.T) {
 		if code == http.StatusOK || bytes.Contains(body, []byte("node:")) {
 			t.Fatalf("GET %s: %d %q", p, code, body)
 		}
+	}
+}
+
+// mosquittoMedia uploads and sends a file as alice with mosquitto_pub and
+// mosquitto_sub (MQTT 3.1.1; reply_to in the payload) and checks bob gets it.
+func mosquittoMedia(t *testing.T, n *node, bob *imClient) {
+	t.Helper()
+	host, port := hostPort(t, n.addr("tcp"))
+	data, sha := mediaFile(t, 3000)
+	wait := startMosquittoSub(t, "-V", "mqttv311", "-h", host, "-p", port, "-u", "alice", "-P", "alice-pw",
+		"-i", "alice-m311", "-q", "1", "-C", "1", "-W", "15", "-t", "im/u/alice/rpc/m311")
+	wait("SUBACK")
+	req := fmt.Sprintf(`{"rid":"m311","reply_to":"im/u/alice/rpc/m311","name":"notes.txt","size":%d,"mime":"text/plain","sha256":%q}`, len(data), sha)
+	if o, err := runCmd(t, 10*time.Second, nil, "mosquitto_pub", "-V", "mqttv311", "-h", host, "-p", port,
+		"-u", "alice", "-P", "alice-pw", "-q", "1", "-t", "im/rpc/upload", "-m", req); err != nil {
+		t.Fatalf("mosquitto_pub: %v %s", err, o)
+	}
+	out := wait(`"rid":"m311"`)
+	var r map[string]any
+	for _, line := range strings.Split(out, "\n") {
+		if i := strings.Index(line, `{"method":"upload"`); i >= 0 {
+			if err := json.Unmarshal([]byte(line[i:]), &r); err != nil {
+				t.Fatalf("upload response %q: %v", line, err)
+			}
+		}
+	}
+	if r["ok"] != true {
+		t.Fatalf("3.1.1 upload: %s", out)
+	}
+	if code, body := httpDo(t, http.MethodPut, r["put_url"].(string), map[string]string{"Content-Type": "text/plain"}, data); code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	b, _ := json.Marshal(map[string]any{"url": r["url"], "name": "notes.txt", "size": len(data), "mime": "text/plain", "sha256": sha})
+	msg, _ := json.Marshal(map[string]any{"cid": "m311", "type": "file", "body": string(b)})
+	if o, err := runCmd(t, 10*time.Second, nil, "mosquitto_pub", "-V", "mqttv311", "-h", host, "-p", port,
+		"-u", "alice", "-P", "alice-pw", "-q", "1", "-t", "im/send/user/bob", "-m", string(msg)); err != nil {
+		t.Fatalf("mosquitto_pub: %v %s", err, o)
+	}
+	m := bob.await(t, "msg", func(m map[string]any) bool { return m["cid"] == "m311" })
+	var body map[string]any
+	if err := json.Unmarshal([]byte(m["body"].(string)), &body); err != nil || m["type"] != "file" {
+		t.Fatalf("file message %v: %v", m, err)
+	}
+	if code, got := httpDo(t, http.MethodGet, body["url"].(string), nil, nil); code != http.StatusOK || !bytes.Equal(got, data) {
+		t.Fatalf("bob GET of the 3.1.1 upload: %d", code)
 	}
 }
