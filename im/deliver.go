@@ -39,7 +39,7 @@ func (s *Service) fanout(members []string, env *Envelope, payload []byte, device
 		if m == env.From || s.onlineHere(m) || s.onlineAnywhere(m) {
 			continue
 		}
-		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(env.Body),
+		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(mediaPreview(env.Type, env.Body)),
 			ID: env.ID, Seq: env.Seq, TS: env.TS})
 	}
 }

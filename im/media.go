@@ -142,3 +142,14 @@ func (s *Service) upload(ctx context.Context, user string, req *rpcRequest) (any
 	}
 	return g, nil
 }
+
+// mediaPreview is the push preview of a message: for a media message
+// "[type] name", never its signed url (the push gateway is a third party).
+func mediaPreview(typ, body string) string {
+	if !isMediaType(typ) {
+		return body
+	}
+	var m mediaBody
+	_ = json.Unmarshal([]byte(body), &m)
+	return "[" + typ + "] " + m.Name
+}

@@ -43,3 +43,13 @@ func FuzzMediaBody(f *testing.F) {
 		}
 	})
 }
+
+func TestMediaPreviewHidesURL(t *testing.T) {
+	body := `{"url":"http://h/media/61/0?s=secret","name":"cat.png","size":1,"mime":"image/png","sha256":"x"}`
+	if got := mediaPreview(TypeImage, body); got != "[image] cat.png" {
+		t.Fatalf("preview %q", got)
+	}
+	if got := mediaPreview(TypeText, "hi"); got != "hi" {
+		t.Fatalf("text preview %q", got)
+	}
+}
