@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,11 +107,35 @@ func TestMediaS3(t *testing.T) {
 	n := imNode(t, fmt.Sprintf(`  media:
     backend: s3
     max_size: 1048576
-    get_expiry: 4s
+    get_expiry: 20s
     s3: {endpoint: %q, bucket: imqtt-media, access_key: %q, secret_key: %q, create_bucket: true}
 `, s3.endpoint, s3.access, s3.secret))
 	if strings.Contains(n.log(), s3.secret) {
 		t.Fatal("the S3 secret key is in the log")
 	}
-	mediaScenario(t, n, "X-Amz-Signature")
+	mediaScenario(t, n, "X-Amz-Signature", 20*time.Second)
+}
+
+// TestMediaS3Checksum: the S3 PUT URL signs the sha256 of the upload
+// (X-Amz-Checksum-Sha256), so the store refuses other bytes.
+func TestMediaS3Checksum(t *testing.T) {
+	s3 := startS3(t)
+	n := imNode(t, fmt.Sprintf(`  media:
+    backend: s3
+    s3: {endpoint: %q, bucket: imqtt-media, access_key: %q, secret_key: %q, create_bucket: true}
+`, s3.endpoint, s3.access, s3.secret))
+	alice := imConnect(t, n, "alice", "alice-phone")
+	data, sha := mediaFile(t, 1000)
+	g, r := uploadRPC(t, alice, "a.bin", len(data), "application/octet-stream", sha)
+	if r["ok"] != true {
+		t.Fatalf("upload: %v", r)
+	}
+	other := bytes.Clone(data)
+	other[0] ^= 1
+	if code, _ := httpDo(t, http.MethodPut, g.put, g.headers, other); code == http.StatusOK {
+		t.Fatal("S3 accepted bytes whose sha256 is not the signed one")
+	}
+	if code, body := httpDo(t, http.MethodPut, g.put, g.headers, data); code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
 }

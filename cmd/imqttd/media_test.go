@@ -116,8 +116,8 @@ func tamper(t *testing.T, raw, param string) string {
 // bob, bob fetches it with the signed URL from the envelope; a tampered
 // signature, a URL this server did not issue, an oversize upload and a mime
 // outside the allow-list are refused; the read URL stops working after
-// get_expiry. sigParam is the URL's signature parameter.
-func mediaScenario(t *testing.T, n *node, sigParam string) {
+// get_expiry (expiry). sigParam is the URL's signature parameter.
+func mediaScenario(t *testing.T, n *node, sigParam string, expiry time.Duration) {
 	alice := imConnect(t, n, "alice", "alice-phone")
 	bob := imConnect(t, n, "bob", "bob-phone")
 
@@ -182,15 +182,15 @@ func mediaScenario(t *testing.T, n *node, sigParam string) {
 	// reply_to, PUT, send; bob gets the file message.
 	mosquittoMedia(t, n, bob)
 
-	// The read URL expires (get_expiry: 4s): poll until refused.
-	deadline := time.Now().Add(20 * time.Second)
+	// The read URL expires (get_expiry): poll until refused.
+	deadline := time.Now().Add(expiry + 15*time.Second)
 	for {
 		code, _ := httpDo(t, http.MethodGet, g.url, nil, nil)
 		if code == http.StatusForbidden {
 			break
 		}
 		if code != http.StatusOK || time.Now().After(deadline) {
-			t.Fatalf("GET after expiry: %d, want 403 within 20s", code)
+			t.Fatalf("GET after expiry: %d, want 403 within %s", code, expiry+15*time.Second)
 		}
 		time.Sleep(200 * time.Millisecond) // polling an expiry, not synchronising
 	}
@@ -201,7 +201,7 @@ func mediaScenario(t *testing.T, n *node, sigParam string) {
 // and path traversal attempts.
 func TestMediaEmbedded(t *testing.T) {
 	n := imNode(t, "  media: {max_size: 1048576, get_expiry: 4s}\n")
-	mediaScenario(t, n, "s")
+	mediaScenario(t, n, "s", 4*time.Second)
 
 	alice := imConnect(t, n, "alice", "alice-tablet")
 	data, sha := mediaFile(t, 1000)
@@ -268,7 +268,11 @@ func mosquittoMedia(t *testing.T, n *node, bob *imClient) {
 	if r["ok"] != true {
 		t.Fatalf("3.1.1 upload: %s", out)
 	}
-	if code, body := httpDo(t, http.MethodPut, r["put_url"].(string), map[string]string{"Content-Type": "text/plain"}, data); code != http.StatusOK {
+	hdr := map[string]string{}
+	for k, v := range r["put_headers"].(map[string]any) {
+		hdr[k] = v.(string)
+	}
+	if code, body := httpDo(t, http.MethodPut, r["put_url"].(string), hdr, data); code != http.StatusOK {
 		t.Fatalf("PUT: %d %s", code, body)
 	}
 	b, _ := json.Marshal(map[string]any{"url": r["url"], "name": "notes.txt", "size": len(data), "mime": "text/plain", "sha256": sha})
