@@ -10,6 +10,7 @@ import (
 
 	imhook "github.com/imqtt/imqtt/hooks/im"
 	"github.com/imqtt/imqtt/im"
+	"github.com/imqtt/imqtt/im/media"
 	"github.com/imqtt/imqtt/im/push"
 	"github.com/imqtt/imqtt/im/ratelimit"
 	"github.com/imqtt/imqtt/im/wordfilter"
@@ -23,6 +24,7 @@ type IMConfig struct {
 	Filter    wordfilter.Config `yaml:"filter"`
 	RateLimit ratelimit.Config  `yaml:"rate_limit"`
 	Push      push.Config       `yaml:"push"`
+	Media     media.Config      `yaml:"media"` // media_wiring.go
 }
 
 // DefaultIMConfig returns the IM defaults.
@@ -32,6 +34,7 @@ func DefaultIMConfig() IMConfig {
 		Filter:    wordfilter.DefaultConfig(),
 		RateLimit: ratelimit.DefaultConfig(),
 		Push:      push.DefaultConfig(),
+		Media:     media.DefaultConfig(),
 	}
 }
 
@@ -49,6 +52,9 @@ func (c IMConfig) Validate() error {
 	if err := c.Push.Validate(); err != nil {
 		return fmt.Errorf("im.push: %w", err)
 	}
+	if err := c.Media.Validate(); err != nil {
+		return fmt.Errorf("im.media: %w", err)
+	}
 	return nil
 }
 
@@ -56,11 +62,13 @@ func (c IMConfig) Validate() error {
 // publisher, and the support parts the broker owns (closed after the
 // engine).
 type imParts struct {
-	svc    *im.Service
-	hook   *imhook.Hook       // the engine's ext.PublishHandler and ext.Lifecycle
-	pub    *imhook.Publisher  // the service's deliveries into the engine
-	filter *wordfilter.Filter // nil when off
-	push   *push.Dispatcher   // nil when off
+	svc      *im.Service
+	hook     *imhook.Hook       // the engine's ext.PublishHandler and ext.Lifecycle
+	pub      *imhook.Publisher  // the service's deliveries into the engine
+	filter   *wordfilter.Filter // nil when off
+	push     *push.Dispatcher   // nil when off
+	media    media.Store        // nil when off (media_wiring.go)
+	embedded *media.Embedded    // the embedded store, served by the admin listener; nil otherwise
 }
 
 // nodeNumber is the 10-bit node number in IM message ids: node.number, or
@@ -131,6 +139,12 @@ func (b *Broker) openIM(log zerolog.Logger, deliver im.Deliverer) (err error) {
 		}
 		opts.Push = pushAdapter{p.push}
 	}
+	if err := b.openMedia(log, p); err != nil {
+		return err
+	}
+	if p.media != nil {
+		opts.Media = mediaAdapter{p.media}
+	}
 	if p.svc, err = im.New(cfg.Config, opts); err != nil {
 		return fmt.Errorf("im: %w", err)
 	}
@@ -150,6 +164,11 @@ func (p *imParts) close() error {
 	if p.svc != nil {
 		if err := p.svc.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close im service: %w", err))
+		}
+	}
+	if p.media != nil {
+		if err := p.media.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close media store: %w", err))
 		}
 	}
 	if p.push != nil {

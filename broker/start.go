@@ -210,6 +210,9 @@ func (b *Broker) newAdmin() (err error) {
 		if err := mountWeb(b); err != nil {
 			return fmt.Errorf("web client: %w", err)
 		}
+		if err := mountMedia(b); err != nil {
+			return fmt.Errorf("media: %w", err)
+		}
 	}
 	return nil
 }

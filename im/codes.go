@@ -42,6 +42,10 @@ var codeTable = []struct {
 	{ErrTooLate, CodeImplementation},
 	{ErrNotEditable, CodeImplementation},
 	{ErrTooManyReactions, CodeQuotaExceeded},
+	{ErrBadMedia, CodePayloadFormat},   // im/media.go
+	{ErrMediaURL, CodeNotAuthorized},   // im/media.go
+	{ErrMediaQuota, CodeQuotaExceeded}, // im/media.go
+	{ErrMediaOff, CodeImplementation},  // im/media.go
 }
 
 // outcomeOf maps an error to the Outcome sent to the client. Storage and

@@ -45,7 +45,7 @@ func (s *Service) fanout(members []string, env *Envelope, payload []byte, device
 		if !mention && s.mutedFor(m, env.Conv) {
 			continue // muted: delivered, not pushed (settings.go)
 		}
-		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(env.Body),
+		s.opts.Push.Push(PushEvent{User: m, Conv: env.Conv, From: env.From, Preview: preview(mediaPreview(env.Type, env.Body)),
 			ID: env.ID, Seq: env.Seq, TS: env.TS, Mention: mention, Kind: pushKind(env.Type), Target: env.Target})
 	}
 }

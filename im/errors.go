@@ -77,4 +77,16 @@ var (
 	ErrBlocked = errors.New("blocked")
 	// ErrTooManyBlocks: the user already blocked maxBlocks users (0x97).
 	ErrTooManyBlocks = errors.New("block list full")
+	// ErrBadMedia: an upload request or a media message body with a missing or
+	// malformed field, a mime type not allowed, or a mime that does not fit
+	// the message type (0x99).
+	ErrBadMedia = errors.New("invalid media")
+	// ErrMediaURL: a media url this server's store did not issue for that
+	// file, with a bad signature, or expired (0x87).
+	ErrMediaURL = errors.New("media url not issued by this server")
+	// ErrMediaQuota: the upload would exceed the user's media quota (0x97).
+	ErrMediaQuota = errors.New("media quota exceeded")
+	// ErrMediaOff: rpc upload or a media message while im.media.backend is
+	// off (0x83).
+	ErrMediaOff = errors.New("media off")
 )

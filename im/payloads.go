@@ -76,6 +76,10 @@ type rpcRequest struct {
 	// Set: conversation.set, decoded by decodeSettingsPatch (settings.go).
 	Set          json.RawMessage `json:"set"`
 	changeFields                 // msg.edit, msg.recall, msg.react (change.go)
+	// upload (im/media.go); Name is the file name.
+	Size   int64  `json:"size"`
+	MIME   string `json:"mime"`
+	SHA256 string `json:"sha256"`
 }
 
 // decodeObject decodes a JSON object into v, refusing anything else (arrays,

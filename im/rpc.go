@@ -74,6 +74,8 @@ func (s *Service) callRPC(ctx context.Context, user, method string, req *rpcRequ
 		return s.msgRecall(ctx, user, req)
 	case MethodMsgReact:
 		return s.msgReact(ctx, user, req)
+	case MethodUpload:
+		return s.upload(ctx, user, req)
 	}
 	return nil, fmt.Errorf("%w: unknown method %q", ErrBadTopic, clip(method))
 }

@@ -25,6 +25,9 @@ func (s *Service) handleSend(ctx context.Context, c Client, r *Request, t upTopi
 	if len(cid) > maxCIDLen || !printable(cid) {
 		cid = ""
 	}
+	if err == nil && isMediaType(p.Type) {
+		p.Body, err = s.checkMedia(p.Type, p.Body) // im/media.go
+	}
 	if err != nil {
 		return s.refuse(c, r, cid, "", err)
 	}
@@ -59,7 +62,7 @@ func (s *Service) send(ctx context.Context, c Client, conv Conv, p sendPayload) 
 		return sent{}, err
 	}
 	body := p.Body
-	if s.opts.Filter != nil {
+	if s.opts.Filter != nil && !isMediaType(p.Type) { // a media body is checked by the store
 		out, reject := s.opts.Filter.Filter(body)
 		if reject {
 			return sent{}, ErrRejected

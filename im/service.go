@@ -42,6 +42,9 @@ type Options struct {
 	Limiter RateLimiter
 	// Push is told about messages for users with no online device; nil for none.
 	Push Pusher
+	// Media is the blob store of rpc upload and the media message types
+	// (im/media.go); nil turns them off.
+	Media MediaStore
 	// Log is the parent logger; the service adds component=im.
 	Log zerolog.Logger
 	// Now is the clock (tests); nil means time.Now.

@@ -75,7 +75,7 @@ func (s *Server) check(r *http.Request, pattern string) *refusal {
 	if s.hasToken && !public && !s.authorized(r) {
 		return &refuseToken
 	}
-	if pattern != "" && needsJSON(r) && !isJSON(r.Header.Get("Content-Type")) {
+	if pattern != "" && !s.signed[pattern] && needsJSON(r) && !isJSON(r.Header.Get("Content-Type")) {
 		return &refuseContentType
 	}
 	return nil

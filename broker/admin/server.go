@@ -84,6 +84,7 @@ type Server struct {
 	mu     sync.Mutex
 	state  int
 	public map[string]bool // mux patterns served without a token
+	signed map[string]bool // public patterns that authenticate by URL signature (HandleSigned)
 	srv    *http.Server
 	addr   string
 
@@ -110,6 +111,7 @@ func New(cfg Config, deps Deps, logger zerolog.Logger) (*Server, error) {
 		refusedLog: log.Sample(&zerolog.BurstSampler{Burst: refusalBurst, Period: refusalPeriod}),
 		mux:        http.NewServeMux(),
 		public:     make(map[string]bool),
+		signed:     make(map[string]bool),
 	}
 	for _, h := range cfg.AllowedHosts {
 		s.allowedHosts = append(s.allowedHosts, strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
@@ -191,6 +193,20 @@ func (s *Server) Handle(pattern string, h http.Handler) error {
 // MQTT). Same rules as Handle otherwise.
 func (s *Server) HandlePublic(pattern string, h http.Handler) error {
 	return s.handle(pattern, h, true)
+}
+
+// HandleSigned adds a public route whose requests carry their own
+// authorisation in a signed URL (the embedded media store): no bearer token
+// and no Content-Type: application/json rule for its PUTs (the signature, not
+// the content type, stops cross-site forgery). Same rules as Handle otherwise.
+func (s *Server) HandleSigned(pattern string, h http.Handler) error {
+	if err := s.handle(pattern, h, true); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.signed[pattern] = true
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *Server) handle(pattern string, h http.Handler, public bool) (err error) {

@@ -128,4 +128,9 @@ const (
 	Assigned       = "assigned"
 	SessionPresent = "session_present"
 	Cause          = "cause"
+	// MediaKey is a blob-store object key (im/media); MediaBytes its size;
+	// Backend names the media backend.
+	MediaKey   = "media_key"
+	MediaBytes = "media_bytes"
+	Backend    = "backend"
 )
