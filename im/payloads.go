@@ -76,6 +76,9 @@ type rpcRequest struct {
 	// Set: conversation.set, decoded by decodeSettingsPatch (settings.go).
 	Set          json.RawMessage `json:"set"`
 	changeFields                 // msg.edit, msg.recall, msg.react (change.go)
+
+	// profile.set (profile.go).
+	profileFields
 }
 
 // decodeObject decodes a JSON object into v, refusing anything else (arrays,

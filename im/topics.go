@@ -35,6 +35,7 @@ var methods = map[string]bool{
 	MethodHistory: true, MethodSync: true, MethodConversations: true, MethodNotify: true,
 	MethodBlock: true, MethodUnblock: true, MethodBlockList: true, MethodConvSet: true,
 	MethodMsgEdit: true, MethodMsgRecall: true, MethodMsgReact: true,
+	MethodProfileSet: true, MethodProfileGet: true,
 }
 
 // Down topic leaves under im/u/{user}/.
