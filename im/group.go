@@ -479,6 +479,8 @@ type memberInfo struct {
 	User   string `json:"user"`
 	Role   string `json:"role"`
 	Joined int64  `json:"joined"`
+	// DisplayName: the member's, as the caller may see it (profile.go).
+	DisplayName string `json:"display_name,omitempty"`
 }
 
 // groupMembers: {group}. Any member lists the group.
@@ -502,6 +504,9 @@ func (s *Service) groupMembers(user string, req *rpcRequest) (any, error) {
 		Created: meta.Created, Creator: meta.Creator, Members: make([]memberInfo, len(ms))}
 	for i, m := range ms {
 		res.Members[i] = memberInfo{User: m.User, Role: m.Role, Joined: m.Joined}
+	}
+	if err := s.addMemberNames(user, res.Members); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

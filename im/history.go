@@ -198,6 +198,8 @@ type convInfo struct {
 	// Settings and Blocked: the caller's own (settings.go, block.go).
 	Settings *convSettings `json:"settings,omitempty"`
 	Blocked  bool          `json:"blocked,omitempty"`
+	// DisplayName: the peer's, as the caller may see it (profile.go).
+	DisplayName string `json:"display_name,omitempty"`
 }
 
 // conversationsResult is the response of rpc conversations.
@@ -229,6 +231,9 @@ func (s *Service) conversations(user string) (any, error) {
 		res.Conversations = append(res.Conversations, ci)
 	}
 	if err := s.addPrefs(user, res.Conversations); err != nil {
+		return nil, err
+	}
+	if err := s.addDisplayNames(user, res.Conversations); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -80,6 +80,9 @@ type rpcRequest struct {
 	Size   int64  `json:"size"`
 	MIME   string `json:"mime"`
 	SHA256 string `json:"sha256"`
+
+	// profile.set (profile.go).
+	profileFields
 }
 
 // decodeObject decodes a JSON object into v, refusing anything else (arrays,

@@ -76,6 +76,10 @@ func (s *Service) callRPC(ctx context.Context, user, method string, req *rpcRequ
 		return s.msgReact(ctx, user, req)
 	case MethodUpload:
 		return s.upload(ctx, user, req)
+	case MethodProfileSet:
+		return s.profileSet(ctx, user, req)
+	case MethodProfileGet:
+		return s.profileGet(user, req)
 	}
 	return nil, fmt.Errorf("%w: unknown method %q", ErrBadTopic, clip(method))
 }

@@ -35,7 +35,8 @@ var methods = map[string]bool{
 	MethodHistory: true, MethodSync: true, MethodConversations: true, MethodNotify: true,
 	MethodBlock: true, MethodUnblock: true, MethodBlockList: true, MethodConvSet: true,
 	MethodMsgEdit: true, MethodMsgRecall: true, MethodMsgReact: true,
-	MethodUpload: true, // im/media.go
+	MethodUpload:     true, // im/media.go
+	MethodProfileSet: true, MethodProfileGet: true,
 }
 
 // Down topic leaves under im/u/{user}/.

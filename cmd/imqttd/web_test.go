@@ -240,6 +240,18 @@ func TestWebClient(t *testing.T) {
 	carol.wait("a day separator", `document.querySelector('#messages li.day') !== null && document.querySelector('#messages li.day').textContent.length > 0`)
 	alice.shot("07-group")
 
+	// Display names: carol and alice name themselves on their pages; the
+	// others see the names on carol's group messages (the profile event) and
+	// in bob's conversation list and chat title.
+	carol.run(chromedp.SetValue("#display-name", "Carol C.", chromedp.ByID), chromedp.Click("#save-profile", chromedp.ByID))
+	carol.wait("her name shown", `document.getElementById('me').textContent === 'Carol C. (carol)'`)
+	for _, p := range []*page{alice, bob} {
+		p.wait("carol's display name on her message", `[...document.querySelectorAll('#messages li.msg .from')].some(f => f.textContent === 'Carol C.')`)
+	}
+	alice.run(chromedp.SetValue("#display-name", "Alice A.", chromedp.ByID), chromedp.Click("#save-profile", chromedp.ByID))
+	bob.wait("alice's display name in the list", `(document.querySelector('#convs li[data-conv="d:alice:bob"] .name')||{}).textContent === 'Alice A.'`)
+	bob.shot("07a-display-names")
+
 	// A mention ("@bob" in the text) is highlighted for bob only; bob mutes
 	// and pins the group.
 	alice.send("@bob please look")

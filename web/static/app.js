@@ -11,6 +11,7 @@ const S = {
   convs: new Map(), // conv -> {conv, kind, peer, group, name, last_seq, read, delivered, peer_read, peer_delivered, msgs: Map seq->env, pending: Map cid->{body, state, reason, seq}}
   current: '',
   presence: new Map(), // user -> {status, last_seen}
+  names: new Map(), // user -> display name (profiles: conversations, group.members, profile events)
   rpcs: new Map(), // reply topic -> resolve
   typingTimer: 0,
   lastTyping: 0,
@@ -78,9 +79,16 @@ async function onConnect() {
   });
   try {
     const res = await rpc('conversations', {});
-    for (const c of res.conversations || []) upsertConv(c);
+    for (const c of res.conversations || []) {
+      upsertConv(c);
+      if (c.peer) setName(c.peer, c.display_name);
+    }
     await sync();
   } catch (e) { showError(String(e)); }
+  try {
+    const me = await rpc('profile.get', {});
+    for (const p of me.profiles || []) setName(p.user, p.display_name);
+  } catch (e) { showError('profile: ' + e.message); }
   for (const c of S.convs.values()) if (c.peer) watchPresence(c.peer);
   render();
 }
@@ -143,6 +151,7 @@ function onMessage(topic, payload) {
     case 'typing': onTyping(m); break;
     case 'notify': addNotice(m); break;
     case 'prefs': if (m.event === 'conversation') upsertConv({ conv: m.conv, settings: m.settings || {} }); break;
+    case 'profile': setName(m.user, m.display_name); break;
     case 'rpc': if (!m.ok) showError((m.method || 'request') + ' refused: ' + m.reason); break;
   }
   render();
@@ -270,6 +279,30 @@ function onTyping(t) {
   S.typingTimer = setTimeout(() => { $('typing').textContent = ''; }, 4000);
 }
 
+// setName notes a user's display name ("" or undefined: none).
+function setName(user, name) {
+  if (!user) return;
+  if (name) S.names.set(user, name); else S.names.delete(user);
+  if (user === S.me) {
+    $('me').textContent = name ? name + ' (' + S.me + ')' : S.me;
+    if (document.activeElement !== $('display-name')) $('display-name').value = name || '';
+  }
+}
+
+// nameOf is how a user is shown: their display name, else the user name.
+function nameOf(user) { return S.names.get(user) || user; }
+
+// loadMembers learns the display names of a group's members.
+async function loadMembers(c) {
+  if (!c.group || c.membersLoaded) return;
+  c.membersLoaded = true;
+  try {
+    const res = await rpc('group.members', { group: c.group });
+    for (const m of res.members || []) setName(m.user, m.display_name);
+  } catch (e) { c.membersLoaded = false; /* not a member (yet): the send says why */ }
+  render();
+}
+
 function watchPresence(user, again) {
   if (!user || !S.client || (S.presence.has(user) && !again)) return;
   if (!S.presence.has(user)) S.presence.set(user, { status: 'unknown' });
@@ -284,6 +317,7 @@ function openConv(conv) {
   $('typing').textContent = '';
   const c = upsertConv({ conv });
   if (c.peer) watchPresence(c.peer);
+  if (c.kind === 'group') loadMembers(c);
   if (c.msgs.size === 0) loadOlder();
   receiptFor(conv);
   render();
@@ -358,6 +392,18 @@ $('leave-group').addEventListener('click', async () => {
     S.convs.delete(c.conv);
     S.current = '';
   } catch (e) { showError('cannot leave: ' + e.message); }
+  render();
+});
+
+// The display name is this user's profile (profile.set); every device and
+// contact gets it as a profile event.
+$('profile-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  try {
+    const res = await rpc('profile.set', { display_name: $('display-name').value.trim() });
+    setName(S.me, res.profile && res.profile.display_name);
+    $('display-name').blur();
+  } catch (e) { showError('profile: ' + e.message); }
   render();
 });
 
@@ -440,7 +486,7 @@ function showError(msg) { $('error').textContent = msg; }
 // name (its id only until the name is known), a direct chat by the peer.
 function title(c) {
   if (c.kind === 'group') return c.name || 'group ' + c.group;
-  return c.peer;
+  return nameOf(c.peer);
 }
 
 // dayOf and timeOf format a server timestamp (unix ms) in the browser's locale.
@@ -491,7 +537,7 @@ function render() {
   const p = c.kind === 'direct' ? S.presence.get(c.peer) : null;
   $('peer-presence').textContent = !p || p.status === 'unknown' ? '' :
     p.status === 'online' ? 'online' : 'last seen ' + new Date(p.last_seen || p.ts).toLocaleString();
-  $('chat-title').title = c.kind === 'group' ? 'group id ' + c.group : '';
+  $('chat-title').title = c.kind === 'group' ? 'group id ' + c.group : (nameOf(c.peer) !== c.peer ? c.peer : '');
   const ul = $('messages');
   const atBottom = ul.scrollHeight - ul.scrollTop - ul.clientHeight < 40 || S.renderedConv !== c.conv;
   ul.replaceChildren();
@@ -520,12 +566,12 @@ function msgItem(c, m, pending) {
   if (m.cid) li.dataset.cid = m.cid;
   if (m.type === 'notice') {
     const n = m.notice || {};
-    li.textContent = (n.by || m.from) + ' ' + n.event + (n.user ? ' ' + n.user : '') + (n.users ? ' ' + n.users.join(', ') : '') + (n.name ? ' "' + n.name + '"' : '');
+    li.textContent = nameOf(n.by || m.from) + ' ' + n.event + (n.user ? ' ' + nameOf(n.user) : '') + (n.users ? ' ' + n.users.map(nameOf).join(', ') : '') + (n.name ? ' "' + n.name + '"' : '');
     return li;
   }
   if (c.kind === 'group' && m.from !== S.me) {
     const f = document.createElement('span');
-    f.className = 'from'; f.textContent = m.from;
+    f.className = 'from'; f.textContent = nameOf(m.from); f.title = m.from;
     li.append(f);
   }
   const body = document.createElement('span');
