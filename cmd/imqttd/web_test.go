@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,7 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// webNode starts imqttd with password users, the IM server (bodies up to 200
+// webNode starts imqttd with password users, the IM server (bodies up to 1000
 // bytes), a WebSocket listener and the admin listener (which serves /web/).
 func webNode(t *testing.T) *node {
 	t.Helper()
@@ -36,7 +39,7 @@ acl: {file: %[3]s}
 admin: {enabled: true, address: "127.0.0.1:0"}
 cluster: {bind_addr: "127.0.0.1:0"}
 im:
-  max_body_bytes: 200
+  max_body_bytes: 1000
   rate_limit: {messages_per_second: 0}
 `, dir, passwd, aclFile, pki.certFile, pki.keyFile))
 	return startNode(t, dir, "--config", cfg)
@@ -283,6 +286,17 @@ func TestWebClient(t *testing.T) {
 	}
 	bob.shot("07c-edit-react-recall")
 
+	// An image picked in alice's page is uploaded to the embedded media
+	// store (rpc upload, PUT to the signed URL), sent, and shown on both
+	// pages from its signed URL (the browser really fetched and decoded it).
+	pic := filepath.Join(t.TempDir(), "dot.png")
+	writeTestPNG(t, pic, 64, 48)
+	alice.run(chromedp.SetUploadFiles("#file", []string{pic}, chromedp.ByID))
+	for _, p := range []*page{alice, bob} {
+		p.wait("the image shown", `[...document.querySelectorAll('#messages li.msg .media img.image')].some(i => i.alt === 'dot.png' && i.complete && i.naturalWidth === 64 && i.naturalHeight === 48)`)
+	}
+	bob.shot("07d-image")
+
 	// A script's message (mosquitto_pub, MQTT 3.1.1) appears in bob's page.
 	host, port := hostPort(t, n.addr("tcp"))
 	if out, err := runCmd(t, 10*time.Second, nil, "mosquitto_pub", "-V", "mqttv311", "-h", host, "-p", port,
@@ -330,7 +344,7 @@ func TestWebClient(t *testing.T) {
 	alice.run(chromedp.Evaluate(`document.getElementById('text').value = ''`, nil), chromedp.Click("#send", chromedp.ByID))
 	alice.wait("the reason for an empty message", `document.getElementById('error').textContent.includes('invalid payload')`)
 	alice.shot("09-empty-refused")
-	alice.send(strings.Repeat("x", 300))
+	alice.send(strings.Repeat("x", 1200))
 	alice.wait("the reason for an oversized message", `document.getElementById('error').textContent.includes('too large')`)
 	alice.shot("10-too-large")
 	carol.run(chromedp.SetValue("#group-name", "secret", chromedp.ByID), chromedp.SetValue("#group-users", "dave", chromedp.ByID),
@@ -372,5 +386,24 @@ func TestWebClient(t *testing.T) {
 	}
 	if cfg["wss"] != wss || !strings.HasPrefix(cfg["ws"], "ws://") {
 		t.Fatalf("config.json %v, want ws and %s", cfg, wss)
+	}
+}
+
+// writeTestPNG writes a w x h PNG (a colour gradient) to path.
+func writeTestPNG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{R: uint8(x * 4), G: uint8(y * 5), B: 160, A: 255})
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
 	}
 }

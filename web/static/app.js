@@ -254,7 +254,7 @@ function onAck(a) {
     if (c) c.read = Math.max(c.read, a.seq);
     // The sending device gets no copy of its own message (only the other
     // devices do): the ack makes the pending message a message of the log.
-    if (p) addMessage({ id: a.id, conv: a.conv, seq: a.seq, ts: a.ts, from: S.me, cid: a.cid, type: 'text', body: p.body });
+    if (p) addMessage({ id: a.id, conv: a.conv, seq: a.seq, ts: a.ts, from: S.me, cid: a.cid, type: p.type || 'text', body: p.media || p.body });
   } else {
     if (p) { p.state = 'failed'; p.reason = a.reason; }
     showError('not sent: ' + a.reason + ' (code ' + a.code + ')');
@@ -576,7 +576,7 @@ function msgItem(c, m, pending) {
   }
   const body = document.createElement('span');
   body.className = 'body';
-  if (m.recalled) { li.classList.add('recalled'); body.textContent = 'message recalled'; } else body.textContent = m.body;
+  if (m.recalled) { li.classList.add('recalled'); body.textContent = 'message recalled'; } else if (MEDIA.has(m.type)) mediaBody(body, m); else body.textContent = m.body;
   li.append(body);
   if (m.edited_ts && !m.recalled) {
     const e = document.createElement('span');
@@ -635,6 +635,69 @@ function msgActions(c, m) {
   }
   return box;
 }
+
+// ---- media (docs/protocol.md "Media messages") -----------------------------
+
+const MEDIA = new Set(['image', 'file', 'audio', 'video']);
+
+// mediaBody shows a media message: the image itself, a player, or a link to
+// the file, all from the signed url in its body.
+function mediaBody(el, m) {
+  let f;
+  try { f = JSON.parse(m.body); } catch (e) { el.textContent = '[' + m.type + ']'; return; }
+  el.classList.add('media');
+  if (m.type === 'image') {
+    const img = document.createElement('img');
+    img.src = f.url; img.alt = f.name; img.className = 'image';
+    if (f.width && f.height) { img.width = Math.min(f.width, 240); img.height = Math.round(img.width * f.height / f.width); }
+    el.append(img);
+  } else if (m.type === 'audio' || m.type === 'video') {
+    const p = document.createElement(m.type);
+    p.src = f.url; p.controls = true;
+    el.append(p);
+  }
+  const a = document.createElement('a');
+  a.href = f.url; a.textContent = f.name + ' (' + Math.ceil(f.size / 1024) + ' KiB)'; a.className = 'file';
+  a.target = '_blank'; a.rel = 'noopener';
+  el.append(a);
+}
+
+function hex(buf) { return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join(''); }
+
+// sendFile uploads a chosen file (rpc upload, then PUT to the signed URL)
+// and sends it as an image, audio, video or file message.
+async function sendFile(c, file) {
+  try {
+    const bytes = await file.arrayBuffer();
+    const sha256 = hex(await crypto.subtle.digest('SHA-256', bytes));
+    const mime = file.type || 'application/octet-stream';
+    const up = await rpc('upload', { name: file.name, size: file.size, mime, sha256 });
+    const put = await fetch(up.put_url, { method: 'PUT', headers: up.put_headers || {}, body: bytes });
+    if (!put.ok) throw new Error('upload refused: HTTP ' + put.status);
+    const kind = mime.split('/')[0];
+    const type = MEDIA.has(kind) ? kind : 'file';
+    const body = { url: up.url, name: file.name, size: file.size, mime, sha256 };
+    if (type === 'image') {
+      try {
+        const bm = await createImageBitmap(new Blob([bytes], { type: mime }));
+        body.width = bm.width; body.height = bm.height;
+      } catch (e) { /* not decodable here: sent without dimensions */ }
+    }
+    const cid = 'w' + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    c.pending.set(cid, { body: '[' + type + '] ' + file.name, state: 'pending', type, media: JSON.stringify(body) });
+    const topic = c.kind === 'group' ? 'im/send/group/' + c.group : 'im/send/user/' + c.peer;
+    S.client.publish(topic, JSON.stringify({ cid, type, body: JSON.stringify(body) }), { qos: 1 });
+  } catch (e) { showError('file not sent: ' + e.message); }
+  render();
+}
+
+$('file').addEventListener('change', () => {
+  const c = S.convs.get(S.current);
+  const f = $('file').files[0];
+  $('file').value = '';
+  if (!c) { showError('open a conversation first'); return; }
+  if (f) sendFile(c, f);
+});
 
 function react(c, m, emoji, mine) { change('msg.react', { conv: c.conv, seq: m.seq, emoji, remove: mine }); }
 
