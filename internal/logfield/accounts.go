@@ -8,4 +8,6 @@ const (
 	State = "state"
 	// Disconnected is how many connections an action closed.
 	Disconnected = "disconnected"
+	// PasswordChanged says an admin action set or cleared a password (never the password).
+	PasswordChanged = "password_changed"
 )
