@@ -18,6 +18,7 @@ import (
 // (*accounts.Service).
 type UsersAdmin interface {
 	Create(ctx context.Context, nu accounts.NewUser) (accounts.User, error)
+	Import(ctx context.Context, name string, hash []byte) (accounts.User, error)
 	UpdateUser(ctx context.Context, name string, u accounts.Update) (accounts.User, error)
 	Delete(ctx context.Context, name string) error
 	Get(name string) (accounts.User, error)
@@ -34,6 +35,9 @@ type CreateUserRequest struct {
 	Password string         `json:"password,omitempty"`
 	State    accounts.State `json:"state,omitempty"`
 	Roles    []string       `json:"roles,omitempty"`
+	// PasswordHash imports an existing bcrypt hash (a password file line)
+	// instead of Password; State and Roles must then be absent.
+	PasswordHash string `json:"password_hash,omitempty"`
 }
 
 // UpdateUserRequest is the body of PATCH /api/v1/users/{name}: absent fields
@@ -131,7 +135,17 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := a.applyCtx(r)
 	defer cancel()
-	u, err := a.d.Users.Create(ctx, accounts.NewUser{Name: req.Name, Password: req.Password, State: req.State, Roles: req.Roles})
+	var u accounts.User
+	var err error
+	if req.PasswordHash != "" {
+		if req.Password != "" || req.State != "" || req.Roles != nil {
+			err = fmt.Errorf("%w: password_hash excludes password, state and roles", ErrInvalidBody)
+		} else {
+			u, err = a.d.Users.Import(ctx, req.Name, []byte(req.PasswordHash))
+		}
+	} else {
+		u, err = a.d.Users.Create(ctx, accounts.NewUser{Name: req.Name, Password: req.Password, State: req.State, Roles: req.Roles})
+	}
 	a.audit(r, "create_user", err).Str(logfield.User, req.Name).Msg("admin action")
 	if err != nil {
 		a.failUsers(w, err)
