@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eclipse/paho.golang/paho"
-
 	"github.com/imqtt/imqtt/accounts"
 	"github.com/imqtt/imqtt/broker/adminapi"
 )
@@ -146,7 +144,9 @@ func TestClusterUsers(t *testing.T) {
 	if len(page.Items) != 2 || page.Items[0].Name != "u1" || page.NextCursor == "" {
 		t.Fatalf("first page %+v", page)
 	}
-	userAPI(t, n3, http.MethodGet, "/api/v1/users?limit=2&prefix=u&cursor="+page.NextCursor, "", http.StatusOK, &page)
+	cursor := page.NextCursor
+	page = adminapi.Page[accounts.User]{} // next_cursor is absent on the last page
+	userAPI(t, n3, http.MethodGet, "/api/v1/users?limit=2&prefix=u&cursor="+cursor, "", http.StatusOK, &page)
 	if len(page.Items) != 1 || page.Items[0].Name != "u3" || page.NextCursor != "" {
 		t.Fatalf("second page %+v", page)
 	}
@@ -163,5 +163,4 @@ func TestClusterUsers(t *testing.T) {
 	if rc != 0 || !strings.Contains(out, "u2") || strings.Contains(out, "u1") {
 		t.Fatalf("ctl user list --state disabled: %d %q %q", rc, out, errOut)
 	}
-	_ = paho.Disconnect{}
 }
