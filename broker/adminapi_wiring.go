@@ -42,6 +42,9 @@ func mountAdminAPI(b *Broker) error {
 	if b.im != nil {
 		d.IM = b.im.svc
 	}
+	if b.accounts != nil {
+		d.Users = b.accounts
+	}
 	api, err := adminapi.New(d)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/imqtt/imqtt/accounts"
 	"github.com/imqtt/imqtt/broker/admin"
 	"github.com/imqtt/imqtt/broker/engine"
 	"github.com/imqtt/imqtt/broker/engine/transport"
@@ -47,7 +48,9 @@ type Broker struct {
 	engine    *engine.Engine
 	transport *transport.Server
 	admin     *admin.Server
-	reloader  *reloader // SIGHUP and the admin API reload (adminapi_wiring.go)
+	reloader  *reloader         // SIGHUP and the admin API reload (adminapi_wiring.go)
+	accounts  *accounts.Service // the replicated user store (accounts_wiring.go)
+	kicker    *userKicker       // disconnects revoked users' devices
 	rootLog   zerolog.Logger
 
 	mu      sync.Mutex
@@ -234,6 +237,9 @@ func (b *Broker) Close(ctx context.Context) error {
 		b.guard.Close()
 	}
 	// After the MQTT side: nothing can issue a raft command any more.
+	if b.accounts != nil {
+		_ = b.accounts.Close() // idempotent; stops the watcher
+	}
 	if b.im != nil {
 		if err := b.im.close(); err != nil {
 			errs = append(errs, err)

@@ -113,6 +113,7 @@ func (b *Broker) openIM(log zerolog.Logger, deliver im.Deliverer) (err error) {
 		// the leader (im/presence.go).
 		NodeName: b.node.ID(),
 		IsLeader: b.node.IsLeader,
+		IsAdmin:  b.isStoreAdmin,
 		Members: func() []string {
 			var ids []string
 			for _, s := range b.node.Status().Servers {

@@ -89,6 +89,9 @@ func (b *Broker) newMetrics() (err error) {
 // authentication, which checks a will topic through the ACL.
 func (b *Broker) newAccess() (err error) {
 	cfg, log := b.cfg, b.rootLog
+	if err := b.newAccounts(); err != nil {
+		return err
+	}
 	var aclOpts []acl.Option
 	if cfg.IM.Enabled {
 		if err := b.newIM(); err != nil {
@@ -111,6 +114,7 @@ func (b *Broker) newAccess() (err error) {
 		LoopbackListener: func(id string) bool { return loopback[id] },
 		Observer:         b.metrics,
 		Limits:           b.metrics,
+		Users:            b.accounts,
 	})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
@@ -156,6 +160,7 @@ func (b *Broker) newEngine() (err error) {
 		return fmt.Errorf("engine: %w", err)
 	}
 	b.router.StartEngine(b.engine)
+	b.kicker.engine.Store(b.engine)
 	if b.im != nil {
 		if err := b.im.pub.Bind(b.engine); err != nil {
 			b.log.Warn().Err(err).Msg("im deliveries of the start not published")

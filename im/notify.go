@@ -11,12 +11,12 @@ type notifyResult struct {
 	Recipients int    `json:"recipients"` // topics published to: users, or 1 for all
 }
 
-// notify: {to: {user}|{group}|{all: true}, title?, body}. Admins (Config.Admins)
-// only. The envelope is stamped like a message (id, from, ts) and published at
+// notify: {to: {user}|{group}|{all: true}, title?, body}. Admins (Config.Admins,
+// or Options.IsAdmin: the user store's "admin" role) only. The envelope is stamped like a message (id, from, ts) and published at
 // QoS 1 on im/u/{user}/notify of each recipient, or once on im/notify/all; it is
 // not stored.
 func (s *Service) notify(user string, req *rpcRequest) (any, error) {
-	if !s.cfg.isAdmin(user) {
+	if !s.cfg.isAdmin(user) && (s.opts.IsAdmin == nil || !s.opts.IsAdmin(user)) {
 		return nil, fmt.Errorf("%w: only admins send notifications", ErrForbidden)
 	}
 	return s.sendNotify(user, req)

@@ -49,6 +49,9 @@ type Options struct {
 	Log zerolog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// IsAdmin, if set, names further admins (rpc notify) beside
+	// Config.Admins: the broker passes the user store's "admin" role.
+	IsAdmin func(user string) bool
 }
 
 // Service is the IM core (doc.go). Its methods are safe for concurrent use.

@@ -111,9 +111,7 @@ func (s *Store) Apply(index uint64, batches [][]Op) ([][]Result, error) {
 	if w.splits > 0 {
 		s.log.Debug().Uint64(logfield.Index, index).Int(logfield.Entries, w.splits+1).Msg("entry applied in several transactions")
 	}
-	if o := s.observer.Load(); o != nil {
-		(*o)(index, batches, results)
-	}
+	s.notifyObservers(index, batches, results)
 	return results, nil
 }
 

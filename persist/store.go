@@ -39,8 +39,11 @@ type Store struct {
 	testTxnLimit   int64
 	testAfterSplit func(splits int) error
 
-	// observer is told about every applied entry (SetObserver).
-	observer atomic.Pointer[Observer]
+	// observer holds the observers told about every applied entry
+	// (SetObserver, AddObserver; observer.go): obs is the installers' side,
+	// observer the snapshot Apply reads without a lock.
+	obs      observers
+	observer atomic.Pointer[[]Observer]
 
 	// space is CheckSpace's last statfs reading (space.go).
 	space atomic.Pointer[spaceReading]

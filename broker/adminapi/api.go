@@ -45,6 +45,9 @@ type Deps struct {
 	// IM is the IM service for /api/v1/im/...; nil when the IM server is off
 	// (the routes are then not mounted).
 	IM IMAdmin
+	// Users is the replicated user store for /api/v1/users...; nil leaves
+	// the routes out (users.go).
+	Users UsersAdmin
 	// NodeID names this node in /api/v1/health.
 	NodeID string
 	// TokenRequired says the admin listener checks a bearer token: callers that
@@ -99,6 +102,11 @@ func (a *API) Routes() map[string]http.Handler {
 	}
 	if a.d.Routes != nil {
 		rs["GET /api/v1/cluster/routes"] = http.HandlerFunc(a.routes)
+	}
+	if a.d.Users != nil {
+		for p, h := range a.usersRoutes() {
+			rs[p] = h
+		}
 	}
 	if a.d.IM != nil {
 		for p, h := range a.imRoutes() {

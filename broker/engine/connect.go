@@ -374,6 +374,8 @@ func v3Code(code byte) byte {
 		return 4 // bad user name or password
 	case 0x87:
 		return 5 // not authorized
+	case 0x8A:
+		return 5 // banned (a disabled user): not authorized
 	}
 	return 3 // server unavailable
 }

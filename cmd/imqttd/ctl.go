@@ -32,6 +32,14 @@ commands:
   cluster-remove ID                                remove node ID from the cluster
   version                                          the server's version
   health                                           readiness, node id, connected clients
+  user list [--prefix P] [--state S] [--role R]    users of the replicated user store
+  user show NAME                                   one user
+  user add NAME [--password-file F] [--roles a,b]  create a user (no password file: token-only)
+  user passwd NAME --password-file F               set the password (F "-" is standard input)
+  user disable|enable NAME                         disable (kicks their devices everywhere) or enable
+  user roles NAME ROLES                            set the roles (comma-separated, "" for none)
+  user rm NAME                                     delete a user (kicks their devices everywhere)
+  user import FILE                                 copy a password file's users into the store
 
 The admin token is found without flags on the node's machine: --token,
 --token-file, IMQTT_ADMIN_TOKEN or IMQTT_ADMIN_TOKEN_FILE first, then the
@@ -53,6 +61,8 @@ type ctlFlags struct {
 	limit                         int
 	toUser, toGroup, title        string // notify
 	toAll                         bool   // notify
+	state, role, roles            string // user
+	passwordFile                  string // user add, user passwd
 }
 
 // ctlDefaultAddr is the admin listener of the default config.
@@ -87,6 +97,10 @@ func ctlCmd(args []string, stdout, stderr io.Writer, env []string) error {
 	fs.StringVar(&f.toGroup, "to-group", "", "notify: to every member of this group")
 	fs.BoolVar(&f.toAll, "all", false, "notify: to everyone (im/notify/all)")
 	fs.StringVar(&f.title, "title", "", "notify: the title")
+	fs.StringVar(&f.state, "state", "", "user list: only users in this state (active, disabled)")
+	fs.StringVar(&f.role, "role", "", "user list: only users holding this role")
+	fs.StringVar(&f.roles, "roles", "", "user add: comma-separated roles")
+	fs.StringVar(&f.passwordFile, "password-file", "", "user add, user passwd: file holding the password (- for standard input)")
 	fs.IntVar(&f.limit, "limit", 0, "lists: page size of each request (default the server's)")
 	var rest []string
 	for a := args; ; {
@@ -178,6 +192,7 @@ var ctlCommands = map[string]ctlCommand{
 	"im-groups":      {0, 0, "no arguments", "", ctlIMGroups},
 	"im-group":       {1, 1, "a group id", "", ctlIMGroup},
 	"notify":         {1, 1, "the BODY", "to-user to-group all title", ctlNotify},
+	"user":           {1, 3, ctlUserUsage, "prefix state role roles password-file", ctlUser},
 }
 
 // ctlBaseURL turns --addr (a URL, or host:port meaning http) into the base URL.

@@ -19,6 +19,8 @@ usage:
   imqttd user add|passwd FILE USER read the password from stdin (or --password-stdin) and store a bcrypt hash
   imqttd user remove FILE USER     remove a user
   imqttd user list FILE            list users
+  imqttd user import FILE [ctl flags]  copy a password file's users into the running cluster's
+                                   replicated user store (same as imqttd ctl user import)
   imqttd config check FILE         validate a config file (with IMQTT_* overrides) and exit
   imqttd ctl [flags] COMMAND       admin a running node over its admin API (clients, kick, sessions,
                                    subs, retained, reload, cluster ...); 'imqttd ctl -h' lists them
@@ -45,6 +47,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 	case "serve":
 		err = serve(args, stderr, env)
 	case "user":
+		if len(args) > 0 && args[0] == "import" {
+			// Into the running cluster's user store, through the admin API.
+			err = ctlCmd(append([]string{"user"}, args...), stdout, stderr, env)
+			break
+		}
 		err = userCmd(args, stdin, stdout)
 	case "config":
 		err = configCmd(args, stdout, env)

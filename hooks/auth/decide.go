@@ -41,6 +41,8 @@ func refuse(reason string, code packets.Code, err error) decision {
 type keys struct {
 	passwords *PasswordFile // nil when no password file is configured
 	jwt       *jwtVerifier  // nil when JWT is disabled
+	users     UserStore     // the replicated user store; nil without (userstore.go)
+	dummy     *dummyHash    // compared against when users has no hash to check
 }
 
 // decide applies the decision table of doc.go. allowAnonymous and loopback
@@ -76,6 +78,11 @@ func (k *keys) decide(c credentials, allowAnonymous bool, loopback func(string) 
 	if k.jwt != nil && looksLikeJWT(c.password) {
 		return k.decideJWT(c.password, c.username)
 	}
+	if k.users != nil {
+		if d, handled := k.decideStore(c); handled {
+			return d
+		}
+	}
 	if k.passwords == nil {
 		return refuse(ReasonNoPasswordFile, packets.ErrBadUsernameOrPassword, errors.New("no password file configured"))
 	}
@@ -90,11 +97,11 @@ func (k *keys) decide(c credentials, allowAnonymous bool, loopback func(string) 
 }
 
 // checksPassword reports whether decide would check c against the password
-// file: the attempts login throttling counts. It follows the decision table of
+// file or the user store: the attempts login throttling counts. It follows the decision table of
 // doc.go; tokens are not throttled (see "Login throttling").
 func (k *keys) checksPassword(c credentials) bool {
 	return c.usernameFlag && c.username != "" && c.passwordFlag && c.password != "" &&
-		k.passwords != nil && !(k.jwt != nil && looksLikeJWT(c.password)) &&
+		(k.passwords != nil || k.users != nil) && !(k.jwt != nil && looksLikeJWT(c.password)) &&
 		ValidateUsername(c.username) == nil
 }
 

@@ -53,11 +53,28 @@
 // the sub. The token is not re-checked after the CONNACK: a connection
 // outlives its token's exp.
 //
+// # User store
+//
+// With Options.Users (the replicated user store, accounts.Service; the
+// broker always sets it) a username+password that is not a token is first
+// looked up in the store. Which wins: a user the store names is checked
+// against the store only (its bcrypt hash; a token-only user, without a
+// hash, cannot log in with a password); the password file is asked only
+// about names the store does not hold. A user the store holds as disabled is
+// refused after the right password (reason user_disabled, v5 0x8A Banned,
+// 3.1.1 return code 5), and also when the password file or a token
+// authenticated them: the store wins. A store that cannot be read refuses
+// with user_store (v5 0x88, 3.1.1 3). Store checks pass the login throttle
+// exactly like password-file checks, and an unknown name pays one bcrypt
+// against a dummy hash either way.
+//
 // # CONNACK codes
 //
 //	refusal                                     MQTT 5   MQTT 3.1.1
 //	bad credentials, any token problem           0x86     4 (bad user name or password)
 //	anonymous refused, will topic refused        0x87     5 (not authorized)
+//	user disabled in the user store              0x8A     5 (not authorized)
+//	user store unreadable                        0x88     3 (server unavailable)
 //
 // The engine writes the CONNACK with the code Authenticate returns (and the
 // 3.1.1 return code it maps to).

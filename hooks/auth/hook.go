@@ -31,6 +31,9 @@ type Options struct {
 	// Limits is told about attempts login throttling delayed or refused
 	// (nil: nobody).
 	Limits LimitObserver
+	// Users is the replicated user store (nil: none); see doc.go "User
+	// store" for which source wins.
+	Users UserStore
 }
 
 // Hook decides authentication: it is the engine's ext.Authenticator
@@ -43,6 +46,8 @@ type Hook struct {
 	loopback  func(string) bool
 	observer  Observer
 	limits    LimitObserver
+	users     UserStore  // nil without a user store
+	dummy     *dummyHash // shared by every key generation
 
 	throttle    *throttle      // nil when auth.throttle.enabled is false
 	throttleLog zerolog.Logger // log sampled to one line per throttleWarnEvery
@@ -71,6 +76,8 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		loopback:  opts.LoopbackListener,
 		observer:  opts.Observer,
 		limits:    opts.Limits,
+		users:     opts.Users,
+		dummy:     &dummyHash{cost: cfg.BcryptCost},
 	}
 	h.throttleLog = h.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: throttleWarnEvery})
 	if cfg.Throttle.Enabled {
@@ -81,7 +88,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		return nil, err
 	}
 	h.keys.Store(k)
-	if !cfg.hasAuthMethod() {
+	if !cfg.hasAuthMethod() && opts.Users == nil {
 		h.log.Warn().Msg(msgNoAuthMethod)
 	}
 	return h, nil
@@ -89,7 +96,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 
 // load reads every configured file into a new key generation.
 func (h *Hook) load() (*keys, error) {
-	k := &keys{}
+	k := &keys{users: h.users, dummy: h.dummy}
 	if h.cfg.PasswordFile != "" {
 		pf, err := LoadPasswordFile(h.cfg.PasswordFile)
 		if err != nil {
@@ -153,6 +160,7 @@ func (h *Hook) judge(ctx context.Context, c credentials, clientID string, will b
 	}
 	d := k.decide(c, h.cfg.AllowAnonymous, h.loopback)
 	finishAttempt(att, d)
+	d = k.refuseDisabled(d)
 	if d.reason == "" && will && !h.willCheck(d.identity, clientID, willTopic) {
 		d = refuse(ReasonWillDenied, packets.ErrNotAuthorized, errors.New("will topic refused by acl"))
 	}

@@ -121,6 +121,7 @@ type testBroker struct {
 type brokerOpts struct {
 	loopback  bool                                    // answer of LoopbackListener
 	willCheck func(user, clientID, topic string) bool // nil: allow "will/{user}" only
+	users     UserStore                               // Options.Users (nil: none)
 }
 
 func newTestBroker(t *testing.T, cfg Config, mods ...func(*brokerOpts)) *testBroker {
@@ -155,6 +156,7 @@ func newTestBroker(t *testing.T, cfg Config, mods ...func(*brokerOpts)) *testBro
 		},
 		Observer: tb.obs,
 		Limits:   tb.obs,
+		Users:    o.users,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

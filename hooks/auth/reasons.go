@@ -22,6 +22,8 @@ const (
 	ReasonAnonymousDenied   = "anonymous_denied"    // anonymous off, or listener not loopback-only
 	ReasonWillDenied        = "will_denied"         // WillCheck refused the will topic
 	ReasonThrottled         = "throttled"           // too many failed logins: refused without checking (auth.throttle)
+	ReasonUserDisabled      = "user_disabled"       // the user store holds the user as disabled (v5 0x8A, 3.1.1 5)
+	ReasonUserStore         = "user_store"          // the user store could not be read (v5 0x88, 3.1.1 3)
 )
 
 // Observer is told about every refused CONNECT (for metrics). AuthFailed is

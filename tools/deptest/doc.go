@@ -1,5 +1,6 @@
 // Package deptest holds the test that enforces the import direction of DESIGN.md:
-// cmd -> broker -> hooks -> {im, cluster} -> persist, with mochi's wire codec
+// cmd -> broker -> hooks -> {im, accounts, cluster} -> persist (accounts is
+// the replicated user store, at im's layer), with mochi's wire codec
 // (github.com/mochi-mqtt/server/v2/packets, the only package of mochi the
 // module may import, in production code and tests alike, issue 17) confined
 // to broker and hooks, and none at all in broker/adminapi (it reads the MQTT
