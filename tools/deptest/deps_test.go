@@ -130,7 +130,7 @@ func TestDeps(t *testing.T) {
 
 func TestLayerTable(t *testing.T) {
 	cases := map[string]string{"persist": "persist", "hooks/acl": "hooks", "broker/listen": "broker", "web": "web", "docs": "", "cmd/imqttd": "cmd",
-		"internal/mqtttopic": "internal", "internal/testkit": "internal"}
+		"internal/mqtttopic": "internal", "internal/testkit": "internal", "internal/username": "internal"}
 	for in, want := range cases {
 		if got := layer(in); got != want {
 			t.Errorf("layer(%q) = %q, want %q", in, got, want)

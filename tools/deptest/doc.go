@@ -10,6 +10,7 @@
 // Beside the layers, internal/ holds leaf packages that every layer may import
 // (docs/layout.md "Leaf packages"): they import no imqtt package outside
 // internal/ and no mochi. internal/mqtttopic parses topic filters ($share),
-// internal/logfield names the log fields, internal/testkit holds the shared test
+// internal/logfield names the log fields, internal/username holds the user-name
+// rule, internal/testkit holds the shared test
 // helpers. internal/testkit/... is imported by _test.go files only.
 package deptest
