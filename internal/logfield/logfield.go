@@ -128,4 +128,11 @@ const (
 	Assigned       = "assigned"
 	SessionPresent = "session_present"
 	Cause          = "cause"
+	// Tokens for app backends (tokens/): the signing key's id (never the
+	// key), a token's id, the device it was minted for, ids revoked.
+	KeyID   = "key_id"
+	TokenID = "token_id"
+	Device  = "device"
+	Revoked = "revoked"
+	Expires = "expires"
 )
