@@ -31,6 +31,10 @@ type Options struct {
 	// Limits is told about attempts login throttling delayed or refused
 	// (nil: nobody).
 	Limits LimitObserver
+	// Tokens verifies the tokens this cluster mints (tokens.Service); nil
+	// when tokens are off. A password tokens.Owns claims is judged by it
+	// alone.
+	Tokens Minted
 }
 
 // Hook decides authentication: it is the engine's ext.Authenticator
@@ -43,6 +47,7 @@ type Hook struct {
 	loopback  func(string) bool
 	observer  Observer
 	limits    LimitObserver
+	minted    Minted
 
 	throttle    *throttle      // nil when auth.throttle.enabled is false
 	throttleLog zerolog.Logger // log sampled to one line per throttleWarnEvery
@@ -71,6 +76,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		loopback:  opts.LoopbackListener,
 		observer:  opts.Observer,
 		limits:    opts.Limits,
+		minted:    opts.Tokens,
 	}
 	h.throttleLog = h.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: throttleWarnEvery})
 	if cfg.Throttle.Enabled {
@@ -81,7 +87,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		return nil, err
 	}
 	h.keys.Store(k)
-	if !cfg.hasAuthMethod() {
+	if !cfg.hasAuthMethod() && opts.Tokens == nil {
 		h.log.Warn().Msg(msgNoAuthMethod)
 	}
 	return h, nil
@@ -89,7 +95,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 
 // load reads every configured file into a new key generation.
 func (h *Hook) load() (*keys, error) {
-	k := &keys{}
+	k := &keys{minted: h.minted}
 	if h.cfg.PasswordFile != "" {
 		pf, err := LoadPasswordFile(h.cfg.PasswordFile)
 		if err != nil {
