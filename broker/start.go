@@ -111,6 +111,7 @@ func (b *Broker) newAccess() (err error) {
 		LoopbackListener: func(id string) bool { return loopback[id] },
 		Observer:         b.metrics,
 		Limits:           b.metrics,
+		Tokens:           b.mintedAuth(), // tokens.go
 	})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
@@ -156,6 +157,7 @@ func (b *Broker) newEngine() (err error) {
 		return fmt.Errorf("engine: %w", err)
 	}
 	b.router.StartEngine(b.engine)
+	b.bindTokens() // tokens.go: revocations close connections
 	if b.im != nil {
 		if err := b.im.pub.Bind(b.engine); err != nil {
 			b.log.Warn().Err(err).Msg("im deliveries of the start not published")
