@@ -58,8 +58,10 @@ func (b *Broker) newTokens(ctx context.Context) error {
 }
 
 // tokenUserCheck is the hook where a mint asks the user store whether the
-// user exists and is active (issue 19, accounts/): nil until that store is
-// wired, so tokens are minted for any valid user name.
+// user exists and is active (issue 19, accounts/, s10-users): nil until
+// that store is wired, so tokens are minted for any valid user name. Once
+// it is, return a func that refuses a user accounts.Service.Lookup does
+// not find, or finds disabled (the API answers 409 user_refused).
 func (b *Broker) tokenUserCheck() func(user string) error { return nil }
 
 // revoked closes, on this node, the connections that used the revoked
