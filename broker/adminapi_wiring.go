@@ -49,6 +49,9 @@ func mountAdminAPI(b *Broker) error {
 	if err != nil {
 		return err
 	}
+	if err := mountTokensAPI(b, api); err != nil { // tokens.go
+		return err
+	}
 	return api.Mount(b.admin)
 }
 

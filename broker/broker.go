@@ -43,6 +43,7 @@ type Broker struct {
 	authHook  *auth.Hook
 	aclHook   *acl.Hook
 	im        *imParts             // nil when im.enabled is false
+	tokens    *tokenParts          // nil when tokens.enabled is false (tokens.go)
 	router    *route.Router        // publish routing between nodes
 	sessions  *storage.EngineStore // durable sessions (storage.enabled), nil without
 	engine    *engine.Engine
@@ -85,6 +86,7 @@ func New(cfg Config, log zerolog.Logger) (_ *Broker, err error) {
 	for _, step := range []func() error{
 		func() error { return b.openRaft(ctx) },
 		b.newMetrics,
+		func() error { return b.newTokens(ctx) }, // tokens.go
 		b.newAccess,
 		b.newEngine,
 		b.newListeners,
@@ -212,6 +214,11 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	if b.authHook != nil { // before the engine: the logins waiting in the throttle end
 		_ = b.authHook.Close()
+	}
+	if b.tokens != nil { // before the engine: no revocation reaches a closing engine
+		if err := b.tokens.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close tokens: %w", err))
+		}
 	}
 	if b.engine != nil {
 		if err := b.engine.Close(ctx); err != nil {

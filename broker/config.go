@@ -20,6 +20,7 @@ import (
 	"github.com/imqtt/imqtt/hooks/session"
 	"github.com/imqtt/imqtt/hooks/storage"
 	"github.com/imqtt/imqtt/persist"
+	"github.com/imqtt/imqtt/tokens"
 )
 
 // Config is the whole configuration of one node. cmd/imqttd decodes it from YAML,
@@ -47,6 +48,9 @@ type Config struct {
 	Store persist.Config `yaml:"persist"`
 	// IM is the IM server on the im/ topic tree (docs/protocol.md).
 	IM IMConfig `yaml:"im"`
+	// Tokens are the access tokens the admin API mints for app backends
+	// (tokens/, docs/operations.md "Tokens for app backends").
+	Tokens tokens.Config `yaml:"tokens"`
 	// Session decides who may use a session and how many one user holds
 	// (hooks/session).
 	Session session.Config `yaml:"session"`
@@ -210,6 +214,7 @@ func DefaultConfig() Config {
 		Store:    defaultStore(),
 		IM:       DefaultIMConfig(),
 		Session:  session.DefaultConfig(),
+		Tokens:   tokens.DefaultConfig(),
 	}
 }
 
@@ -290,6 +295,9 @@ func (c *Config) Validate() error {
 		return invalid("node.number", strconv.Itoa(c.Node.Number), "must be -1 (derived from node.id) or 0..1023")
 	}
 	if err := c.IM.Validate(); err != nil {
+		return err
+	}
+	if err := c.Tokens.Validate(); err != nil {
 		return err
 	}
 	switch strings.ToLower(c.Log.Level) {

@@ -11,3 +11,11 @@ var (
 	// ErrNotStarted is returned by operations that need a started broker.
 	ErrNotStarted = errors.New("broker not started")
 )
+
+// Why a token mint is refused (tokens.go tokenUserCheck; the admin API
+// answers 409 user_refused with the text).
+var (
+	errNoUserStore  = errors.New("no user store")
+	errUnknownUser  = errors.New("the user store has no such user: create it first (a token-only user needs no password)")
+	errDisabledUser = errors.New("user disabled")
+)

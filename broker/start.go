@@ -115,6 +115,7 @@ func (b *Broker) newAccess() (err error) {
 		Observer:         b.metrics,
 		Limits:           b.metrics,
 		Users:            b.accounts,
+		Tokens:           b.mintedAuth(), // tokens.go
 	})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
@@ -161,6 +162,7 @@ func (b *Broker) newEngine() (err error) {
 	}
 	b.router.StartEngine(b.engine)
 	b.kicker.engine.Store(b.engine)
+	b.bindTokens() // tokens.go: revocations close connections
 	if b.im != nil {
 		if err := b.im.pub.Bind(b.engine); err != nil {
 			b.log.Warn().Err(err).Msg("im deliveries of the start not published")

@@ -145,6 +145,7 @@ func (e *Engine) attachAuthed(j *authJob, res ext.AuthResult) (bool, error) {
 		return false, fmt.Errorf("%w: %s", ErrConnectRefused, res.Reason)
 	}
 	cl.info.Username = res.Identity
+	cl.info.TokenID, cl.info.ExpiresAt = res.TokenID, res.ExpiresAt // expiry.go, DisconnectWhere
 	if pk.Connect.WillFlag {
 		cl.will = newWill(pk, &cl.info)
 	}
@@ -261,6 +262,7 @@ func (e *Engine) connected(b *transport.Batch, cl *client, present bool, props *
 	s.mu.Unlock()
 	if cur { // a connection already replaced announces nothing to the cluster
 		e.routeConnect(cl)
+		e.scheduleExpiry(cl) // credentials with an expiry (expiry.go)
 	}
 }
 

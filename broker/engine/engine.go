@@ -64,6 +64,10 @@ type Engine struct {
 	offline  map[*session]struct{} // sessions without a connection (expiry, delayed wills)
 	due      map[int64][]*session  // sweep.go's wheel: unix second -> sessions with a deadline then
 	swept    int64                 // the last second swept
+	// expiring is expiry.go's wheel: unix second -> clients whose
+	// credentials expire then; expSwept the last second it swept.
+	expiring map[int64]map[*client]struct{}
+	expSwept int64
 
 	st stats // $SYS counters (stats.go)
 

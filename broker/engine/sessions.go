@@ -120,6 +120,7 @@ func (e *Engine) connectionLost(cl *client, cause error) {
 		e.obs.ClientDisconnected(&cl.info, reasonWord(cause))
 	}
 	cl.logEvent(cl.e.log.Debug()).Str(logfield.Reason, reasonWord(cause)).AnErr(logfield.Cause, cause).Msg("client disconnected")
+	e.unscheduleExpiry(cl) // expiry.go
 	e.detach(cl, cause)
 }
 

@@ -4,7 +4,9 @@ import "time"
 
 // sweeper is the engine's one ticker goroutine: it ends offline sessions
 // whose Session Expiry Interval passed and publishes delayed wills that are
-// due, from a wheel of per-second buckets filled by detach. It is started by New and stopped by Close (e.done).
+// due, from a wheel of per-second buckets filled by detach, and closes
+// connections whose credentials expired (expiry.go). It is started by New
+// and stopped by Close (e.done).
 func (e *Engine) sweeper() {
 	defer e.wg.Done()
 	tick := time.NewTicker(e.cfg.SweepInterval)
@@ -14,7 +16,9 @@ func (e *Engine) sweeper() {
 		case <-e.done:
 			return
 		case <-tick.C:
-			e.sweep(now().UnixMilli())
+			t := now().UnixMilli()
+			e.sweep(t)
+			e.sweepExpiry(t) // expiry.go
 		}
 	}
 }

@@ -41,7 +41,7 @@ func (h *Hook) Authenticate(ctx context.Context, req *ext.ConnectRequest) ext.Au
 		Str(logfield.Remote, remote).
 		Str(logfield.Method, d.method).
 		Msg(msgAccepted)
-	return ext.AuthResult{Identity: d.identity}
+	return ext.AuthResult{Identity: d.identity, TokenID: d.tokenID, ExpiresAt: d.expiresAt}
 }
 
 var _ ext.Authenticator = (*Hook)(nil)

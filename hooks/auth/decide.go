@@ -11,6 +11,7 @@ const (
 	methodAnonymous = "anonymous"
 	methodPassword  = "password"
 	methodJWT       = "jwt"
+	methodMinted    = "token" // a token minted by this cluster (minted.go)
 )
 
 // credentials is what a CONNECT offers.
@@ -30,6 +31,9 @@ type decision struct {
 	reason   string       // ReasonX on refusal
 	code     packets.Code // v5 CONNACK code on refusal
 	err      error        // detail for the log; never holds a secret
+
+	tokenID   string // minted token id (minted.go); "" otherwise
+	expiresAt int64  // unix ms when the credentials expire (a JWT's exp); 0 = never
 }
 
 func refuse(reason string, code packets.Code, err error) decision {
@@ -43,6 +47,7 @@ type keys struct {
 	jwt       *jwtVerifier  // nil when JWT is disabled
 	users     UserStore     // the replicated user store; nil without (userstore.go)
 	dummy     *dummyHash    // compared against when users has no hash to check
+	minted    Minted        // nil when minted tokens are off (Options.Tokens)
 }
 
 // decide applies the decision table of doc.go. allowAnonymous and loopback
@@ -67,6 +72,9 @@ func (k *keys) decide(c credentials, allowAnonymous bool, loopback func(string) 
 		// kept so the table is complete on its own.
 		return refuse(ReasonEmptyPassword, packets.ErrBadUsernameOrPassword, errors.New("empty password"))
 	case !hasUser:
+		if k.ownsMinted(c.password) {
+			return k.decideMinted(c.password, "")
+		}
 		if k.jwt == nil {
 			return refuse(ReasonMissingUsername, packets.ErrBadUsernameOrPassword, errors.New("password without username and jwt is disabled"))
 		}
@@ -74,6 +82,9 @@ func (k *keys) decide(c credentials, allowAnonymous bool, loopback func(string) 
 	}
 	if err := ValidateUsername(c.username); err != nil {
 		return refuse(ReasonInvalidUsername, packets.ErrBadUsernameOrPassword, err)
+	}
+	if k.ownsMinted(c.password) {
+		return k.decideMinted(c.password, c.username)
 	}
 	if k.jwt != nil && looksLikeJWT(c.password) {
 		return k.decideJWT(c.password, c.username)
@@ -101,18 +112,18 @@ func (k *keys) decide(c credentials, allowAnonymous bool, loopback func(string) 
 // doc.go; tokens are not throttled (see "Login throttling").
 func (k *keys) checksPassword(c credentials) bool {
 	return c.usernameFlag && c.username != "" && c.passwordFlag && c.password != "" &&
-		(k.passwords != nil || k.users != nil) && !(k.jwt != nil && looksLikeJWT(c.password)) &&
+		(k.passwords != nil || k.users != nil) && !(k.jwt != nil && looksLikeJWT(c.password)) && !k.ownsMinted(c.password) &&
 		ValidateUsername(c.username) == nil
 }
 
 // decideJWT verifies token; username, if not empty, must equal its sub.
 func (k *keys) decideJWT(token, username string) decision {
-	sub, reason, err := k.jwt.verify(token)
+	sub, exp, reason, err := k.jwt.verifyExp(token)
 	if err != nil {
 		return refuse(reason, packets.ErrBadUsernameOrPassword, err)
 	}
 	if username != "" && username != sub {
 		return refuse(ReasonTokenUserMismatch, packets.ErrBadUsernameOrPassword, errors.New("token sub differs from mqtt username"))
 	}
-	return decision{identity: sub, method: methodJWT}
+	return decision{identity: sub, method: methodJWT, expiresAt: exp}
 }

@@ -50,8 +50,21 @@
 // strict (checkClaimTypes, before the signature): exp, nbf and iat must be JSON
 // numbers (RFC 7519 NumericDate; jwt/v5 alone also takes "exp":"1700000000"),
 // sub a single JSON string, and none of the four may appear twice. The identity is
-// the sub. The token is not re-checked after the CONNACK: a connection
-// outlives its token's exp.
+// the sub. Authenticate returns the token's exp (ext.AuthResult.ExpiresAt):
+// the engine closes the connection when it passes.
+//
+// # Minted tokens
+//
+// With Options.Tokens (the cluster's own tokens, tokens/ through the
+// broker's adapter), a password whose JWT header has a kid starting with
+// "imqtt:" (Minted.Owns) is judged by Minted.Verify alone, before and
+// instead of the auth.jwt and password-file rows of the table, whether or
+// not auth.jwt is on: username empty or equal to the token's user. Refusals:
+// token_expired, token_revoked (the deny list), token_invalid, token_subject,
+// token_user_mismatch, all 0x86. Success returns the token id and exp
+// (ext.AuthResult.TokenID, ExpiresAt): a revocation closes the connection
+// (the broker, through the engine's DisconnectWhere), and so does the exp.
+// Minted tokens are not throttled.
 //
 // # User store
 //

@@ -42,3 +42,12 @@ var (
 	// (Server, WillCheck, or LoopbackListener when anonymous access is allowed).
 	ErrMissingOption = errors.New("missing option")
 )
+
+// Errors a Minted verifier wraps to give the precise refusal reason.
+var (
+	// ErrMintedExpired: the minted token's exp has passed (token_expired).
+	ErrMintedExpired = errors.New("minted token expired")
+	// ErrMintedRevoked: the minted token's id is on the deny list
+	// (token_revoked).
+	ErrMintedRevoked = errors.New("minted token revoked")
+)

@@ -34,6 +34,10 @@ type Options struct {
 	// Users is the replicated user store (nil: none); see doc.go "User
 	// store" for which source wins.
 	Users UserStore
+	// Tokens verifies the tokens this cluster mints (tokens.Service); nil
+	// when tokens are off. A password tokens.Owns claims is judged by it
+	// alone.
+	Tokens Minted
 }
 
 // Hook decides authentication: it is the engine's ext.Authenticator
@@ -48,6 +52,7 @@ type Hook struct {
 	limits    LimitObserver
 	users     UserStore  // nil without a user store
 	dummy     *dummyHash // shared by every key generation
+	minted    Minted
 
 	throttle    *throttle      // nil when auth.throttle.enabled is false
 	throttleLog zerolog.Logger // log sampled to one line per throttleWarnEvery
@@ -78,6 +83,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		limits:    opts.Limits,
 		users:     opts.Users,
 		dummy:     &dummyHash{cost: cfg.BcryptCost},
+		minted:    opts.Tokens,
 	}
 	h.throttleLog = h.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: throttleWarnEvery})
 	if cfg.Throttle.Enabled {
@@ -88,7 +94,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 		return nil, err
 	}
 	h.keys.Store(k)
-	if !cfg.hasAuthMethod() && opts.Users == nil {
+	if !cfg.hasAuthMethod() && opts.Users == nil && opts.Tokens == nil {
 		h.log.Warn().Msg(msgNoAuthMethod)
 	}
 	return h, nil
@@ -96,7 +102,7 @@ func New(cfg Config, opts Options) (*Hook, error) {
 
 // load reads every configured file into a new key generation.
 func (h *Hook) load() (*keys, error) {
-	k := &keys{users: h.users, dummy: h.dummy}
+	k := &keys{users: h.users, dummy: h.dummy, minted: h.minted}
 	if h.cfg.PasswordFile != "" {
 		pf, err := LoadPasswordFile(h.cfg.PasswordFile)
 		if err != nil {

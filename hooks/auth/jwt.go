@@ -168,31 +168,38 @@ func (v *jwtVerifier) key(t *jwt.Token) (any, error) {
 // verify checks token and returns its subject. On failure it returns the
 // refusal reason (a Reason* constant) and the error, for the log.
 func (v *jwtVerifier) verify(token string) (sub, reason string, err error) {
+	sub, _, reason, err = v.verifyExp(token)
+	return sub, reason, err
+}
+
+// verifyExp is verify that also returns the token's exp (unix
+// milliseconds): the engine closes the connection then.
+func (v *jwtVerifier) verifyExp(token string) (sub string, expMs int64, reason string, err error) {
 	if len(token) > maxTokenLen {
-		return "", ReasonTokenInvalid, fmt.Errorf("token longer than %d bytes", maxTokenLen)
+		return "", 0, ReasonTokenInvalid, fmt.Errorf("token longer than %d bytes", maxTokenLen)
 	}
 	alg, ok := tokenAlg(token)
 	if !ok {
-		return "", ReasonTokenInvalid, errors.New("malformed token header")
+		return "", 0, ReasonTokenInvalid, errors.New("malformed token header")
 	}
 	if !slices.Contains(v.algs, alg) {
 		// Checked before the library does, to give the precise reason; the
 		// parser's WithValidMethods checks it again.
-		return "", ReasonTokenAlg, fmt.Errorf("alg %q not in configured algorithms", alg)
+		return "", 0, ReasonTokenAlg, fmt.Errorf("alg %q not in configured algorithms", alg)
 	}
 	// The claim types are checked before the signature: jwt/v5 would accept
 	// a quoted exp, and refuse an array sub only as a malformed token.
 	if reason, err := checkClaimTypes(token); err != nil {
-		return "", reason, err
+		return "", 0, reason, err
 	}
 	var claims jwt.RegisteredClaims
 	if _, err := v.parser.ParseWithClaims(token, &claims, v.key); err != nil {
-		return "", jwtReason(err), err
+		return "", 0, jwtReason(err), err
 	}
 	if err := ValidateUsername(claims.Subject); err != nil {
-		return "", ReasonTokenSubject, fmt.Errorf("sub: %w", err)
+		return "", 0, ReasonTokenSubject, fmt.Errorf("sub: %w", err)
 	}
-	return claims.Subject, "", nil
+	return claims.Subject, claims.ExpiresAt.UnixMilli(), "", nil
 }
 
 // jwtReason maps a jwt/v5 error to a refusal reason.

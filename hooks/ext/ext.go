@@ -24,6 +24,12 @@ type Client struct {
 	Remote          netip.AddrPort // the client's address (after a PROXY header, the real one)
 	ProtocolVersion byte           // 3 (MQTT 3.1), 4 (3.1.1) or 5
 	TLS             *tls.ConnectionState
+	// TokenID and ExpiresAt come from the AuthResult: the id (jti) of the
+	// minted token the client connected with ("" for none), and when its
+	// credentials expire (unix milliseconds, 0 = never): the engine closes
+	// the connection then.
+	TokenID   string
+	ExpiresAt int64
 }
 
 // ConnectRequest is what an Authenticator judges: the identity fields of a
@@ -51,6 +57,13 @@ type AuthResult struct {
 	Identity string // the authenticated user; "" for anonymous
 	Code     byte
 	Reason   string // a short fixed word for logs and metrics (ReasonX of the implementation)
+	// TokenID is the id of the minted token (tokens/) that authenticated
+	// the client, "" otherwise; revoking it closes the connection.
+	TokenID string
+	// ExpiresAt is when the credentials expire (a JWT's exp), unix
+	// milliseconds, 0 = never: the engine closes the connection then (MQTT
+	// 5 DISCONNECT 0xA0 Maximum connect time).
+	ExpiresAt int64
 }
 
 // Authenticator decides every CONNECT, before the CONNECT touches any

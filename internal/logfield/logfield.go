@@ -133,4 +133,11 @@ const (
 	MediaKey   = "media_key"
 	MediaBytes = "media_bytes"
 	Backend    = "backend"
+	// Tokens for app backends (tokens/): the signing key's id (never the
+	// key), a token's id, the device it was minted for, ids revoked.
+	KeyID   = "key_id"
+	TokenID = "token_id"
+	Device  = "device"
+	Revoked = "revoked"
+	Expires = "expires"
 )

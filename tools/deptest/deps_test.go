@@ -16,7 +16,7 @@ const module = "github.com/imqtt/imqtt"
 func layer(rel string) string {
 	top, _, _ := strings.Cut(rel, "/")
 	switch top {
-	case "cmd", "broker", "hooks", "im", "accounts", "cluster", "persist", "tools", "web", "internal":
+	case "cmd", "broker", "hooks", "im", "accounts", "cluster", "persist", "tools", "web", "internal", "tokens":
 		return top
 	}
 	return ""
@@ -26,15 +26,16 @@ func layer(rel string) string {
 // layer is always allowed for sub-packages). Every layer may import the
 // internal/ leaves; they import nothing of ours outside internal/.
 var allowed = map[string][]string{
-	"cmd":      {"broker", "hooks", "im", "accounts", "cluster", "persist", "web", "internal"},
-	"broker":   {"hooks", "im", "accounts", "cluster", "persist", "web", "internal"},
-	"hooks":    {"im", "accounts", "cluster", "persist", "internal"},
+	"cmd":      {"broker", "hooks", "im", "accounts", "cluster", "persist", "web", "internal", "tokens"},
+	"broker":   {"hooks", "im", "accounts", "cluster", "persist", "web", "internal", "tokens"},
+	"hooks":    {"im", "accounts", "cluster", "persist", "internal", "tokens"},
 	"im":       {"persist", "internal"}, // im uses cluster only through an interface it defines
 	"accounts": {"persist", "internal"}, // the user store: im's layer, raft through its own Replicator
 	"cluster":  {"persist", "internal"},
 	"persist":  {"internal"},
 	"web":      {}, // the embedded web client: static files, no imqtt imports
-	"tools":    {"broker", "hooks", "im", "accounts", "cluster", "persist", "internal"},
+	"tools":    {"broker", "hooks", "im", "accounts", "cluster", "persist", "internal", "tokens"},
+	"tokens":   {"persist", "internal"}, // app-backend tokens: raft through an interface, like im
 	"internal": {},
 }
 

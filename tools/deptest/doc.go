@@ -5,7 +5,9 @@
 // module may import, in production code and tests alike, issue 17) confined
 // to broker and hooks, and none at all in broker/adminapi (it reads the MQTT
 // side through adminapi.MQTT, which the broker implements over the engine).
-// It has no non-test code.
+// tokens/ (app-backend access tokens) is a layer beside im: it imports only
+// persist (raft through an interface it defines) and is imported by hooks,
+// broker, cmd and tools. It has no non-test code.
 //
 // Beside the layers, internal/ holds leaf packages that every layer may import
 // (docs/layout.md "Leaf packages"): they import no imqtt package outside
