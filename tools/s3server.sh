@@ -10,7 +10,7 @@
 #                                  access and secret keys; Ctrl-C stops it
 #
 # The Go tests (cmd/imqttd/media_s3_test.go) start weed themselves; they find it
-# through $IMQTT_WEED, $PATH or $(go env GOPATH)/bin and fail when CI=true and
+# through $WEED_BIN, $PATH or $(go env GOPATH)/bin and fail when CI=true and
 # it is missing. Building takes a long time on 2 cores (hundreds of modules).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -35,7 +35,7 @@ install)
 start)
   dir="${2:?usage: $0 start DIR}"
   mkdir -p "$dir"
-  weed="${IMQTT_WEED:-$(command -v weed || echo "$bin/weed")}"
+  weed="${WEED_BIN:-$(command -v weed || echo "$bin/weed")}"
   ak=imqtt-access; sk="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   cat >"$dir/s3.json" <<JSON
 {"identities":[{"name":"imqtt","credentials":[{"accessKey":"$ak","secretKey":"$sk"}],"actions":["Admin","Read","Write","List","Tagging"]}]}

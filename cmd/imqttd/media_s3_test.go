@@ -16,12 +16,12 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// weedBin finds the SeaweedFS binary tools/s3server.sh installs: $IMQTT_WEED,
+// weedBin finds the SeaweedFS binary tools/s3server.sh installs: $WEED_BIN,
 // weed on $PATH, or $(go env GOPATH)/bin/weed. Missing, the test is skipped
 // on a developer machine and fails in CI (CI=true), where .ci/run installs it.
 func weedBin(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("IMQTT_WEED"); p != "" {
+	if p := os.Getenv("WEED_BIN"); p != "" {
 		return p
 	}
 	if p, err := exec.LookPath("weed"); err == nil {
@@ -33,7 +33,7 @@ func weedBin(t *testing.T) string {
 			return p
 		}
 	}
-	const why = "no SeaweedFS weed binary (run tools/s3server.sh install or set IMQTT_WEED)"
+	const why = "no SeaweedFS weed binary (run tools/s3server.sh install or set WEED_BIN)"
 	if os.Getenv("CI") == "true" {
 		t.Fatal(why)
 	}
