@@ -35,8 +35,8 @@ func (s *Service) checkBlocked(c Conv, user string) error {
 		return nil
 	}
 	peer := c.peer(user)
-	if peer == user {
-		return nil
+	if peer == user || !s.blk.any(user, peer) {
+		return nil // neither ever blocked anyone (blockers.go)
 	}
 	if ok, err := s.exists(blockKey(user, peer)); err != nil || ok {
 		if err != nil {
@@ -57,7 +57,7 @@ func (s *Service) checkBlocked(c Conv, user string) error {
 // blockedEither reports whether a or b blocked the other. A read error counts
 // as blocked (presence fails closed) and is logged.
 func (s *Service) blockedEither(a, b string) bool {
-	if a == b {
+	if a == b || !s.blk.any(a, b) {
 		return false
 	}
 	for _, k := range [2][]byte{blockKey(a, b), blockKey(b, a)} {
@@ -111,7 +111,9 @@ func (s *Service) block(ctx context.Context, user string, req *rpcRequest) (any,
 		}
 	}
 	now := s.nowMs()
-	if _, err := s.apply(ctx, []persist.Op{persist.PutRawIfAbsentOp(key, be64(uint64(now)), 0)}); err != nil {
+	// The blocker marker (blockers.go) rides in the same command.
+	if _, err := s.apply(ctx, []persist.Op{persist.PutRawIfAbsentOp(blockerKey(user), be64(uint64(now)), 0),
+		persist.PutRawIfAbsentOp(key, be64(uint64(now)), 0)}); err != nil {
 		return nil, err
 	}
 	s.blockEvent(user, other, true, now)

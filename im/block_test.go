@@ -117,3 +117,31 @@ func TestBlockRefusals(t *testing.T) {
 	h.rpc("carol", MethodBlock, map[string]any{"user": "u7"}, CodeSuccess)
 	h.handle(dev("u7", "u7-1"), req(sendTopic("carol"), sendBody("1", "x")), CodeNotAuthorized)
 }
+
+// TestBlockersIndex: the blocker markers (blockers.go) skip the block reads
+// only for users who never blocked anyone. A block is seen at once (the
+// apply observer) and after a restart (the scan of l/); unblocking keeps
+// the marker and the exact check then answers.
+func TestBlockersIndex(t *testing.T) {
+	h := newHarness(t)
+	h.send("bob", "alice", "1", "hi")
+	if h.svc.blk.any("alice", "bob") {
+		t.Fatal("blockers before any block")
+	}
+	h.rpc("alice", MethodBlock, map[string]any{"user": "bob"}, CodeSuccess)
+	if !h.svc.blk.any("bob", "alice") {
+		t.Fatal("the block's marker was not observed")
+	}
+	h.restart()
+	if !h.svc.blk.any("carol", "alice") || h.svc.blk.any("bob", "carol") {
+		t.Fatal("markers after a restart: want alice only")
+	}
+	h.handle(dev("bob", "b1"), req(sendTopic("alice"), sendBody("2", "hello?")), CodeNotAuthorized)
+	h.rpc("alice", MethodUnblock, map[string]any{"user": "bob"}, CodeSuccess)
+	if !h.svc.blk.any("alice", "bob") {
+		t.Fatal("unblock removed the marker")
+	}
+	if a := h.send("bob", "alice", "3", "back"); !a.OK {
+		t.Fatalf("send after unblock: %+v", a)
+	}
+}

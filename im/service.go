@@ -64,6 +64,8 @@ type Service struct {
 	pres presence
 	// indexed caches direct-conversation index entries known to exist.
 	indexed indexedConvs
+	// blk: the users who ever blocked anyone (blockers.go).
+	blk blockers
 
 	// maxPayload bounds an upstream payload before it is decoded: the body
 	// limit with room for JSON escapes and the other fields.
@@ -121,6 +123,13 @@ func New(cfg Config, opts Options) (*Service, error) {
 		s.wg.Add(1)
 		go s.sweepLoop()
 	}
+	if err := s.loadBlockers(); err != nil {
+		if s.blk.unwatch != nil {
+			s.blk.unwatch()
+		}
+		cancel()
+		return nil, fmt.Errorf("%w: read the blocker markers: %w", ErrStorage, err)
+	}
 	if err := s.clearOwnPresence(); err != nil {
 		s.log.Warn().Err(err).Msg("presence records of the last run not cleared")
 	}
@@ -142,6 +151,9 @@ func (s *Service) Close() error {
 		close(s.done)
 		s.wg.Wait()
 		s.ops.Wait()
+		if s.blk.unwatch != nil {
+			s.blk.unwatch()
+		}
 	})
 	return nil
 }
