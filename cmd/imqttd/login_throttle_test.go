@@ -107,3 +107,32 @@ func TestLoginThrottle(t *testing.T) {
 		t.Fatal("a password reached the log")
 	}
 }
+
+// TestLoginThrottleStoreUser: a user created through the admin API (the
+// replicated user store, issue 19) is throttled like a password-file user:
+// after the free attempts each wrong password from one address waits, while
+// the right password from another address connects at once.
+func TestLoginThrottleStoreUser(t *testing.T) {
+	n := throttleNode(t, `    free_attempts: 2
+    base_delay: 300ms
+    max_delay: 1s`)
+	if code, b := n.adminAPI(t, "POST", "/api/v1/users", `{"name":"zoe","password":"zoe-secret-1"}`); code != 201 {
+		t.Fatalf("create zoe: %d %s", code, b)
+	}
+	const attacker, user = "127.0.0.2", "127.0.0.1"
+	var took [4]time.Duration
+	for i := range took {
+		var code byte
+		code, took[i] = connectFrom(t, n, attacker, fmt.Sprintf("zoe-guess-%d", i), "zoe", "wrong")
+		if code != 0x86 {
+			t.Fatalf("wrong password %d: CONNACK 0x%02x, want 0x86", i, code)
+		}
+	}
+	if took[2] < 250*time.Millisecond || took[3] < 500*time.Millisecond {
+		t.Fatalf("wrong passwords for a store user took %v; want the 3rd >= 300ms and the 4th >= 600ms", took)
+	}
+	if code, d := connectFrom(t, n, user, "zoe-phone", "zoe", "zoe-secret-1"); code != 0 || d > time.Second {
+		t.Fatalf("right password from %s: CONNACK 0x%02x after %s", user, code, d)
+	}
+	n.waitLog(10*time.Second, `"message":"login throttled"`, `"user":"zoe"`, attacker)
+}
