@@ -156,17 +156,8 @@ func (s *Service) apply(ctx context.Context, ops []persist.Op) error {
 	if err != nil {
 		return fmt.Errorf("%w: apply: %w", ErrStorage, err)
 	}
-	if e, ok := res.(error); ok {
-		return fmt.Errorf("%w: apply result: %w", ErrStorage, e)
-	}
-	rs, ok := res.([]persist.Result)
-	if !ok || len(rs) != len(ops) {
-		return fmt.Errorf("%w: unexpected apply result %T", ErrStorage, res)
-	}
-	for i := range rs {
-		if rs[i].Err != nil {
-			return fmt.Errorf("%w: op %d (%s): %w", ErrStorage, i, ops[i].Kind, rs[i].Err)
-		}
+	if _, err := persist.CommandResults(res, ops); err != nil {
+		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	return nil
 }

@@ -197,17 +197,9 @@ func (s *Service) apply(ctx context.Context, ops []persist.Op) ([]persist.Result
 	if err != nil {
 		return nil, fmt.Errorf("%w: apply: %w", ErrStorage, err)
 	}
-	if e, ok := res.(error); ok {
-		return nil, fmt.Errorf("%w: apply result: %w", ErrStorage, e)
-	}
-	rs, ok := res.([]persist.Result)
-	if !ok || len(rs) != len(ops) {
-		return nil, fmt.Errorf("%w: unexpected apply result %T", ErrStorage, res)
-	}
-	for i := range rs {
-		if rs[i].Err != nil {
-			return nil, fmt.Errorf("%w: op %d (%s): %w", ErrStorage, i, ops[i].Kind, rs[i].Err)
-		}
+	rs, err := persist.CommandResults(res, ops)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	return rs, nil
 }
