@@ -345,6 +345,8 @@ func TestProxyPerIPUsesClientAddress(t *testing.T) {
 	waitFor(t, "two open", func() bool { return s.guard.Open() == 2 })
 	_ = a.Close()
 	h.waitClosed(t)
+	// The slot is released after Handler.Closed returns (reader.go finish).
+	waitFor(t, "a's slot released", func() bool { return s.guard.Open() == 1 })
 	a3 := connect("203.0.113.1:1002", "a3")
 	if got := readN(t, a3, 5); got[3] != 0 {
 		t.Fatalf("after a closed: CONNACK % x", got)
