@@ -25,17 +25,17 @@ var (
 
 // Reason codes of docs/protocol.md "Reason codes" (MQTT 5 reason codes).
 const (
-	CodeSuccess          byte = 0x00
-	CodeUnspecified      byte = 0x80 // storage unavailable (outcome unknown), service closed, internal error
-	CodeImplementation   byte = 0x83 // conflict, content rejected, no such message, window passed...
-	CodeBadCredentials   byte = 0x86 // CONNACK: bad user name or password
-	CodeNotAuthorized    byte = 0x87 // not a member, blocked, not allowed
-	CodeServerBusy       byte = 0x89
-	CodeBanned           byte = 0x8A // CONNACK: user disabled or banned
-	CodeTopicInvalid     byte = 0x90 // invalid topic, bad reply topic
-	CodeRateTooHigh      byte = 0x96
-	CodeQuotaExceeded    byte = 0x97 // too large, group full, storage full...
-	CodePayloadInvalid   byte = 0x99 // invalid payload
+	CodeSuccess           byte = 0x00
+	CodeUnspecified       byte = 0x80 // storage unavailable (outcome unknown), service closed, internal error
+	CodeImplementation    byte = 0x83 // conflict, content rejected, no such message, window passed...
+	CodeBadCredentials    byte = 0x86 // CONNACK: bad user name or password
+	CodeNotAuthorized     byte = 0x87 // not a member, blocked, not allowed
+	CodeServerBusy        byte = 0x89
+	CodeBanned            byte = 0x8A // CONNACK: user disabled or banned
+	CodeTopicInvalid      byte = 0x90 // invalid topic, bad reply topic
+	CodeRateTooHigh       byte = 0x96
+	CodeQuotaExceeded     byte = 0x97 // too large, group full, storage full...
+	CodePayloadInvalid    byte = 0x99 // invalid payload
 	CodeServerUnavailable byte = 0x88 // CONNACK: server unavailable
 )
 

@@ -5,8 +5,8 @@ package imqtt
 // a sync to fill it. Only the loop goroutine uses it (no locks).
 type receiver struct {
 	c       *Client
-	cursors map[string]int64           // highest seq delivered per conv (mirrors the Store)
-	buffer  map[string]map[int64]held  // conv -> seq -> held until the gap fills
+	cursors map[string]int64          // highest seq delivered per conv (mirrors the Store)
+	buffer  map[string]map[int64]held // conv -> seq -> held until the gap fills
 }
 
 // held is a buffered seq: an envelope, or an own send known only by its ack.

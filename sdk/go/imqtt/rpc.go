@@ -106,7 +106,7 @@ func (c *Client) handleReply(in inbound) {
 
 // syncResult is the response of rpc sync.
 type syncResult struct {
-	Messages []Message       `json:"messages"`
+	Messages []Message        `json:"messages"`
 	Since    map[string]int64 `json:"since"`
 	More     bool             `json:"more"`
 }

@@ -21,7 +21,7 @@ const closeTimeout = 5 * time.Second
 // packets) across reconnects.
 type v5 struct {
 	cfg     transportConfig
-	cm      *autopaho.ConnectionManager
+	cm      atomic.Pointer[autopaho.ConnectionManager] // set by start, or by the first OnConnectionUp if earlier
 	lastErr atomic.Pointer[error] // why the current connection went down
 	once    sync.Once
 }
@@ -45,7 +45,8 @@ func (t *v5) start(ctx context.Context) error {
 		ConnectTimeout:                10 * time.Second,
 		ConnectUsername:               t.cfg.user,
 		ConnectPassword:               []byte(t.cfg.password),
-		OnConnectionUp: func(*autopaho.ConnectionManager, *paho.Connack) {
+		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+			t.cm.CompareAndSwap(nil, cm)
 			t.lastErr.Store(nil)
 			t.cfg.events.up()
 			select {
@@ -93,7 +94,7 @@ func (t *v5) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("imqtt: connect: %w", err)
 	}
-	t.cm = cm
+	t.cm.CompareAndSwap(nil, cm)
 	select {
 	case <-up:
 		return nil
@@ -112,7 +113,7 @@ func (t *v5) publish(ctx context.Context, topic string, payload []byte, rt strin
 	if rt != "" {
 		p.Properties = &paho.PublishProperties{ResponseTopic: rt, CorrelationData: corr}
 	}
-	pr, err := t.cm.Publish(ctx, p)
+	pr, err := t.cm.Load().Publish(ctx, p)
 	if pr != nil {
 		// A refusal on the PUBACK is answered on the ack or reply topic
 		// too: the caller reads it there, for both protocol versions.
@@ -130,7 +131,7 @@ func (t *v5) subscribe(ctx context.Context, filters ...string) error {
 	for _, f := range filters {
 		s.Subscriptions = append(s.Subscriptions, paho.SubscribeOptions{Topic: f, QoS: 1})
 	}
-	sa, err := t.cm.Subscribe(ctx, s)
+	sa, err := t.cm.Load().Subscribe(ctx, s)
 	if sa == nil {
 		if errors.Is(err, autopaho.ConnectionDownError) {
 			return ErrNotConnected
@@ -148,11 +149,12 @@ func (t *v5) subscribe(ctx context.Context, filters ...string) error {
 // close implements transport.
 func (t *v5) close() {
 	t.once.Do(func() {
-		if t.cm == nil {
+		cm := t.cm.Load()
+		if cm == nil {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		_ = t.cm.Disconnect(ctx)
+		_ = cm.Disconnect(ctx)
 	})
 }
