@@ -22,7 +22,7 @@ const closeTimeout = 5 * time.Second
 type v5 struct {
 	cfg     transportConfig
 	cm      atomic.Pointer[autopaho.ConnectionManager] // set by start, or by the first OnConnectionUp if earlier
-	lastErr atomic.Pointer[error] // why the current connection went down
+	lastErr atomic.Pointer[error]                      // why the current connection went down
 	once    sync.Once
 }
 
