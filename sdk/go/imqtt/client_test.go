@@ -1,6 +1,7 @@
 package imqtt_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -174,9 +175,13 @@ func TestToken(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("mint: %d %s", code, b)
 	}
-	tok := string(b)
-	tok = tok[len(`{"token":"`):]
-	tok = tok[:len(tok)-len(tok)+indexQuote(tok)]
+	var minted struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(b, &minted); err != nil || minted.Token == "" {
+		t.Fatalf("mint response %s: %v", b, err)
+	}
+	tok := minted.Token
 	for _, proto := range protocols {
 		cfg := baseConfig(d, "tina", proto)
 		cfg.Password, cfg.Token = "", tok
@@ -186,14 +191,4 @@ func TestToken(t *testing.T) {
 		}
 		_ = c.Close()
 	}
-}
-
-// indexQuote returns the index of the first '"' in s.
-func indexQuote(s string) int {
-	for i := range s {
-		if s[i] == '"' {
-			return i
-		}
-	}
-	return len(s)
 }
