@@ -16,7 +16,7 @@ const module = "github.com/imqtt/imqtt"
 func layer(rel string) string {
 	top, _, _ := strings.Cut(rel, "/")
 	switch top {
-	case "cmd", "broker", "hooks", "im", "accounts", "cluster", "persist", "tools", "web", "internal", "tokens":
+	case "cmd", "broker", "hooks", "im", "accounts", "cluster", "persist", "tools", "web", "internal", "tokens", "sdk", "examples":
 		return top
 	}
 	return ""
@@ -37,6 +37,20 @@ var allowed = map[string][]string{
 	"tools":    {"broker", "hooks", "im", "accounts", "cluster", "persist", "internal", "tokens"},
 	"tokens":   {"persist", "internal"}, // app-backend tokens: raft through an interface, like im
 	"internal": {},
+	"sdk":      {},      // client SDKs: clients of the protocol, never of the broker (see sdkExternal)
+	"examples": {"sdk"}, // runnable SDK examples
+}
+
+// sdkExternal are the only non-standard-library modules the Go SDK may
+// import (production code): the Paho MQTT clients. An SDK user pulls in
+// nothing else.
+var sdkExternal = []string{"github.com/eclipse/paho.golang/", "github.com/eclipse/paho.mqtt.golang"}
+
+// isStdlib reports whether import path imp is in the standard library (its
+// first element has no dot).
+func isStdlib(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".")
 }
 
 // mochiCodec is the one package of mochi the module may import (issue 17):
@@ -103,6 +117,15 @@ func TestDeps(t *testing.T) {
 						}
 					}
 				}
+				if from == "sdk" && !strings.HasPrefix(imp, module+"/") && !isStdlib(imp) {
+					ok := false
+					for _, p := range sdkExternal {
+						ok = ok || strings.HasPrefix(imp, p)
+					}
+					if !ok {
+						t.Errorf("%s imports %s: the SDK may import only the standard library and %v", pkg, imp, sdkExternal)
+					}
+				}
 				if !strings.HasPrefix(imp, module+"/") {
 					continue
 				}
@@ -131,7 +154,8 @@ func TestDeps(t *testing.T) {
 
 func TestLayerTable(t *testing.T) {
 	cases := map[string]string{"persist": "persist", "hooks/acl": "hooks", "broker/listen": "broker", "web": "web", "docs": "", "cmd/imqttd": "cmd",
-		"internal/mqtttopic": "internal", "internal/testkit": "internal", "internal/username": "internal"}
+		"internal/mqtttopic": "internal", "internal/testkit": "internal", "internal/username": "internal",
+		"sdk/go/imqtt": "sdk", "examples/echobot": "examples"}
 	for in, want := range cases {
 		if got := layer(in); got != want {
 			t.Errorf("layer(%q) = %q, want %q", in, got, want)

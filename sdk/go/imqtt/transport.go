@@ -1,0 +1,53 @@
+package imqtt
+
+import (
+	"context"
+	"time"
+)
+
+// transport is one MQTT connection with reconnects, over MQTT 5
+// (transport_v5.go, paho.golang autopaho) or MQTT 3.1.1
+// (transport_v311.go, paho.mqtt.golang). The Client owns it: start once,
+// close once.
+type transport interface {
+	// start begins connecting and returns once the first CONNACK accepted
+	// the connection, or with an *Error for a refused CONNACK (no retry),
+	// or ctx's error. After start, the transport reconnects on its own
+	// (with backoff) until close.
+	start(ctx context.Context) error
+	// publish sends at QoS 1 and waits for the PUBACK (or ctx). rt, when
+	// not empty, is the reply topic: MQTT 5 sets it as Response Topic with
+	// corr as Correlation Data; MQTT 3.1.1 ignores both (the caller put
+	// reply_to and rid in the payload). Returns ErrNotConnected when down.
+	publish(ctx context.Context, topic string, payload []byte, rt string, corr []byte) error
+	// subscribe subscribes the filters at QoS 1 and fails unless each is
+	// granted.
+	subscribe(ctx context.Context, filters ...string) error
+	// close disconnects and stops reconnecting; it waits for the
+	// transport's goroutines. Idempotent.
+	close()
+}
+
+// transportEvents are the callbacks of a transport. They must not block:
+// the Client queues what they carry.
+type transportEvents struct {
+	message func(in inbound)
+	up      func()          // a connection is up (every time)
+	down    func(err error) // the connection dropped; reconnecting follows
+}
+
+// inbound is a publish received from the server.
+type inbound struct {
+	topic   string
+	payload []byte
+	corr    []byte // MQTT 5 Correlation Data
+}
+
+// transportConfig is what both transports need from the Config.
+type transportConfig struct {
+	url, clientID, user, password string
+	keepAlive                     uint16
+	sessionExpiry                 time.Duration
+	backoff                       func(attempt int) time.Duration
+	events                        transportEvents
+}
