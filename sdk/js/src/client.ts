@@ -76,6 +76,9 @@ export class ImClient extends Emitter<EventMap> {
     this.v5 = (opts.protocolVersion ?? 5) === 5;
     this.store = opts.store ?? (typeof indexedDB !== 'undefined' ? new IndexedDBStore(`imqtt-${opts.user}`) : new MemoryStore());
     this.outboxQ = new Outbox(this.store);
+    for (const [ev, fn] of Object.entries(opts.on ?? {})) {
+      if (fn) this.on(ev as keyof EventMap, fn as (v: unknown) => void);
+    }
     this.cursors = new Cursors(
       this.store,
       (env) => this.emit('message', env),
@@ -298,9 +301,11 @@ export class ImClient extends Emitter<EventMap> {
       case 'acked':
         await this.cursors.live(out.ack.conv, out.ack.seq, null);
         this.emit('ack', out.ack);
+        out.settle();
         return;
       case 'refused':
         if (!out.live) this.emit('error', out.err);
+        out.settle();
         return;
       case 'retry': {
         const t = setTimeout(() => {
@@ -390,7 +395,7 @@ export class ImClient extends Emitter<EventMap> {
     if (opts.type) payload.type = opts.type;
     if (opts.mentions) payload.mentions = opts.mentions;
     const entry: OutboxEntry = { cid, topic: sendTopic(to), payload: JSON.stringify(payload), created: Date.now() };
-    const acked = await this.outboxQ.add(entry);
+    const { acked } = await this.outboxQ.add(entry);
     this.publishEntry(entry);
     return acked;
   }

@@ -16,8 +16,8 @@ interface Waiter {
 /** What an ack did to the outbox. */
 export type AckOutcome =
   | { kind: 'ignored' } // not a cid of this device's outbox
-  | { kind: 'acked'; ack: Ack; live: boolean }
-  | { kind: 'refused'; err: ImError; live: boolean }
+  | { kind: 'acked'; ack: Ack; live: boolean; settle: () => void }
+  | { kind: 'refused'; err: ImError; live: boolean; settle: () => void }
   | { kind: 'retry'; entry: OutboxEntry };
 
 /** Keeps pending sends in the Store and their promises in memory. */
@@ -34,8 +34,9 @@ export class Outbox {
     return list;
   }
 
-  /** Writes entry to the store; the returned promise settles on its ack. */
-  async add(entry: OutboxEntry): Promise<Promise<Ack>> {
+  /** Writes entry to the store; then `acked` settles on its ack (wrapped: an
+   * async function cannot return a promise unresolved). */
+  async add(entry: OutboxEntry): Promise<{ acked: Promise<Ack> }> {
     const acked = new Promise<Ack>((resolve, reject) => this.waiters.set(entry.cid, { resolve, reject }));
     acked.catch(() => undefined); // the caller gets it; avoid an unhandled rejection before it attaches
     this.pending.add(entry.cid);
@@ -46,7 +47,7 @@ export class Outbox {
       this.waiters.delete(entry.cid);
       throw err;
     }
-    return acked;
+    return { acked };
   }
 
   /** Whether cid is a send of this device waiting for its ack. */
@@ -59,7 +60,8 @@ export class Outbox {
     return this.store.list();
   }
 
-  /** Applies an ack: resolves or rejects the send and removes it, or keeps it on 0x80. */
+  /** Applies an ack: removes the send (settle() then resolves or rejects its
+   * promise, after the caller's events), or keeps it on 0x80. */
   async onAck(p: AckPayload): Promise<AckOutcome> {
     const cid = p.cid;
     if (cid === undefined || !this.pending.has(cid)) return { kind: 'ignored' };
@@ -74,12 +76,10 @@ export class Outbox {
     if (p.ok) {
       const ack: Ack = { cid, conv: p.conv ?? '', id: p.id ?? '', seq: p.seq ?? 0, ts: p.ts ?? 0 };
       if (p.dup) ack.dup = true;
-      w?.resolve(ack);
-      return { kind: 'acked', ack, live: !!w };
+      return { kind: 'acked', ack, live: !!w, settle: () => w?.resolve(ack) };
     }
     const err = new ImError(p.code, p.reason ?? '', { topic: p.topic });
-    w?.reject(err);
-    return { kind: 'refused', err, live: !!w };
+    return { kind: 'refused', err, live: !!w, settle: () => w?.reject(err) };
   }
 
   /** Rejects every live promise with ClosedError (the entries stay in the store). */

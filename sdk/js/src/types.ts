@@ -32,6 +32,9 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Run sync on every (re)connect (default true). */
   autoSync?: boolean;
+  /** Listeners added before the connection opens, so that nothing of the
+   * first sync or of the re-sent outbox is missed (same as im.on(event, fn)). */
+  on?: { [K in keyof EventMap]?: (value: EventMap[K]) => void };
   /** Session expiry asked for (MQTT 5), in seconds (default 7 days). */
   sessionExpirySec?: number;
 }
