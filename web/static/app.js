@@ -51,14 +51,7 @@ async function connect() {
   try { for (const e of await store.list()) restorePending(e); } catch (e) { /* no IndexedDB: the SDK says so */ }
   let im;
   try {
-    im = await imqtt.connect({
-      url: $('broker').value,
-      user: S.me,
-      password: $('pass').value,
-      protocolVersion: 5,
-      store,
-      on: handlers(++S.gen),
-    });
+    im = await imqtt.connect({ url: $('broker').value, user: S.me, password: $('pass').value, protocolVersion: 5, store, on: handlers(++S.gen) });
   } catch (e) {
     const msg = 'cannot connect: ' + errText(e);
     if ($('app').hidden) $('login-error').textContent = msg; else { showError(msg); status('offline'); }
@@ -87,22 +80,24 @@ async function connect() {
   render();
 }
 
-// handlers are the SDK's events for the page; those of a client closed on
-// purpose ("Go offline": S.gen moved on) are ignored.
+// handlers are the SDK's events the page follows (listening from before the
+// first sync); those of a client closed on purpose ("Go offline": S.gen
+// moved on) are ignored.
 function handlers(gen) {
-  const live = (f) => (ev) => { if (gen === S.gen) { f(ev); render(); } };
-  return {
-    message: live(onMessage),
-    ack: live(onAck),
-    receipt: live(onReceipt),
-    typing: live(onTyping),
-    notify: live(addNotice),
-    prefs: live((m) => { if (m.event === 'conversation') upsertConv({ conv: m.conv, settings: m.settings || {} }); }),
-    profile: live((m) => setName(m.user, m.display_name)),
-    presence: live((m) => S.presence.set(m.user, m)),
-    connection: live(onConnection),
-    error: live((e) => showError(errText(e))),
+  const on = {
+    message: onMessage,
+    ack: onAck,
+    receipt: onReceipt,
+    typing: onTyping,
+    notify: addNotice,
+    prefs: (m) => { if (m.event === 'conversation') upsertConv({ conv: m.conv, settings: m.settings || {} }); },
+    profile: (m) => setName(m.user, m.display_name),
+    presence: (m) => S.presence.set(m.user, m),
+    connection: onConnection,
+    error: (e) => showError(errText(e)),
   };
+  for (const [ev, f] of Object.entries(on)) on[ev] = (v) => { if (gen === S.gen) { f(v); render(); } };
+  return on;
 }
 
 function onConnection(ev) {
@@ -299,10 +294,12 @@ async function loadMembers(c) {
 }
 
 // watchPresence asks for user's presence; again: ask once more (the retained
-// presence of a new contact comes through the server's filter only now).
+// presence of a new contact comes through the server's filter only now). The
+// SDK subscribes a user once: forgetting it makes it subscribe again.
 function watchPresence(user, again) {
   if (!user || !S.im || (S.presence.has(user) && !again)) return;
   if (!S.presence.has(user)) S.presence.set(user, { status: 'unknown' });
+  if (again && S.im.watched instanceof Set) S.im.watched.delete(user);
   Promise.resolve(S.im.watchPresence([user])).catch((e) => showError('presence: ' + errText(e)));
 }
 
@@ -439,7 +436,7 @@ $('compose').addEventListener('submit', (ev) => {
 // reconnects and reloads; a refusal marks it failed with the server's reason.
 async function sendTo(c, body, opts, shown) {
   if (!S.im) { showError('offline: go online to send'); return; }
-  const cid = imqtt.newCid();
+  const cid = newCid();
   c.pending.set(cid, Object.assign({ state: 'pending' }, shown));
   render();
   try {
@@ -492,6 +489,12 @@ $('online').addEventListener('click', () => {
 });
 
 function showError(msg) { $('error').textContent = msg; }
+
+// newCid names a send before the SDK has it, so the page can show it pending:
+// 128 random bits, url-safe.
+function newCid() {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
 
 // ---- rendering ------------------------------------------------------------
 
@@ -682,7 +685,7 @@ async function sendFile(c, file) {
     const kind = mime.split('/')[0];
     const type = MEDIA.has(kind) ? kind : 'file';
     if (!S.im) throw new Error('offline');
-    const body = await S.im.uploadFile(bytes, { name: file.name, mime, type });
+    const body = await S.im.uploadFile(bytes, { name: file.name, mime });
     if (type === 'image') {
       try {
         const bm = await createImageBitmap(new Blob([bytes], { type: mime }));
