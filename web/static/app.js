@@ -14,7 +14,6 @@ const S = {
   current: '',
   presence: new Map(), // user -> {status, last_seen}
   names: new Map(), // user -> display name (profiles: conversations, group members, profile events)
-  receipts: new Set(), // conversations whose receipt is due (sent together, see queueReceipt)
   typingTimer: 0,
   lastTyping: 0,
 };
@@ -75,7 +74,7 @@ async function connect() {
   } catch (e) { showError('profile: ' + errText(e)); }
   for (const c of S.convs.values()) {
     if (c.peer) watchPresence(c.peer);
-    queueReceipt(c.conv); // for what arrived while signing in
+    receiptFor(c.conv); // for what arrived while signing in
   }
   render();
 }
@@ -100,10 +99,8 @@ function handlers(gen) {
   return on;
 }
 
-function onConnection(ev) {
-  status(ev.state === 'connected' ? 'online' : ev.state);
-  if (ev.state === 'connected' && S.current) queueReceipt(S.current);
-}
+// onConnection shows the SDK's reconnects; connect() says 'online' first.
+function onConnection(ev) { if (S.im) status(ev.state === 'connected' ? 'online' : ev.state); }
 
 // errText is an SDK error as the page shows it: the server's reason and code.
 function errText(e) {
@@ -119,7 +116,7 @@ function status(s) { $('status').textContent = s; }
 // drops duplicates and fills gaps with sync, also after a reconnect).
 function onMessage(m) {
   addMessage(m);
-  queueReceipt(m.conv);
+  receiptFor(m.conv);
 }
 
 function upsertConv(c) {
@@ -196,34 +193,15 @@ function addNotice(n) {
   $('status').textContent = 'notification from ' + n.from + ': ' + (n.title || '') + ' ' + (n.body || '');
 }
 
-// queueReceipt sends conv's receipt soon: messages that arrive together (a
-// sync after a reconnect) get one receipt.
-function queueReceipt(conv) {
-  if (S.receipts.size === 0) setTimeout(flushReceipts, 50);
-  S.receipts.add(conv);
-}
-
-function flushReceipts() {
-  const convs = [...S.receipts];
-  S.receipts.clear();
-  for (const conv of convs) receiptFor(conv);
-}
-
 // receiptFor tells the sender what this device did with conv: read when it is
 // open, delivered otherwise.
 function receiptFor(conv) {
   const c = S.convs.get(conv);
   if (!c || !S.im) return;
   const last = c.last_seq;
-  let p = null;
-  if (conv === S.current && c.read < last) {
-    c.read = last;
-    p = S.im.markRead(conv, last);
-  } else if (c.delivered < last) {
-    c.delivered = last;
-    p = S.im.markDelivered(conv, last);
-  }
-  if (p) Promise.resolve(p).catch((e) => showError('receipt: ' + errText(e)));
+  const failed = (e) => showError('receipt: ' + errText(e));
+  if (conv === S.current && c.read < last) { c.read = last; S.im.markRead(conv, last).catch(failed); }
+  else if (c.delivered < last) { c.delivered = last; S.im.markDelivered(conv, last).catch(failed); }
 }
 
 // onAck: the sending device gets no copy of its own message (only the other
@@ -241,14 +219,12 @@ function onAck(a) {
 // restorePending shows an outbox entry (a send not acknowledged yet, maybe
 // from before a reload) as a pending message of its conversation.
 function restorePending(e) {
-  let req;
-  try { req = JSON.parse(typeof e.payload === 'string' ? e.payload : new TextDecoder().decode(e.payload)); } catch (err) { return; }
-  const [, , kind, to] = e.topic.split('/');
-  const conv = kind === 'group' ? 'g:' + to : 'd:' + [S.me, to].sort().join(':');
-  const c = upsertConv({ conv });
-  if (c.pending.has(e.cid)) return;
+  const req = JSON.parse(e.payload); // the SDK's own JSON: {cid, body, type?, mentions?}
+  const [, , kind, to] = e.topic.split('/'); // im/send/{user|group}/{to}
+  const c = upsertConv({ conv: kind === 'group' ? 'g:' + to : 'd:' + [S.me, to].sort().join(':') });
   const type = req.type || 'text';
-  c.pending.set(e.cid, { body: MEDIA.has(type) ? '[' + type + ']' : req.body, state: 'pending', type, media: MEDIA.has(type) ? req.body : undefined, mentions: req.mentions });
+  const media = MEDIA.has(type) ? req.body : undefined;
+  if (!c.pending.has(e.cid)) c.pending.set(e.cid, { body: media ? '[' + type + ']' : req.body, state: 'pending', type, media, mentions: req.mentions });
 }
 
 function onReceipt(r) {
@@ -300,7 +276,7 @@ function watchPresence(user, again) {
   if (!user || !S.im || (S.presence.has(user) && !again)) return;
   if (!S.presence.has(user)) S.presence.set(user, { status: 'unknown' });
   if (again && S.im.watched instanceof Set) S.im.watched.delete(user);
-  Promise.resolve(S.im.watchPresence([user])).catch((e) => showError('presence: ' + errText(e)));
+  S.im.watchPresence([user]).catch(() => { /* refused until a conversation is shared: asked again then */ });
 }
 
 // ---- actions --------------------------------------------------------------
@@ -431,9 +407,9 @@ $('compose').addEventListener('submit', (ev) => {
   $('text').value = '';
 });
 
-// sendTo sends body to c with the SDK and shows it pending (shown as
-// pending) until the ack. The SDK keeps it in its outbox until then, across
-// reconnects and reloads; a refusal marks it failed with the server's reason.
+// sendTo sends body to c with the SDK and shows it (shown) pending until the
+// ack. The SDK keeps it in its outbox until then, across reconnects and
+// reloads; a refusal marks it failed with the server's reason.
 async function sendTo(c, body, opts, shown) {
   if (!S.im) { showError('offline: go online to send'); return; }
   const cid = newCid();
@@ -469,7 +445,7 @@ $('text').addEventListener('input', () => {
   const now = Date.now();
   if (!S.current || !S.im || now - S.lastTyping < 2000) return;
   S.lastTyping = now;
-  Promise.resolve(S.im.typing(S.current, 'start')).catch(() => { /* typing is best effort */ });
+  S.im.typing(S.current, 'start').catch(() => { /* typing is best effort */ });
 });
 
 // "Go offline" closes the connection (the SDK keeps the outbox and cursors);
