@@ -7,7 +7,7 @@ TESTFLAGS ?= -race -count=1 -timeout 30m
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint bench bench-go fuzz conformance crashtest clustertest cluster clean
+.PHONY: all build run test test-js lint bench bench-go fuzz conformance crashtest clustertest cluster clean
 
 all: lint build test
 
@@ -20,6 +20,12 @@ run: build
 
 test:
 	$(GO) test $(TESTFLAGS) $(PKGS)
+	$(MAKE) test-js
+
+# The JavaScript SDK (sdk/js): a clean install from its lock file, the build, the
+# type check of the consumer example and node --test against a real bin/imqttd.
+test-js: build
+	cd sdk/js && npm ci --no-audit --no-fund && npm run build && IMQTTD_BIN=$(CURDIR)/$(BIN) npm test
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

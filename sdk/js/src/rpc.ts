@@ -56,7 +56,7 @@ export class Rpc {
         // A refusing PUBACK (MQTT 5) answers at once; the response that may
         // follow finds no waiter. Other publish errors (connection lost) wait
         // for the response or the timeout.
-        if (err instanceof ImError) this.settle(rid, undefined, err);
+        if (err instanceof ImError) this.settle(rid, undefined, new ImError(err.code, err.reason, { method, topic: err.topic }));
       });
     });
   }
