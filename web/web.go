@@ -1,10 +1,11 @@
 // Package web is imqtt's browser chat client: static files (HTML, CSS, the
-// app, and the mqtt.js bundle from the pinned npm package) embedded in the
-// binary, served by the admin listener under /web/ (broker/web_wiring.go).
-// The page talks to the broker only over MQTT 5 on WebSocket with the IM
-// protocol of docs/protocol.md; it finds the broker's WebSocket URL in
-// /web/config.json, or in its ?broker= parameter when the files are hosted
-// elsewhere. docs/web.md describes it.
+// app, and static/imqtt.js, the browser bundle of the JavaScript SDK built
+// from sdk/js with mqtt.js inside) embedded in the binary, served by the
+// admin listener under /web/ (broker/web_wiring.go). The page (app.js) is UI
+// only: it talks to the broker through the SDK, over MQTT 5 on WebSocket
+// with the IM protocol of docs/protocol.md. It finds the broker's WebSocket
+// URL in /web/config.json, or in its ?broker= parameter when the files are
+// hosted elsewhere. docs/web.md describes it.
 package web
 
 import (

@@ -28,7 +28,7 @@ func TestHandler(t *testing.T) {
 	if code, _, body := get("/web/"); code != 200 || !strings.Contains(body, "<title>imqtt chat</title>") {
 		t.Fatalf("index: %d %q", code, body)
 	}
-	for _, f := range []string{"app.js", "style.css", "mqtt.min.js"} {
+	for _, f := range []string{"app.js", "style.css", "imqtt.js"} {
 		if code, _, body := get("/web/" + f); code != 200 || len(body) == 0 {
 			t.Fatalf("%s: %d, %d bytes", f, code, len(body))
 		}

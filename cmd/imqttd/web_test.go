@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/imqtt/imqtt/web"
 )
 
 // webNode starts imqttd with password users, the IM server (bodies up to 1000
@@ -94,7 +97,13 @@ func (p *page) eval(expr string, out any) {
 // wait polls a JavaScript condition until it is true (15 s).
 func (p *page) wait(what, expr string) {
 	p.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	p.waitFor(what, expr, 15*time.Second)
+}
+
+// waitFor polls a JavaScript condition until it is true, at most d.
+func (p *page) waitFor(what, expr string, d time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		var ok bool
 		p.eval(expr, &ok)
@@ -104,9 +113,25 @@ func (p *page) wait(what, expr string) {
 		if time.Now().After(deadline) {
 			var dump string
 			p.eval(`document.getElementById('messages').innerText + ' | error: ' + document.getElementById('error').innerText + ' | convs: ' + document.getElementById('convs').innerText`, &dump)
-			p.t.Fatalf("%s: %s did not happen in 15s (page: %s)", p.user, what, dump)
+			p.t.Fatalf("%s: %s did not happen in %s (page: %s)", p.user, what, d, dump)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// await evaluates a JavaScript expression whose value is a promise and
+// stores what it resolves to in out (JSON); a rejection fails the test.
+func (p *page) await(what, expr string, out any) {
+	p.t.Helper()
+	p.run(chromedp.Evaluate(`window.testAwait = undefined; Promise.resolve(`+expr+`).then(v => { window.testAwait = {v: JSON.stringify(v)} }, e => { window.testAwait = {e: String(e)} }); true`, nil))
+	p.wait(what, `window.testAwait !== undefined`)
+	var r struct{ V, E string }
+	p.eval(`window.testAwait`, &r)
+	if r.E != "" {
+		p.t.Fatalf("%s: %s: %s", p.user, what, r.E)
+	}
+	if err := json.Unmarshal([]byte(r.V), out); err != nil {
+		p.t.Fatalf("%s: %s: %v (%q)", p.user, what, err, r.V)
 	}
 }
 
@@ -387,6 +412,85 @@ func TestWebClient(t *testing.T) {
 	if cfg["wss"] != wss || !strings.HasPrefix(cfg["ws"], "ws://") {
 		t.Fatalf("config.json %v, want ws and %s", cfg, wss)
 	}
+
+	webOutboxAcrossReload(t, shots)
+}
+
+// webOutboxAcrossReload: the page's outbox is the SDK's, in IndexedDB. On a
+// node of its own (fixed WebSocket port, restarted on the same data
+// directory) with the page hosted elsewhere (web.Handler on a test server,
+// so it loads while the broker is down): the node is killed, dave types a
+// message (pending), reloads the page while the broker is still down, the
+// node comes back, dave signs in again and the SDK sends the message from
+// the outbox: erin's page (which reconnects by itself) shows it once, and
+// the conversation's log holds it once.
+func webOutboxAcrossReload(t *testing.T, shots string) {
+	t.Helper()
+	dir := t.TempDir()
+	passwd, aclFile := writeIMUsers(t, dir)
+	wsAddr := freePort(t)
+	cfg := writeFile(t, dir, "imqttd.yaml", fmt.Sprintf(`
+node: {id: web2, data_dir: %[1]s/data}
+listeners:
+  tcp: {enabled: true, address: "127.0.0.1:0"}
+  ws: {enabled: true, address: %[4]q}
+auth: {password_file: %[2]s}
+acl: {file: %[3]s}
+admin: {enabled: true, address: "127.0.0.1:0"}
+cluster: {bind_addr: "127.0.0.1:0"}
+`, dir, passwd, aclFile, wsAddr))
+	n := startNode(t, dir, "--config", cfg)
+	site := httptest.NewServer(web.Handler("/web/", web.Config{WS: func(*http.Request) string { return "ws://" + wsAddr + "/mqtt" }}))
+	t.Cleanup(site.Close)
+	dave := signInAt(t, browser(t), site.URL+"/web/", "dave", shots)
+	erin := signInAt(t, browser(t), site.URL+"/web/", "erin", shots)
+	dave.openChat("erin")
+	dave.send("before the outage")
+	dave.wait("the ack", lastMark+` === 'sent' || `+lastMark+` === 'delivered'`)
+	erin.clickConv("d:dave:erin")
+	erin.wait("the first message", `document.getElementById('messages').innerText.includes('before the outage')`)
+
+	n.kill()
+	dave.wait("the connection lost", `document.getElementById('status').textContent !== 'online'`)
+	const text = "typed while the broker was down"
+	dave.send(text)
+	dave.wait("the message pending", lastMark+` === 'pending'`)
+	var outbox []struct{ CID, Topic, Payload string }
+	dave.await("the outbox", `S.im.outbox()`, &outbox)
+	if len(outbox) != 1 || outbox[0].Topic != "im/send/user/erin" || !strings.Contains(outbox[0].Payload, text) {
+		t.Fatalf("dave's outbox before the reload: %+v", outbox)
+	}
+	dave.run(chromedp.Reload())
+	dave.wait("the sign-in form again", `!document.getElementById('login').hidden && document.getElementById('broker').value.startsWith('ws')`)
+
+	startNode(t, dir, "--config", cfg) // same data directory and WebSocket port
+	dave.run(chromedp.SetValue("#user", "dave", chromedp.ByID), chromedp.SetValue("#pass", "dave-pw", chromedp.ByID), chromedp.Click("#login-btn", chromedp.ByID))
+	dave.wait("signed in again", `document.getElementById('status').textContent === 'online'`)
+	dave.clickConv("d:dave:erin")
+	const copies = `[...document.querySelectorAll('#messages li.msg .body')].filter(b => b.textContent === %q).length`
+	dave.wait("the message sent from the outbox", fmt.Sprintf(copies, text)+` === 1 && `+lastMark+` !== 'pending' && `+lastMark+` !== 'failed'`)
+	dave.await("the outbox emptied", `S.im.outbox()`, &outbox)
+	if len(outbox) != 0 {
+		t.Fatalf("dave's outbox after the re-send: %+v", outbox)
+	}
+	// erin's page reconnects with backoff (up to 30 s between attempts).
+	erin.waitFor("the message after the outage", fmt.Sprintf(copies, text)+` >= 1`, 45*time.Second)
+	erin.wait("online again", `document.getElementById('status').textContent === 'online'`)
+	var hist struct{ Messages []struct{ Body string } }
+	erin.await("the history", `S.im.history('d:dave:erin', {limit: 50})`, &hist)
+	var bodies []string
+	for _, m := range hist.Messages {
+		bodies = append(bodies, m.Body)
+	}
+	if strings.Join(bodies, "|") != "before the outage|"+text {
+		t.Fatalf("the log after the outage holds %q, want each message once", bodies)
+	}
+	var onPage int
+	erin.eval(fmt.Sprintf(copies, text), &onPage)
+	if onPage != 1 {
+		t.Fatalf("erin's page shows the message %d times", onPage)
+	}
+	dave.shot("12-outbox-after-reload")
 }
 
 // writeTestPNG writes a w x h PNG (a colour gradient) to path.

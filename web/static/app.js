@@ -1,18 +1,19 @@
-// imqtt web chat: the IM protocol of docs/protocol.md over MQTT 5 on WebSocket,
-// with mqtt.js. No framework: state in `S`, the DOM redrawn from it.
+// imqtt web chat: the UI of docs/web.md on the JavaScript SDK (sdk/js, loaded
+// as imqtt.js: global `imqtt`). The SDK speaks the protocol of docs/protocol.md
+// (replies, cids, the outbox in IndexedDB, sync cursors, reconnects); this
+// file keeps the page's state in `S` and redraws the DOM from it. No framework.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
 
 const S = {
   me: '',
-  client: null,
-  wantOnline: true,
-  convs: new Map(), // conv -> {conv, kind, peer, group, name, last_seq, read, delivered, peer_read, peer_delivered, msgs: Map seq->env, pending: Map cid->{body, state, reason, seq}}
+  im: null, // the SDK client once signed in (null while offline on purpose)
+  gen: 0, // which connect() the SDK's events belong to (see handlers)
+  convs: new Map(), // conv -> {conv, kind, peer, group, name, last_seq, read, delivered, peer_read, peer_delivered, msgs: Map seq->env, pending: Map cid->{body, state, reason, type, media}}
   current: '',
   presence: new Map(), // user -> {status, last_seen}
-  names: new Map(), // user -> display name (profiles: conversations, group.members, profile events)
-  rpcs: new Map(), // reply topic -> resolve
+  names: new Map(), // user -> display name (profiles: conversations, group members, profile events)
   typingTimer: 0,
   lastTyping: 0,
 };
@@ -38,123 +39,84 @@ $('login-form').addEventListener('submit', (ev) => {
   connect();
 });
 
-function connect() {
+// connect signs in with the SDK. The store is this browser's IndexedDB, one
+// database per user: the device's client id, the sync cursors and the
+// outbox survive a reload, and what was sent while offline goes out now.
+async function connect() {
   $('login-error').textContent = '';
-  const c = mqtt.connect($('broker').value, {
-    protocolVersion: 5,
-    clientId: S.me + '-web-' + Math.random().toString(36).slice(2, 10),
-    username: S.me,
-    password: $('pass').value,
-    clean: true,
-    reconnectPeriod: 1000,
-    connectTimeout: 10000,
-  });
-  S.client = c;
-  S.wantOnline = true;
-  c.on('connect', onConnect);
-  c.on('message', onMessage);
-  c.on('reconnect', () => status('reconnecting'));
-  c.on('offline', () => status('offline'));
-  c.on('close', () => { if (S.client === c) status(S.wantOnline ? 'disconnected' : 'offline'); });
-  c.on('disconnect', (pk) => showError('server disconnected: ' + reasonOf(pk)));
-  c.on('error', (err) => {
-    const msg = 'cannot connect: ' + (err.message || err);
-    if ($('app').hidden) { $('login-error').textContent = msg; c.end(true); } else showError(msg);
-  });
-}
-
-function reasonOf(pk) {
-  const code = pk && pk.reasonCode;
-  const r = pk && pk.properties && pk.properties.reasonString;
-  return (r || '') + (code ? ' (0x' + code.toString(16) + ')' : '');
-}
-
-async function onConnect() {
+  const store = new imqtt.IndexedDBStore('imqtt-web-' + S.me);
+  // Sends still in the outbox (from before a reload) show as pending; the
+  // SDK re-sends them on connect and their acks come as events.
+  try { for (const e of await store.list()) restorePending(e); } catch (e) { /* no IndexedDB: the SDK says so */ }
+  let im;
+  try {
+    im = await imqtt.connect({ url: $('broker').value, user: S.me, password: $('pass').value, protocolVersion: 5, store, on: handlers(++S.gen) });
+  } catch (e) {
+    const msg = 'cannot connect: ' + errText(e);
+    if ($('app').hidden) $('login-error').textContent = msg; else { showError(msg); status('offline'); }
+    return;
+  }
+  S.im = im;
   $('login').hidden = true;
   $('app').hidden = false;
   $('me').textContent = S.me;
   status('online');
-  S.client.subscribe('im/u/' + S.me + '/#', { qos: 1 }, (err, granted) => {
-    if (err || (granted && granted[0] && granted[0].qos >= 128)) showError('subscribe refused: ' + (err ? err.message : 'reason 0x' + granted[0].qos.toString(16)));
-  });
   try {
-    const res = await rpc('conversations', {});
+    const res = await im.conversations();
     for (const c of res.conversations || []) {
       upsertConv(c);
       if (c.peer) setName(c.peer, c.display_name);
     }
-    await sync();
-  } catch (e) { showError(String(e)); }
+  } catch (e) { showError('conversations: ' + errText(e)); }
   try {
-    const me = await rpc('profile.get', {});
+    const me = await im.getProfiles([S.me]);
     for (const p of me.profiles || []) setName(p.user, p.display_name);
-  } catch (e) { showError('profile: ' + e.message); }
-  for (const c of S.convs.values()) if (c.peer) watchPresence(c.peer);
+  } catch (e) { showError('profile: ' + errText(e)); }
+  for (const c of S.convs.values()) {
+    if (c.peer) watchPresence(c.peer);
+    receiptFor(c.conv); // for what arrived while signing in
+  }
   render();
+}
+
+// handlers are the SDK's events the page follows (listening from before the
+// first sync); those of a client closed on purpose ("Go offline": S.gen
+// moved on) are ignored.
+function handlers(gen) {
+  const on = {
+    message: onMessage,
+    ack: onAck,
+    receipt: onReceipt,
+    typing: onTyping,
+    notify: addNotice,
+    prefs: (m) => { if (m.event === 'conversation') upsertConv({ conv: m.conv, settings: m.settings || {} }); },
+    profile: (m) => setName(m.user, m.display_name),
+    presence: (m) => S.presence.set(m.user, m),
+    connection: onConnection,
+    error: (e) => showError(errText(e)),
+  };
+  for (const [ev, f] of Object.entries(on)) on[ev] = (v) => { if (gen === S.gen) { f(v); render(); } };
+  return on;
+}
+
+// onConnection shows the SDK's reconnects; connect() says 'online' first.
+function onConnection(ev) { if (S.im) status(ev.state === 'connected' ? 'online' : ev.state); }
+
+// errText is an SDK error as the page shows it: the server's reason and code.
+function errText(e) {
+  if (e && e.reason !== undefined && e.code !== undefined) return e.reason + ' (code ' + e.code + ')';
+  return (e && e.message) || String(e);
 }
 
 function status(s) { $('status').textContent = s; }
 
-// ---- RPC (reply_to under our own tree: works for 3.1.1 and 5) -------------
-
-function rpc(method, req) {
-  const rid = Math.random().toString(36).slice(2, 12);
-  const reply = 'im/u/' + S.me + '/rpc/' + rid;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { S.rpcs.delete(reply); reject(new Error(method + ': no answer')); }, 10000);
-    S.rpcs.set(reply, (res) => {
-      clearTimeout(timer);
-      if (res.ok) resolve(res); else reject(new Error(res.reason || ('refused ' + res.code)));
-    });
-    S.client.publish('im/rpc/' + method, JSON.stringify(Object.assign({ rid, reply_to: reply }, req)), { qos: 1 });
-  });
-}
-
-// sync fetches everything after what this browser has seen, in pages.
-async function sync() {
-  const key = 'imqtt.since.' + S.me;
-  let since = JSON.parse(localStorage.getItem(key) || '{}');
-  for (let page = 0; page < 100; page++) {
-    const res = await rpc('sync', { since, limit: 200 });
-    for (const m of res.messages || []) addMessage(m);
-    since = res.since || since;
-    localStorage.setItem(key, JSON.stringify(since));
-    if (!res.more) break;
-  }
-  if (S.current) receiptFor(S.current); // what arrived in the open conversation is read
-  render();
-}
-
-function noteSeen(conv, seq) {
-  const key = 'imqtt.since.' + S.me;
-  const since = JSON.parse(localStorage.getItem(key) || '{}');
-  if ((since[conv] || 0) < seq) { since[conv] = seq; localStorage.setItem(key, JSON.stringify(since)); }
-}
-
 // ---- incoming -------------------------------------------------------------
 
-function onMessage(topic, payload) {
-  let m;
-  try { m = JSON.parse(new TextDecoder().decode(payload)); } catch (e) { return; }
-  if (topic.startsWith('im/presence/')) {
-    S.presence.set(m.user, m);
-    render();
-    return;
-  }
-  const resolve = S.rpcs.get(topic);
-  if (resolve) { S.rpcs.delete(topic); resolve(m); return; }
-  const leaf = topic.split('/')[3];
-  switch (leaf) {
-    case 'msg': addMessage(m); receiptFor(m.conv); break;
-    case 'ack': onAck(m); break;
-    case 'receipt': onReceipt(m); break;
-    case 'typing': onTyping(m); break;
-    case 'notify': addNotice(m); break;
-    case 'prefs': if (m.event === 'conversation') upsertConv({ conv: m.conv, settings: m.settings || {} }); break;
-    case 'profile': setName(m.user, m.display_name); break;
-    case 'rpc': if (!m.ok) showError((m.method || 'request') + ' refused: ' + m.reason); break;
-  }
-  render();
+// onMessage gets each envelope once, in seq order per conversation (the SDK
+// drops duplicates and fills gaps with sync, also after a reconnect).
+function onMessage(m) {
+  addMessage(m);
+  receiptFor(m.conv);
 }
 
 function upsertConv(c) {
@@ -224,7 +186,6 @@ function addMessage(env) {
     c.presenceAsked = true;
     watchPresence(c.peer, true);
   }
-  noteSeen(env.conv, env.seq);
 }
 
 function addNotice(n) {
@@ -236,29 +197,34 @@ function addNotice(n) {
 // open, delivered otherwise.
 function receiptFor(conv) {
   const c = S.convs.get(conv);
-  if (!c || !S.client) return;
+  if (!c || !S.im) return;
   const last = c.last_seq;
-  if (conv === S.current && c.read < last) {
-    c.read = last;
-    S.client.publish('im/receipt/' + conv, JSON.stringify({ type: 'read', seq: last }), { qos: 1 });
-  } else if (c.delivered < last) {
-    c.delivered = last;
-    S.client.publish('im/receipt/' + conv, JSON.stringify({ type: 'delivered', seq: last }), { qos: 1 });
-  }
+  const failed = (e) => showError('receipt: ' + errText(e));
+  if (conv === S.current && c.read < last) { c.read = last; S.im.markRead(conv, last).catch(failed); }
+  else if (c.delivered < last) { c.delivered = last; S.im.markDelivered(conv, last).catch(failed); }
 }
 
+// onAck: the sending device gets no copy of its own message (only the other
+// devices do): the ack makes the pending message a message of the log. Acks
+// come for live sends and for those the SDK re-sent from its outbox.
 function onAck(a) {
+  if (!a || !a.cid || !a.seq) return;
   const c = S.convs.get(a.conv) || [...S.convs.values()].find((x) => x.pending.has(a.cid));
-  const p = c && c.pending.get(a.cid);
-  if (a.ok) {
-    if (c) c.read = Math.max(c.read, a.seq);
-    // The sending device gets no copy of its own message (only the other
-    // devices do): the ack makes the pending message a message of the log.
-    if (p) addMessage({ id: a.id, conv: a.conv, seq: a.seq, ts: a.ts, from: S.me, cid: a.cid, type: p.type || 'text', body: p.media || p.body });
-  } else {
-    if (p) { p.state = 'failed'; p.reason = a.reason; }
-    showError('not sent: ' + a.reason + ' (code ' + a.code + ')');
-  }
+  if (!c) return;
+  const p = c.pending.get(a.cid);
+  c.read = Math.max(c.read, a.seq);
+  if (p) addMessage({ id: a.id, conv: a.conv, seq: a.seq, ts: a.ts, from: S.me, cid: a.cid, type: p.type || 'text', body: p.media || p.body, mentions: p.mentions });
+}
+
+// restorePending shows an outbox entry (a send not acknowledged yet, maybe
+// from before a reload) as a pending message of its conversation.
+function restorePending(e) {
+  const req = JSON.parse(e.payload); // the SDK's own JSON: {cid, body, type?, mentions?}
+  const [, , kind, to] = e.topic.split('/'); // im/send/{user|group}/{to}
+  const c = upsertConv({ conv: kind === 'group' ? 'g:' + to : 'd:' + [S.me, to].sort().join(':') });
+  const type = req.type || 'text';
+  const media = MEDIA.has(type) ? req.body : undefined;
+  if (!c.pending.has(e.cid)) c.pending.set(e.cid, { body: media ? '[' + type + ']' : req.body, state: 'pending', type, media, mentions: req.mentions });
 }
 
 function onReceipt(r) {
@@ -294,22 +260,32 @@ function nameOf(user) { return S.names.get(user) || user; }
 
 // loadMembers learns the display names of a group's members.
 async function loadMembers(c) {
-  if (!c.group || c.membersLoaded) return;
+  if (!c.group || c.membersLoaded || !S.im) return;
   c.membersLoaded = true;
   try {
-    const res = await rpc('group.members', { group: c.group });
+    const res = await S.im.members(c.group);
     for (const m of res.members || []) setName(m.user, m.display_name);
   } catch (e) { c.membersLoaded = false; /* not a member (yet): the send says why */ }
   render();
 }
 
+// watchPresence asks for user's presence; again: ask once more (the retained
+// presence of a new contact comes through the server's filter only now). The
+// SDK subscribes a user once: forgetting it makes it subscribe again.
 function watchPresence(user, again) {
-  if (!user || !S.client || (S.presence.has(user) && !again)) return;
+  if (!user || !S.im || (S.presence.has(user) && !again)) return;
   if (!S.presence.has(user)) S.presence.set(user, { status: 'unknown' });
-  S.client.subscribe('im/presence/' + user, { qos: 1 });
+  if (again && S.im.watched instanceof Set) S.im.watched.delete(user);
+  S.im.watchPresence([user]).catch(() => { /* refused until a conversation is shared: asked again then */ });
 }
 
 // ---- actions --------------------------------------------------------------
+
+// call runs an SDK call while signed in; refusals are shown with what.
+async function call(what, f) {
+  if (!S.im) { showError(what + ': offline'); return null; }
+  try { return await f(S.im); } catch (e) { showError(what + ': ' + errText(e)); return null; }
+}
 
 function openConv(conv) {
   S.current = conv;
@@ -325,22 +301,21 @@ function openConv(conv) {
 
 async function loadOlder() {
   const c = S.convs.get(S.current);
-  if (!c || c.loading) return;
+  if (!c || c.loading || !S.im) return;
   c.loading = true;
   // Older messages go above: keep what the user looks at where it is.
   const ul = $('messages');
-  const fromBottom = ul.scrollHeight - ul.scrollTop;
-  S.keepScroll = fromBottom;
-  const req = { conv: c.conv, limit: 50 };
+  S.keepScroll = ul.scrollHeight - ul.scrollTop;
+  const opts = { limit: 50 };
   const seqs = [...c.msgs.keys()];
-  if (seqs.length) req.before = Math.min(...seqs);
-  try {
-    const res = await rpc('history', req);
+  if (seqs.length) opts.before = Math.min(...seqs);
+  const res = await call('history', (im) => im.history(c.conv, opts));
+  if (res) {
     for (const m of res.messages || []) addMessage(m);
     c.more = res.more;
     c.last_seq = Math.max(c.last_seq, res.last_seq || 0);
     receiptFor(c.conv);
-  } catch (e) { showError('history: ' + e.message); }
+  }
   c.loading = false;
   render();
 }
@@ -361,22 +336,19 @@ $('new-chat').addEventListener('submit', (ev) => {
 
 $('new-group').addEventListener('submit', async (ev) => {
   ev.preventDefault();
+  const name = $('group-name').value.trim();
   const users = $('group-users').value.split(',').map((u) => u.trim()).filter(Boolean);
-  try {
-    const res = await rpc('group.create', { name: $('group-name').value.trim(), users });
-    upsertConv({ conv: res.conv, kind: 'group', group: res.group, name: $('group-name').value.trim() });
-    $('group-name').value = ''; $('group-users').value = '';
-    openConv(res.conv);
-  } catch (e) { showError('group not created: ' + e.message); }
+  const res = await call('group not created', (im) => im.createGroup(name, users));
+  if (!res) return;
+  upsertConv({ conv: res.conv, kind: 'group', group: res.group, name });
+  $('group-name').value = ''; $('group-users').value = '';
+  openConv(res.conv);
 });
 
 $('join-group').addEventListener('submit', async (ev) => {
   ev.preventDefault();
-  const g = $('group-id').value.trim();
-  try {
-    const res = await rpc('group.join', { group: g });
-    openConv(res.conv);
-  } catch (e) { showError('cannot join: ' + e.message); }
+  const res = await call('cannot join', (im) => im.join($('group-id').value.trim()));
+  if (res) openConv(res.conv);
 });
 
 $('open-group').addEventListener('click', () => {
@@ -387,23 +359,22 @@ $('open-group').addEventListener('click', () => {
 $('leave-group').addEventListener('click', async () => {
   const c = S.convs.get(S.current);
   if (!c || !c.group) return;
-  try {
-    await rpc('group.leave', { group: c.group });
+  if (await call('cannot leave', (im) => im.leave(c.group))) {
     S.convs.delete(c.conv);
     S.current = '';
-  } catch (e) { showError('cannot leave: ' + e.message); }
+  }
   render();
 });
 
-// The display name is this user's profile (profile.set); every device and
-// contact gets it as a profile event.
+// The display name is this user's profile; every device and contact gets it
+// as a profile event.
 $('profile-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
-  try {
-    const res = await rpc('profile.set', { display_name: $('display-name').value.trim() });
+  const res = await call('profile', (im) => im.setProfile({ display_name: $('display-name').value.trim() }));
+  if (res) {
     setName(S.me, res.profile && res.profile.display_name);
     $('display-name').blur();
-  } catch (e) { showError('profile: ' + e.message); }
+  }
   render();
 });
 
@@ -419,26 +390,40 @@ $('compose').addEventListener('submit', (ev) => {
     const seq = S.editing.seq;
     S.editing = null;
     $('text').value = '';
-    change('msg.edit', { conv: c.conv, seq, body });
+    change('msg.edit', c.conv, (im) => im.edit(c.conv, seq, body));
     return;
   }
   S.editing = null;
-  const cid = 'w' + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
-  c.pending.set(cid, { body, state: 'pending' });
-  const topic = c.kind === 'group' ? 'im/send/group/' + c.group : 'im/send/user/' + c.peer;
-  const req = { cid, body };
+  const opts = {};
   // "@name" in a group message mentions that member ("@all": everyone).
   if (c.kind === 'group') {
     const names = [...body.matchAll(/(?:^|\s)@([A-Za-z0-9_.@-]{1,64})/g)].map((x) => x[1]);
-    if (names.includes('all')) req.mentions = 'all';
-    else if (names.length) req.mentions = [...new Set(names)];
+    if (names.includes('all')) opts.mentions = 'all';
+    else if (names.length) opts.mentions = [...new Set(names)];
   }
   // Everything goes to the server, which says what is wrong (empty, too
   // large, not a member): the page shows its reason.
-  S.client.publish(topic, JSON.stringify(req), { qos: 1 });
+  sendTo(c, body, opts, { body, mentions: opts.mentions });
   $('text').value = '';
-  render();
 });
+
+// sendTo sends body to c with the SDK and shows it (shown) pending until the
+// ack. The SDK keeps it in its outbox until then, across reconnects and
+// reloads; a refusal marks it failed with the server's reason.
+async function sendTo(c, body, opts, shown) {
+  if (!S.im) { showError('offline: go online to send'); return; }
+  const cid = newCid();
+  c.pending.set(cid, Object.assign({ state: 'pending' }, shown));
+  render();
+  try {
+    onAck(await S.im.send(c.kind === 'group' ? { group: c.group } : { user: c.peer }, body, Object.assign({ cid }, opts)));
+  } catch (e) {
+    const p = c.pending.get(cid);
+    if (p) { p.state = 'failed'; p.reason = e.reason || e.message; }
+    showError('not sent: ' + errText(e));
+  }
+  render();
+}
 
 // Mute and pin are this user's settings of the open conversation.
 $('mute').addEventListener('click', () => {
@@ -451,34 +436,41 @@ $('pin').addEventListener('click', () => {
 });
 
 async function setConv(c, set) {
-  try {
-    const res = await rpc('conversation.set', { conv: c.conv, set });
-    c.settings = res.settings || {};
-  } catch (e) { showError('settings: ' + e.message); }
+  const res = await call('settings', (im) => im.setConversation(c.conv, set));
+  if (res) c.settings = res.settings || {};
   render();
 }
 
 $('text').addEventListener('input', () => {
   const now = Date.now();
-  if (!S.current || now - S.lastTyping < 2000) return;
+  if (!S.current || !S.im || now - S.lastTyping < 2000) return;
   S.lastTyping = now;
-  S.client.publish('im/typing/' + S.current, JSON.stringify({ state: 'start' }), { qos: 0 });
+  S.im.typing(S.current, 'start').catch(() => { /* typing is best effort */ });
 });
 
-$('offline').addEventListener('click', () => {
-  S.wantOnline = false;
-  S.client.end(true);
+// "Go offline" closes the connection (the SDK keeps the outbox and cursors);
+// "Go online" signs in again, and the SDK syncs what was missed.
+$('offline').addEventListener('click', async () => {
+  const im = S.im;
+  S.im = null;
+  S.gen++;
   $('offline').hidden = true; $('online').hidden = false;
   status('offline');
+  if (im) await im.close();
 });
 
 $('online').addEventListener('click', () => {
   $('offline').hidden = false; $('online').hidden = true;
-  S.client.removeAllListeners();
-  connect(); // onConnect syncs what was missed
+  connect();
 });
 
 function showError(msg) { $('error').textContent = msg; }
+
+// newCid names a send before the SDK has it, so the page can show it pending:
+// 128 random bits, url-safe.
+function newCid() {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
 
 // ---- rendering ------------------------------------------------------------
 
@@ -630,13 +622,11 @@ function msgActions(c, m) {
     }
     const rc = document.createElement('button');
     rc.type = 'button'; rc.className = 'recall'; rc.textContent = 'recall';
-    rc.addEventListener('click', () => change('msg.recall', { conv: c.conv, seq: m.seq }));
+    rc.addEventListener('click', () => change('msg.recall', c.conv, (im) => im.recall(c.conv, m.seq)));
     box.append(rc);
   }
   return box;
 }
-
-// ---- media (docs/protocol.md "Media messages") -----------------------------
 
 const MEDIA = new Set(['image', 'file', 'audio', 'video']);
 
@@ -662,32 +652,25 @@ function mediaBody(el, m) {
   el.append(a);
 }
 
-function hex(buf) { return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join(''); }
-
-// sendFile uploads a chosen file (rpc upload, then PUT to the signed URL)
-// and sends it as an image, audio, video or file message.
+// sendFile uploads a chosen file (the SDK hashes it, asks for signed URLs
+// and PUTs it) and sends it as an image, audio, video or file message.
 async function sendFile(c, file) {
   try {
-    const bytes = await file.arrayBuffer();
-    const sha256 = hex(await crypto.subtle.digest('SHA-256', bytes));
+    const bytes = new Uint8Array(await file.arrayBuffer());
     const mime = file.type || 'application/octet-stream';
-    const up = await rpc('upload', { name: file.name, size: file.size, mime, sha256 });
-    const put = await fetch(up.put_url, { method: 'PUT', headers: up.put_headers || {}, body: bytes });
-    if (!put.ok) throw new Error('upload refused: HTTP ' + put.status);
     const kind = mime.split('/')[0];
     const type = MEDIA.has(kind) ? kind : 'file';
-    const body = { url: up.url, name: file.name, size: file.size, mime, sha256 };
+    if (!S.im) throw new Error('offline');
+    const body = await S.im.uploadFile(bytes, { name: file.name, mime });
     if (type === 'image') {
       try {
         const bm = await createImageBitmap(new Blob([bytes], { type: mime }));
         body.width = bm.width; body.height = bm.height;
       } catch (e) { /* not decodable here: sent without dimensions */ }
     }
-    const cid = 'w' + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
-    c.pending.set(cid, { body: '[' + type + '] ' + file.name, state: 'pending', type, media: JSON.stringify(body) });
-    const topic = c.kind === 'group' ? 'im/send/group/' + c.group : 'im/send/user/' + c.peer;
-    S.client.publish(topic, JSON.stringify({ cid, type, body: JSON.stringify(body) }), { qos: 1 });
-  } catch (e) { showError('file not sent: ' + e.message); }
+    const media = JSON.stringify(body);
+    await sendTo(c, media, { type }, { body: '[' + type + '] ' + file.name, type, media });
+  } catch (e) { showError('file not sent: ' + errText(e)); }
   render();
 }
 
@@ -699,29 +682,21 @@ $('file').addEventListener('change', () => {
   if (f) sendFile(c, f);
 });
 
-function react(c, m, emoji, mine) { change('msg.react', { conv: c.conv, seq: m.seq, emoji, remove: mine }); }
+function react(c, m, emoji, mine) { change('msg.react', c.conv, (im) => im.react(c.conv, m.seq, emoji, { remove: mine })); }
 
-// change runs an edit, recall or reaction; the event that comes back on
-// im/u/{me}/msg (and the rpc answer) updates the message.
-async function change(method, req) {
-  try {
-    const res = await rpc(method, req);
-    if (res.changed && res.seq) loadEvent(req.conv, res);
-  } catch (e) { showError(method + ': ' + e.message); }
-  render();
-}
-
-// loadEvent: this device does not get its own events on msg (as with sends):
-// history brings the target as it is now.
-async function loadEvent(conv, res) {
-  const c0 = upsertConv({ conv });
-  (c0.applied = c0.applied || new Set()).add(res.seq); // history has it applied
-  try {
-    const h = await rpc('history', { conv, before: res.target + 1, limit: 1 });
-    for (const m of h.messages || []) addMessage(m);
-    const c = S.convs.get(conv);
-    if (c) { c.last_seq = Math.max(c.last_seq, res.seq); c.read = Math.max(c.read, res.seq); }
-  } catch (e) { showError('history: ' + e.message); }
+// change runs an edit, recall or reaction (f, an SDK call). This device does
+// not get its own event on msg (as with sends): history brings the target as
+// it is now.
+async function change(what, conv, f) {
+  const res = await call(what, f);
+  if (res && res.changed && res.seq) {
+    const c0 = upsertConv({ conv });
+    (c0.applied = c0.applied || new Set()).add(res.seq); // history has it applied
+    const h = await call('history', (im) => im.history(conv, { before: res.target + 1, limit: 1 }));
+    for (const m of (h && h.messages) || []) addMessage(m);
+    c0.last_seq = Math.max(c0.last_seq, res.seq);
+    c0.read = Math.max(c0.read, res.seq);
+  }
   render();
 }
 
