@@ -14,7 +14,7 @@ import { Calls } from './calls.js';
 import { Cursors } from './cursors.js';
 import { parseConversation, sendTopic } from './conv.js';
 import { ClosedError, ImError, connackCode, isPermanentRefusal } from './errors.js';
-import { newCid, randomId } from './ids.js';
+import { cryptoReady, newCid, randomId } from './ids.js';
 import { Outbox, codeUnknownOutcome } from './outbox.js';
 import { Watched } from './presence.js';
 import { Rpc } from './rpc.js';
@@ -96,6 +96,7 @@ export class ImClient extends Calls {
 
   /** Opens the connection; called by connect(). Rejects with ImError on a refused CONNACK. */
   async open(): Promise<void> {
+    await cryptoReady();
     const idKey = `client_id/${this.user}`;
     let id = this.opts.clientId ?? (await this.store.get(idKey));
     if (!id) {

@@ -1,19 +1,57 @@
 // Random identifiers (cids, rid prefixes, client ids) and the SHA-256 of an
 // upload. Ids need only crypto.getRandomValues, which every browser page has
-// (plain http:// included), as do Node ≥ 18 and React Native with a
-// getRandomValues polyfill; only sha256Hex needs crypto.subtle (a secure
-// context in browsers).
+// (plain http:// included), as do Node ≥ 19 and React Native with a
+// getRandomValues polyfill; Node 18 has no global crypto, so node:crypto is
+// loaded when this module is (connect() waits for it). Only sha256Hex needs
+// crypto.subtle (a secure context in browsers).
+
+type Rng = (b: Uint8Array) => void;
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
+const nodeCryptoModule = 'node:crypto'; // a variable: bundlers leave the import alone
+
+function isNode(): boolean {
+  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+}
+
+/** crypto.getRandomValues of the global crypto, when there is one. */
+function globalRng(): Rng | undefined {
+  const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
+  const f = c?.getRandomValues;
+  if (typeof f !== 'function') return undefined;
+  return (b) => {
+    f.call(c, b);
+  };
+}
+
+let nodeRng: Rng | undefined;
+
+const loading: Promise<void> =
+  globalRng() || !isNode()
+    ? Promise.resolve()
+    : import(/* @vite-ignore */ nodeCryptoModule).then(
+        (m: { webcrypto: Crypto }) => {
+          nodeRng = (b) => {
+            m.webcrypto.getRandomValues(b);
+          };
+        },
+        () => undefined,
+      );
+
+/** Resolves once ids can be made (at once but on Node 18, where node:crypto loads). */
+export function cryptoReady(): Promise<void> {
+  return loading;
+}
+
 /** n random bytes from crypto.getRandomValues. */
 export function randomBytes(n: number): Uint8Array {
-  const c = (globalThis as { crypto?: { getRandomValues?: <T extends ArrayBufferView>(a: T) => T } }).crypto;
-  if (!c || typeof c.getRandomValues !== 'function') {
-    throw new Error('imqtt: crypto.getRandomValues is missing (React Native: install a getRandomValues polyfill)');
+  const rng = globalRng() ?? nodeRng;
+  if (!rng) {
+    throw new Error('imqtt: crypto.getRandomValues is missing (React Native: install a getRandomValues polyfill; Node 18: after connect())');
   }
   const b = new Uint8Array(n);
-  c.getRandomValues(b);
+  rng(b);
   return b;
 }
 
@@ -47,10 +85,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 async function subtle(): Promise<SubtleCrypto> {
   const g = (globalThis as { crypto?: Crypto }).crypto;
   if (g?.subtle) return g.subtle;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-  if (isNode) {
-    const mod = 'node:crypto';
-    const m = (await import(/* @vite-ignore */ mod)) as { webcrypto: Crypto };
+  if (isNode()) {
+    const m = (await import(/* @vite-ignore */ nodeCryptoModule)) as { webcrypto: Crypto };
     return m.webcrypto.subtle;
   }
   throw new Error('imqtt: uploadFile needs crypto.subtle (SHA-256), which browsers give only to secure contexts: https:// or localhost');
