@@ -419,7 +419,8 @@ func TestWebClient(t *testing.T) {
 // webOutboxAcrossReload: the page's outbox is the SDK's, in IndexedDB. On a
 // node of its own (fixed WebSocket port, restarted on the same data
 // directory) with the page hosted elsewhere (web.Handler on a test server,
-// so it loads while the broker is down): the node is killed, dave types a
+// so it loads while the broker is down) and without crypto.subtle (as on a
+// plain http:// page on a LAN address; noSubtle): the node is killed, dave types a
 // message (pending), reloads the page while the broker is still down, the
 // node comes back, dave signs in again and the SDK sends the message from
 // the outbox: erin's page (which reconnects by itself) shows it once, and
@@ -440,10 +441,15 @@ admin: {enabled: true, address: "127.0.0.1:0"}
 cluster: {bind_addr: "127.0.0.1:0"}
 `, dir, passwd, aclFile, wsAddr))
 	n := startNode(t, dir, "--config", cfg)
-	site := httptest.NewServer(web.Handler("/web/", web.Config{WS: func(*http.Request) string { return "ws://" + wsAddr + "/mqtt" }}))
+	site := httptest.NewServer(noSubtle(web.Handler("/web/", web.Config{WS: func(*http.Request) string { return "ws://" + wsAddr + "/mqtt" }})))
 	t.Cleanup(site.Close)
 	dave := signInAt(t, browser(t), site.URL+"/web/", "dave", shots)
 	erin := signInAt(t, browser(t), site.URL+"/web/", "erin", shots)
+	var subtle bool
+	dave.eval(`!!(window.crypto && window.crypto.subtle)`, &subtle)
+	if subtle {
+		t.Fatal("dave's page has crypto.subtle: noSubtle did not hide it")
+	}
 	dave.openChat("erin")
 	dave.send("before the outage")
 	dave.wait("the ack", lastMark+` === 'sent' || `+lastMark+` === 'delivered'`)
@@ -491,6 +497,29 @@ cluster: {bind_addr: "127.0.0.1:0"}
 		t.Fatalf("erin's page shows the message %d times", onPage)
 	}
 	dave.shot("12-outbox-after-reload")
+}
+
+// noSubtle serves h's pages with a script, before the SDK's, that hides
+// crypto.subtle as a browser does outside a secure context (a plain http://
+// page on a LAN address): the SDK's ids need only crypto.getRandomValues.
+func noSubtle(h http.Handler) http.Handler {
+	const hide = `<script>Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined})</script>`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/") && !strings.HasSuffix(r.URL.Path, ".html") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		body := strings.Replace(rec.Body.String(), `<script src="imqtt.js">`, hide+`<script src="imqtt.js">`, 1)
+		for k, v := range rec.Header() {
+			if k != "Content-Length" {
+				w.Header()[k] = v
+			}
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write([]byte(body))
+	})
 }
 
 // writeTestPNG writes a w x h PNG (a colour gradient) to path.

@@ -13,6 +13,7 @@ const S = {
   convs: new Map(), // conv -> {conv, kind, peer, group, name, last_seq, read, delivered, peer_read, peer_delivered, msgs: Map seq->env, pending: Map cid->{body, state, reason, type, media}}
   current: '',
   presence: new Map(), // user -> {status, last_seen}
+  watching: new Set(), // users whose presence this connection watches
   names: new Map(), // user -> display name (profiles: conversations, group members, profile events)
   typingTimer: 0,
   lastTyping: 0,
@@ -47,7 +48,8 @@ async function connect() {
   const store = new imqtt.IndexedDBStore('imqtt-web-' + S.me);
   // Sends still in the outbox (from before a reload) show as pending; the
   // SDK re-sends them on connect and their acks come as events.
-  try { for (const e of await store.list()) restorePending(e); } catch (e) { /* no IndexedDB: the SDK says so */ }
+  try { for (const p of await imqtt.pendingSends(store, S.me)) restorePending(p); } catch (e) { /* no IndexedDB: the SDK says so */ }
+  S.watching.clear();
   let im;
   try {
     im = await imqtt.connect({ url: $('broker').value, user: S.me, password: $('pass').value, protocolVersion: 5, store, on: handlers(++S.gen) });
@@ -100,7 +102,18 @@ function handlers(gen) {
 }
 
 // onConnection shows the SDK's reconnects; connect() says 'online' first.
-function onConnection(ev) { if (S.im) status(ev.state === 'connected' ? 'online' : ev.state); }
+// 'failed': a reconnect was refused for good (a revoked token, a changed
+// password): the SDK has closed the client (its outbox stays); sign in again.
+function onConnection(ev) {
+  if (!S.im) return;
+  if (ev.state !== 'failed') { status(ev.state === 'connected' ? 'online' : ev.state); return; }
+  S.im = null;
+  S.gen++;
+  status('offline');
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = 'signed out: ' + errText(ev.error);
+}
 
 // errText is an SDK error as the page shows it: the server's reason and code.
 function errText(e) {
@@ -127,16 +140,7 @@ function upsertConv(c) {
   }
   for (const k of ['kind', 'peer', 'group', 'name', 'settings']) if (c[k] !== undefined) cur[k] = c[k];
   for (const k of ['last_seq', 'read', 'delivered', 'peer_read', 'peer_delivered']) if (c[k] !== undefined) cur[k] = Math.max(cur[k], c[k]);
-  if (!cur.kind) {
-    if (c.conv.startsWith('d:')) {
-      const [a, b] = c.conv.slice(2).split(':');
-      cur.kind = 'direct';
-      cur.peer = a === S.me ? b : a;
-    } else {
-      cur.kind = 'group';
-      cur.group = c.conv.slice(2);
-    }
-  }
+  if (!cur.kind) Object.assign(cur, imqtt.parseConversation(S.me, c.conv)); // kind and peer or group
   return cur;
 }
 
@@ -180,12 +184,7 @@ function addMessage(env) {
     c.read = Math.max(c.read, env.seq);
     if (env.cid) c.pending.delete(env.cid);
   }
-  if (c.kind === 'direct' && !c.presenceAsked) {
-    // Presence is shown to users who share a conversation: (re)subscribe once
-    // one exists, so the retained presence comes through the server's filter.
-    c.presenceAsked = true;
-    watchPresence(c.peer, true);
-  }
+  if (c.kind === 'direct') watchPresence(c.peer);
 }
 
 function addNotice(n) {
@@ -216,15 +215,12 @@ function onAck(a) {
   if (p) addMessage({ id: a.id, conv: a.conv, seq: a.seq, ts: a.ts, from: S.me, cid: a.cid, type: p.type || 'text', body: p.media || p.body, mentions: p.mentions });
 }
 
-// restorePending shows an outbox entry (a send not acknowledged yet, maybe
-// from before a reload) as a pending message of its conversation.
-function restorePending(e) {
-  const req = JSON.parse(e.payload); // the SDK's own JSON: {cid, body, type?, mentions?}
-  const [, , kind, to] = e.topic.split('/'); // im/send/{user|group}/{to}
-  const c = upsertConv({ conv: kind === 'group' ? 'g:' + to : 'd:' + [S.me, to].sort().join(':') });
-  const type = req.type || 'text';
-  const media = MEDIA.has(type) ? req.body : undefined;
-  if (!c.pending.has(e.cid)) c.pending.set(e.cid, { body: media ? '[' + type + ']' : req.body, state: 'pending', type, media, mentions: req.mentions });
+// restorePending shows a send still in the SDK's outbox (not acknowledged
+// yet, maybe from before a reload) as a pending message of its conversation.
+function restorePending(p) {
+  const c = upsertConv({ conv: p.conv });
+  const media = MEDIA.has(p.type) ? p.body : undefined;
+  if (!c.pending.has(p.cid)) c.pending.set(p.cid, { body: media ? '[' + p.type + ']' : p.body, state: 'pending', type: p.type, media, mentions: p.mentions });
 }
 
 function onReceipt(r) {
@@ -269,14 +265,15 @@ async function loadMembers(c) {
   render();
 }
 
-// watchPresence asks for user's presence; again: ask once more (the retained
-// presence of a new contact comes through the server's filter only now). The
-// SDK subscribes a user once: forgetting it makes it subscribe again.
-function watchPresence(user, again) {
-  if (!user || !S.im || (S.presence.has(user) && !again)) return;
+// watchPresence asks the SDK, once per connection, for user's presence. The
+// server refuses it until the two share a conversation; the SDK keeps the user
+// watched and subscribes again once a message or ack of their conversation
+// comes, and after reconnects.
+function watchPresence(user) {
+  if (!user || !S.im || S.watching.has(user)) return;
+  S.watching.add(user);
   if (!S.presence.has(user)) S.presence.set(user, { status: 'unknown' });
-  if (again && S.im.watched instanceof Set) S.im.watched.delete(user);
-  S.im.watchPresence([user]).catch(() => { /* refused until a conversation is shared: asked again then */ });
+  S.im.watchPresence([user]).catch(() => { /* refused until a conversation is shared: the SDK retries */ });
 }
 
 // ---- actions --------------------------------------------------------------
@@ -330,7 +327,7 @@ $('new-chat').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const peer = $('peer').value.trim();
   if (!peer) return;
-  openConv('d:' + [S.me, peer].sort().join(':'));
+  openConv(imqtt.conversationId(S.me, peer));
   $('peer').value = '';
 });
 
@@ -390,7 +387,7 @@ $('compose').addEventListener('submit', (ev) => {
     const seq = S.editing.seq;
     S.editing = null;
     $('text').value = '';
-    change('msg.edit', c.conv, (im) => im.edit(c.conv, seq, body));
+    change('msg.edit', (im) => im.edit(c.conv, seq, body));
     return;
   }
   S.editing = null;
@@ -412,7 +409,7 @@ $('compose').addEventListener('submit', (ev) => {
 // reloads; a refusal marks it failed with the server's reason.
 async function sendTo(c, body, opts, shown) {
   if (!S.im) { showError('offline: go online to send'); return; }
-  const cid = newCid();
+  const cid = imqtt.newCid(); // known before the ack: the message shows pending
   c.pending.set(cid, Object.assign({ state: 'pending' }, shown));
   render();
   try {
@@ -465,12 +462,6 @@ $('online').addEventListener('click', () => {
 });
 
 function showError(msg) { $('error').textContent = msg; }
-
-// newCid names a send before the SDK has it, so the page can show it pending:
-// 128 random bits, url-safe.
-function newCid() {
-  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
 
 // ---- rendering ------------------------------------------------------------
 
@@ -622,7 +613,7 @@ function msgActions(c, m) {
     }
     const rc = document.createElement('button');
     rc.type = 'button'; rc.className = 'recall'; rc.textContent = 'recall';
-    rc.addEventListener('click', () => change('msg.recall', c.conv, (im) => im.recall(c.conv, m.seq)));
+    rc.addEventListener('click', () => change('msg.recall', (im) => im.recall(c.conv, m.seq)));
     box.append(rc);
   }
   return box;
@@ -682,21 +673,13 @@ $('file').addEventListener('change', () => {
   if (f) sendFile(c, f);
 });
 
-function react(c, m, emoji, mine) { change('msg.react', c.conv, (im) => im.react(c.conv, m.seq, emoji, { remove: mine })); }
+function react(c, m, emoji, mine) { change('msg.react', (im) => im.react(c.conv, m.seq, emoji, { remove: mine })); }
 
-// change runs an edit, recall or reaction (f, an SDK call). This device does
-// not get its own event on msg (as with sends): history brings the target as
-// it is now.
-async function change(what, conv, f) {
-  const res = await call(what, f);
-  if (res && res.changed && res.seq) {
-    const c0 = upsertConv({ conv });
-    (c0.applied = c0.applied || new Set()).add(res.seq); // history has it applied
-    const h = await call('history', (im) => im.history(conv, { before: res.target + 1, limit: 1 }));
-    for (const m of (h && h.messages) || []) addMessage(m);
-    c0.last_seq = Math.max(c0.last_seq, res.seq);
-    c0.read = Math.max(c0.read, res.seq);
-  }
+// change runs an edit, recall or reaction (f, an SDK call). Its event comes
+// back as a message on every device of every member, this one included, and
+// is applied there (onMessage).
+async function change(what, f) {
+  await call(what, f);
   render();
 }
 

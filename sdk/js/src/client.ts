@@ -2,24 +2,28 @@
 // close() ends it. Life cycle: load the store -> CONNECT (clean start false, a
 // stable client id) -> SUBSCRIBE im/u/{user}/# -> re-send the outbox -> sync;
 // on a lost connection: reconnect with backoff and full jitter, then the same
-// steps again. Incoming publishes other than rpc responses go through one
-// serial queue, so cursors and the outbox change one event at a time.
+// steps again. A reconnect refused for good (isPermanentRefusal: a revoked
+// token, a banned user) fails the client: state `failed`, waiting requests
+// and sends reject with the refusal, the outbox stays in the store. Incoming
+// publishes other than rpc responses go through one serial queue, so cursors
+// and the outbox change one event at a time.
 
 import mqtt from 'mqtt';
 import type { MqttClient, IClientOptions, IPublishPacket } from 'mqtt';
+import { Calls } from './calls.js';
 import { Cursors } from './cursors.js';
-import { ClosedError, ImError, connackCode } from './errors.js';
-import { Emitter } from './events.js';
-import { newCid, randomId, webCrypto } from './ids.js';
+import { parseConversation, sendTopic } from './conv.js';
+import { ClosedError, ImError, connackCode, isPermanentRefusal } from './errors.js';
+import { cryptoReady, newCid, randomId } from './ids.js';
 import { Outbox, codeUnknownOutcome } from './outbox.js';
+import { Watched } from './presence.js';
 import { Rpc } from './rpc.js';
 import { IndexedDBStore } from './stores/indexeddb.js';
 import { MemoryStore } from './stores/memory.js';
 import type { Store } from './stores/store.js';
 import type {
-  Ack, AckPayload, ConnectOptions, ConnectionState, ConversationsResult, Envelope, EventMap,
-  GroupResult, HistoryResult, MediaBody, MembersResult, OutboxEntry, Profile, RpcResult,
-  SendOptions, SyncResult, Target, UploadResult,
+  Ack, AckPayload, ConnectOptions, ConnectionState, Envelope, EventMap, OutboxEntry, RpcResult, SendOptions, SyncResult,
+  Target,
 } from './types.js';
 
 const defaultTimeoutMs = 10000;
@@ -34,15 +38,8 @@ export async function connect(opts: ConnectOptions): Promise<ImClient> {
   return c;
 }
 
-/** The topic of a send to target. */
-function sendTopic(to: Target): string {
-  if (typeof to === 'string') return `im/send/user/${to}`;
-  if ('group' in to) return `im/send/group/${to.group}`;
-  return `im/send/user/${to.user}`;
-}
-
 /** A connected device of a user. Create it with connect(). */
-export class ImClient extends Emitter<EventMap> {
+export class ImClient extends Calls {
   /** The user this device acts for. */
   readonly user: string;
   /** The store of the outbox, cursors and client id. */
@@ -61,7 +58,8 @@ export class ImClient extends Emitter<EventMap> {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private timers = new Set<ReturnType<typeof setTimeout>>();
-  private watched = new Set<string>();
+  private readonly watched = new Watched();
+  private awaitingConnack = true;
   private syncing: Promise<SyncResult> | undefined;
   private syncAgain = false;
   private gapSyncs = 0;
@@ -98,17 +96,18 @@ export class ImClient extends Emitter<EventMap> {
 
   /** Opens the connection; called by connect(). Rejects with ImError on a refused CONNACK. */
   async open(): Promise<void> {
+    await cryptoReady();
     const idKey = `client_id/${this.user}`;
     let id = this.opts.clientId ?? (await this.store.get(idKey));
     if (!id) {
-      id = `imqtt-${await randomId(16)}`;
+      id = `imqtt-${randomId(16)}`;
       await this.store.set(idKey, id);
     }
     this.clientIdValue = id;
     await this.cursors.load();
     await this.outboxQ.load();
     const tag = id.replace(/[^A-Za-z0-9_.-]/g, '_');
-    this.rpcs = new Rpc(`im/u/${this.user}/r/${tag}`, this.v5, await randomId(10), this.timeoutMs, (t, p, props) =>
+    this.rpcs = new Rpc(`im/u/${this.user}/r/${tag}`, this.v5, randomId(10), this.timeoutMs, (t, p, props) =>
       this.publish(t, p, props),
     );
     const mopts: IClientOptions = {
@@ -130,19 +129,28 @@ export class ImClient extends Emitter<EventMap> {
       const m = mqtt.connect(this.opts.url, mopts);
       this.mqtt = m;
       m.on('message', (topic, payload, packet) => this.onPublish(topic, payload, packet));
+      m.on('disconnect', (p) => {
+        // The server ended the connection (MQTT 5 DISCONNECT): its reason.
+        const rc = p.reasonCode ?? 0;
+        lastErr = new ImError(rc, p.properties?.reasonString ?? `disconnected by the server (code 0x${rc.toString(16)})`);
+      });
       m.on('error', (err) => {
         lastErr = err;
         const rc = (err as { code?: unknown }).code;
-        const imErr = typeof rc === 'number' ? new ImError(connackCode(this.v5 ? 5 : 4, rc), err.message) : err;
+        const refused = this.awaitingConnack && typeof rc === 'number';
+        const imErr = refused ? new ImError(connackCode(this.v5 ? 5 : 4, rc), err.message) : err;
         if (first) {
           first = false;
           this.shutdown();
           reject(imErr);
+        } else if (refused && imErr instanceof ImError && isPermanentRefusal(imErr.code)) {
+          this.fail(imErr);
         } else {
           this.emit('error', imErr);
         }
       });
       m.on('connect', () => {
+        this.awaitingConnack = false;
         this.attempt = 0;
         this.setState('connected');
         this.onConnected().then(
@@ -164,6 +172,7 @@ export class ImClient extends Emitter<EventMap> {
         );
       });
       m.on('close', () => {
+        this.awaitingConnack = true;
         if (this.closed) return;
         if (first) {
           first = false;
@@ -175,6 +184,14 @@ export class ImClient extends Emitter<EventMap> {
         this.scheduleReconnect();
       });
     });
+  }
+
+  /** A reconnect refused for good: settle what waits with err and close. */
+  private fail(err: ImError): void {
+    if (this.closed) return;
+    this.shutdown(err);
+    this.state = 'failed';
+    this.emit('connection', { state: 'failed', reason: err.reason, error: err });
   }
 
   private setState(state: ConnectionState, reason?: string): void {
@@ -192,33 +209,56 @@ export class ImClient extends Emitter<EventMap> {
     this.setState('reconnecting');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (!this.closed) this.mqtt?.reconnect();
+      if (this.closed) return;
+      this.awaitingConnack = true;
+      this.mqtt?.reconnect();
     }, delay);
   }
 
   /** After every CONNACK: subscribe, re-send the outbox, sync. */
   private async onConnected(): Promise<void> {
-    const filters = [`im/u/${this.user}/#`, 'im/notify/all', ...[...this.watched].map((u) => `im/presence/${u}`)];
-    await this.subscribe(filters);
+    const filters = [`im/u/${this.user}/#`, 'im/notify/all'];
+    const codes = await this.subscribe(filters);
+    const bad = codes.findIndex((c) => c >= 0x80);
+    if (bad >= 0) throw new ImError(codes[bad], `subscribe refused: ${filters[bad]}`);
+    this.watched.reset();
+    const watched = this.watched.all();
+    if (watched.length > 0) await this.subscribePresence(watched);
     for (const e of await this.outboxQ.list()) this.publishEntry(e);
     if (this.opts.autoSync ?? true) await this.sync();
   }
 
-  private subscribe(filters: string[]): Promise<void> {
+  /** Subscribes filters at QoS 1; resolves with the SUBACK's code of each (≥ 0x80: refused). */
+  private subscribe(filters: string[]): Promise<number[]> {
     return new Promise((resolve, reject) => {
       const m = this.mqtt;
-      if (!m) return reject(new ClosedError());
-      m.subscribe(filters, { qos: 1 }, (err, granted) => {
-        if (err) return reject(err);
-        const bad = (granted ?? []).find((g) => g.qos >= 0x80);
-        if (bad) return reject(new ImError(bad.qos, `subscribe refused: ${bad.topic}`));
-        resolve();
+      if (!m || this.closed) return reject(new ClosedError());
+      m.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+        // mqtt.js fails the whole call when one filter is refused; the SUBACK has each code.
+        const codes = (packet as { granted?: unknown[] } | undefined)?.granted;
+        if (Array.isArray(codes) && codes.length === filters.length) return resolve(codes.map((c) => Number(c)));
+        reject(err ?? new Error('imqtt: SUBACK without a code per filter'));
       });
     });
   }
 
+  /** Subscribes the presence of users; returns the refused ones. */
+  private async subscribePresence(users: string[]): Promise<string[]> {
+    const codes = await this.subscribe(users.map((u) => `im/presence/${u}`));
+    users.forEach((u, i) => this.watched.granted(u, codes[i] < 0x80));
+    return users.filter((_, i) => codes[i] >= 0x80);
+  }
+
+  /** A message or ack of conv: refused watched users it may show now are subscribed again. */
+  private presenceHint(conv: string, env?: Envelope): void {
+    const c = parseConversation(this.user, conv);
+    const users =
+      c.kind === 'direct' ? this.watched.retry({ peer: c.peer }) : env?.type === 'notice' ? this.watched.retry({ group: true }) : [];
+    if (users.length > 0 && this.mqtt?.connected) this.subscribePresence(users).catch(() => undefined); // the next connect retries
+  }
+
   /** Publishes at QoS 1; resolves at PUBACK, rejects with ImError on a refusing PUBACK (MQTT 5). */
-  private publish(topic: string, payload: string, props?: { responseTopic: string; correlationData: Uint8Array }): Promise<void> {
+  protected publish(topic: string, payload: string, props?: { responseTopic: string; correlationData: Uint8Array }): Promise<void> {
     return new Promise((resolve, reject) => {
       const m = this.mqtt;
       if (!m || this.closed) return reject(new ClosedError());
@@ -269,6 +309,7 @@ export class ImClient extends Emitter<EventMap> {
       switch (leaf) {
         case 'msg': {
           const env = obj as unknown as Envelope;
+          this.presenceHint(env.conv, env);
           void this.enqueue(() => this.cursors.live(env.conv, env.seq, this.isOwn(env) ? null : env));
           return;
         }
@@ -299,6 +340,7 @@ export class ImClient extends Emitter<EventMap> {
     const out = await this.outboxQ.onAck(p);
     switch (out.kind) {
       case 'acked':
+        this.presenceHint(out.ack.conv);
         await this.cursors.live(out.ack.conv, out.ack.seq, null);
         this.emit('ack', out.ack);
         out.settle();
@@ -390,7 +432,7 @@ export class ImClient extends Emitter<EventMap> {
    */
   async send(to: Target, body: string, opts: SendOptions = {}): Promise<Ack> {
     if (this.closed) throw new ClosedError();
-    const cid = opts.cid ?? (await newCid());
+    const cid = opts.cid ?? newCid();
     const payload: Record<string, unknown> = { cid, body };
     if (opts.type) payload.type = opts.type;
     if (opts.mentions) payload.mentions = opts.mentions;
@@ -405,118 +447,29 @@ export class ImClient extends Emitter<EventMap> {
     return this.outboxQ.list();
   }
 
-  /** Calls any rpc method (docs/protocol.md "Methods"). */
-  rpc<R extends RpcResult = RpcResult>(method: string, params: Record<string, unknown> = {}): Promise<R> {
-    return this.call<R>(method, params);
-  }
-
-  private call<R extends RpcResult>(method: string, params: Record<string, unknown>): Promise<R> {
+  /** Sends an rpc and waits for its response (Calls). */
+  protected call<R extends RpcResult>(method: string, params: Record<string, unknown>): Promise<R> {
     if (this.closed || !this.rpcs) return Promise.reject(new ClosedError());
     return this.rpcs.call<R>(method, params);
   }
 
-  /** A page of a conversation's messages (ascending seq). */
-  history(conv: string, opts: { before?: number; after?: number; limit?: number } = {}): Promise<HistoryResult> {
-    return this.call('history', { conv, ...opts });
-  }
-  /** Receipt: everything up to seq read (moves delivered too). */
-  markRead(conv: string, seq: number): Promise<void> {
-    return this.publish(`im/receipt/${conv}`, JSON.stringify({ type: 'read', seq }));
-  }
-  /** Receipt: everything up to seq delivered. */
-  markDelivered(conv: string, seq: number): Promise<void> {
-    return this.publish(`im/receipt/${conv}`, JSON.stringify({ type: 'delivered', seq }));
-  }
-  /** Typing indicator. */
-  typing(conv: string, state: 'start' | 'stop'): Promise<void> {
-    return this.publish(`im/typing/${conv}`, JSON.stringify({ state }));
-  }
-  conversations(): Promise<ConversationsResult> {
-    return this.call('conversations', {});
-  }
-  createGroup(name: string, users: string[], opts: { open?: boolean } = {}): Promise<GroupResult> {
-    return this.call('group.create', { name, users, ...opts });
-  }
-  invite(group: string, users: string[]): Promise<GroupResult> {
-    return this.call('group.invite', { group, users });
-  }
-  join(group: string): Promise<GroupResult> {
-    return this.call('group.join', { group });
-  }
-  leave(group: string): Promise<GroupResult> {
-    return this.call('group.leave', { group });
-  }
-  kick(group: string, user: string): Promise<GroupResult> {
-    return this.call('group.kick', { group, user });
-  }
-  setRole(group: string, user: string, role: 'owner' | 'admin' | 'member'): Promise<GroupResult> {
-    return this.call('group.role', { group, user, role });
-  }
-  renameGroup(group: string, name: string): Promise<GroupResult> {
-    return this.call('group.rename', { group, name });
-  }
-  members(group: string): Promise<MembersResult> {
-    return this.call('group.members', { group });
-  }
-  edit(conv: string, seq: number, body: string): Promise<RpcResult> {
-    return this.call('msg.edit', { conv, seq, body });
-  }
-  recall(conv: string, seq: number): Promise<RpcResult> {
-    return this.call('msg.recall', { conv, seq });
-  }
-  react(conv: string, seq: number, emoji: string, opts: { remove?: boolean } = {}): Promise<RpcResult> {
-    return this.call('msg.react', { conv, seq, emoji, remove: !!opts.remove });
-  }
-  block(user: string): Promise<RpcResult> {
-    return this.call('block', { user });
-  }
-  unblock(user: string): Promise<RpcResult> {
-    return this.call('unblock', { user });
-  }
-  blockList(): Promise<RpcResult & { blocked: { user: string; since: number }[] }> {
-    return this.call('block.list', {});
-  }
-  setConversation(conv: string, set: Record<string, unknown>): Promise<RpcResult> {
-    return this.call('conversation.set', { conv, set });
-  }
-  setProfile(p: { display_name?: string; avatar?: string; status?: string }): Promise<RpcResult & { profile: Profile }> {
-    return this.call('profile.set', { ...p });
-  }
-  getProfiles(users: string[] = []): Promise<RpcResult & { profiles: Profile[] }> {
-    return this.call('profile.get', { users });
-  }
-  /** A notification (admins): to a user name, {user}, {group} or {all: true}. */
-  notify(to: Target | { all: true }, title: string, body: string): Promise<RpcResult> {
-    return this.call('notify', { to: typeof to === 'string' ? { user: to } : to, title, body });
-  }
-  /** Asks for an upload URL (docs/protocol.md "Media messages"). */
-  upload(f: { name: string; size: number; mime: string; sha256: string }): Promise<UploadResult> {
-    return this.call('upload', { ...f });
-  }
-
   /**
-   * Hashes data, asks for an upload URL, PUTs the bytes and returns the media
-   * body to send: send(to, JSON.stringify(body), {type}). Uses fetch.
+   * Subscribes to the presence of users (events `presence`), again for users
+   * watched already: the retained presence comes once more. The server
+   * refuses users its presence policy hides (default: no shared
+   * conversation): the promise then rejects with ImError (0x87, or 0x80 on
+   * MQTT 3.1.1) naming them, and they stay watched: subscribed again after
+   * every reconnect, on the next watchPresence, and once a message or an
+   * ack of a direct conversation with them (or a group notice) arrives.
    */
-  async uploadFile(data: Uint8Array | ArrayBuffer | Blob, f: { name: string; mime: string }): Promise<MediaBody> {
-    const src =
-      data instanceof Uint8Array ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(await data.arrayBuffer());
-    const bytes = new Uint8Array(src.length); // a copy on a plain ArrayBuffer (BufferSource, BodyInit)
-    bytes.set(src);
-    const c = await webCrypto();
-    const digest = new Uint8Array(await c.subtle.digest('SHA-256', bytes));
-    const sha256 = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
-    const up = await this.upload({ name: f.name, size: bytes.length, mime: f.mime, sha256 });
-    const res = await fetch(up.put_url, { method: 'PUT', headers: up.put_headers, body: bytes });
-    if (!res.ok) throw new Error(`imqtt: upload PUT ${res.status} ${res.statusText}`);
-    return { url: up.url, name: f.name, size: bytes.length, mime: f.mime, sha256 };
-  }
-
-  /** Subscribes to the presence of users (events `presence`; kept across reconnects). */
   async watchPresence(users: string[]): Promise<void> {
-    const fresh = users.filter((u) => !this.watched.has(u));
-    for (const u of fresh) this.watched.add(u);
-    if (fresh.length > 0 && this.mqtt?.connected) await this.subscribe(fresh.map((u) => `im/presence/${u}`));
+    if (this.closed) throw new ClosedError();
+    this.watched.add(users);
+    if (users.length === 0 || !this.mqtt?.connected) return;
+    const refused = await this.subscribePresence(users);
+    if (refused.length > 0) {
+      throw new ImError(this.v5 ? 0x87 : 0x80, `subscribe refused: ${refused.map((u) => `im/presence/${u}`).join(', ')}`);
+    }
   }
 
   /** Ends the connection (DISCONNECT). Pending sends stay in the store; idempotent. */
@@ -529,15 +482,15 @@ export class ImClient extends Emitter<EventMap> {
     if (this.state !== 'disconnected') this.setState('disconnected', 'closed');
   }
 
-  /** Stops timers and settles what waits; the mqtt client is ended without waiting. */
-  private shutdown(): void {
+  /** Stops timers and settles what waits (with err, else ClosedError); the mqtt client is ended without waiting. */
+  private shutdown(err?: Error): void {
     if (this.closed) return;
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.rpcs?.close();
-    this.outboxQ.close();
+    this.rpcs?.close(err);
+    this.outboxQ.close(err);
     this.mqtt?.end(true);
   }
 }

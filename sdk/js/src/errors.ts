@@ -43,10 +43,13 @@ export const Codes = {
   Success: 0x00,
   UnspecifiedError: 0x80,
   ImplementationSpecific: 0x83,
+  UnsupportedProtocolVersion: 0x84,
+  ClientIdentifierNotValid: 0x85,
   BadUserNameOrPassword: 0x86,
   NotAuthorized: 0x87,
   ServerUnavailable: 0x88,
   Banned: 0x8a,
+  BadAuthenticationMethod: 0x8c,
   TopicNameInvalid: 0x90,
   MessageRateTooHigh: 0x96,
   QuotaExceeded: 0x97,
@@ -64,4 +67,17 @@ export function connackCode(protocolVersion: number, rc: number): number {
     case 5: return 0x87; // not authorized
     default: return rc;
   }
+}
+
+/**
+ * CONNACK reason codes that retrying cannot fix (after connackCode's
+ * mapping): unsupported protocol version, client id not valid, bad user name
+ * or password (a revoked or expired token too), not authorized, banned, bad
+ * authentication method. A reconnect refused so stops the reconnect loop.
+ */
+const permanentConnack = new Set([0x84, 0x85, 0x86, 0x87, 0x8a, 0x8c]);
+
+/** Whether a CONNACK refusal (an MQTT 5 reason code) is permanent. */
+export function isPermanentRefusal(code: number): boolean {
+  return permanentConnack.has(code);
 }

@@ -82,9 +82,9 @@ export class Outbox {
     return { kind: 'refused', err, live: !!w, settle: () => w?.reject(err) };
   }
 
-  /** Rejects every live promise with ClosedError (the entries stay in the store). */
-  close(): void {
-    for (const w of this.waiters.values()) w.reject(new ClosedError());
+  /** Rejects every live promise with err, default ClosedError (the entries stay in the store). */
+  close(err?: Error): void {
+    for (const w of this.waiters.values()) w.reject(err ?? new ClosedError());
     this.waiters.clear();
   }
 }

@@ -80,8 +80,8 @@ export class Rpc {
     else w.resolve(res as RpcResult);
   }
 
-  /** Rejects every waiting request with ClosedError. */
-  close(): void {
-    for (const rid of [...this.waiting.keys()]) this.settle(rid, undefined, new ClosedError());
+  /** Rejects every waiting request with err (default ClosedError). */
+  close(err?: Error): void {
+    for (const rid of [...this.waiting.keys()]) this.settle(rid, undefined, err ?? new ClosedError());
   }
 }

@@ -1,6 +1,7 @@
 // Types of the SDK's public API: the JSON shapes of docs/protocol.md and the
 // options of connect(). Field names are the protocol's (snake_case on the wire).
 
+import type { ImError } from './errors.js';
 import type { Store } from './stores/store.js';
 
 /** A conversation id: `d:alice:bob` (direct) or `g:{group}` (group). */
@@ -102,11 +103,24 @@ export interface OutboxEntry {
   created: number;
 }
 
+/** An outbox entry read back (pendingSends, pendingSend). */
+export interface PendingSend {
+  cid: string;
+  conv: Conv;
+  to: { user: string } | { group: string };
+  body: string;
+  /** The send's type (default `text`). */
+  type: string;
+  mentions?: string[] | 'all';
+  /** When it was first queued (unix ms). */
+  created: number;
+}
+
 /** Options of send(). */
 export interface SendOptions {
   type?: string;
   mentions?: string[] | 'all';
-  /** Your own cid (default: a random one). */
+  /** Your own cid (default: a random one; newCid() makes one). */
   cid?: string;
 }
 
@@ -164,11 +178,15 @@ export interface ProfileEvent extends Profile {
   event: 'profile';
 }
 
-export type ConnectionState = 'connected' | 'disconnected' | 'reconnecting';
+/** `failed`: a reconnect was refused for good (a revoked token, a banned
+ * user...): the client is closed; `error` says why. */
+export type ConnectionState = 'connected' | 'disconnected' | 'reconnecting' | 'failed';
 
 export interface ConnectionEvent {
   state: ConnectionState;
   reason?: string;
+  /** `failed` only: the CONNACK refusal (ImError with its reason code). */
+  error?: ImError;
 }
 
 /** Events of an ImClient and their payloads. */
