@@ -292,10 +292,11 @@ func (c *Client) GetProfiles(ctx context.Context, users []string) ([]Profile, er
 // All addresses a notification to everyone (Notify only).
 func All() Target { return Target{kind: "all"} }
 
-// NotifyResult is the response of Notify.
+// NotifyResult is the response of Notify: the notification's id and how
+// many topics it was published to (one per user, 1 for All).
 type NotifyResult struct {
-	ID         string   `json:"id"`
-	Recipients []string `json:"recipients"`
+	ID         string `json:"id"`
+	Recipients int    `json:"recipients"`
 }
 
 // Notify sends an admin notification to a user, a group or All().
