@@ -236,8 +236,8 @@ func (c *Client) Typing(ctx context.Context, conv, state string) error {
 // it (receipts, typing): it returns once the broker has the publish (the
 // refusal, rare, is an ack without cid, not matched to the call).
 func (c *Client) fire(ctx context.Context, topic string, v any) error {
-	if c.isClosed() {
-		return ErrClosed
+	if err := c.stopErr(); err != nil {
+		return err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -21,10 +21,11 @@ const maxOwnSent = 4096
 // ctx's error (with the Ack's CID set), the entry stays in the outbox and its
 // ack, when it comes, goes to OnAck. A refusal returns an *Error and removes
 // the entry; an ack 0x80 (storage unavailable: outcome unknown) keeps it
-// and re-sends.
+// and re-sends. When a reconnect is refused for good (StateFailed), Send
+// returns that *Error and the entry stays in the outbox.
 func (c *Client) Send(ctx context.Context, to Target, body string, o SendOptions) (Ack, error) {
-	if c.isClosed() {
-		return Ack{}, ErrClosed
+	if err := c.stopErr(); err != nil {
+		return Ack{}, err
 	}
 	cid := o.CID
 	if cid == "" {
@@ -72,8 +73,10 @@ func (c *Client) Send(ctx context.Context, to Target, body string, o SendOptions
 		return a, nil
 	case <-ctx.Done():
 		return Ack{CID: cid}, ctx.Err()
+	case <-c.failed:
+		return Ack{CID: cid}, c.stoppedErr()
 	case <-c.done:
-		return Ack{CID: cid}, ErrClosed
+		return Ack{CID: cid}, c.stoppedErr()
 	}
 }
 

@@ -20,10 +20,13 @@ const closeTimeout = 5 * time.Second
 // reconnects with cfg.backoff and keeps the session state (in-flight QoS 1
 // packets) across reconnects.
 type v5 struct {
-	cfg     transportConfig
-	cm      atomic.Pointer[autopaho.ConnectionManager] // set by start, or by the first OnConnectionUp if earlier
-	lastErr atomic.Pointer[error]                      // why the current connection went down
-	once    sync.Once
+	cfg      transportConfig
+	cm       atomic.Pointer[autopaho.ConnectionManager] // set by start, or by the first OnConnectionUp if earlier
+	lastErr  atomic.Pointer[error]                      // why the current connection went down
+	connErr  atomic.Pointer[error]                      // the last failed connect attempt
+	wasUp    atomic.Bool                                // a connection came up once: refusals now go to events.failed
+	stopOnce sync.Once                                  // stops the ConnectionManager on a permanent refusal
+	once     sync.Once
 }
 
 func newV5(cfg transportConfig) *v5 { return &v5{cfg: cfg} }
@@ -36,6 +39,9 @@ func (t *v5) start(ctx context.Context) error {
 	}
 	up := make(chan struct{}, 1)
 	refused := make(chan error, 1)
+	// run ends the ConnectionManager: cancelled on a permanent refusal of a
+	// reconnect (autopaho would retry it forever), else by close.
+	run, stop := context.WithCancel(context.Background())
 	ac := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     t.cfg.keepAlive,
@@ -47,6 +53,7 @@ func (t *v5) start(ctx context.Context) error {
 		ConnectPassword:               []byte(t.cfg.password),
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 			t.cm.CompareAndSwap(nil, cm)
+			t.wasUp.Store(true)
 			t.lastErr.Store(nil)
 			t.cfg.events.up()
 			select {
@@ -64,11 +71,25 @@ func (t *v5) start(ctx context.Context) error {
 		},
 		OnConnectError: func(err error) {
 			var ce *autopaho.ConnackError
-			if errors.As(err, &ce) {
+			if !errors.As(err, &ce) {
+				t.connErr.Store(&err)
+				return
+			}
+			ie := &Error{Code: ce.ReasonCode, Reason: ce.Reason}
+			var stored error = ie
+			t.connErr.Store(&stored)
+			switch {
+			case !permanent(ie.Code):
+			case !t.wasUp.Load():
 				select {
-				case refused <- &Error{Code: ce.ReasonCode, Reason: ce.Reason}:
+				case refused <- ie:
 				default:
 				}
+			default:
+				t.stopOnce.Do(func() {
+					stop()
+					t.cfg.events.failed(ie)
+				})
 			}
 		},
 		ClientConfig: paho.ClientConfig{
@@ -90,8 +111,9 @@ func (t *v5) start(ctx context.Context) error {
 			},
 		},
 	}
-	cm, err := autopaho.NewConnection(context.Background(), ac)
+	cm, err := autopaho.NewConnection(run, ac)
 	if err != nil {
+		stop()
 		return fmt.Errorf("imqtt: connect: %w", err)
 	}
 	t.cm.CompareAndSwap(nil, cm)
@@ -103,6 +125,9 @@ func (t *v5) start(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 		t.close()
+		if p := t.connErr.Load(); p != nil {
+			return fmt.Errorf("%w: last attempt: %w", ctx.Err(), *p)
+		}
 		return ctx.Err()
 	}
 }
