@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/imqtt/imqtt/internal/testkit"
 	"github.com/imqtt/imqtt/sdk/go/imqtt"
 )
 
@@ -289,6 +292,59 @@ func TestUploadImage(t *testing.T) {
 			if _, err := alice.UploadFile(ctx(t), data, "cat.exe", "application/x-msdownload"); !errors.As(err, &ie) ||
 				ie.Code != imqtt.CodePayloadInvalid || ie.Method != "upload" {
 				t.Fatalf("upload of a mime not allowed: %v, want 0x99", err)
+			}
+		})
+	}
+}
+
+// TestReceiptRefusal: a receipt beyond the conversation's last seq is
+// refused with 0x83 and typing to a blocker with 0x87: on MQTT 5 MarkRead
+// and Typing return the *Error (from the PUBACK); on MQTT 3.1.1 they return
+// nil and the refusal goes to OnError with the request's topic.
+func TestReceiptRefusal(t *testing.T) {
+	d := startNode(t)
+	for _, proto := range protocols {
+		t.Run(fmt.Sprintf("mqtt%d", proto), func(t *testing.T) {
+			var rb recorder
+			alice := connect(t, baseConfig(d, "alice", proto))
+			bob := connect(t, rb.config(baseConfig(d, "bob", proto)))
+			ack, err := alice.Send(ctx(t), imqtt.User("bob"), "hi", imqtt.SendOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := alice.Block(ctx(t), "bob"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = alice.Unblock(ctx(t), "bob") })
+			readErr := bob.MarkRead(ctx(t), ack.Conv, ack.Seq+1000)
+			typingErr := bob.Typing(ctx(t), ack.Conv, "start")
+			want := []struct {
+				code   byte
+				reason string
+				topic  string
+			}{
+				{imqtt.CodeImplementation, "seq out of range", "im/receipt/" + ack.Conv},
+				{imqtt.CodeNotAuthorized, "blocked", "im/typing/" + ack.Conv},
+			}
+			errs := []error{readErr, typingErr}
+			if proto == 4 {
+				if readErr != nil || typingErr != nil {
+					t.Fatalf("MQTT 3.1.1: MarkRead %v, Typing %v: want nil (refusals go to OnError)", readErr, typingErr)
+				}
+				testkit.Eventually(t, 10*time.Second, "two refusals on OnError", func() bool {
+					rb.mu.Lock()
+					defer rb.mu.Unlock()
+					return len(rb.errs) >= 2
+				})
+				rb.mu.Lock()
+				errs = slices.Clone(rb.errs)
+				rb.mu.Unlock()
+			}
+			for i, w := range want {
+				var ie *imqtt.Error
+				if !errors.As(errs[i], &ie) || ie.Code != w.code || !strings.HasPrefix(ie.Reason, w.reason) || ie.Topic != w.topic {
+					t.Fatalf("refusal %d: %v, want 0x%02X %q on %s", i, errs[i], w.code, w.reason, w.topic)
+				}
 			}
 		})
 	}

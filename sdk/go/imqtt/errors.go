@@ -54,6 +54,12 @@ func permanent(code byte) bool {
 	return false
 }
 
+// isRefusal reports whether err is a refusal by the server (*Error).
+func isRefusal(err error) bool {
+	var ie *Error
+	return errors.As(err, &ie)
+}
+
 // Error is a refusal by the server: a send's ack, an rpc response, or a
 // CONNACK with ok false. Code is the protocol reason code, Reason its text
 // (it starts with the fixed text of docs/protocol.md). Use errors.As.

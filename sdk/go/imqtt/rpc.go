@@ -56,7 +56,8 @@ func (c *Client) RPC(ctx context.Context, method string, params any) (json.RawMe
 		}
 		return err
 	}
-	if err := c.tr.publish(tctx, "im/rpc/"+method, payload, c.replyTopic, []byte(rid)); err != nil {
+	// A PUBACK refusal (MQTT 5) is in the response too, with the method.
+	if err := c.tr.publish(tctx, "im/rpc/"+method, payload, c.replyTopic, []byte(rid)); err != nil && !isRefusal(err) {
 		return nil, timedOut(err)
 	}
 	select {

@@ -62,7 +62,9 @@ func (c *Client) Send(ctx context.Context, to Target, body string, o SendOptions
 		c.mu.Unlock()
 		return Ack{CID: cid}, fmt.Errorf("imqtt: outbox put %s: %w", cid, err)
 	}
-	if err := c.tr.publish(ctx, e.Topic, e.Payload, "", nil); err != nil && !errors.Is(err, ErrNotConnected) && ctx.Err() == nil {
+	// A PUBACK refusal (MQTT 5) comes on the ack topic too: read it there.
+	if err := c.tr.publish(ctx, e.Topic, e.Payload, "", nil); err != nil && !isRefusal(err) &&
+		!errors.Is(err, ErrNotConnected) && ctx.Err() == nil {
 		c.fail(err) // the entry is re-sent on reconnect
 	}
 	select {
@@ -91,11 +93,19 @@ func (c *Client) handleAck(payload []byte) {
 		c.fail(err)
 		return
 	}
+	if a.CID == "" {
+		// A refused receipt or typing (no cid). MQTT 5 returned it to the
+		// caller from the PUBACK; MQTT 3.1.1 has no other way to tell.
+		if a.Err != nil && c.cfg.Protocol == 4 {
+			c.fail(a.Err)
+		}
+		return
+	}
 	c.mu.Lock()
 	mine := c.mine[a.CID]
 	ch := c.sends[a.CID]
 	c.mu.Unlock()
-	if !mine || a.CID == "" {
+	if !mine {
 		return
 	}
 	c.emit(func() { call(c.cfg.OnAck, a) })
@@ -147,8 +157,8 @@ func (c *Client) flush(ctx context.Context) error {
 		c.mu.Lock()
 		c.mine[e.CID] = true
 		c.mu.Unlock()
-		if err := c.tr.publish(ctx, e.Topic, e.Payload, "", nil); err != nil {
-			return err
+		if err := c.tr.publish(ctx, e.Topic, e.Payload, "", nil); err != nil && !isRefusal(err) {
+			return err // a refusal is settled by its ack
 		}
 	}
 	return nil

@@ -20,7 +20,9 @@ type transport interface {
 	// publish sends at QoS 1 and waits for the PUBACK (or ctx). rt, when
 	// not empty, is the reply topic: MQTT 5 sets it as Response Topic with
 	// corr as Correlation Data; MQTT 3.1.1 ignores both (the caller put
-	// reply_to and rid in the payload). Returns ErrNotConnected when down.
+	// reply_to and rid in the payload). Returns ErrNotConnected when down,
+	// and on MQTT 5 an *Error (Code, Reason, Topic) when the PUBACK
+	// refuses the publish (isRefusal); MQTT 3.1.1 has no such PUBACK.
 	publish(ctx context.Context, topic string, payload []byte, rt string, corr []byte) error
 	// subscribe subscribes the filters at QoS 1 and fails unless each is
 	// granted.

@@ -51,6 +51,16 @@ func (t *v5) start(ctx context.Context) error {
 		ConnectTimeout:                10 * time.Second,
 		ConnectUsername:               t.cfg.user,
 		ConnectPassword:               []byte(t.cfg.password),
+		// autopaho sends Request Problem Information 0 unless told: the
+		// broker would then drop the reason strings of PUBACKs and
+		// DISCONNECTs that MarkRead and Typing report.
+		ConnectPacketBuilder: func(cp *paho.Connect, _ *url.URL) (*paho.Connect, error) {
+			if cp.Properties == nil {
+				cp.Properties = &paho.ConnectProperties{}
+			}
+			cp.Properties.RequestProblemInfo = true
+			return cp, nil
+		},
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 			t.cm.CompareAndSwap(nil, cm)
 			t.wasUp.Store(true)
@@ -140,9 +150,14 @@ func (t *v5) publish(ctx context.Context, topic string, payload []byte, rt strin
 	}
 	pr, err := t.cm.Load().Publish(ctx, p)
 	if pr != nil {
-		// A refusal on the PUBACK is answered on the ack or reply topic
-		// too: the caller reads it there, for both protocol versions.
-		return nil
+		if pr.ReasonCode < 0x80 {
+			return nil
+		}
+		reason := ""
+		if pr.Properties != nil {
+			reason = pr.Properties.ReasonString
+		}
+		return &Error{Code: pr.ReasonCode, Reason: reason, Topic: topic}
 	}
 	if errors.Is(err, autopaho.ConnectionDownError) {
 		return ErrNotConnected
