@@ -3,7 +3,6 @@ package imqtt_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -16,17 +15,7 @@ import (
 // imqttdBin is the imqttd binary TestMain builds for every test here.
 var imqttdBin string
 
-func TestMain(m *testing.M) {
-	bin, cleanup, err := testkit.BuildImqttd(false)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	imqttdBin = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testkit.Main(m, false, &imqttdBin) }
 
 // testUsers are the password users of the test nodes (password user+"-pw").
 var testUsers = []string{"alice", "bob", "carol", "dave", "root", "bot"}
