@@ -26,6 +26,7 @@ type v5 struct {
 	connErr  atomic.Pointer[error]                      // the last failed connect attempt
 	wasUp    atomic.Bool                                // a connection came up once: refusals now go to events.failed
 	stopOnce sync.Once                                  // stops the ConnectionManager on a permanent refusal
+	stop     context.CancelFunc                         // ends the ConnectionManager's context (set by start)
 	once     sync.Once
 }
 
@@ -42,6 +43,7 @@ func (t *v5) start(ctx context.Context) error {
 	// run ends the ConnectionManager: cancelled on a permanent refusal of a
 	// reconnect (autopaho would retry it forever), else by close.
 	run, stop := context.WithCancel(context.Background())
+	t.stop = stop
 	ac := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     t.cfg.keepAlive,
@@ -196,5 +198,6 @@ func (t *v5) close() {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		_ = cm.Disconnect(ctx)
+		t.stop()
 	})
 }
