@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	"golang.org/x/crypto/bcrypt"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
 // imUsers are the password users of the IM tests (user name = password + "-pw").
@@ -79,21 +80,12 @@ cluster:
 
 // writeUsers writes the password file of users (password = user + "-pw")
 // and an ACL file letting every user use every topic (the im/ tree has its own
-// rules) into dir, and returns their paths. Hashes at bcrypt's minimum cost
-// keep the tests fast (imqttd user add, tested elsewhere, uses the configured
-// cost); the file format is the same.
+// rules) into dir, and returns their paths (testkit.WriteUsers: hashes at
+// bcrypt's minimum cost keep the tests fast; imqttd user add, tested
+// elsewhere, uses the configured cost; the file format is the same).
 func writeUsers(t *testing.T, dir string, users []string) (passwd, aclFile string) {
 	t.Helper()
-	var lines []string
-	for _, u := range users {
-		h, err := bcrypt.GenerateFromPassword([]byte(u+"-pw"), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, u+":"+string(h))
-	}
-	return writeFile(t, dir, "users.passwd", strings.Join(lines, "\n")+"\n"),
-		writeFile(t, dir, "acl.conf", "pattern readwrite #\n")
+	return testkit.WriteUsers(t, dir, users)
 }
 
 // writeIMUsers is writeUsers of imUsers.

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -18,43 +16,28 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imqtt/imqtt/internal/testkit"
 )
 
-// imqttdBin is the binary built once by TestMain for the process-level tests.
+// imqttdBin is the binary built once by TestMain (with -race) for the
+// process-level tests.
 var imqttdBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "imqttd-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	imqttdBin = filepath.Join(dir, "imqttd")
-	build := exec.Command("go", "build", "-race", "-o", imqttdBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build imqttd:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testkit.Main(m, true, &imqttdBin) }
 
-// node is an imqttd process started by a test.
+// node is an imqttd process started by a test: a testkit.Proc with the
+// fields the tests here read.
 type node struct {
 	t     *testing.T
 	cmd   *exec.Cmd
 	dir   string
 	addrs map[string]string // listener name -> bound address, from the start-up log line
-
-	mu    sync.Mutex
-	lines []string
-	exit  chan error
+	exit  chan error        // the Wait result, put back after reading (testkit.Proc.Exit)
+	proc  *testkit.Proc
 }
 
 // startNode runs imqttd serve with args in a fresh working directory and waits
@@ -94,96 +77,45 @@ func launchNode(t *testing.T, dir string, via []string, args ...string) (*node, 
 	return launchNodeBin(t, imqttdBin, dir, via, args...)
 }
 
-// launchNodeBin is launchNode running the imqttd binary bin.
+// launchNodeBin is launchNode running the imqttd binary bin (testkit.Launch).
 func launchNodeBin(t *testing.T, bin, dir string, via []string, args ...string) (*node, <-chan map[string]string) {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	full := append([]string{"serve", "--log-format", "json", "--log-level", "debug"}, args...)
-	cmd := exec.Command(bin, full...)
-	if len(via) > 0 {
-		cmd = exec.Command(via[0], append(append(via[1:], bin), full...)...)
-	}
-	cmd.Dir = dir
-	cmd.Env = cleanEnv()
-	stderr, err := cmd.StderrPipe()
+	p, err := testkit.Launch(bin, dir, via, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{t: t, cmd: cmd, dir: dir, exit: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan map[string]string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			n.mu.Lock()
-			n.lines = append(n.lines, line)
-			n.mu.Unlock()
-			var ev map[string]any
-			if json.Unmarshal([]byte(line), &ev) == nil && ev["message"] == "imqttd started" {
-				addrs := map[string]string{}
-				for k, v := range ev {
-					if name, ok := strings.CutPrefix(k, "listener_"); ok {
-						addrs[name], _ = v.(string)
-					}
-				}
-				for _, k := range []string{"admin", "cluster", "admin_token_file"} {
-					if a, ok := ev[k].(string); ok {
-						addrs[k] = a
-					}
-				}
-				started <- addrs
-			}
-		}
-		n.exit <- cmd.Wait()
-	}()
+	n := &node{t: t, cmd: p.Cmd, dir: dir, exit: p.Exit, proc: p}
 	t.Cleanup(func() {
 		n.stop()
 		if t.Failed() {
 			t.Logf("imqttd log:\n%s", n.log())
 		}
 	})
-	return n, started
+	return n, p.Started
 }
 
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envPrefix) {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+// cleanEnv is the environment without IMQTT_ variables (testkit.CleanEnv).
+func cleanEnv() []string { return testkit.CleanEnv() }
 
-func (n *node) log() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return strings.Join(n.lines, "\n")
-}
+func (n *node) log() string { return n.proc.Log() }
 
 // waitLog waits until a log line contains every one of the substrings.
 func (n *node) waitLog(timeout time.Duration, subs ...string) string {
 	n.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		n.mu.Lock()
-		for _, l := range n.lines {
+		for _, l := range n.proc.Lines() {
 			all := true
 			for _, s := range subs {
 				all = all && strings.Contains(l, s)
 			}
 			if all {
-				n.mu.Unlock()
 				return l
 			}
 		}
-		n.mu.Unlock()
 		time.Sleep(20 * time.Millisecond)
 	}
 	n.t.Fatalf("no log line with %q within %s\n%s", subs, timeout, n.log())
@@ -207,13 +139,8 @@ func (n *node) signal(sig syscall.Signal) error {
 }
 
 func (n *node) stop() {
-	// Exited already? (n.exit holds the Wait result, put back for others;
-	// reading cmd.ProcessState here would race with that Wait.)
-	select {
-	case err := <-n.exit:
-		n.exit <- err
+	if n.proc.Exited() {
 		return
-	default:
 	}
 	_ = n.signal(syscall.SIGTERM)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,19 +10,10 @@ import (
 	"github.com/imqtt/imqtt/sdk/go/imqtt"
 )
 
+// imqttdBin is the imqttd binary TestMain builds.
 var imqttdBin string
 
-func TestMain(m *testing.M) {
-	bin, cleanup, err := testkit.BuildImqttd(false)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	imqttdBin = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testkit.Main(m, false, &imqttdBin) }
 
 // TestEchoBot: the bot runs against a real imqttd; alice's direct message
 // gets "echo: <body>" back, once; a group message gets no answer.

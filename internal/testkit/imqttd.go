@@ -1,8 +1,6 @@
 package testkit
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +46,21 @@ func BuildImqttd(race bool) (bin string, cleanup func(), err error) {
 	return bin, cleanup, nil
 }
 
+// Main is the whole TestMain of a package whose tests run imqttd: it builds
+// the binary once (BuildImqttd), sets *bin to it, runs the tests, removes
+// the binary and exits with the tests' code.
+func Main(m *testing.M, race bool, bin *string) {
+	b, cleanup, err := BuildImqttd(race)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*bin = b
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
 // Imqttd is an imqttd process a test started (StartImqttd). Addrs holds the
 // bound addresses of its last start: "listener_<name>" entries under <name>
 // (tcp, ws...), plus "admin", "cluster" and "admin_token_file". Stop runs in
@@ -59,10 +72,8 @@ type Imqttd struct {
 	cfgPath string
 	Addrs   map[string]string
 
-	mu    sync.Mutex
-	lines []string
-	cmd   *exec.Cmd
-	exit  chan error // the Wait result of the running process, put back after reading
+	mu   sync.Mutex
+	runs []*Proc // one per start; the last is the current one
 }
 
 // StartImqttd writes config (YAML) to dir/imqttd.yaml, runs bin serve with
@@ -87,75 +98,24 @@ func StartImqttd(t testing.TB, bin, dir, config string) *Imqttd {
 // start launches the process and waits for its start-up line.
 func (d *Imqttd) start() {
 	d.t.Helper()
-	cmd := exec.Command(d.bin, "serve", "--log-format", "json", "--log-level", "debug", "--config", d.cfgPath)
-	cmd.Dir = d.Dir
-	cmd.Env = cleanEnv()
-	stderr, err := cmd.StderrPipe()
+	p, err := Launch(d.bin, d.Dir, nil, "--config", d.cfgPath)
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		d.t.Fatal(err)
-	}
-	exit := make(chan error, 1)
-	started := make(chan map[string]string, 1)
 	d.mu.Lock()
-	d.cmd, d.exit = cmd, exit
+	d.runs = append(d.runs, p)
 	d.mu.Unlock()
-	go d.read(stderr, cmd, exit, started)
 	select {
-	case addrs := <-started:
+	case addrs := <-p.Started:
 		d.mu.Lock()
 		d.Addrs = addrs
 		d.mu.Unlock()
-	case err := <-exit:
-		exit <- err
+	case err := <-p.Exit:
+		p.Exit <- err
 		d.t.Fatalf("imqttd exited before starting: %v\n%s", err, d.Log())
 	case <-time.After(startTimeout):
 		d.t.Fatalf("imqttd did not start in %s\n%s", startTimeout, d.Log())
 	}
-}
-
-// read collects the log lines of one process run until it exits, then
-// stores its Wait result in exit. It is the only reader of the pipe.
-func (d *Imqttd) read(r io.Reader, cmd *exec.Cmd, exit chan<- error, started chan<- map[string]string) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		d.mu.Lock()
-		d.lines = append(d.lines, line)
-		d.mu.Unlock()
-		var ev map[string]any
-		if json.Unmarshal([]byte(line), &ev) != nil || ev["message"] != "imqttd started" {
-			continue
-		}
-		addrs := map[string]string{}
-		for k, v := range ev {
-			if name, ok := strings.CutPrefix(k, "listener_"); ok {
-				addrs[name], _ = v.(string)
-			}
-		}
-		for _, k := range []string{"admin", "cluster", "admin_token_file"} {
-			if a, ok := ev[k].(string); ok {
-				addrs[k] = a
-			}
-		}
-		started <- addrs
-	}
-	exit <- cmd.Wait()
-}
-
-// cleanEnv is the environment without IMQTT_ variables, which would change
-// the configuration under test.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "IMQTT_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // Addr returns the bound address of listener or key name, failing the test
@@ -174,40 +134,42 @@ func (d *Imqttd) Addr(name string) string {
 // Log returns every log line so far, across restarts.
 func (d *Imqttd) Log() string {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return strings.Join(d.lines, "\n")
+	runs := append([]*Proc(nil), d.runs...)
+	d.mu.Unlock()
+	var lines []string
+	for _, p := range runs {
+		lines = append(lines, p.Lines()...)
+	}
+	return strings.Join(lines, "\n")
 }
 
-// running returns the process's exit channel, or nil when it has exited.
-func (d *Imqttd) running() (*exec.Cmd, chan error) {
+// running returns the current run, or nil when it has exited.
+func (d *Imqttd) running() *Proc {
 	d.mu.Lock()
-	cmd, exit := d.cmd, d.exit
-	d.mu.Unlock()
-	if cmd == nil {
-		return nil, nil
+	defer d.mu.Unlock()
+	if len(d.runs) == 0 {
+		return nil
 	}
-	select {
-	case err := <-exit:
-		exit <- err
-		return nil, nil
-	default:
-		return cmd, exit
+	p := d.runs[len(d.runs)-1]
+	if p.Exited() {
+		return nil
 	}
+	return p
 }
 
 // signal sends sig and waits up to 20 s for the exit.
 func (d *Imqttd) signal(sig syscall.Signal) error {
-	cmd, exit := d.running()
-	if cmd == nil {
+	p := d.running()
+	if p == nil {
 		return nil
 	}
-	_ = cmd.Process.Signal(sig)
+	_ = p.Cmd.Process.Signal(sig)
 	select {
-	case err := <-exit:
-		exit <- err
+	case err := <-p.Exit:
+		p.Exit <- err
 		return err
 	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
+		_ = p.Cmd.Process.Kill()
 		return fmt.Errorf("imqttd did not exit 20s after %v", sig)
 	}
 }
@@ -235,7 +197,7 @@ func (d *Imqttd) Stop() {
 // reconnect to the same URL).
 func (d *Imqttd) Restart() {
 	d.t.Helper()
-	if cmd, _ := d.running(); cmd != nil {
+	if d.running() != nil {
 		d.t.Fatal("restart: imqttd is still running")
 	}
 	raw, err := os.ReadFile(d.cfgPath)

@@ -213,12 +213,16 @@ func (c *Client) SetConversation(ctx context.Context, conv string, set map[strin
 }
 
 // MarkRead tells the conversation's members that the caller has read
-// everything up to seq.
+// everything up to seq. A refusal (0x83 seq out of range, 0x87 not a
+// member) is returned as *Error on MQTT 5 (from the PUBACK); on MQTT 3.1.1
+// MarkRead returns once the broker has the publish and a refusal goes to
+// OnError as an *Error whose Topic is im/receipt/{conv}.
 func (c *Client) MarkRead(ctx context.Context, conv string, seq int64) error {
 	return c.receipt(ctx, conv, "read", seq)
 }
 
-// MarkDelivered tells that the caller has received everything up to seq.
+// MarkDelivered tells that the caller has received everything up to seq;
+// refusals as for MarkRead.
 func (c *Client) MarkDelivered(ctx context.Context, conv string, seq int64) error {
 	return c.receipt(ctx, conv, "delivered", seq)
 }
@@ -227,17 +231,19 @@ func (c *Client) receipt(ctx context.Context, conv, typ string, seq int64) error
 	return c.fire(ctx, "im/receipt/"+conv, map[string]any{"type": typ, "seq": seq})
 }
 
-// Typing sends state ("start" or "stop") to conv's other members.
+// Typing sends state ("start" or "stop") to conv's other members;
+// refusals (0x87 blocked...) as for MarkRead, with Topic im/typing/{conv}.
 func (c *Client) Typing(ctx context.Context, conv, state string) error {
 	return c.fire(ctx, "im/typing/"+conv, map[string]any{"state": state})
 }
 
 // fire publishes a request that the server answers only when it refuses
-// it (receipts, typing): it returns once the broker has the publish (the
-// refusal, rare, is an ack without cid, not matched to the call).
+// it (receipts, typing): it returns once the broker has the publish, with
+// the PUBACK's refusal as *Error on MQTT 5. On MQTT 3.1.1 the refusal is
+// an ack without cid that handleAck gives to OnError.
 func (c *Client) fire(ctx context.Context, topic string, v any) error {
-	if c.isClosed() {
-		return ErrClosed
+	if err := c.stopErr(); err != nil {
+		return err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -292,10 +298,11 @@ func (c *Client) GetProfiles(ctx context.Context, users []string) ([]Profile, er
 // All addresses a notification to everyone (Notify only).
 func All() Target { return Target{kind: "all"} }
 
-// NotifyResult is the response of Notify.
+// NotifyResult is the response of Notify: the notification's id and how
+// many topics it was published to (one per user, 1 for All).
 type NotifyResult struct {
-	ID         string   `json:"id"`
-	Recipients []string `json:"recipients"`
+	ID         string `json:"id"`
+	Recipients int    `json:"recipients"`
 }
 
 // Notify sends an admin notification to a user, a group or All().

@@ -40,6 +40,8 @@ type Client struct {
 	ownOrder []string              // ownSent in insertion order, to bound it
 	watched  []string              // users whose presence is watched
 	closed   bool
+	failErr  *Error        // the permanent refusal that ended the Client (giveUp)
+	failed   chan struct{} // closed by giveUp: waiting calls return failErr
 
 	rec receiver // owned by the loop goroutine
 
@@ -49,6 +51,11 @@ type Client struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
+
+// Lifecycle: Connect starts loop, dispatch and session; Close (or giveUp,
+// then shutdown on the dispatch goroutine) closes done, which stops them;
+// Close waits for them. giveUp closes failed first, so calls waiting then
+// return the refusal rather than ErrClosed.
 
 // loopItem is one unit of work of the loop goroutine: a received publish or
 // a page of synced messages.
@@ -78,8 +85,8 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		replyTopic: "im/u/" + cfg.User + "/r/" + tag, ridPrefix: tag + "-",
 		in: newQueue[loopItem](), events: newQueue[func()](),
 		upCh: make(chan struct{}, 1), syncCh: make(chan struct{}, 1), retryCh: make(chan struct{}, 1),
-		ready: make(chan error, 1),
-		rpcs:  map[string]chan reply{}, sends: map[string]chan Ack{}, mine: map[string]bool{}, ownSent: map[string]bool{},
+		ready: make(chan error, 1), failed: make(chan struct{}),
+		rpcs: map[string]chan reply{}, sends: map[string]chan Ack{}, mine: map[string]bool{}, ownSent: map[string]bool{},
 		done: make(chan struct{}),
 	}
 	c.life, c.cancel = context.WithCancel(context.Background())
@@ -102,6 +109,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 				c.emit(func() { c.onConnection(Connection{State: StateDisconnected, Err: err}) })
 				c.emit(func() { c.onConnection(Connection{State: StateReconnecting, Err: err}) })
 			},
+			failed: c.giveUp,
 		},
 	}
 	if cfg.Protocol == 4 {
@@ -120,6 +128,8 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err == nil {
 		select {
 		case err = <-c.ready:
+		case <-c.failed:
+			err = c.stopErr()
 		case <-sctx.Done():
 			err = sctx.Err()
 		}
@@ -127,7 +137,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		_ = c.Close()
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("%w: connect %s: no session within %s", ErrTimeout, cfg.URL, cfg.Timeout)
+			return nil, fmt.Errorf("%w: connect %s: no session within %s: %w", ErrTimeout, cfg.URL, cfg.Timeout, err)
 		}
 		return nil, err
 	}
@@ -165,9 +175,19 @@ func signal(ch chan struct{}) {
 // User returns the user the Client is connected as.
 func (c *Client) User() string { return c.user }
 
-// Close disconnects and stops the Client's goroutines; calls waiting
-// return ErrClosed. Outbox entries stay in the Store. Idempotent.
+// Close disconnects and stops the Client's goroutines and waits for them;
+// calls waiting return ErrClosed. Outbox entries stay in the Store.
+// Idempotent, and fine after the Client failed (StateFailed). Do not call
+// it from a handler: it waits for the goroutine that runs the handlers.
 func (c *Client) Close() error {
+	c.shutdown()
+	c.wg.Wait()
+	return nil
+}
+
+// shutdown is Close without the wait: it marks the Client closed, stops
+// its goroutines and the transport. Idempotent.
+func (c *Client) shutdown() {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closed = true
@@ -177,16 +197,50 @@ func (c *Client) Close() error {
 		if c.tr != nil {
 			c.tr.close()
 		}
-		c.wg.Wait()
 	})
+}
+
+// giveUp ends the Client after a permanent refusal of a reconnect (a
+// transport callback; it must not block): calls waiting and later calls
+// return err, OnConnection gets StateFailed, then the Client shuts down
+// (on the dispatch goroutine, after that handler). The outbox stays in the
+// Store: a later Connect re-sends it.
+func (c *Client) giveUp(err *Error) {
+	c.mu.Lock()
+	if c.closed || c.failErr != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.failErr = err
+	c.mu.Unlock()
+	close(c.failed)
+	c.emit(func() {
+		c.onConnection(Connection{State: StateFailed, Err: err})
+		c.shutdown()
+	})
+}
+
+// stopErr is the error of calls on a stopped Client: the refusal that
+// failed it, else ErrClosed once closed, else nil.
+func (c *Client) stopErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.failErr != nil:
+		return c.failErr
+	case c.closed:
+		return ErrClosed
+	}
 	return nil
 }
 
-// isClosed reports whether Close has begun.
-func (c *Client) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
+// stoppedErr is stopErr for a Client known to be stopping (done or failed
+// fired): never nil.
+func (c *Client) stoppedErr() error {
+	if err := c.stopErr(); err != nil {
+		return err
+	}
+	return ErrClosed
 }
 
 // emit queues a handler call for the dispatch goroutine.

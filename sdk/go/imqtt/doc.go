@@ -15,6 +15,15 @@
 // reconnect. Close disconnects, stops every goroutine and is idempotent;
 // calls waiting then return ErrClosed.
 //
+// A CONNACK refusal that retrying cannot fix (permanent: 0x84, 0x85, 0x86,
+// 0x87, 0x8A, 0x8C; MQTT 3.1.1 return codes 1, 2, 4, 5) is returned by
+// Connect at once; on a reconnect (a revoked token) it stops the retries:
+// OnConnection gets StateFailed with the *Error, waiting and later calls
+// return it, and the Client closes itself; the outbox stays in the Store
+// for a later Connect. Network errors and other refusals are retried, in
+// Connect until ctx or Config.Timeout ends (then ErrTimeout wrapping the
+// last connect error).
+//
 // MQTT 5 (Protocol 5, default) runs over paho.golang's autopaho; requests
 // carry a Response Topic im/u/{user}/r/{tag} and Correlation Data. MQTT
 // 3.1.1 (Protocol 4) runs over paho.mqtt.golang; requests carry reply_to

@@ -39,6 +39,27 @@ const (
 	CodeServerUnavailable byte = 0x88 // CONNACK: server unavailable
 )
 
+// permanent reports whether a CONNACK refusal with code cannot be fixed by
+// connecting again with the same Config: 0x84 unsupported protocol version,
+// 0x85 client id not valid, 0x86 bad user name or password (a revoked or
+// expired token too), 0x87 not authorized, 0x8A banned, 0x8C bad
+// authentication method. MQTT 3.1.1 return codes 1, 2, 4 and 5 map to
+// 0x84, 0x85, 0x86 and 0x87. Other refusals (0x88 server unavailable,
+// 0x89 busy, 0x97 quota...) are retried.
+func permanent(code byte) bool {
+	switch code {
+	case 0x84, 0x85, CodeBadCredentials, CodeNotAuthorized, CodeBanned, 0x8C:
+		return true
+	}
+	return false
+}
+
+// isRefusal reports whether err is a refusal by the server (*Error).
+func isRefusal(err error) bool {
+	var ie *Error
+	return errors.As(err, &ie)
+}
+
 // Error is a refusal by the server: a send's ack, an rpc response, or a
 // CONNACK with ok false. Code is the protocol reason code, Reason its text
 // (it starts with the fixed text of docs/protocol.md). Use errors.As.

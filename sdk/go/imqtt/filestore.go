@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"sync"
 )
 
 // FileStore is a Store kept in one JSON file. Every change rewrites the
@@ -16,15 +14,15 @@ import (
 // so a crash leaves the old or the new content, never a mix. One FileStore
 // per file: two processes sharing a file overwrite each other's changes.
 type FileStore struct {
+	records
 	path string
-	mu   sync.Mutex
-	d    storeData
 }
 
 // NewFileStore opens the store at path, reading it when it exists (a
 // missing file is an empty store; the file is created by the first change).
 func NewFileStore(path string) (*FileStore, error) {
-	s := &FileStore{path: path, d: newStoreData()}
+	s := &FileStore{records: records{d: newStoreData()}, path: path}
+	s.persist = s.save
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -47,9 +45,10 @@ func NewFileStore(path string) (*FileStore, error) {
 	return s, nil
 }
 
-// save writes s.d to the file atomically. Callers hold s.mu.
-func (s *FileStore) save() error {
-	b, err := json.Marshal(&s.d)
+// save writes d to the file atomically (records.persist: called with the
+// records' mutex held).
+func (s *FileStore) save(d *storeData) error {
+	b, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("encode file store: %w", err)
 	}
@@ -72,65 +71,4 @@ func (s *FileStore) save() error {
 		return fmt.Errorf("write file store %q: %w", s.path, err)
 	}
 	return nil
-}
-
-// PutOutbox implements Store.
-func (s *FileStore) PutOutbox(e OutboxEntry) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e.Payload = slices.Clone(e.Payload)
-	s.d.Outbox[e.CID] = e
-	return s.save()
-}
-
-// DeleteOutbox implements Store.
-func (s *FileStore) DeleteOutbox(cid string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.d.Outbox[cid]; !ok {
-		return nil
-	}
-	delete(s.d.Outbox, cid)
-	return s.save()
-}
-
-// ListOutbox implements Store.
-func (s *FileStore) ListOutbox() ([]OutboxEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.d.sortedOutbox(), nil
-}
-
-// Cursors implements Store.
-func (s *FileStore) Cursors() (map[string]int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.d.Cursors))
-	for k, v := range s.d.Cursors {
-		out[k] = v
-	}
-	return out, nil
-}
-
-// SetCursor implements Store.
-func (s *FileStore) SetCursor(conv string, seq int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d.Cursors[conv] = seq
-	return s.save()
-}
-
-// Get implements Store.
-func (s *FileStore) Get(key string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.d.Meta[key], nil
-}
-
-// Set implements Store.
-func (s *FileStore) Set(key, value string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d.Meta[key] = value
-	return s.save()
 }

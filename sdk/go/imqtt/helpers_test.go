@@ -3,7 +3,6 @@ package imqtt_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -16,17 +15,7 @@ import (
 // imqttdBin is the imqttd binary TestMain builds for every test here.
 var imqttdBin string
 
-func TestMain(m *testing.M) {
-	bin, cleanup, err := testkit.BuildImqttd(false)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	imqttdBin = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testkit.Main(m, false, &imqttdBin) }
 
 // testUsers are the password users of the test nodes (password user+"-pw").
 var testUsers = []string{"alice", "bob", "carol", "dave", "root", "bot"}
@@ -49,6 +38,9 @@ type recorder struct {
 	presence []imqtt.Presence
 	conns    []imqtt.Connection
 	errs     []error
+	prefs    []imqtt.Prefs
+	profiles []imqtt.Profile
+	notes    []imqtt.Notification
 }
 
 // config returns cfg with r's handlers set.
@@ -59,6 +51,9 @@ func (r *recorder) config(cfg imqtt.Config) imqtt.Config {
 	cfg.OnPresence = func(v imqtt.Presence) { r.mu.Lock(); r.presence = append(r.presence, v); r.mu.Unlock() }
 	cfg.OnConnection = func(v imqtt.Connection) { r.mu.Lock(); r.conns = append(r.conns, v); r.mu.Unlock() }
 	cfg.OnError = func(err error) { r.mu.Lock(); r.errs = append(r.errs, err); r.mu.Unlock() }
+	cfg.OnPrefs = func(v imqtt.Prefs) { r.mu.Lock(); r.prefs = append(r.prefs, v); r.mu.Unlock() }
+	cfg.OnProfile = func(v imqtt.Profile) { r.mu.Lock(); r.profiles = append(r.profiles, v); r.mu.Unlock() }
+	cfg.OnNotify = func(v imqtt.Notification) { r.mu.Lock(); r.notes = append(r.notes, v); r.mu.Unlock() }
 	return cfg
 }
 
@@ -118,6 +113,25 @@ func (r *recorder) waitFor(t *testing.T, what string, match func(imqtt.Message) 
 		for _, m := range r.messages() {
 			if match(m) {
 				got = m
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// waitEvent waits until match accepts one of the events that get (called
+// under r.mu) returns, and returns it.
+func waitEvent[T any](t *testing.T, r *recorder, what string, get func() []T, match func(T) bool) T {
+	t.Helper()
+	var got T
+	testkit.Eventually(t, 10*time.Second, what, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, v := range get() {
+			if match(v) {
+				got = v
 				return true
 			}
 		}

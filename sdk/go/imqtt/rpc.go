@@ -14,10 +14,11 @@ import (
 // Topic + Correlation Data, or MQTT 3.1.1 reply_to + rid in the payload.
 // Errors: *Error for a refusal, ErrTimeout after Config.Timeout,
 // ErrNotConnected while the connection is down (rpcs are not queued),
-// ErrClosed, or ctx's error.
+// ErrClosed, the *Error of a permanent reconnect refusal that failed the
+// Client (StateFailed), or ctx's error.
 func (c *Client) RPC(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	if c.isClosed() {
-		return nil, ErrClosed
+	if err := c.stopErr(); err != nil {
+		return nil, err
 	}
 	req := map[string]json.RawMessage{}
 	if params != nil {
@@ -55,7 +56,8 @@ func (c *Client) RPC(ctx context.Context, method string, params any) (json.RawMe
 		}
 		return err
 	}
-	if err := c.tr.publish(tctx, "im/rpc/"+method, payload, c.replyTopic, []byte(rid)); err != nil {
+	// A PUBACK refusal (MQTT 5) is in the response too, with the method.
+	if err := c.tr.publish(tctx, "im/rpc/"+method, payload, c.replyTopic, []byte(rid)); err != nil && !isRefusal(err) {
 		return nil, timedOut(err)
 	}
 	select {
@@ -66,8 +68,10 @@ func (c *Client) RPC(ctx context.Context, method string, params any) (json.RawMe
 		return r.Raw, nil
 	case <-tctx.Done():
 		return nil, timedOut(tctx.Err())
+	case <-c.failed:
+		return nil, c.stoppedErr()
 	case <-c.done:
-		return nil, ErrClosed
+		return nil, c.stoppedErr()
 	}
 }
 

@@ -21,10 +21,11 @@ const maxOwnSent = 4096
 // ctx's error (with the Ack's CID set), the entry stays in the outbox and its
 // ack, when it comes, goes to OnAck. A refusal returns an *Error and removes
 // the entry; an ack 0x80 (storage unavailable: outcome unknown) keeps it
-// and re-sends.
+// and re-sends. When a reconnect is refused for good (StateFailed), Send
+// returns that *Error and the entry stays in the outbox.
 func (c *Client) Send(ctx context.Context, to Target, body string, o SendOptions) (Ack, error) {
-	if c.isClosed() {
-		return Ack{}, ErrClosed
+	if err := c.stopErr(); err != nil {
+		return Ack{}, err
 	}
 	cid := o.CID
 	if cid == "" {
@@ -61,7 +62,9 @@ func (c *Client) Send(ctx context.Context, to Target, body string, o SendOptions
 		c.mu.Unlock()
 		return Ack{CID: cid}, fmt.Errorf("imqtt: outbox put %s: %w", cid, err)
 	}
-	if err := c.tr.publish(ctx, e.Topic, e.Payload, "", nil); err != nil && !errors.Is(err, ErrNotConnected) && ctx.Err() == nil {
+	// A PUBACK refusal (MQTT 5) comes on the ack topic too: read it there.
+	if err := c.tr.publish(ctx, e.Topic, e.Payload, "", nil); err != nil && !isRefusal(err) &&
+		!errors.Is(err, ErrNotConnected) && ctx.Err() == nil {
 		c.fail(err) // the entry is re-sent on reconnect
 	}
 	select {
@@ -72,8 +75,10 @@ func (c *Client) Send(ctx context.Context, to Target, body string, o SendOptions
 		return a, nil
 	case <-ctx.Done():
 		return Ack{CID: cid}, ctx.Err()
+	case <-c.failed:
+		return Ack{CID: cid}, c.stoppedErr()
 	case <-c.done:
-		return Ack{CID: cid}, ErrClosed
+		return Ack{CID: cid}, c.stoppedErr()
 	}
 }
 
@@ -88,11 +93,19 @@ func (c *Client) handleAck(payload []byte) {
 		c.fail(err)
 		return
 	}
+	if a.CID == "" {
+		// A refused receipt or typing (no cid). MQTT 5 returned it to the
+		// caller from the PUBACK; MQTT 3.1.1 has no other way to tell.
+		if a.Err != nil && c.cfg.Protocol == 4 {
+			c.fail(a.Err)
+		}
+		return
+	}
 	c.mu.Lock()
 	mine := c.mine[a.CID]
 	ch := c.sends[a.CID]
 	c.mu.Unlock()
-	if !mine || a.CID == "" {
+	if !mine {
 		return
 	}
 	c.emit(func() { call(c.cfg.OnAck, a) })
@@ -144,8 +157,8 @@ func (c *Client) flush(ctx context.Context) error {
 		c.mu.Lock()
 		c.mine[e.CID] = true
 		c.mu.Unlock()
-		if err := c.tr.publish(ctx, e.Topic, e.Payload, "", nil); err != nil {
-			return err
+		if err := c.tr.publish(ctx, e.Topic, e.Payload, "", nil); err != nil && !isRefusal(err) {
+			return err // a refusal is settled by its ack
 		}
 	}
 	return nil

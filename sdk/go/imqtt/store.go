@@ -1,6 +1,7 @@
 package imqtt
 
 import (
+	"maps"
 	"slices"
 	"sync"
 )
@@ -74,67 +75,82 @@ func (d *storeData) sortedOutbox() []OutboxEntry {
 // MemoryStore is a Store in memory: the outbox survives reconnects but not
 // the process. The zero value is not usable; call NewMemoryStore.
 type MemoryStore struct {
-	mu sync.Mutex
-	d  storeData
+	records
 }
 
 // NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{d: newStoreData()} }
+func NewMemoryStore() *MemoryStore { return &MemoryStore{records{d: newStoreData()}} }
+
+// records is the Store implementation of MemoryStore and FileStore: the
+// records in memory under a mutex, and persist (nil for MemoryStore) called
+// with the mutex held after every change, whose error the change returns.
+type records struct {
+	mu      sync.Mutex
+	d       storeData
+	persist func(*storeData) error
+}
+
+// changed runs persist after a change. Callers hold r.mu.
+func (r *records) changed() error {
+	if r.persist == nil {
+		return nil
+	}
+	return r.persist(&r.d)
+}
 
 // PutOutbox implements Store.
-func (s *MemoryStore) PutOutbox(e OutboxEntry) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (r *records) PutOutbox(e OutboxEntry) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	e.Payload = slices.Clone(e.Payload)
-	s.d.Outbox[e.CID] = e
-	return nil
+	r.d.Outbox[e.CID] = e
+	return r.changed()
 }
 
 // DeleteOutbox implements Store.
-func (s *MemoryStore) DeleteOutbox(cid string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.d.Outbox, cid)
-	return nil
+func (r *records) DeleteOutbox(cid string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.d.Outbox[cid]; !ok {
+		return nil
+	}
+	delete(r.d.Outbox, cid)
+	return r.changed()
 }
 
 // ListOutbox implements Store.
-func (s *MemoryStore) ListOutbox() ([]OutboxEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.d.sortedOutbox(), nil
+func (r *records) ListOutbox() ([]OutboxEntry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.d.sortedOutbox(), nil
 }
 
 // Cursors implements Store.
-func (s *MemoryStore) Cursors() (map[string]int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.d.Cursors))
-	for k, v := range s.d.Cursors {
-		out[k] = v
-	}
-	return out, nil
+func (r *records) Cursors() (map[string]int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.d.Cursors), nil
 }
 
 // SetCursor implements Store.
-func (s *MemoryStore) SetCursor(conv string, seq int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d.Cursors[conv] = seq
-	return nil
+func (r *records) SetCursor(conv string, seq int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.d.Cursors[conv] = seq
+	return r.changed()
 }
 
 // Get implements Store.
-func (s *MemoryStore) Get(key string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.d.Meta[key], nil
+func (r *records) Get(key string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.d.Meta[key], nil
 }
 
 // Set implements Store.
-func (s *MemoryStore) Set(key, value string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.d.Meta[key] = value
-	return nil
+func (r *records) Set(key, value string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.d.Meta[key] = value
+	return r.changed()
 }

@@ -11,14 +11,18 @@ import (
 // close once.
 type transport interface {
 	// start begins connecting and returns once the first CONNACK accepted
-	// the connection, or with an *Error for a refused CONNACK (no retry),
-	// or ctx's error. After start, the transport reconnects on its own
-	// (with backoff) until close.
+	// the connection, or with an *Error for a permanent CONNACK refusal
+	// (no retry), or when ctx ends with ctx's error wrapping the last
+	// connect error (network errors and other refusals are retried with
+	// backoff until then). After start, the transport reconnects on its
+	// own (with backoff) until close or a permanent refusal (events.failed).
 	start(ctx context.Context) error
 	// publish sends at QoS 1 and waits for the PUBACK (or ctx). rt, when
 	// not empty, is the reply topic: MQTT 5 sets it as Response Topic with
 	// corr as Correlation Data; MQTT 3.1.1 ignores both (the caller put
-	// reply_to and rid in the payload). Returns ErrNotConnected when down.
+	// reply_to and rid in the payload). Returns ErrNotConnected when down,
+	// and on MQTT 5 an *Error (Code, Reason, Topic) when the PUBACK
+	// refuses the publish (isRefusal); MQTT 3.1.1 has no such PUBACK.
 	publish(ctx context.Context, topic string, payload []byte, rt string, corr []byte) error
 	// subscribe subscribes the filters at QoS 1 and fails unless each is
 	// granted.
@@ -34,6 +38,10 @@ type transportEvents struct {
 	message func(in inbound)
 	up      func()          // a connection is up (every time)
 	down    func(err error) // the connection dropped; reconnecting follows
+	// failed: a reconnect got a permanent CONNACK refusal (permanent); the
+	// transport has stopped reconnecting. Called at most once, never for
+	// the first connection (start returns that refusal).
+	failed func(err *Error)
 }
 
 // inbound is a publish received from the server.

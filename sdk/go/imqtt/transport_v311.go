@@ -51,19 +51,25 @@ func (t *v311) start(ctx context.Context) error {
 			}
 		})
 	t.cli = mqtt.NewClient(o)
+	var last error
 	for attempt := 0; ; attempt++ {
 		select {
 		case <-time.After(t.cfg.backoff(attempt)):
 		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("%w: last attempt: %w", ctx.Err(), last)
+			}
 			return ctx.Err()
 		}
 		err := t.connect(ctx)
 		if err == nil {
 			break
 		}
-		var ie *Error
-		if errors.As(err, &ie) || ctx.Err() != nil {
+		if ie := (*Error)(nil); errors.As(err, &ie) && permanent(ie.Code) {
 			return err
+		}
+		if ctx.Err() == nil {
+			last = err
 		}
 	}
 	t.wg.Add(1)
@@ -91,7 +97,8 @@ func (t *v311) connect(ctx context.Context) error {
 	return nil
 }
 
-// reconnectLoop reconnects after every lost connection until stop.
+// reconnectLoop reconnects after every lost connection until stop, or
+// until a permanent refusal (reported to events.failed).
 func (t *v311) reconnectLoop() {
 	defer t.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,8 +122,13 @@ func (t *v311) reconnectLoop() {
 			case <-t.stop:
 				return
 			}
-			if t.connect(ctx) == nil {
+			err := t.connect(ctx)
+			if err == nil {
 				break
+			}
+			if ie := (*Error)(nil); errors.As(err, &ie) && permanent(ie.Code) {
+				t.cfg.events.failed(ie)
+				return
 			}
 		}
 	}

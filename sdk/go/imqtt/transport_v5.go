@@ -20,10 +20,14 @@ const closeTimeout = 5 * time.Second
 // reconnects with cfg.backoff and keeps the session state (in-flight QoS 1
 // packets) across reconnects.
 type v5 struct {
-	cfg     transportConfig
-	cm      atomic.Pointer[autopaho.ConnectionManager] // set by start, or by the first OnConnectionUp if earlier
-	lastErr atomic.Pointer[error]                      // why the current connection went down
-	once    sync.Once
+	cfg      transportConfig
+	cm       atomic.Pointer[autopaho.ConnectionManager] // set by start, or by the first OnConnectionUp if earlier
+	lastErr  atomic.Pointer[error]                      // why the current connection went down
+	connErr  atomic.Pointer[error]                      // the last failed connect attempt
+	wasUp    atomic.Bool                                // a connection came up once: refusals now go to events.failed
+	stopOnce sync.Once                                  // stops the ConnectionManager on a permanent refusal
+	stop     context.CancelFunc                         // ends the ConnectionManager's context (set by start)
+	once     sync.Once
 }
 
 func newV5(cfg transportConfig) *v5 { return &v5{cfg: cfg} }
@@ -36,6 +40,10 @@ func (t *v5) start(ctx context.Context) error {
 	}
 	up := make(chan struct{}, 1)
 	refused := make(chan error, 1)
+	// run ends the ConnectionManager: cancelled on a permanent refusal of a
+	// reconnect (autopaho would retry it forever), else by close.
+	run, stop := context.WithCancel(context.Background())
+	t.stop = stop
 	ac := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     t.cfg.keepAlive,
@@ -45,8 +53,19 @@ func (t *v5) start(ctx context.Context) error {
 		ConnectTimeout:                10 * time.Second,
 		ConnectUsername:               t.cfg.user,
 		ConnectPassword:               []byte(t.cfg.password),
+		// autopaho sends Request Problem Information 0 unless told: the
+		// broker would then drop the reason strings of PUBACKs and
+		// DISCONNECTs that MarkRead and Typing report.
+		ConnectPacketBuilder: func(cp *paho.Connect, _ *url.URL) (*paho.Connect, error) {
+			if cp.Properties == nil {
+				cp.Properties = &paho.ConnectProperties{}
+			}
+			cp.Properties.RequestProblemInfo = true
+			return cp, nil
+		},
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 			t.cm.CompareAndSwap(nil, cm)
+			t.wasUp.Store(true)
 			t.lastErr.Store(nil)
 			t.cfg.events.up()
 			select {
@@ -64,11 +83,25 @@ func (t *v5) start(ctx context.Context) error {
 		},
 		OnConnectError: func(err error) {
 			var ce *autopaho.ConnackError
-			if errors.As(err, &ce) {
+			if !errors.As(err, &ce) {
+				t.connErr.Store(&err)
+				return
+			}
+			ie := &Error{Code: ce.ReasonCode, Reason: ce.Reason}
+			var stored error = ie
+			t.connErr.Store(&stored)
+			switch {
+			case !permanent(ie.Code):
+			case !t.wasUp.Load():
 				select {
-				case refused <- &Error{Code: ce.ReasonCode, Reason: ce.Reason}:
+				case refused <- ie:
 				default:
 				}
+			default:
+				t.stopOnce.Do(func() {
+					stop()
+					t.cfg.events.failed(ie)
+				})
 			}
 		},
 		ClientConfig: paho.ClientConfig{
@@ -90,8 +123,9 @@ func (t *v5) start(ctx context.Context) error {
 			},
 		},
 	}
-	cm, err := autopaho.NewConnection(context.Background(), ac)
+	cm, err := autopaho.NewConnection(run, ac)
 	if err != nil {
+		stop()
 		return fmt.Errorf("imqtt: connect: %w", err)
 	}
 	t.cm.CompareAndSwap(nil, cm)
@@ -103,6 +137,9 @@ func (t *v5) start(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 		t.close()
+		if p := t.connErr.Load(); p != nil {
+			return fmt.Errorf("%w: last attempt: %w", ctx.Err(), *p)
+		}
 		return ctx.Err()
 	}
 }
@@ -115,9 +152,14 @@ func (t *v5) publish(ctx context.Context, topic string, payload []byte, rt strin
 	}
 	pr, err := t.cm.Load().Publish(ctx, p)
 	if pr != nil {
-		// A refusal on the PUBACK is answered on the ack or reply topic
-		// too: the caller reads it there, for both protocol versions.
-		return nil
+		if pr.ReasonCode < 0x80 {
+			return nil
+		}
+		reason := ""
+		if pr.Properties != nil {
+			reason = pr.Properties.ReasonString
+		}
+		return &Error{Code: pr.ReasonCode, Reason: reason, Topic: topic}
 	}
 	if errors.Is(err, autopaho.ConnectionDownError) {
 		return ErrNotConnected
@@ -156,5 +198,6 @@ func (t *v5) close() {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		_ = cm.Disconnect(ctx)
+		t.stop()
 	})
 }

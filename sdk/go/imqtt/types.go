@@ -120,10 +120,14 @@ const (
 	StateConnected    ConnState = "connected"
 	StateDisconnected ConnState = "disconnected"
 	StateReconnecting ConnState = "reconnecting"
+	// StateFailed: a reconnect was refused for good (a permanent CONNACK
+	// refusal, e.g. 0x86 for a revoked token): the Client stopped
+	// retrying and closed itself; Err is the *Error.
+	StateFailed ConnState = "failed"
 )
 
 // Connection is a connection state change. Err is why the connection went
-// down (nil on a clean Close or a connect).
+// down or failed (nil on a clean Close or a connect).
 type Connection struct {
 	State ConnState
 	Err   error
