@@ -13,7 +13,7 @@ import type { MqttClient, IClientOptions, IPublishPacket } from 'mqtt';
 import { Calls } from './calls.js';
 import { Cursors } from './cursors.js';
 import { parseConversation, sendTopic } from './conv.js';
-import { ClosedError, ImError, connackCode, isPermanentRefusal } from './errors.js';
+import { ClosedError, ImError, TimeoutError, connackCode, isPermanentRefusal } from './errors.js';
 import { cryptoReady, newCid, randomId } from './ids.js';
 import { Outbox, codeUnknownOutcome } from './outbox.js';
 import { Watched } from './presence.js';
@@ -126,6 +126,17 @@ export class ImClient extends Calls {
     await new Promise<void>((resolve, reject) => {
       let first = true;
       let lastErr: Error | undefined;
+      // The first connect retries network errors and refusals that may pass
+      // (0x88 server unavailable, 0x97 quota...) with the reconnect backoff
+      // until timeoutMs; a permanent refusal (isPermanentRefusal) ends it at once.
+      const giveUp = (err: Error): void => {
+        if (!first) return;
+        first = false;
+        clearTimeout(deadline);
+        this.shutdown();
+        reject(err);
+      };
+      const deadline = setTimeout(() => giveUp(new TimeoutError(`connect to ${this.opts.url}`, this.timeoutMs, lastErr)), this.timeoutMs);
       const m = mqtt.connect(this.opts.url, mopts);
       this.mqtt = m;
       m.on('message', (topic, payload, packet) => this.onPublish(topic, payload, packet));
@@ -140,9 +151,9 @@ export class ImClient extends Calls {
         const refused = this.awaitingConnack && typeof rc === 'number';
         const imErr = refused ? new ImError(connackCode(this.v5 ? 5 : 4, rc), err.message) : err;
         if (first) {
-          first = false;
-          this.shutdown();
-          reject(imErr);
+          lastErr = imErr;
+          if (imErr instanceof ImError && isPermanentRefusal(imErr.code)) giveUp(imErr);
+          // otherwise 'close' follows and schedules the next attempt
         } else if (refused && imErr instanceof ImError && isPermanentRefusal(imErr.code)) {
           this.fail(imErr);
         } else {
@@ -157,14 +168,13 @@ export class ImClient extends Calls {
           () => {
             if (first) {
               first = false;
+              clearTimeout(deadline);
               resolve();
             }
           },
           (err: Error) => {
             if (first) {
-              first = false;
-              this.shutdown();
-              reject(err);
+              giveUp(err);
             } else {
               this.emit('error', err);
             }
@@ -175,9 +185,7 @@ export class ImClient extends Calls {
         this.awaitingConnack = true;
         if (this.closed) return;
         if (first) {
-          first = false;
-          this.shutdown();
-          reject(lastErr ?? new Error(`imqtt: connection to ${this.opts.url} closed before CONNACK`));
+          this.scheduleReconnect();
           return;
         }
         if (this.state === 'connected') this.setState('disconnected', lastErr?.message);
@@ -348,6 +356,13 @@ export class ImClient extends Calls {
       case 'refused':
         if (!out.live) this.emit('error', out.err);
         out.settle();
+        return;
+      case 'ignored':
+        // MQTT 3.1.1: a refused receipt or typing is answered by an ack without
+        // a cid naming the topic (MQTT 5 callers got it from the PUBACK).
+        if (!this.v5 && !p.ok && p.cid === undefined && p.topic) {
+          this.emit('error', new ImError(p.code, p.reason ?? '', { topic: p.topic }));
+        }
         return;
       case 'retry': {
         const t = setTimeout(() => {

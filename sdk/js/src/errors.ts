@@ -24,9 +24,13 @@ export class ImError extends Error {
 
 /** A request got no reply within timeoutMs (sends never time out: they stay in the outbox). */
 export class TimeoutError extends Error {
-  constructor(what: string, ms: number) {
-    super(`imqtt: ${what}: no reply within ${ms} ms`);
+  /** connect(): the last error of the attempts (network error, retryable refusal). */
+  readonly cause?: unknown;
+
+  constructor(what: string, ms: number, cause?: unknown) {
+    super(`imqtt: ${what}: no reply within ${ms} ms` + (cause instanceof Error ? `: ${cause.message}` : ''));
     this.name = 'TimeoutError';
+    this.cause = cause;
   }
 }
 
