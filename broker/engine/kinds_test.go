@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gorilla/websocket"
@@ -59,7 +60,10 @@ func dialKind(t *testing.T, te *testEngine, kind string, ct *tls.Config) net.Con
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Close() })
-		return c
+		// paho writes a packet in several Writes and pings from another goroutine
+		// (the CONNACK's Server Keep Alive starts its pinger): a Locker keeps
+		// packets whole (paho.golang #90), as autopaho does for tls and ws.
+		return packets.NewThreadSafeConn(c)
 	}
 	scheme := "ws://"
 	if kind == "wss" {
@@ -71,7 +75,7 @@ func dialKind(t *testing.T, te *testEngine, kind string, ct *tls.Config) net.Con
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = wc.Close() })
-	return &wsConn{Conn: wc}
+	return packets.NewThreadSafeConn(&wsConn{Conn: wc})
 }
 
 // v3URL is the paho.mqtt.golang broker URL of a listener.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/gorilla/websocket"
 	"github.com/imqtt/imqtt/broker/engine/transport"
@@ -69,7 +70,10 @@ func TestWebSocketPaho(t *testing.T) {
 	}
 	defer wc.Close()
 	got := make(chan *paho.Publish, 1)
-	cl := paho.NewClient(paho.ClientConfig{Conn: &wsConn{Conn: wc}, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+	// paho writes a packet in several Writes and pings from another goroutine
+	// (the CONNACK's Server Keep Alive starts its pinger): a Locker keeps
+	// packets whole (paho.golang #90), as autopaho does for tls and ws.
+	cl := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(&wsConn{Conn: wc}), OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(pr paho.PublishReceived) (bool, error) { got <- pr.Packet; return true, nil },
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

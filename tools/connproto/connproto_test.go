@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -155,7 +156,9 @@ func TestModels(t *testing.T) {
 
 func connectV5(t *testing.T, nc net.Conn) *paho.Client {
 	t.Helper()
-	c := paho.NewClient(paho.ClientConfig{Conn: nc, PacketTimeout: 5 * time.Second})
+	// Over TLS paho writes a packet in several Writes: a Locker keeps them whole
+	// against its pinger (paho.golang #90).
+	c := paho.NewClient(paho.ClientConfig{Conn: pahopackets.NewThreadSafeConn(nc), PacketTimeout: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// No keepalive: paho.golang v0.23 writes a packet as several Writes, and over

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 )
 
@@ -19,7 +20,8 @@ func TestTLSPaho(t *testing.T) {
 	h := newEcho(t)
 	s := newTestServer(t, cfg, h)
 	nc := dialTLS(t, s, ct, false)
-	cl := paho.NewClient(paho.ClientConfig{Conn: nc})
+	// A Locker keeps paho's multi-Write packets whole over TLS (paho.golang #90).
+	cl := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(nc)})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	ca, err := cl.Connect(ctx, &paho.Connect{ClientID: "tls", CleanStart: true, KeepAlive: 0})

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/gorilla/websocket"
 
@@ -97,7 +98,8 @@ func TestWSPaho(t *testing.T) {
 	s := newTestServer(t, cfg, h)
 	for _, name := range []string{"ws", "wss"} {
 		nc := dialWS(t, s, name, ct)
-		cl := paho.NewClient(paho.ClientConfig{Conn: nc})
+		// A Locker keeps paho's multi-Write packets whole (paho.golang #90).
+		cl := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(nc)})
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		ca, err := cl.Connect(ctx, &paho.Connect{ClientID: name, CleanStart: true})
 		cancel()
