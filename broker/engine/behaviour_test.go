@@ -83,8 +83,10 @@ func TestRetainedAndMessageExpiry(t *testing.T) {
 	if pk, err := sub.tryRecv(200 * time.Millisecond); err == nil {
 		t.Fatalf("expired retained message delivered: %q", pk.Payload)
 	}
-	// An empty retained payload deletes.
-	pub.publish("r/long", "", 0, true, nil)
+	// An empty retained payload deletes (QoS 1: its PUBACK orders it before
+	// sub2's SUBSCRIBE, which another connection sends).
+	pub.publish("r/long", "", 1, true, nil)
+	pub.expect(packets.Puback)
 	sub2 := dialRaw(t, te.addr, 5)
 	sub2.connect("sub2", true, nil)
 	sub2.subscribe("r/#", 1, nil)
