@@ -144,7 +144,7 @@ func TestNativeClusterTakeover(t *testing.T) {
 	_ = mustConnect(t, bs[1], "dup")
 	rest, err := io.ReadAll(old) // up to EOF: the server closes after the DISCONNECT
 	if err != nil {
-		t.Fatalf("old connection on n1 not closed within 20s: %v (read % x)", err, rest)
+		t.Fatalf("old connection %s on n1 not closed within 20s: %v (read % x)", old.LocalAddr(), err, rest)
 	}
 	if len(rest) < 3 || rest[0] != 0xE0 || int(rest[1]) != len(rest)-2 || rest[2] != 0x8E {
 		t.Fatalf("old connection got % x, want a DISCONNECT 0x8E then EOF", rest)

@@ -42,15 +42,15 @@ func (e *Engine) forward(b *transport.Batch, pub *client, m *message) int {
 	return n
 }
 
-// routeConnect stamps cl's connect time and announces it to the router
-// (takeover of an older connection of the id on another node).
+// routeConnect announces cl's connect time (stamped by connected before the
+// CONNACK) to the router: the other nodes take over an older connection of
+// the id.
 func (e *Engine) routeConnect(cl *client) {
 	if e.router == nil {
 		return
 	}
-	at := now().UnixNano()
 	cl.s.mu.Lock()
-	cl.at = at
+	at := cl.at // stamped by connected before the CONNACK
 	cl.s.mu.Unlock()
 	e.router.Connected(cl.info.ID, at)
 }

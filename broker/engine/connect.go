@@ -253,6 +253,12 @@ func (e *Engine) connected(b *transport.Batch, cl *client, present bool, props *
 	// reads ready == false must not find it already on the wire (it would
 	// close the connection without the DISCONNECT the client awaits).
 	s.mu.Lock()
+	if e.router != nil {
+		// Stamped before the CONNACK leaves: a client that has its CONNACK
+		// is older than any connect another node accepts after it, however
+		// late routeConnect runs (cluster.go TakeOver compares these).
+		cl.at = now().UnixNano()
+	}
 	connack(b, c, cl.info.ProtocolVersion, 0, present, props) // [MQTT-3.2.0-1]
 	cur := s.cl == cl                                         // not taken over or closed while admit ran
 	if cur {
